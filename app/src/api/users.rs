@@ -1,0 +1,93 @@
+use leptos::prelude::*;
+
+use crate::domain::users::{UserQuery, NewUser, SortDir, SortField, User, UserChanges, UserPage, UserStatus};
+use crate::domain::Error;
+
+fn parse_status(s: &str) -> Result<UserStatus, Error> {
+    UserStatus::parse(s).ok_or_else(|| Error::invalid("status", "Status must be active or disabled."))
+}
+
+fn checkbox(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| v == "on" || v == "true")
+}
+
+#[server(prefix = "/rpc", endpoint = "list_users")]
+pub async fn list_users(
+    search: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+) -> Result<UserPage, Error> {
+    let (b, ctx) = super::ctx()?;
+    let sort = match sort.as_deref() {
+        None | Some("") => SortField::default(),
+        Some(s) => SortField::parse(s).ok_or_else(|| Error::invalid("sort", format!("Cannot sort by '{s}'.")))?,
+    };
+    let dir = match dir.as_deref() {
+        None | Some("") => SortDir::default(),
+        Some(d) => SortDir::parse(d).ok_or_else(|| Error::invalid("dir", "Direction must be asc or desc."))?,
+    };
+    let q = UserQuery { search, sort, dir, after, before, limit: None };
+    crate::backend::services::users::list(&b, &ctx, q).await
+}
+
+#[server(prefix = "/rpc", endpoint = "get_user")]
+pub async fn get_user(username: String) -> Result<User, Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::users::get(&b, &ctx, &username).await
+}
+
+#[server(prefix = "/rpc", endpoint = "create_user")]
+pub async fn create_user(
+    username: String,
+    full_name: String,
+    email: String,
+    password: String,
+    status: String,
+    super_admin: Option<String>,
+) -> Result<User, Error> {
+    let (b, ctx) = super::ctx()?;
+    let n = NewUser {
+        username,
+        full_name,
+        email,
+        password: Some(password),
+        super_admin: checkbox(&super_admin),
+        status: parse_status(&status)?,
+    };
+    crate::backend::services::users::create(&b, &ctx, n).await
+}
+
+#[server(prefix = "/rpc", endpoint = "copy_user")]
+pub async fn copy_user(source: String, username: String, full_name: String, email: String, password: String) -> Result<User, Error> {
+    let (b, ctx) = super::ctx()?;
+    let n = NewUser { username, full_name, email, password: Some(password), ..Default::default() };
+    crate::backend::services::users::copy(&b, &ctx, &source, n).await
+}
+
+#[server(prefix = "/rpc", endpoint = "update_user")]
+pub async fn update_user(
+    username: String,
+    full_name: String,
+    email: String,
+    status: String,
+    super_admin: Option<String>,
+    password: Option<String>,
+) -> Result<User, Error> {
+    let (b, ctx) = super::ctx()?;
+    let c = UserChanges {
+        full_name: Some(full_name),
+        email: Some(email),
+        status: Some(parse_status(&status)?),
+        super_admin: Some(checkbox(&super_admin)),
+        password: password.filter(|p| !p.is_empty()),
+    };
+    crate::backend::services::users::update(&b, &ctx, &username, c).await
+}
+
+#[server(prefix = "/rpc", endpoint = "delete_user")]
+pub async fn delete_user(username: String) -> Result<(), Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::users::delete(&b, &ctx, &username).await
+}

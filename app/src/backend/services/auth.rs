@@ -1,0 +1,192 @@
+//! First-run sign-up, sign-in and sign-out.
+//! Threats handled: user enumeration (one error and equal work for unknown, wrong, disabled
+//! and throttled), online guessing (per-name escalating throttle claimed atomically before any
+//! hashing), session fixation (new token at each sign-in, old one ended), and a first-run race
+//! (the account count is read in the write transaction that creates the super admin).
+use serde_json::json;
+
+use super::{audit, user_snapshot, Fields};
+use crate::backend::password::check_new;
+use crate::backend::sessions::{hash_token, new_token};
+use crate::backend::store::{NewSession, UserInsert};
+use crate::backend::{Backend, Ctx};
+use crate::domain::error::Error;
+use crate::domain::ids::DEFAULT_ORG;
+use crate::domain::policy;
+use crate::domain::users::{Me, UserStatus};
+use crate::domain::validate;
+
+/// A new session: the raw token goes into the cookie and nowhere else.
+pub struct SignedIn {
+    pub token: String,
+    pub me: Me,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct SignUp {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Whether self sign-up is open (no account exists yet).
+pub async fn sign_up_open(b: &Backend) -> Result<bool, Error> {
+    Ok(b.store.user_count().await? == 0)
+}
+
+/// Creates the first account as super admin and signs it in. Once any account exists this
+/// always fails with `SignUpClosed`, also for two sign-ups racing each other.
+pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, Error> {
+    if !sign_up_open(b).await? {
+        return Err(Error::Forbidden(policy::Denied::SignUpClosed));
+    }
+    let mut f = Fields::default();
+    let username = f.take(validate::username(&input.username));
+    let full_name = f.take(validate::full_name(&input.full_name));
+    let email = f.take(validate::email(&input.email));
+    let context = [input.username.as_str(), validate::email_local(&input.email)];
+    let password = f.take(check_new(&b.config.password_policy, "password", &input.password, &context));
+    f.finish()?;
+    let (Some(username), Some(full_name), Some(email), Some(password)) = (username, full_name, email, password) else {
+        return Err(Error::invalid("username", "Invalid input."));
+    };
+    let hash = b.hasher.hash(password).await?;
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    policy::can_sign_up(tx.user_count().await?).map_err(Error::Forbidden)?;
+    let insert = UserInsert {
+        username: username.clone(),
+        full_name,
+        email,
+        password_hash: Some(hash),
+        status: UserStatus::Active,
+        super_admin: true,
+        created_at: now,
+    };
+    let id = tx.insert_user(&insert).await?;
+    tx.add_membership(DEFAULT_ORG, id, now).await?;
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    tx.insert_session(&NewSession {
+        token_hash: &token_hash,
+        user_id: id,
+        org_id: DEFAULT_ORG,
+        now,
+        ip: ctx.ip.as_deref(),
+        user_agent: ctx.user_agent.as_deref(),
+    })
+    .await?;
+    tx.record_sign_in(id, now).await?;
+    let record = tx.user_by_username(&validate::username_key(&username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let mut ev = audit(b, ctx, "user.signed_up", true);
+    ev.actor_id = Some(id);
+    ev.actor = Some(username.clone());
+    ev.target = Some(username);
+    ev.after = Some(user_snapshot(&record));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(SignedIn { token, me: me_of(&record) })
+}
+
+fn me_of(r: &crate::backend::store::UserRecord) -> Me {
+    Me { username: r.username.clone(), full_name: r.full_name.clone(), email: r.email.clone(), super_admin: r.super_admin }
+}
+
+/// Password sign-in with a username or an email.
+pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Result<SignedIn, Error> {
+    let key = login.trim().to_lowercase();
+    // Refuse absurd input early: same answer as any failure.
+    if key.is_empty() || key.len() > validate::EMAIL_MAX || password.len() > validate::PASSWORD_MAX_BYTES {
+        return Err(Error::SignInFailed);
+    }
+    // 1. Claim an attempt (counted as a failure until it succeeds). Throttled: refuse before
+    //    any hashing. The same happens for names with no account.
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let allowed = tx.throttle_claim(&key, now).await?;
+    if !allowed {
+        let mut ev = audit(b, ctx, "sign_in", false);
+        ev.after = Some(json!({ "reason": "throttled" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Err(Error::SignInFailed);
+    }
+    tx.commit().await?;
+
+    // 2. Verify outside any transaction (argon2 takes tens of milliseconds).
+    let user = b.store.user_by_login(&key).await?;
+    let verified = b
+        .hasher
+        .verify(validate::normalize_password(password), user.as_ref().and_then(|u| u.password_hash.clone()))
+        .await?;
+    let ok = verified && user.as_ref().is_some_and(|u| u.status == UserStatus::Active);
+
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let user = match user {
+        Some(u) if ok => u,
+        other => {
+            let mut ev = audit(b, ctx, "sign_in", false);
+            // Name the account only if it exists: a typed name may be a mistyped password.
+            let reason = match &other {
+                Some(u) if u.status != UserStatus::Active => "disabled",
+                Some(_) => "bad_credentials",
+                None => "unknown_account",
+            };
+            ev.target = other.map(|u| u.username);
+            ev.after = Some(json!({ "reason": reason }));
+            tx.insert_audit(&ev).await?;
+            tx.commit().await?;
+            return Err(Error::SignInFailed);
+        }
+    };
+    tx.throttle_clear(&key).await?;
+    // Rotation: the session this browser had (if any) ends; a fresh token replaces it.
+    if let Some(old) = &ctx.session {
+        tx.delete_session(old).await?;
+    }
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    tx.insert_session(&NewSession {
+        token_hash: &token_hash,
+        user_id: user.id,
+        org_id: DEFAULT_ORG,
+        now,
+        ip: ctx.ip.as_deref(),
+        user_agent: ctx.user_agent.as_deref(),
+    })
+    .await?;
+    tx.record_sign_in(user.id, now).await?;
+    let mut ev = audit(b, ctx, "sign_in", true);
+    ev.actor_id = Some(user.id);
+    ev.actor = Some(user.username.clone());
+    ev.target = Some(user.username.clone());
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(SignedIn { token, me: me_of(&user) })
+}
+
+/// Ends the current session server-side.
+pub async fn sign_out(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
+    let Some(hash) = &ctx.session else { return Ok(()) };
+    let mut tx = b.store.begin().await?;
+    tx.delete_session(hash).await?;
+    let mut ev = audit(b, ctx, "sign_out", true);
+    ev.target = ctx.actor_name();
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn me(ctx: &Ctx) -> Option<Me> {
+    match &ctx.caller {
+        crate::backend::Caller::User(u) => Some(Me {
+            username: u.username.clone(),
+            full_name: u.full_name.clone(),
+            email: u.email.clone(),
+            super_admin: u.super_admin,
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,70 @@
+//! Self-service: an account changes its own name, email and password. Changing the password
+//! needs the current one and ends the account's other sessions.
+use serde_json::json;
+
+use super::{audit, user_snapshot, Fields};
+use crate::backend::password::check_new;
+use crate::backend::{Backend, Ctx};
+use crate::domain::error::Error;
+use crate::domain::users::{Me, UserStatus};
+use crate::domain::validate;
+
+pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Result<Me, Error> {
+    let me = ctx.user()?;
+    let mut f = Fields::default();
+    let full_name = f.take(validate::full_name(full_name));
+    let email = f.take(validate::email(email));
+    f.finish()?;
+    let (Some(full_name), Some(email)) = (full_name, email) else {
+        return Err(Error::invalid("email", "Invalid input."));
+    };
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let before = tx
+        .user_by_username(&validate::username_key(&me.username))
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let mut after = before.clone();
+    after.full_name = full_name;
+    after.email = email;
+    tx.update_user(&after, now).await?;
+    let mut ev = audit(b, ctx, "user.updated", true);
+    ev.target = Some(after.username.clone());
+    ev.before = Some(user_snapshot(&before));
+    ev.after = Some(user_snapshot(&after));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(Me { username: after.username, full_name: after.full_name, email: after.email, super_admin: after.super_admin })
+}
+
+pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -> Result<(), Error> {
+    let me = ctx.user()?;
+    let record = b
+        .store
+        .user_by_username(&validate::username_key(&me.username))
+        .await?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or(Error::Unauthenticated)?;
+    let context = [me.username.as_str(), validate::email_local(&me.email)];
+    let new = check_new(&b.config.password_policy, "new_password", new, &context).map_err(|e| Error::Invalid { errors: vec![e] })?;
+    let ok = b.hasher.verify(validate::normalize_password(current), record.password_hash.clone()).await?;
+    if !ok {
+        let mut tx = b.store.begin().await?;
+        let mut ev = audit(b, ctx, "password.changed", false);
+        ev.target = Some(me.username.clone());
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Err(Error::invalid("current_password", "The current password is not correct."));
+    }
+    let hash = b.hasher.hash(new).await?;
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    tx.set_password_hash(record.id, Some(&hash), now).await?;
+    let ended = tx.delete_sessions_of(record.id, ctx.session.as_deref()).await?;
+    let mut ev = audit(b, ctx, "password.changed", true);
+    ev.target = Some(me.username.clone());
+    ev.after = Some(json!({ "other_sessions_ended": ended }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}

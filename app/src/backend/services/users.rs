@@ -1,0 +1,353 @@
+//! The users admin: list (search, sort, keyset paging), get, create/provision, copy, update
+//! (including disable and password reset) and delete.
+//! Invariants: at least one active super admin always remains (checked with facts read in the
+//! write transaction); disabling an account or resetting its password ends its sessions in
+//! the same transaction; every change writes one audit event with before/after values.
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{audit, user_snapshot, Fields};
+use crate::backend::password::{check_new, random_password};
+use crate::backend::store::{KeyValue, PageKey, Seek, UserInsert, UserListQuery, UserRecord};
+use crate::backend::{Backend, Ctx};
+use crate::domain::error::Error;
+use crate::domain::ids::DEFAULT_ORG;
+use crate::domain::policy;
+use crate::domain::users::{UserQuery, NewUser, User, UserChanges, UserPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::validate;
+
+/// Cursor contents: the sort it belongs to and the boundary row's key.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    s: String,
+    d: String,
+    v: KeyValue,
+    i: i64,
+}
+
+fn encode_cursor(q: &UserQuery, k: PageKey) -> String {
+    let c = Cursor { s: q.sort.as_str().into(), d: q.dir.as_str().into(), v: k.value, i: k.id };
+    let json = serde_json::to_vec(&c).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(q: &UserQuery, raw: &str) -> Result<PageKey, Error> {
+    let bad = || Error::invalid("cursor", "This page link is no longer valid. Start again from the first page.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if c.s != q.sort.as_str() || c.d != q.dir.as_str() {
+        return Err(bad());
+    }
+    let numeric = matches!(
+        q.sort,
+        crate::domain::users::SortField::TwoFactor
+            | crate::domain::users::SortField::CreatedAt
+            | crate::domain::users::SortField::LastSignInAt
+    );
+    if numeric != matches!(c.v, KeyValue::Int(_)) {
+        return Err(bad());
+    }
+    Ok(PageKey { value: c.v, id: c.i })
+}
+
+pub async fn list(b: &Backend, ctx: &Ctx, q: UserQuery) -> Result<UserPage, Error> {
+    policy::can_view_users(ctx.actor()?).map_err(Error::Forbidden)?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.to_lowercase());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(Error::invalid("search", "Search text must be at most 200 characters."));
+    }
+    let seek = match (&q.after, &q.before) {
+        (Some(_), Some(_)) => return Err(Error::invalid("cursor", "Give either `after` or `before`, not both.")),
+        (Some(a), None) => Seek::After(decode_cursor(&q, a)?),
+        (None, Some(bf)) => Seek::Before(decode_cursor(&q, bf)?),
+        (None, None) => Seek::First,
+    };
+    let query = UserListQuery { search, sort: q.sort, dir: q.dir, seek: seek.clone(), limit: limit + 1 };
+    let mut rows = b.store.list_users(&query).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if matches!(seek, Seek::Before(_)) {
+        rows.reverse();
+    }
+    let first = rows.first().map(|r| encode_cursor(&q, r.page_key(q.sort)));
+    let last = rows.last().map(|r| encode_cursor(&q, r.page_key(q.sort)));
+    let (prev, next) = match seek {
+        Seek::First => (None, if more { last } else { None }),
+        Seek::After(_) => (first, if more { last } else { None }),
+        Seek::Before(_) => (if more { first } else { None }, last),
+    };
+    Ok(UserPage { users: rows.iter().map(UserRecord::to_user).collect(), next, prev })
+}
+
+pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> {
+    policy::can_view_users(ctx.actor()?).map_err(Error::Forbidden)?;
+    b.store
+        .user_by_username(&validate::username_key(username))
+        .await?
+        .map(|u| u.to_user())
+        .ok_or_else(|| Error::not_found("User"))
+}
+
+/// What to do when the username already exists (Databand's `--skip-existing` /
+/// `--update-existing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExisting {
+    #[default]
+    Fail,
+    Skip,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Provision {
+    /// Do nothing when any account exists (Databand's `--only-if-empty`).
+    pub only_if_empty: bool,
+    pub on_existing: OnExisting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provisioned {
+    Created(User),
+    Updated(User),
+    SkippedNotEmpty,
+    SkippedExisting(User),
+}
+
+struct ValidNew {
+    username: String,
+    full_name: String,
+    email: String,
+    password: Option<String>,
+}
+
+fn validate_new(b: &Backend, n: &NewUser) -> Result<ValidNew, Error> {
+    let mut f = Fields::default();
+    let username = f.take(validate::username(&n.username));
+    let full_name = f.take(validate::full_name(&n.full_name));
+    let email = f.take(validate::email(&n.email));
+    let context = [n.username.as_str(), validate::email_local(&n.email)];
+    let password = match &n.password {
+        Some(p) => f.take(check_new(&b.config.password_policy, "password", p, &context)).map(Some),
+        None => Some(None),
+    };
+    f.finish()?;
+    match (username, full_name, email, password) {
+        (Some(username), Some(full_name), Some(email), Some(password)) => Ok(ValidNew { username, full_name, email, password }),
+        _ => Err(Error::invalid("username", "Invalid input.")),
+    }
+}
+
+/// Creates an account. `password: None` gives one with no usable password.
+pub async fn create(b: &Backend, ctx: &Ctx, n: NewUser) -> Result<User, Error> {
+    match provision(b, ctx, n, Provision::default()).await? {
+        Provisioned::Created(u) => Ok(u),
+        _ => Err(Error::Conflict { field: Some("username".into()), message: "That username is already taken.".into() }),
+    }
+}
+
+/// Creates, skips or updates, all decided inside one transaction (so `only_if_empty` holds
+/// even when two provisioning scripts run at once).
+pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Result<Provisioned, Error> {
+    policy::can_create_user(ctx.actor()?).map_err(Error::Forbidden)?;
+    let v = validate_new(b, &n)?;
+    let hash = match &v.password {
+        Some(p) => Some(b.hasher.hash(p.clone()).await?),
+        None => None,
+    };
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    if how.only_if_empty && tx.user_count().await? > 0 {
+        return Ok(Provisioned::SkippedNotEmpty);
+    }
+    if let Some(existing) = tx.user_by_username(&validate::username_key(&v.username)).await? {
+        return match how.on_existing {
+            OnExisting::Fail => Err(Error::Conflict {
+                field: Some("username".into()),
+                message: "That username is already taken.".into(),
+            }),
+            OnExisting::Skip => Ok(Provisioned::SkippedExisting(existing.to_user())),
+            OnExisting::Update => {
+                let active = tx.active_super_admins().await?;
+                policy::can_update_user(ctx.actor()?, existing.target(), Some(n.status), Some(n.super_admin), active)
+                    .map_err(Error::Forbidden)?;
+                let mut after = existing.clone();
+                after.full_name = v.full_name;
+                after.email = v.email;
+                after.status = n.status;
+                after.super_admin = n.super_admin;
+                tx.update_user(&after, now).await?;
+                if let Some(h) = &hash {
+                    tx.set_password_hash(after.id, Some(h), now).await?;
+                    tx.delete_sessions_of(after.id, None).await?;
+                }
+                if n.status != crate::domain::users::UserStatus::Active {
+                    tx.delete_sessions_of(after.id, None).await?;
+                }
+                let mut ev = audit(b, ctx, "user.updated", true);
+                ev.target = Some(after.username.clone());
+                ev.before = Some(user_snapshot(&existing));
+                let mut snap = user_snapshot(&after);
+                if hash.is_some() {
+                    snap["password_changed"] = json!(true);
+                }
+                ev.after = Some(snap);
+                tx.insert_audit(&ev).await?;
+                tx.commit().await?;
+                Ok(Provisioned::Updated(after.to_user()))
+            }
+        };
+    }
+    let insert = UserInsert {
+        username: v.username.clone(),
+        full_name: v.full_name,
+        email: v.email,
+        password_hash: hash,
+        status: n.status,
+        super_admin: n.super_admin,
+        created_at: now,
+    };
+    let id = tx.insert_user(&insert).await?;
+    tx.add_membership(DEFAULT_ORG, id, now).await?;
+    let record = tx
+        .user_by_username(&validate::username_key(&v.username))
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
+    let mut ev = audit(b, ctx, "user.created", true);
+    ev.target = Some(record.username.clone());
+    let mut snap = user_snapshot(&record);
+    snap["password"] = json!(if record.password_hash.is_some() { "set" } else { "none" });
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(Provisioned::Created(record.to_user()))
+}
+
+/// Creates a new account with the configuration of `source` (status, super admin flag and
+/// organization memberships; later roles and grants) and none of its personal details.
+pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<User, Error> {
+    policy::can_copy_user(ctx.actor()?).map_err(Error::Forbidden)?;
+    let v = validate_new(b, &n)?;
+    let password = v.password.clone().unwrap_or_else(random_password);
+    let hash = b.hasher.hash(password).await?;
+    let has_password = v.password.is_some();
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let src = tx
+        .user_by_username(&validate::username_key(source))
+        .await?
+        .ok_or_else(|| Error::not_found("User to copy"))?;
+    let insert = UserInsert {
+        username: v.username.clone(),
+        full_name: v.full_name,
+        email: v.email,
+        password_hash: if has_password { Some(hash) } else { None },
+        status: src.status,
+        super_admin: src.super_admin,
+        created_at: now,
+    };
+    let id = tx.insert_user(&insert).await?;
+    for org in tx.memberships(src.id).await? {
+        tx.add_membership(org, id, now).await?;
+    }
+    let record = tx
+        .user_by_username(&validate::username_key(&v.username))
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
+    let mut ev = audit(b, ctx, "user.created", true);
+    ev.target = Some(record.username.clone());
+    let mut snap = user_snapshot(&record);
+    snap["copied_from"] = json!(src.username);
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(record.to_user())
+}
+
+pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> Result<User, Error> {
+    let actor = ctx.actor()?;
+    policy::can_view_users(actor).map_err(Error::Forbidden)?;
+    let mut f = Fields::default();
+    let full_name = c.full_name.as_deref().map(validate::full_name).and_then(|r| f.take(r));
+    let email = c.email.as_deref().map(validate::email).and_then(|r| f.take(r));
+    let context_email = c.email.clone().unwrap_or_default();
+    let context = [username, validate::email_local(&context_email)];
+    let password = c
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| check_new(&b.config.password_policy, "password", p, &context))
+        .and_then(|r| f.take(r));
+    f.finish()?;
+    let hash = match password {
+        Some(p) => Some(b.hasher.hash(p).await?),
+        None => None,
+    };
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let before = tx
+        .user_by_username(&validate::username_key(username))
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
+    let active = tx.active_super_admins().await?;
+    policy::can_update_user(actor, before.target(), c.status, c.super_admin, active).map_err(Error::Forbidden)?;
+    let mut after = before.clone();
+    if let Some(n) = full_name {
+        after.full_name = n;
+    }
+    if let Some(e) = email {
+        after.email = e;
+    }
+    if let Some(s) = c.status {
+        after.status = s;
+    }
+    if let Some(sa) = c.super_admin {
+        after.super_admin = sa;
+    }
+    tx.update_user(&after, now).await?;
+    let disabled = before.status == crate::domain::users::UserStatus::Active && after.status != before.status;
+    if let Some(h) = &hash {
+        tx.set_password_hash(after.id, Some(h), now).await?;
+    }
+    // A disabled account or a reset password ends every session of that account now.
+    if disabled || hash.is_some() {
+        tx.delete_sessions_of(after.id, None).await?;
+    }
+    let event = if disabled {
+        "user.disabled"
+    } else if before.status != after.status {
+        "user.enabled"
+    } else {
+        "user.updated"
+    };
+    let mut ev = audit(b, ctx, event, true);
+    ev.target = Some(after.username.clone());
+    ev.before = Some(user_snapshot(&before));
+    let mut snap = user_snapshot(&after);
+    if hash.is_some() {
+        snap["password_changed"] = json!(true);
+    }
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(after.to_user())
+}
+
+pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
+    let actor = ctx.actor()?;
+    let mut tx = b.store.begin().await?;
+    let target = tx
+        .user_by_username(&validate::username_key(username))
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
+    let active = tx.active_super_admins().await?;
+    policy::can_delete_user(actor, target.target(), active).map_err(Error::Forbidden)?;
+    tx.delete_user(target.id).await?;
+    let mut ev = audit(b, ctx, "user.deleted", true);
+    ev.target = Some(target.username.clone());
+    ev.before = Some(user_snapshot(&target));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Session tokens and cookies. Threats: theft from the database (only SHA-256 of each token is
+//! stored), fixation (a new token at every sign-in), script access (HttpOnly), cross-site
+//! sending (SameSite=Lax; mutating requests are also origin-checked by the server).
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::{Backend, SessionUser};
+
+/// 256 random bits, URL-safe.
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-roster_session"
+    } else {
+        "roster_session"
+    }
+}
+
+pub fn set_cookie(b: &Backend, token: &str) -> String {
+    let secure = b.config.secure_cookies;
+    let max_age = b.config.session_absolute_ms / 1000;
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_cookie(b: &Backend) -> String {
+    let secure = b.config.secure_cookies;
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Finds the session token in a Cookie header.
+pub fn token_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
+    let name = cookie_name(b.config.secure_cookies);
+    header
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Resolves a token to its signed-in account, on every request: a session whose account was
+/// disabled or deleted, or that is idle or too old, gives nothing (and expired ones are
+/// removed), so such changes take effect on the very next request.
+pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser)> {
+    let hash = hash_token(token);
+    let found = match b.store.session(&hash).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "session look-up failed");
+            return None;
+        }
+    };
+    let (session, user) = found?;
+    let now = b.now();
+    let expired = now - session.last_seen_at > b.config.session_idle_ms
+        || now - session.created_at > b.config.session_absolute_ms;
+    if expired {
+        if let Ok(mut tx) = b.store.begin().await {
+            let ok = tx.delete_session(&hash).await.is_ok();
+            if ok {
+                let _ = tx.commit().await;
+            }
+        }
+        return None;
+    }
+    if user.status != crate::domain::users::UserStatus::Active {
+        return None;
+    }
+    // Refresh the idle clock at most once a minute: no write on every request.
+    if now - session.last_seen_at > 60_000 {
+        if let Err(e) = b.store.touch_session(&hash, now).await {
+            tracing::warn!(error = %e, "could not refresh session");
+        }
+    }
+    Some((
+        hash,
+        SessionUser {
+            id: user.id,
+            username: user.username,
+            full_name: user.full_name,
+            email: user.email,
+            super_admin: user.super_admin,
+            org: session.org_id,
+        },
+    ))
+}

@@ -1,0 +1,192 @@
+//! Persistence behind a trait, so services never see SQL and a PostgreSQL implementation can
+//! be added beside `sqlite` without touching them. Reads that need no consistency with a
+//! write use `Store`; every use case that writes opens one `Tx`, reads its facts there,
+//! writes, appends its audit event and commits — all or nothing.
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::ids::{OrgId, UserId};
+use crate::domain::policy::Target;
+use crate::domain::users::{AuditEntry, SortDir, SortField, User, UserStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was hit; `field` names the input that collided.
+    #[error("{field} already exists")]
+    Conflict { field: &'static str },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An account as stored. Only the store and the services see the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub status: UserStatus,
+    pub super_admin: bool,
+    pub two_factor: bool,
+    pub created_at: i64,
+    /// 0 = never signed in.
+    pub last_sign_in_at: i64,
+}
+
+impl UserRecord {
+    pub fn to_user(&self) -> User {
+        User {
+            username: self.username.clone(),
+            full_name: self.full_name.clone(),
+            email: self.email.clone(),
+            status: self.status,
+            super_admin: self.super_admin,
+            two_factor: self.two_factor,
+            created_at: self.created_at,
+            last_sign_in_at: (self.last_sign_in_at > 0).then_some(self.last_sign_in_at),
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        Target { id: self.id, super_admin: self.super_admin, status: self.status }
+    }
+}
+
+/// A new account; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct UserInsert {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub status: UserStatus,
+    pub super_admin: bool,
+    pub created_at: i64,
+}
+
+/// The value of the sort column at a page boundary, plus the id that breaks ties.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum KeyValue {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub value: KeyValue,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    First,
+    After(PageKey),
+    Before(PageKey),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserListQuery {
+    /// Lower-cased substring matched against username, full name and email.
+    pub search: Option<String>,
+    pub sort: SortField,
+    pub dir: SortDir,
+    pub seek: Seek,
+    /// Rows to fetch (the service asks for one more than a page to know if more exist).
+    pub limit: u32,
+}
+
+impl UserRecord {
+    /// The keyset value of this row for a sort column (lower-cased keys, like the indexes).
+    pub fn page_key(&self, sort: SortField) -> PageKey {
+        let value = match sort {
+            SortField::Username => KeyValue::Text(self.username.to_ascii_lowercase()),
+            SortField::FullName => KeyValue::Text(self.full_name.to_lowercase()),
+            SortField::Email => KeyValue::Text(self.email.to_lowercase()),
+            SortField::Status => KeyValue::Text(self.status.as_str().to_string()),
+            SortField::TwoFactor => KeyValue::Int(self.two_factor as i64),
+            SortField::CreatedAt => KeyValue::Int(self.created_at),
+            SortField::LastSignInAt => KeyValue::Int(self.last_sign_in_at),
+        };
+        PageKey { value, id: self.id.0 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8],
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub now: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// One audit event. `before`/`after` are JSON documents that never contain a secret.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRecord {
+    pub at: i64,
+    pub actor_id: Option<UserId>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub org_id: Option<OrgId>,
+    pub event: &'static str,
+    pub success: bool,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    async fn user_count(&self) -> StoreResult<i64>;
+    async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>>;
+    async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>>;
+    /// By username or by email (both lower-cased): sign-in accepts either.
+    async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>>;
+    async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+    async fn touch_session(&self, token_hash: &[u8], now: i64) -> StoreResult<()>;
+    /// Ends sessions idle since before `idle_before` or created before `created_before`.
+    async fn purge_sessions(&self, idle_before: i64, created_before: i64) -> StoreResult<u64>;
+    async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    async fn user_count(&mut self) -> StoreResult<i64>;
+    async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>>;
+    async fn active_super_admins(&mut self) -> StoreResult<i64>;
+    async fn insert_user(&mut self, u: &UserInsert) -> StoreResult<UserId>;
+    /// Writes name, email, status and the super admin flag.
+    async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()>;
+    async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()>;
+    async fn delete_user(&mut self, id: UserId) -> StoreResult<()>;
+    async fn memberships(&mut self, user: UserId) -> StoreResult<Vec<OrgId>>;
+    async fn add_membership(&mut self, org: OrgId, user: UserId, now: i64) -> StoreResult<()>;
+    async fn insert_session(&mut self, s: &NewSession<'_>) -> StoreResult<()>;
+    async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
+    async fn delete_sessions_of(&mut self, user: UserId, except: Option<&[u8]>) -> StoreResult<u64>;
+    async fn record_sign_in(&mut self, user: UserId, now: i64) -> StoreResult<()>;
+    /// Claims one sign-in attempt for `key`: counts it as a failure up front (cleared on
+    /// success) and returns false, without counting, while the key must still wait.
+    async fn throttle_claim(&mut self, key: &str, now: i64) -> StoreResult<bool>;
+    async fn throttle_clear(&mut self, key: &str) -> StoreResult<()>;
+    async fn insert_audit(&mut self, e: &AuditRecord) -> StoreResult<()>;
+}

@@ -1,0 +1,11 @@
+//! The pure core: types shared by the browser and the server, validation and policy.
+//! Nothing here does I/O or depends on Leptos, so it compiles to wasm32 and is tested in
+//! milliseconds.
+pub mod error;
+pub mod ids;
+pub mod policy;
+pub mod throttle;
+pub mod users;
+pub mod validate;
+
+pub use error::{Error, FieldError};

@@ -1,0 +1,225 @@
+//! User types shared by the UI, server functions, the JSON API and the CLI.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(UserStatus::Active),
+            "disabled" => Some(UserStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// What an admin sees of an account. Never carries a password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub super_admin: bool,
+    pub two_factor: bool,
+    /// Unix milliseconds, UTC.
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// Columns the users list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortField {
+    #[default]
+    Username,
+    FullName,
+    Email,
+    Status,
+    TwoFactor,
+    CreatedAt,
+    LastSignInAt,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 7] = [
+        SortField::Username,
+        SortField::FullName,
+        SortField::Email,
+        SortField::Status,
+        SortField::TwoFactor,
+        SortField::CreatedAt,
+        SortField::LastSignInAt,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::Username => "username",
+            SortField::FullName => "full_name",
+            SortField::Email => "email",
+            SortField::Status => "status",
+            SortField::TwoFactor => "two_factor",
+            SortField::CreatedAt => "created_at",
+            SortField::LastSignInAt => "last_sign_in_at",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SortField::Username => "Username",
+            SortField::FullName => "Full name",
+            SortField::Email => "Email",
+            SortField::Status => "Status",
+            SortField::TwoFactor => "2FA",
+            SortField::CreatedAt => "Created",
+            SortField::LastSignInAt => "Last sign-in",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SortDir {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortDir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "asc" => Some(SortDir::Asc),
+            "desc" => Some(SortDir::Desc),
+            _ => None,
+        }
+    }
+    pub fn flip(self) -> Self {
+        match self {
+            SortDir::Asc => SortDir::Desc,
+            SortDir::Desc => SortDir::Asc,
+        }
+    }
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 25;
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// A users-list request. Cursors are opaque strings produced by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserQuery {
+    pub search: Option<String>,
+    pub sort: SortField,
+    pub dir: SortDir,
+    /// Page after this cursor (the `next` of a previous page)...
+    pub after: Option<String>,
+    /// ...or before it (the `prev` of a previous page). At most one of the two.
+    pub before: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Cursor for the next page; `None` on the last page.
+    pub next: Option<String>,
+    /// Cursor for the previous page; `None` on the first page.
+    pub prev: Option<String>,
+}
+
+/// Input of "create user" (UI form, JSON API and CLI). Unknown fields are refused, so a
+/// misspelt or invented field (say `role`) is an error rather than silently ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub full_name: String,
+    pub email: String,
+    /// `None` creates an account with an unknown random password (service users).
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub super_admin: bool,
+    #[serde(default = "active")]
+    pub status: UserStatus,
+}
+
+fn active() -> UserStatus {
+    UserStatus::Active
+}
+
+/// Partial update of an account by an admin. `None` leaves a field unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub status: Option<UserStatus>,
+    pub super_admin: Option<bool>,
+    /// Admin password reset.
+    pub password: Option<String>,
+}
+
+/// The signed-in account, as the UI needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub super_admin: bool,
+}
+
+/// One audit event as listed at /admin/audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub event: String,
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEntry>,
+    /// Pass back as `before` for older events.
+    pub next: Option<i64>,
+}
+
+/// Formats unix milliseconds as `YYYY-MM-DD HH:MM UTC` (UI and CLI).
+pub fn format_time(ms: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => "-".to_string(),
+    }
+}

@@ -1,0 +1,82 @@
+//! Sign-in and first-run sign-up.
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::{field_error, form_error, Field, Session};
+use crate::api::auth::{sign_up_open, SignIn, SignUp};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let action = ServerAction::<SignIn>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            session.refresh();
+            navigate("/", Default::default());
+        }
+    });
+    let open = Resource::new(|| (), |_| sign_up_open());
+    let value: Signal<_> = action.value().into();
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in to Roster"</h1>
+            <ActionForm action=action>
+                <Field id="login" label="Username or email" autocomplete="username" required=true error=Signal::derive(|| None)/>
+                <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
+                {form_error(value, &[])}
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || open.get().and_then(|r| r.ok()).filter(|o| *o).map(|_| view! {
+                    <p class="muted">"No account exists yet. " <a href="/sign-up">"Create the first account"</a></p>
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let action = ServerAction::<SignUp>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            session.refresh();
+            navigate("/admin/users", Default::default());
+        }
+    });
+    let open = Resource::new(|| (), |_| sign_up_open());
+    let value: Signal<_> = action.value().into();
+    let fe = move |f: &'static str| Signal::derive(field_error(value, f));
+    view! {
+        <section class="card narrow">
+            <h1>"Create the first account"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || open.get().map(|r| match r {
+                    Ok(true) => view! {
+                        <p class="muted">"This account becomes the super admin. After it exists, self sign-up closes."</p>
+                        <ActionForm action=action>
+                            <Field id="username" label="Username" autocomplete="username" required=true
+                                hint="Starts with a letter or _; letters, digits and @ _ - ~." error=fe("username")/>
+                            <Field id="full_name" label="Full name" autocomplete="name" error=fe("full_name")/>
+                            <Field id="email" label="Email" kind="email" autocomplete="email" required=true error=fe("email")/>
+                            <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true
+                                hint="At least 15 characters. A passphrase works well." error=fe("password")/>
+                            {form_error(value, &["username", "full_name", "email", "password"])}
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Ok(false) => view! {
+                        <div class="alert" role="status">
+                            <p>"Self sign-up is closed. Ask an administrator to create an account for you."</p>
+                            <p><a href="/sign-in">"Go to sign in"</a></p>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <super::ErrorBox error=e/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,261 @@
+//! Pages and components. The server renders them; the WASM front end hydrates them, after
+//! which forms call server functions and navigation happens without full reloads.
+pub mod audit;
+pub mod auth;
+pub mod profile;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::api::auth::{current_user, SignOut};
+use crate::domain::users::Me;
+use crate::domain::Error;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in account, shared by every page; `refresh` after signing in or out.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub me: Resource<Result<Option<Me>, Error>>,
+    version: RwSignal<u32>,
+}
+
+impl Session {
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let version = RwSignal::new(0u32);
+    let me = Resource::new(move || version.get(), |_| current_user());
+    provide_context(Session { me, version });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/roster.css"/>
+        <Title text="Roster"/>
+        <Router>
+            <Header/>
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=Home/>
+                    <Route path=path!("/sign-in") view=auth::SignInPage/>
+                    <Route path=path!("/sign-up") view=auth::SignUpPage/>
+                    <Route path=path!("/profile") view=profile::ProfilePage/>
+                    <Route path=path!("/admin/users") view=users::UsersPage/>
+                    <Route path=path!("/admin/users/new") view=users::NewUserPage/>
+                    <Route path=path!("/admin/users/:username") view=users::EditUserPage/>
+                    <Route path=path!("/admin/audit") view=audit::AuditPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let sign_out = ServerAction::<SignOut>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            session.refresh();
+            navigate("/sign-in", Default::default());
+        }
+    });
+    view! {
+        <header class="topbar">
+            <a class="skip" href="#main">"Skip to content"</a>
+            <A href="/" attr:class="brand">"Roster"</A>
+            <Transition fallback=|| ()>
+                {move || {
+                    session.me.get().map(|me| match me {
+                        Ok(Some(me)) => {
+                            let admin = me.super_admin;
+                            view! {
+                                <nav aria-label="Main">
+                                    <Show when=move || admin>
+                                        <A href="/admin/users">"Users"</A>
+                                        <A href="/admin/audit">"Audit log"</A>
+                                    </Show>
+                                    <A href="/profile">"Profile"</A>
+                                </nav>
+                                <div class="whoami">
+                                    <span class="muted">"Signed in as "<strong>{me.username.clone()}</strong></span>
+                                    <ActionForm action=sign_out>
+                                        <button type="submit" class="link">"Sign out"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => view! {
+                            <nav aria-label="Main">
+                                <A href="/sign-in">"Sign in"</A>
+                            </nav>
+                        }
+                            .into_any(),
+                    })
+                }}
+            </Transition>
+        </header>
+    }
+}
+
+/// `/`: send people where they belong.
+#[component]
+fn Home() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                session.me.get().map(|me| {
+                    let to = match me {
+                        Ok(Some(m)) if m.super_admin => "/admin/users",
+                        Ok(Some(_)) => "/profile",
+                        _ => "/sign-in",
+                    };
+                    view! { <leptos_router::components::Redirect path=to/> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <A href="/">"Go to the start page"</A></p>
+        </section>
+    }
+}
+
+/// A page-level error: a sign-in link for anonymous visitors, the sentence otherwise.
+#[component]
+pub fn ErrorBox(error: Error) -> impl IntoView {
+    let signin = matches!(error, Error::Unauthenticated);
+    view! {
+        <div class="alert error" role="alert">
+            <p>{error.to_string()}</p>
+            <Show when=move || signin>
+                <p><A href="/sign-in">"Sign in"</A></p>
+            </Show>
+        </div>
+    }
+}
+
+/// The message for `field` from an action's last result, if any.
+pub fn field_error<T: Clone + Send + Sync + 'static>(
+    value: Signal<Option<Result<T, Error>>>,
+    field: &'static str,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field)))
+}
+
+/// A labelled input with its error underneath, wired for screen readers.
+#[component]
+pub fn Field(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into, optional)] kind: Option<String>,
+    #[prop(into, optional)] value: Option<String>,
+    #[prop(into, optional)] autocomplete: Option<String>,
+    #[prop(optional)] required: bool,
+    #[prop(into, optional)] hint: Option<String>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = {
+        let err_id = err_id.clone();
+        let hint_id = hint_id.clone();
+        let has_hint = hint.is_some();
+        move || {
+            let mut ids = Vec::new();
+            if has_hint {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(err_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id.clone()
+                name=id.clone()
+                type=kind.unwrap_or_else(|| "text".into())
+                value=value
+                autocomplete=autocomplete
+                required=required
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described
+            />
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            {move || error.get().map(|e| view! { <p class="field-error" id=err_id.clone()>{e}</p> })}
+        </div>
+    }
+}
+
+/// The form-level message for errors that name no field (denials, conflicts on other
+/// fields, internal errors).
+pub fn form_error<T: Clone + Send + Sync + 'static>(
+    value: Signal<Option<Result<T, Error>>>,
+    fields: &'static [&'static str],
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
+    move || {
+        value.with(|v| match v {
+            Some(Err(e)) if !fields.iter().any(|f| e.field(f).is_some()) => {
+                Some(view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any())
+            }
+            Some(Err(Error::Invalid { errors })) if errors.len() > 1 => {
+                Some(view! { <div class="alert error" role="alert">"Please correct the highlighted fields."</div> }.into_any())
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

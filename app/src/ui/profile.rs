@@ -1,0 +1,57 @@
+//! The signed-in account's own page: name, email, password.
+use leptos::prelude::*;
+
+use super::{field_error, form_error, ErrorBox, Field, Session};
+use crate::api::profile::{ChangePassword, UpdateProfile};
+use crate::domain::Error;
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let update = ServerAction::<UpdateProfile>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let uv: Signal<_> = update.value().into();
+    let cv: Signal<_> = change.value().into();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            session.refresh();
+        }
+    });
+    view! {
+        <section class="card">
+            <h1>"Your profile"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || session.me.get().map(|me| match me {
+                    Ok(Some(me)) => view! {
+                        <p class="muted">"Username: " <strong>{me.username.clone()}</strong></p>
+                        <ActionForm action=update>
+                            <Field id="full_name" label="Full name" value=me.full_name.clone() autocomplete="name"
+                                error=Signal::derive(field_error(uv, "full_name"))/>
+                            <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" required=true
+                                error=Signal::derive(field_error(uv, "email"))/>
+                            {form_error(uv, &["full_name", "email"])}
+                            {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <p class="alert ok" role="status">"Profile saved."</p> })}
+                            <button type="submit" class="primary">"Save profile"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Ok(None) => view! { <ErrorBox error=Error::Unauthenticated/> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+        <section class="card">
+            <h2>"Change password"</h2>
+            <ActionForm action=change>
+                <Field id="current_password" label="Current password" kind="password" autocomplete="current-password" required=true
+                    error=Signal::derive(field_error(cv, "current_password"))/>
+                <Field id="new_password" label="New password" kind="password" autocomplete="new-password" required=true
+                    error=Signal::derive(field_error(cv, "new_password"))/>
+                {form_error(cv, &["current_password", "new_password"])}
+                {move || matches!(change.value().get(), Some(Ok(_))).then(|| view! {
+                    <p class="alert ok" role="status">"Password changed. Your other sessions were signed out."</p>
+                })}
+                <button type="submit" class="primary">"Change password"</button>
+            </ActionForm>
+        </section>
+    }
+}

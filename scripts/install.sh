@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs what the build (and, with `test`, the test suite) needs and is missing. Idempotent:
+# every step checks first, so a second run installs nothing. Prints what it installs.
+#   scripts/install.sh run    toolchain, cargo-leptos, wasm-bindgen-cli, wasm-opt (binaryen)
+#   scripts/install.sh test   the same, plus Chromium, oathtool and the Playwright packages
+set -euo pipefail
+mode="${1:-run}"
+# shellcheck source=toolchain.sh
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$roster_root"
+
+say() { printf '\033[1m[install]\033[0m %s\n' "$*"; }
+
+apt_missing=()
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || apt_missing+=("$1"); }
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  need_pkg pkg-config
+  need_pkg libssl-dev
+  if [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
+    for p in rustc-web cargo-web rust-web-src lld-22; do need_pkg "$p"; done
+  fi
+  if [ "$mode" = "test" ]; then
+    need_pkg chromium
+    need_pkg oathtool
+  fi
+  if [ ${#apt_missing[@]} -gt 0 ]; then
+    say "apt-get install ${apt_missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  fi
+elif [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
+  echo "No wasm32 target in rustup and no apt-get: run 'rustup target add wasm32-unknown-unknown'." >&2
+  exit 1
+fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "apt-get install nodejs npm"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# Release-profile overrides make `cargo install` several times faster on small machines.
+cargo_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (feature no_downloads; takes a while)"
+  cargo_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+wb="$(wasm_bindgen_version)"
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
+  say "cargo install wasm-bindgen-cli $wb (must match Cargo.lock)"
+  cargo_install wasm-bindgen-cli --version "$wb" --force
+fi
+
+# npm packages: wasm-opt for release builds (Debian's binaryen is too old for current rustc).
+if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+  say "npm ci in tools/ (binaryen: wasm-opt)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$mode" = "test" ] && [ ! -d end2end/node_modules/@playwright/test ]; then
+  say "npm ci in end2end/ (Playwright test runner; uses Debian's Chromium, no browser download)"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+exit 0

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Sourced by the other scripts. Chooses the Rust toolchain used for every build and test, so
+# that cargo-leptos and `cargo test` share one target directory and one compiler:
+#   - "rustup": the user's rustup toolchain, when it already has the wasm32 standard library;
+#   - "debian": Debian's rustc-web (1.96) building std for wasm32 from source (-Zbuild-std),
+#     for machines whose rustup cannot fetch the wasm32 target.
+# Override with ROSTER_TOOLCHAIN=rustup|debian.
+
+roster_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH:$roster_root/tools/node_modules/.bin"
+
+rustup_has_wasm() {
+  command -v rustc >/dev/null 2>&1 || return 1
+  local sysroot
+  sysroot="$(rustc --print sysroot 2>/dev/null)" || return 1
+  [ "$sysroot" != "/usr" ] && [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]
+}
+
+if [ -z "${ROSTER_TOOLCHAIN:-}" ]; then
+  if rustup_has_wasm; then ROSTER_TOOLCHAIN=rustup; else ROSTER_TOOLCHAIN=debian; fi
+fi
+export ROSTER_TOOLCHAIN
+
+LEPTOS_LIB_ARGS=()
+if [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
+  # Debian's cargo/rustc first; RUSTC_BOOTSTRAP lets the stable compiler take -Z flags.
+  export PATH="/usr/bin:$PATH"
+  export RUSTC_BOOTSTRAP=1
+  LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+fi
+
+# The wasm-bindgen CLI must match the library version in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$roster_root/Cargo.lock"
+}
+
+CARGO_LEPTOS_VERSION=0.3.11

@@ -1,0 +1,67 @@
+#![forbid(unsafe_code)]
+//! Roster's HTTP server: the Leptos pages and server functions, the JSON API, and the two
+//! middlewares every request passes: session resolution (who is asking) and the cross-site
+//! request check (mutations only from our own pages). `router` is what tests call.
+pub mod cli;
+pub mod http_guard;
+pub mod rest;
+
+use std::net::SocketAddr;
+
+use app::backend::Backend;
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub backend: Backend,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> Self {
+        s.leptos.clone()
+    }
+}
+
+pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder().output_name("roster").site_root(site_root).site_pkg_dir("pkg").site_addr(addr).build()
+}
+
+pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
+    let state = ServerState { backend: backend.clone(), leptos: leptos.clone() };
+    let routes = generate_route_list(app::App);
+    let b1 = backend.clone();
+    let b2 = backend.clone();
+    let b3 = backend.clone();
+    Router::new()
+        .route(
+            "/rpc/{*fn_name}",
+            post(move |req| {
+                let b = b1.clone();
+                leptos_axum::handle_server_fns_with_context(move || provide_context(b.clone()), req)
+            }),
+        )
+        .nest("/api/v1", rest::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(b2.clone()),
+            {
+                let leptos = leptos.clone();
+                move || app::shell(leptos.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
+            move || provide_context(b3.clone()),
+            app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
+        .layer(axum::middleware::from_fn_with_state(backend, http_guard::session))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .with_state(state)
+}

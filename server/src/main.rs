@@ -1,0 +1,99 @@
+#![forbid(unsafe_code)]
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use app::backend::Config;
+use clap::Parser;
+use server::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(cli::EXIT_UNEXPECTED);
+        }
+    };
+    ExitCode::from(rt.block_on(run(cli)))
+}
+
+async fn run(cli: Cli) -> u8 {
+    let store = match cli::open_store(&cli.settings).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return cli::EXIT_DATABASE;
+        }
+    };
+    let mut config = Config { password_policy: cli.settings.password_policy(), ..Config::default() };
+    match cli.command {
+        Command::Migrate => {
+            println!("Database is up to date.");
+            0
+        }
+        Command::User(cmd) => cli::run_user(&cli::backend(store, config), cmd).await,
+        Command::Serve(args) => {
+            config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
+            config.secure_cookies =
+                args.secure_cookies.unwrap_or_else(|| args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")));
+            config.session_idle_ms = args.session_idle_minutes.max(1) * 60_000;
+            config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
+            let backend = cli::backend(store, config);
+            if let Err(e) = backend.hasher.warm_up().await {
+                eprintln!("error: {e}");
+                return cli::EXIT_UNEXPECTED;
+            }
+            serve(backend, args).await
+        }
+    }
+}
+
+/// `https://host:port/path` -> `https://host:port`
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}")
+}
+
+async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
+    let leptos = server::leptos_options(&args.site_root, args.addr);
+    let app = server::router(backend.clone(), leptos);
+    // Expired sessions are refused on use; this sweep only keeps the table small.
+    let sweeper = backend.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            let now = sweeper.now();
+            let _ = sweeper
+                .store
+                .purge_sessions(now - sweeper.config.session_idle_ms, now - sweeper.config.session_absolute_ms)
+                .await;
+        }
+    });
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.addr);
+            return cli::EXIT_UNEXPECTED;
+        }
+    };
+    tracing::info!("Roster listening on http://{}", args.addr);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("error: server failed: {e}");
+        return cli::EXIT_UNEXPECTED;
+    }
+    0
+}
