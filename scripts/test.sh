@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, then runs every test:
+#   1. Rust unit and integration tests (cargo test, debug build);
+#   2. the Playwright end-to-end suite in headless Debian Chromium against the built server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh test
+# shellcheck source=toolchain.sh
+source scripts/toolchain.sh
+echo "[test] toolchain: $ROSTER_TOOLCHAIN ($(rustc --version))"
+
+echo "[test] building the debug site (WASM front end + server)"
+cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
+
+echo "[test] Rust unit and integration tests"
+cargo test --workspace --features app/ssr --exclude frontend
+
+echo "[test] end-to-end tests (Playwright, headless Chromium)"
+cd end2end
+ROSTER_BIN="$roster_root/target/debug/roster" ROSTER_SITE_ROOT="$roster_root/target/site" npx playwright test

@@ -1,0 +1,136 @@
+//! The `roster` binary's user commands and their exit codes.
+use std::process::Command;
+
+fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_LOG", "error")
+        .args(args)
+        .output()
+        .expect("run roster");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite:{}", dir.path().join("nested/roster.db").display());
+    (dir, url)
+}
+
+const PW: &str = "provisioned long passphrase";
+
+fn create(db: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["user", "create", "-r", "Admin", "-u", "admin", "-e", "admin@example.com", "-f", "Ada", "-l", "Admin"];
+    args.extend_from_slice(extra);
+    roster(db, &args)
+}
+
+#[test]
+fn create_then_only_if_empty_skips() {
+    let (_d, db) = db();
+    let (code, out, err) = create(&db, &["-p", PW]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "Admin user 'admin' created.");
+    let (code, out, _) = roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "other", "-e", "o@example.com", "-f", "O", "-l", "T", "-p", PW, "--only-if-empty"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Skipped"), "{out}");
+    let (_, out, _) = roster(&db, &["user", "list"]);
+    assert!(!out.contains("other"), "--only-if-empty created nothing: {out}");
+}
+
+#[test]
+fn existing_user_fails_skips_or_updates() {
+    let (_d, db) = db();
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let (code, _, err) = create(&db, &["-p", PW]);
+    assert_eq!(code, 3, "exists -> conflict exit code: {err}");
+    assert!(err.contains("already taken"), "{err}");
+    let (code, out, _) = create(&db, &["-p", PW, "--skip-existing"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Skipped: user 'admin' already exists"), "{out}");
+    // --update-existing changes name and email (role Admin kept: the last super admin stays).
+    let (code, out, err) = roster(
+        &db,
+        &["user", "create", "-r", "Admin", "-u", "ADMIN", "-e", "new@example.com", "-f", "New", "-l", "Name", "-p", PW, "--update-existing"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("updated"), "{out}");
+    let (_, out, _) = roster(&db, &["user", "list", "--json"]);
+    assert!(out.contains("new@example.com") && out.contains("New Name"), "{out}");
+    // Demoting the only super admin through --update-existing is refused by the same rule.
+    let (code, _, err) = roster(
+        &db,
+        &["user", "create", "-r", "DefaultUser", "-u", "admin", "-e", "new@example.com", "-f", "N", "-l", "N", "-p", PW, "--update-existing"],
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("last active super admin"), "{err}");
+}
+
+#[test]
+fn flags_are_validated_by_the_parser() {
+    let (_d, db) = db();
+    // --skip-existing and --update-existing are mutually exclusive.
+    let (code, _, err) = create(&db, &["-p", PW, "--skip-existing", "--update-existing"]);
+    assert_eq!(code, 2, "{err}");
+    // -p and --use-random-password are mutually exclusive, and one is required.
+    assert_eq!(create(&db, &["-p", PW, "--use-random-password"]).0, 2);
+    assert_eq!(create(&db, &[]).0, 2);
+    let (code, _, err) = roster(&db, &["user", "create", "-r", "Root", "-u", "x", "-e", "x@e.io", "-f", "x", "-l", "x", "-p", PW]);
+    assert_eq!(code, 2, "unknown role: {err}");
+}
+
+#[test]
+fn random_password_accounts_exist_but_cannot_sign_in_with_a_password() {
+    let (_d, db) = db();
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let (code, out, err) = roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "svc", "-e", "svc@example.com", "-f", "Service", "-l", "Bot", "--use-random-password"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "DefaultUser user 'svc' created.");
+    assert!(!out.contains("password"), "the random password is never printed");
+    let (_, out, _) = roster(&db, &["user", "list", "--json"]);
+    let svc: serde_json::Value = out.lines().filter_map(|l| serde_json::from_str(l).ok()).find(|v: &serde_json::Value| v["username"] == "svc").expect("svc listed");
+    assert_eq!(svc["super_admin"], false);
+    // No password works for it: the service refuses every attempt.
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let store = app::backend::store::sqlite::SqliteStore::open(&db).await.expect("open");
+        let b = app::backend::Backend::new(std::sync::Arc::new(store), Default::default(), std::sync::Arc::new(app::backend::SystemClock));
+        for pw in ["", PW, "roster-dummy-password-for-timing"] {
+            let r = app::backend::services::auth::sign_in(&b, &app::backend::Ctx::anonymous(), "svc", pw).await;
+            assert!(matches!(r, Err(app::domain::Error::SignInFailed)));
+        }
+    });
+}
+
+#[test]
+fn user_commands_report_errors_with_exit_codes() {
+    let (_d, db) = db();
+    let (code, _, err) = create(&db, &["-p", "short"]);
+    assert_eq!(code, 6, "invalid -> 6: {err}");
+    assert!(err.contains("at least 15 characters"), "{err}");
+    let (code, _, err) = roster(&db, &["user", "create", "-r", "Admin", "-u", "1bad", "-e", "bad", "-f", "x", "-l", "y", "-p", PW]);
+    assert_eq!(code, 6);
+    assert!(err.contains("username") && err.contains("email"), "all problems listed: {err}");
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let (code, _, _) = roster(&db, &["user", "disable", "-u", "ghost"]);
+    assert_eq!(code, 4);
+    let (code, _, err) = roster(&db, &["user", "delete", "-u", "admin"]);
+    assert_eq!(code, 5, "last super admin -> 5: {err}");
+    let (code, _, err) = roster(&db, &["user", "disable", "-u", "admin"]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "bob", "-e", "b@example.com", "-f", "B", "-l", "B", "-p", PW]).0, 0);
+    assert_eq!(roster(&db, &["user", "disable", "-u", "bob"]).0, 0);
+    assert_eq!(roster(&db, &["user", "enable", "-u", "bob"]).0, 0);
+    let (code, out, _) = roster(&db, &["user", "reset-password", "-u", "bob", "-p", "a fresh long passphrase"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("reset"));
+    assert_eq!(roster(&db, &["user", "delete", "-u", "bob"]).0, 0);
+    let (code, _, err) = roster("postgres://nowhere/x", &["migrate"]);
+    assert_eq!(code, 7, "{err}");
+    let (code, out, _) = roster(&db, &["migrate"]);
+    assert_eq!((code, out.trim()), (0, "Database is up to date."));
+}

@@ -1,0 +1,141 @@
+//! Test harness: a real server on 127.0.0.1:0 over a real SQLite file in a temp dir, with a
+//! clock the test can move, and an HTTP client that behaves like a same-origin browser.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::store::sqlite::SqliteStore;
+use app::backend::{Backend, Config, ManualClock};
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
+
+pub const ADMIN_PW: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub backend: Backend,
+    pub clock: Arc<ManualClock>,
+    pub db_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(Config::default()).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = format!("sqlite:{}", dir.path().join("roster.db").display());
+        let store = SqliteStore::open(&db_url).await.expect("open store");
+        store.migrate().await.expect("migrate");
+        let clock = Arc::new(ManualClock::new(now_ms()));
+        let backend = Backend::new(Arc::new(store), config, clock.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let leptos = server::leptos_options(dir.path().join("site").to_str().unwrap_or("site"), addr);
+        let router = server::router(backend.clone(), leptos);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        });
+        TestApp { addr, base: format!("http://{addr}"), backend, clock, db_url, dir }
+    }
+
+    /// A cookie-keeping client that sends the headers a same-origin browser page sends.
+    pub fn browser(&self) -> Client {
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_str(&self.base).expect("origin"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(h)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Client { http, base: self.base.clone() }
+    }
+
+    /// Signs up the first account (super admin "admin") and returns its browser.
+    pub async fn admin(&self) -> Client {
+        let c = self.browser();
+        let (s, body) = c
+            .rpc("sign_up", &[("username", "admin"), ("full_name", "Ada Admin"), ("email", "admin@example.com"), ("password", ADMIN_PW)])
+            .await;
+        assert_eq!(s, 200, "sign-up failed: {body}");
+        c
+    }
+
+    /// Creates a user through the JSON API as `admin`, then signs in as them in a new browser.
+    pub async fn user(&self, admin: &Client, username: &str, password: &str) -> Client {
+        let (s, body) = admin
+            .post_json(
+                "/api/v1/users",
+                &serde_json::json!({"username": username, "full_name": format!("User {username}"), "email": format!("{username}@example.com"), "password": password}),
+            )
+            .await;
+        assert_eq!(s, 201, "create {username}: {body}");
+        let c = self.browser();
+        let (s, body) = c.rpc("sign_in", &[("login", username), ("password", password)]).await;
+        assert_eq!(s, 200, "sign in {username}: {body}");
+        c
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+async fn parts(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, v)
+}
+
+impl Client {
+    /// Calls a server function the way the hydrated page does (form-encoded POST).
+    pub async fn rpc(&self, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self.http.post(format!("{}/rpc/{name}", self.base)).form(form).send().await.expect("rpc");
+        parts(r).await
+    }
+
+    pub async fn rpc_raw(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(format!("{}/rpc/{name}", self.base)).form(form).send().await.expect("rpc")
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        parts(self.http.get(format!("{}{path}", self.base)).send().await.expect("get")).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        parts(self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("post")).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        parts(self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("patch")).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        parts(self.http.delete(format!("{}{path}", self.base)).send().await.expect("delete")).await
+    }
+}
+
+/// The error code in a JSON error body (REST or server function).
+pub fn code(v: &Value) -> String {
+    if let Some(c) = v.pointer("/error/code").and_then(Value::as_str) {
+        return c.to_string();
+    }
+    // Server functions send the domain error itself: {"Forbidden": "LastSuperAdmin"}, "SignInFailed", ...
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}

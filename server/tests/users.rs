@@ -1,0 +1,328 @@
+//! The users admin through the JSON API (the same services back the UI and the CLI).
+mod common;
+
+use common::{code, TestApp, ADMIN_PW};
+use serde_json::{json, Value};
+
+fn usernames(v: &Value) -> Vec<String> {
+    v["users"].as_array().expect("users").iter().map(|u| u["username"].as_str().unwrap_or("").to_string()).collect()
+}
+
+#[tokio::test]
+async fn create_list_search_sort_page_get_update_delete() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    for (u, n) in [("carol", "Carol Chen"), ("Bob", "bob baker"), ("dave", "Dave Dunn"), ("erin", "Erin Eck"), ("_frank", "Frank Fox")] {
+        let (s, body) = admin
+            .post_json("/api/v1/users", &json!({"username": u, "full_name": n, "email": format!("{}@Example.com", u.to_lowercase()), "password": "a long enough passphrase"}))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        assert!(body.get("password_hash").is_none() && body.get("password").is_none());
+    }
+    // Sorted by username (case-insensitive), paged 2 at a time, forwards and back.
+    let (s, p1) = admin.get("/api/v1/users?limit=2").await;
+    assert_eq!(s, 200);
+    assert_eq!(usernames(&p1), ["_frank", "admin"]);
+    assert!(p1["prev"].is_null());
+    let next = p1["next"].as_str().expect("next");
+    let (_, p2) = admin.get(&format!("/api/v1/users?limit=2&after={next}")).await;
+    assert_eq!(usernames(&p2), ["Bob", "carol"]);
+    let (_, p3) = admin.get(&format!("/api/v1/users?limit=2&after={}", p2["next"].as_str().expect("next"))).await;
+    assert_eq!(usernames(&p3), ["dave", "erin"]);
+    assert!(p3["next"].is_null(), "last page");
+    let (_, back) = admin.get(&format!("/api/v1/users?limit=2&before={}", p3["prev"].as_str().expect("prev"))).await;
+    assert_eq!(usernames(&back), ["Bob", "carol"]);
+    let (_, back1) = admin.get(&format!("/api/v1/users?limit=2&before={}", back["prev"].as_str().expect("prev"))).await;
+    assert_eq!(usernames(&back1), ["_frank", "admin"]);
+    assert!(back1["prev"].is_null(), "first page has no previous");
+
+    // Sort by every column in both directions: the order is right and pages don't overlap.
+    for sort in ["username", "full_name", "email", "status", "two_factor", "created_at", "last_sign_in_at"] {
+        for dir in ["asc", "desc"] {
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let url = match &after {
+                    Some(a) => format!("/api/v1/users?sort={sort}&dir={dir}&limit=4&after={a}"),
+                    None => format!("/api/v1/users?sort={sort}&dir={dir}&limit=4"),
+                };
+                let (s, page) = admin.get(&url).await;
+                assert_eq!(s, 200, "{sort} {dir}: {page}");
+                seen.extend(page["users"].as_array().expect("users").iter().cloned());
+                match page["next"].as_str() {
+                    Some(n) => after = Some(n.to_string()),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 6, "{sort} {dir}: every user exactly once");
+            let key = |u: &Value| -> String {
+                match sort {
+                    "two_factor" => u[sort].as_bool().map(|b| (b as u8).to_string()).unwrap_or_default(),
+                    "created_at" | "last_sign_in_at" => format!("{:020}", u[sort].as_i64().unwrap_or(0)),
+                    _ => u[sort].as_str().unwrap_or("").to_lowercase(),
+                }
+            };
+            let keys: Vec<String> = seen.iter().map(key).collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            if dir == "desc" {
+                sorted.reverse();
+            }
+            assert_eq!(keys, sorted, "{sort} {dir}");
+        }
+    }
+
+    // Search matches username, full name and email, case-insensitively.
+    let (_, r) = admin.get("/api/v1/users?search=BAKER").await;
+    assert_eq!(usernames(&r), ["Bob"]);
+    let (_, r) = admin.get("/api/v1/users?search=erin%40example").await;
+    assert_eq!(usernames(&r), ["erin"]);
+    let (_, r) = admin.get("/api/v1/users?search=_").await;
+    assert_eq!(usernames(&r), ["_frank"], "LIKE wildcards are matched literally");
+
+    // Get is case-insensitive; update; duplicate email refused case-insensitively.
+    let (s, u) = admin.get("/api/v1/users/BOB").await;
+    assert_eq!((s, u["username"].as_str()), (200, Some("Bob")));
+    let (s, u) = admin.patch_json("/api/v1/users/bob", &json!({"full_name": "Robert Baker"})).await;
+    assert_eq!((s, u["full_name"].as_str()), (200, Some("Robert Baker")));
+    let (s, e) = admin.patch_json("/api/v1/users/bob", &json!({"email": "CAROL@example.com"})).await;
+    assert_eq!((s, code(&e)), (409, "conflict".into()));
+    assert_eq!(e["error"]["fields"][0]["field"], "email");
+    let (s, e) = admin
+        .post_json("/api/v1/users", &json!({"username": "BOB", "email": "new@example.com", "password": "a long enough passphrase"}))
+        .await;
+    assert_eq!((s, code(&e)), (409, "conflict".into()), "usernames are unique case-insensitively");
+
+    let (s, _) = admin.delete("/api/v1/users/dave").await;
+    assert_eq!(s, 204);
+    let (s, e) = admin.get("/api/v1/users/dave").await;
+    assert_eq!((s, code(&e)), (404, "not_found".into()));
+}
+
+#[tokio::test]
+async fn bad_input_gets_specific_errors_and_writes_nothing() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, e) = admin
+        .post_json("/api/v1/users", &json!({"username": "9lives", "email": "x", "password": "short"}))
+        .await;
+    assert_eq!(s, 422);
+    let fields: Vec<&str> = e["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert_eq!(fields, ["username", "email", "password"]);
+    let (s, e) = admin.post_json("/api/v1/users", &json!({"username": "ok", "email": "ok@example.com", "role": "admin"})).await;
+    assert_eq!((s, code(&e)), (422, "invalid".into()), "unknown fields are refused: {e}");
+    let r = admin
+        .http
+        .post(format!("{}/api/v1/users", app.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 422);
+    let (s, e) = admin.get("/api/v1/users?sort=password_hash").await;
+    assert_eq!((s, code(&e)), (422, "invalid".into()));
+    let (s, e) = admin.get("/api/v1/users?after=garbage").await;
+    assert_eq!((s, code(&e)), (422, "invalid".into()));
+    let (s, e) = admin.get("/api/v1/users?limit=-1").await;
+    assert_eq!((s, code(&e)), (422, "invalid".into()));
+    let (s, e) = admin.get("/api/v1/nope").await;
+    assert_eq!((s, code(&e)), (404, "not_found".into()));
+    assert_eq!(app.backend.store.user_count().await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn only_super_admins_manage_users_and_anonymous_gets_401() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let bob = app.user(&admin, "bob", "blue river long secret").await;
+    let anon = app.browser();
+    let body = json!({"username": "x1", "email": "x1@example.com", "password": "a long enough passphrase"});
+    let (s, e) = anon.get("/api/v1/users").await;
+    assert_eq!((s, code(&e)), (401, "unauthenticated".into()));
+    let (s, e) = anon.post_json("/api/v1/users", &body).await;
+    assert_eq!((s, code(&e)), (401, "unauthenticated".into()));
+    let (s, e) = bob.get("/api/v1/users").await;
+    assert_eq!((s, code(&e)), (403, "not_super_admin".into()));
+    let (s, _) = bob.post_json("/api/v1/users", &body).await;
+    assert_eq!(s, 403);
+    let (s, _) = bob.patch_json("/api/v1/users/bob", &json!({"super_admin": true})).await;
+    assert_eq!(s, 403, "no self-promotion");
+    let (s, _) = bob.delete("/api/v1/users/admin").await;
+    assert_eq!(s, 403);
+    let (_, v) = bob.rpc("list_users", &[]).await;
+    assert_eq!(v, json!({"Forbidden": "NotSuperAdmin"}), "server functions apply the same rule");
+}
+
+#[tokio::test]
+async fn self_delete_and_last_super_admin_are_refused() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, e) = admin.delete("/api/v1/users/admin").await;
+    assert_eq!((s, code(&e)), (403, "cannot_delete_self".into()));
+    assert_eq!(e["error"]["message"], "You cannot delete your own account.");
+    let (s, e) = admin.patch_json("/api/v1/users/admin", &json!({"status": "disabled"})).await;
+    assert_eq!((s, code(&e)), (403, "cannot_disable_self".into()));
+    // A second super admin can be demoted by the first; then that one cannot remove the first...
+    let (s, _) = admin
+        .post_json("/api/v1/users", &json!({"username": "root2", "email": "r2@example.com", "password": "root two long passphrase", "super_admin": true}))
+        .await;
+    assert_eq!(s, 201);
+    let root2 = app.browser();
+    let (s, _) = root2.rpc("sign_in", &[("login", "root2"), ("password", "root two long passphrase")]).await;
+    assert_eq!(s, 200);
+    let (s, _) = root2.patch_json("/api/v1/users/admin", &json!({"super_admin": false})).await;
+    assert_eq!(s, 200);
+    let (s, e) = root2.delete("/api/v1/users/admin").await;
+    assert_eq!(s, 204, "{e}");
+    // ...and now root2 is the last active super admin.
+    let (_, v) = root2.rpc("delete_user", &[("username", "root2")]).await;
+    assert_eq!(v, json!({"Forbidden": "CannotDeleteSelf"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_super_admins_demoting_each_other_at_once_leave_one() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, _) = admin
+        .post_json("/api/v1/users", &json!({"username": "root2", "email": "r2@example.com", "password": "root two long passphrase", "super_admin": true}))
+        .await;
+    assert_eq!(s, 201);
+    let root2 = app.browser();
+    let (s, _) = root2.rpc("sign_in", &[("login", "root2"), ("password", "root two long passphrase")]).await;
+    assert_eq!(s, 200);
+    for _ in 0..5 {
+        let a = tokio::spawn({
+            let c = admin.http.clone();
+            let base = app.base.clone();
+            async move {
+                c.patch(format!("{base}/api/v1/users/root2")).json(&json!({"status": "disabled"})).send().await.map(|r| r.status().as_u16())
+            }
+        });
+        let b = tokio::spawn({
+            let c = root2.http.clone();
+            let base = app.base.clone();
+            async move {
+                c.patch(format!("{base}/api/v1/users/admin")).json(&json!({"status": "disabled"})).send().await.map(|r| r.status().as_u16())
+            }
+        });
+        let (ra, rb) = (a.await.expect("join").expect("a"), b.await.expect("join").expect("b"));
+        let mut statuses = [ra, rb];
+        statuses.sort();
+        // Exactly one wins; the other is refused (last super admin, or its session was cut off).
+        assert_eq!(statuses[0], 200, "{statuses:?}");
+        assert!(statuses[1] == 403 || statuses[1] == 401, "{statuses:?}");
+        let mut tx = app.backend.store.begin().await.expect("tx");
+        assert_eq!(tx.active_super_admins().await.expect("count"), 1);
+        drop(tx);
+        // Reset for the next round via the CLI caller (re-enable whoever was disabled).
+        for who in ["admin", "root2"] {
+            let _ = app::backend::services::users::update(
+                &app.backend,
+                &app::backend::Ctx::cli(),
+                who,
+                app::domain::users::UserChanges { status: Some(app::domain::users::UserStatus::Active), ..Default::default() },
+            )
+            .await;
+        }
+        for (c, who, pw) in [(&admin, "admin", ADMIN_PW), (&root2, "root2", "root two long passphrase")] {
+            let (s, _) = c.rpc("sign_in", &[("login", who), ("password", pw)]).await;
+            assert_eq!(s, 200);
+        }
+    }
+}
+
+#[tokio::test]
+async fn copy_takes_configuration_not_personal_details() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, _) = admin
+        .post_json("/api/v1/users", &json!({"username": "tmpl", "full_name": "Template Person", "email": "t@example.com", "password": "template long passphrase", "super_admin": true, "status": "disabled"}))
+        .await;
+    assert_eq!(s, 201);
+    let (s, u) = admin
+        .rpc("copy_user", &[("source", "tmpl"), ("username", "clone1"), ("full_name", "Clone One"), ("email", "c1@example.com"), ("password", "clone one long passphrase")])
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(u["super_admin"], true);
+    assert_eq!(u["status"], "disabled");
+    assert_eq!(u["full_name"], "Clone One");
+    assert_eq!(u["email"], "c1@example.com");
+    let (_, v) = admin
+        .rpc("copy_user", &[("source", "ghost"), ("username", "clone2"), ("full_name", ""), ("email", "c2@example.com"), ("password", "clone two long passphrase")])
+        .await;
+    assert_eq!(code(&v), "NotFound");
+}
+
+#[tokio::test]
+async fn audit_events_have_before_and_after_and_no_secrets() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let secret = "blue river long secret";
+    let _bob = app.user(&admin, "bob", secret).await;
+    let (s, _) = admin.patch_json("/api/v1/users/bob", &json!({"full_name": "Bob B", "password": "blue river newer secret"})).await;
+    assert_eq!(s, 200);
+    let (s, _) = app.browser().rpc("sign_in", &[("login", "bob"), ("password", "wrong wrong wrong")]).await;
+    assert_ne!(s, 200);
+    let (s, _) = admin.patch_json("/api/v1/users/bob", &json!({"status": "disabled"})).await;
+    assert_eq!(s, 200);
+    let (s, _) = admin.delete("/api/v1/users/bob").await;
+    assert_eq!(s, 204);
+    let (s, page) = admin.rpc("list_audit", &[]).await;
+    assert_eq!(s, 200);
+    let events: Vec<(String, String)> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap_or("").to_string(), e["outcome"].as_str().unwrap_or("").to_string()))
+        .collect();
+    for want in [
+        ("user.signed_up", "success"),
+        ("user.created", "success"),
+        ("sign_in", "success"),
+        ("user.updated", "success"),
+        ("sign_in", "failure"),
+        ("user.disabled", "success"),
+        ("user.deleted", "success"),
+    ] {
+        assert!(events.contains(&(want.0.to_string(), want.1.to_string())), "missing {want:?} in {events:?}");
+    }
+    let updated = page["events"].as_array().expect("events").iter().find(|e| e["event"] == "user.updated").expect("updated");
+    assert!(updated["before"].as_str().expect("before").contains("User bob"));
+    assert!(updated["after"].as_str().expect("after").contains("Bob B"));
+    assert!(updated["after"].as_str().expect("after").contains("password_changed"));
+    let dump = page.to_string();
+    for s in [secret, "blue river newer secret", ADMIN_PW, "wrong wrong wrong", "$argon2"] {
+        assert!(!dump.contains(s), "audit contains a secret: {s}");
+    }
+    // Sign-in failures record IP and user agent.
+    let failure = page["events"].as_array().expect("events").iter().find(|e| e["event"] == "sign_in" && e["outcome"] == "failure").expect("failure");
+    assert_eq!(failure["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let app = TestApp::start().await;
+    let (s, doc) = app.browser().get("/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys().filter(|k| *k != "parameters") {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut routes: Vec<(String, String)> = server::rest::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    routes.sort();
+    assert_eq!(documented, routes, "openapi.json and rest::ROUTES differ");
+    // Every listed route answers (not the API's 404 fallback) for its method.
+    let admin = app.admin().await;
+    for (method, path) in &routes {
+        let url = format!("{}/api/v1{}", app.base, path.replace("{username}", "admin"));
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let body = if method == "patch" { json!({}) } else { json!({"username": "zed", "email": "zed@example.com"}) };
+        let r = admin.http.request(m, &url).json(&body).send().await.expect("request");
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert_ne!(v.pointer("/error/message").and_then(Value::as_str).map(|m| m.contains("API route")), Some(true), "{method} {path} is not routed");
+    }
+}
