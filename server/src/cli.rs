@@ -12,7 +12,7 @@ use std::sync::Arc;
 use app::backend::services::users::{self as svc, OnExisting, Provision, Provisioned};
 use app::backend::store::sqlite::SqliteStore;
 use app::backend::{Backend, Config, Ctx, SystemClock};
-use app::domain::users::{format_time, UserQuery, NewUser, UserChanges, UserStatus};
+use app::domain::users::{format_time, NewUser, UserChanges, UserQuery, UserStatus};
 use app::domain::validate::PasswordPolicy;
 use app::domain::Error;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -115,7 +115,12 @@ pub enum UserCommand {
     ResetPassword {
         #[arg(short = 'u', long)]
         username: String,
-        #[arg(short = 'p', long, required_unless_present = "use_random_password", conflicts_with = "use_random_password")]
+        #[arg(
+            short = 'p',
+            long,
+            required_unless_present = "use_random_password",
+            conflicts_with = "use_random_password"
+        )]
         password: Option<String>,
         /// Set a random password nobody knows (prints nothing).
         #[arg(long)]
@@ -201,7 +206,8 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<SqliteStore>, String>
     let path = path.split('?').next().unwrap_or(path);
     if let Some(dir) = std::path::Path::new(path).parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
         }
     }
     let store = SqliteStore::open(url).await.map_err(|e| format!("cannot open database {url}: {e}"))?;
@@ -244,7 +250,9 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                     Provisioned::Created(u) => format!("{role} user '{}' created.", u.username),
                     Provisioned::Updated(u) => format!("{role} user '{}' updated.", u.username),
                     Provisioned::SkippedNotEmpty => "Skipped: the database already has users (--only-if-empty).".into(),
-                    Provisioned::SkippedExisting(u) => format!("Skipped: user '{}' already exists (--skip-existing).", u.username),
+                    Provisioned::SkippedExisting(u) => {
+                        format!("Skipped: user '{}' already exists (--skip-existing).", u.username)
+                    }
                 })
             }
             UserCommand::List { search, limit, json } => {
@@ -252,7 +260,12 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                 let mut after = None;
                 let mut left = limit;
                 while left > 0 {
-                    let q = UserQuery { search: search.clone(), after: after.clone(), limit: Some(left.min(200)), ..Default::default() };
+                    let q = UserQuery {
+                        search: search.clone(),
+                        after: after.clone(),
+                        limit: Some(left.min(200)),
+                        ..Default::default()
+                    };
                     let page = svc::list(b, &ctx, q).await?;
                     left = left.saturating_sub(page.users.len() as u32);
                     for u in &page.users {
@@ -278,17 +291,33 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                 Ok(out.join("\n"))
             }
             UserCommand::ResetPassword { username, password, use_random_password } => {
-                let password = if use_random_password { app::backend::password::random_password() } else { password.unwrap_or_default() };
+                let password = if use_random_password {
+                    app::backend::password::random_password()
+                } else {
+                    password.unwrap_or_default()
+                };
                 let c = UserChanges { password: Some(password), ..Default::default() };
                 let u = svc::update(b, &ctx, &username, c).await?;
                 Ok(format!("Password of '{}' reset; their sessions were ended.", u.username))
             }
             UserCommand::Disable { username } => {
-                let u = svc::update(b, &ctx, &username, UserChanges { status: Some(UserStatus::Disabled), ..Default::default() }).await?;
+                let u = svc::update(
+                    b,
+                    &ctx,
+                    &username,
+                    UserChanges { status: Some(UserStatus::Disabled), ..Default::default() },
+                )
+                .await?;
                 Ok(format!("User '{}' disabled.", u.username))
             }
             UserCommand::Enable { username } => {
-                let u = svc::update(b, &ctx, &username, UserChanges { status: Some(UserStatus::Active), ..Default::default() }).await?;
+                let u = svc::update(
+                    b,
+                    &ctx,
+                    &username,
+                    UserChanges { status: Some(UserStatus::Active), ..Default::default() },
+                )
+                .await?;
                 Ok(format!("User '{}' enabled.", u.username))
             }
             UserCommand::Delete { username } => {

@@ -116,7 +116,11 @@ mod tests {
             (None, Some("http://127.0.0.1:3000"), Some("https://roster.example.com"), true, false),
         ];
         for (sfs, origin, public, cookie, want) in cases {
-            assert_eq!(same_origin_ok(*sfs, *origin, h, *public, *cookie), *want, "{sfs:?} {origin:?} {public:?} {cookie}");
+            assert_eq!(
+                same_origin_ok(*sfs, *origin, h, *public, *cookie),
+                *want,
+                "{sfs:?} {origin:?} {public:?} {cookie}"
+            );
         }
     }
 }

@@ -47,15 +47,10 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .nest("/api/v1", rest::router())
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(b2.clone()),
-            {
-                let leptos = leptos.clone();
-                move || app::shell(leptos.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(b2.clone()), {
+            let leptos = leptos.clone();
+            move || app::shell(leptos.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
             move || provide_context(b3.clone()),
             app::shell,

@@ -41,8 +41,9 @@ async fn run(cli: Cli) -> u8 {
         Command::User(cmd) => cli::run_user(&cli::backend(store, config), cmd).await,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
-            config.secure_cookies =
-                args.secure_cookies.unwrap_or_else(|| args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")));
+            config.secure_cookies = args
+                .secure_cookies
+                .unwrap_or_else(|| args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")));
             config.session_idle_ms = args.session_idle_minutes.max(1) * 60_000;
             config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
             let backend = cli::backend(store, config);

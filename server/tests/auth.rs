@@ -47,7 +47,10 @@ async fn concurrent_first_sign_ups_make_exactly_one_super_admin() {
     assert_eq!((s, body), (200, json!(false)));
     let (s, body) = app
         .browser()
-        .rpc("sign_up", &[("username", "late"), ("full_name", ""), ("email", "late@example.com"), ("password", ADMIN_PW)])
+        .rpc(
+            "sign_up",
+            &[("username", "late"), ("full_name", ""), ("email", "late@example.com"), ("password", ADMIN_PW)],
+        )
         .await;
     assert_eq!(s, 500, "{body}");
     assert_eq!(code(&body), "Forbidden");
@@ -67,7 +70,10 @@ async fn sign_up_validates_every_field_at_once() {
     // A common password is refused with a reason even when long enough.
     let (_, body) = app
         .browser()
-        .rpc("sign_up", &[("username", "ann"), ("full_name", ""), ("email", "ann@example.com"), ("password", "password")])
+        .rpc(
+            "sign_up",
+            &[("username", "ann"), ("full_name", ""), ("email", "ann@example.com"), ("password", "password")],
+        )
         .await;
     assert!(body.to_string().contains("at least 15"), "{body}");
     assert_eq!(app.backend.store.user_count().await.expect("count"), 0, "nothing written");
@@ -82,7 +88,9 @@ async fn sign_in_errors_are_identical_for_unknown_wrong_and_disabled() {
     assert_eq!(s, 200);
 
     let mut answers = Vec::new();
-    for (login, pw) in [("nobody", "whatever password 1"), ("admin", "wrong password here"), ("bob", "blue river long secret")] {
+    for (login, pw) in
+        [("nobody", "whatever password 1"), ("admin", "wrong password here"), ("bob", "blue river long secret")]
+    {
         let r = app.browser().rpc_raw("sign_in", &[("login", login), ("password", pw)]).await;
         let status = r.status().as_u16();
         let mut headers: Vec<String> = r
@@ -136,7 +144,9 @@ async fn throttle_counts_concurrent_failures_exactly() {
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let c = app.browser();
-        tasks.push(tokio::spawn(async move { c.rpc("sign_in", &[("login", "admin"), ("password", "wrong wrong wrong")]).await }));
+        tasks.push(tokio::spawn(async move {
+            c.rpc("sign_in", &[("login", "admin"), ("password", "wrong wrong wrong")]).await
+        }));
     }
     for t in tasks {
         let (_, body) = t.await.expect("join");
@@ -145,8 +155,14 @@ async fn throttle_counts_concurrent_failures_exactly() {
     // Only the attempts that got a slot were counted and hashed; the rest were refused up
     // front. With no time passing, exactly FREE_FAILURES + 1 slots exist.
     let audit = app.backend.store.list_audit(None, 200).await.expect("audit");
-    let bad = audit.iter().filter(|e| e.event == "sign_in" && e.after.as_deref().is_some_and(|a| a.contains("bad_credentials"))).count();
-    let throttled = audit.iter().filter(|e| e.event == "sign_in" && e.after.as_deref().is_some_and(|a| a.contains("throttled"))).count();
+    let bad = audit
+        .iter()
+        .filter(|e| e.event == "sign_in" && e.after.as_deref().is_some_and(|a| a.contains("bad_credentials")))
+        .count();
+    let throttled = audit
+        .iter()
+        .filter(|e| e.event == "sign_in" && e.after.as_deref().is_some_and(|a| a.contains("throttled")))
+        .count();
     assert_eq!(bad, 4, "attempts that reached the hash check");
     assert_eq!(throttled, 46);
 }
@@ -165,13 +181,11 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it() {
                 .send()
                 .await
                 .expect("sign in");
-            let cookie = r
-                .headers()
-                .get("set-cookie")
-                .and_then(|v| v.to_str().ok())
-                .expect("set-cookie")
-                .to_string();
-            assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+            let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("set-cookie").to_string();
+            assert!(
+                cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+                "{cookie}"
+            );
             cookie.split(';').next().expect("pair").to_string()
         }
     };
@@ -238,7 +252,14 @@ async fn cross_site_mutations_are_refused() {
     let jar_cookie = {
         let c = app.browser();
         let r = c.rpc_raw("sign_in", &[("login", "admin"), ("password", ADMIN_PW)]).await;
-        r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").to_string()
+        r.headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string()
     };
     let r = reqwest::Client::new()
         .post(format!("{}/rpc/sign_out", app.base))

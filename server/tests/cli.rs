@@ -24,7 +24,8 @@ fn db() -> (tempfile::TempDir, String) {
 const PW: &str = "provisioned long passphrase";
 
 fn create(db: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec!["user", "create", "-r", "Admin", "-u", "admin", "-e", "admin@example.com", "-f", "Ada", "-l", "Admin"];
+    let mut args =
+        vec!["user", "create", "-r", "Admin", "-u", "admin", "-e", "admin@example.com", "-f", "Ada", "-l", "Admin"];
     args.extend_from_slice(extra);
     roster(db, &args)
 }
@@ -35,7 +36,26 @@ fn create_then_only_if_empty_skips() {
     let (code, out, err) = create(&db, &["-p", PW]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "Admin user 'admin' created.");
-    let (code, out, _) = roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "other", "-e", "o@example.com", "-f", "O", "-l", "T", "-p", PW, "--only-if-empty"]);
+    let (code, out, _) = roster(
+        &db,
+        &[
+            "user",
+            "create",
+            "-r",
+            "DefaultUser",
+            "-u",
+            "other",
+            "-e",
+            "o@example.com",
+            "-f",
+            "O",
+            "-l",
+            "T",
+            "-p",
+            PW,
+            "--only-if-empty",
+        ],
+    );
     assert_eq!(code, 0);
     assert!(out.contains("Skipped"), "{out}");
     let (_, out, _) = roster(&db, &["user", "list"]);
@@ -55,7 +75,23 @@ fn existing_user_fails_skips_or_updates() {
     // --update-existing changes name and email (role Admin kept: the last super admin stays).
     let (code, out, err) = roster(
         &db,
-        &["user", "create", "-r", "Admin", "-u", "ADMIN", "-e", "new@example.com", "-f", "New", "-l", "Name", "-p", PW, "--update-existing"],
+        &[
+            "user",
+            "create",
+            "-r",
+            "Admin",
+            "-u",
+            "ADMIN",
+            "-e",
+            "new@example.com",
+            "-f",
+            "New",
+            "-l",
+            "Name",
+            "-p",
+            PW,
+            "--update-existing",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("updated"), "{out}");
@@ -64,7 +100,23 @@ fn existing_user_fails_skips_or_updates() {
     // Demoting the only super admin through --update-existing is refused by the same rule.
     let (code, _, err) = roster(
         &db,
-        &["user", "create", "-r", "DefaultUser", "-u", "admin", "-e", "new@example.com", "-f", "N", "-l", "N", "-p", PW, "--update-existing"],
+        &[
+            "user",
+            "create",
+            "-r",
+            "DefaultUser",
+            "-u",
+            "admin",
+            "-e",
+            "new@example.com",
+            "-f",
+            "N",
+            "-l",
+            "N",
+            "-p",
+            PW,
+            "--update-existing",
+        ],
     );
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("last active super admin"), "{err}");
@@ -79,7 +131,8 @@ fn flags_are_validated_by_the_parser() {
     // -p and --use-random-password are mutually exclusive, and one is required.
     assert_eq!(create(&db, &["-p", PW, "--use-random-password"]).0, 2);
     assert_eq!(create(&db, &[]).0, 2);
-    let (code, _, err) = roster(&db, &["user", "create", "-r", "Root", "-u", "x", "-e", "x@e.io", "-f", "x", "-l", "x", "-p", PW]);
+    let (code, _, err) =
+        roster(&db, &["user", "create", "-r", "Root", "-u", "x", "-e", "x@e.io", "-f", "x", "-l", "x", "-p", PW]);
     assert_eq!(code, 2, "unknown role: {err}");
 }
 
@@ -87,18 +140,43 @@ fn flags_are_validated_by_the_parser() {
 fn random_password_accounts_exist_but_cannot_sign_in_with_a_password() {
     let (_d, db) = db();
     assert_eq!(create(&db, &["-p", PW]).0, 0);
-    let (code, out, err) = roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "svc", "-e", "svc@example.com", "-f", "Service", "-l", "Bot", "--use-random-password"]);
+    let (code, out, err) = roster(
+        &db,
+        &[
+            "user",
+            "create",
+            "-r",
+            "DefaultUser",
+            "-u",
+            "svc",
+            "-e",
+            "svc@example.com",
+            "-f",
+            "Service",
+            "-l",
+            "Bot",
+            "--use-random-password",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "DefaultUser user 'svc' created.");
     assert!(!out.contains("password"), "the random password is never printed");
     let (_, out, _) = roster(&db, &["user", "list", "--json"]);
-    let svc: serde_json::Value = out.lines().filter_map(|l| serde_json::from_str(l).ok()).find(|v: &serde_json::Value| v["username"] == "svc").expect("svc listed");
+    let svc: serde_json::Value = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Value| v["username"] == "svc")
+        .expect("svc listed");
     assert_eq!(svc["super_admin"], false);
     // No password works for it: the service refuses every attempt.
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let store = app::backend::store::sqlite::SqliteStore::open(&db).await.expect("open");
-        let b = app::backend::Backend::new(std::sync::Arc::new(store), Default::default(), std::sync::Arc::new(app::backend::SystemClock));
+        let b = app::backend::Backend::new(
+            std::sync::Arc::new(store),
+            Default::default(),
+            std::sync::Arc::new(app::backend::SystemClock),
+        );
         for pw in ["", PW, "roster-dummy-password-for-timing"] {
             let r = app::backend::services::auth::sign_in(&b, &app::backend::Ctx::anonymous(), "svc", pw).await;
             assert!(matches!(r, Err(app::domain::Error::SignInFailed)));
@@ -112,7 +190,8 @@ fn user_commands_report_errors_with_exit_codes() {
     let (code, _, err) = create(&db, &["-p", "short"]);
     assert_eq!(code, 6, "invalid -> 6: {err}");
     assert!(err.contains("at least 15 characters"), "{err}");
-    let (code, _, err) = roster(&db, &["user", "create", "-r", "Admin", "-u", "1bad", "-e", "bad", "-f", "x", "-l", "y", "-p", PW]);
+    let (code, _, err) =
+        roster(&db, &["user", "create", "-r", "Admin", "-u", "1bad", "-e", "bad", "-f", "x", "-l", "y", "-p", PW]);
     assert_eq!(code, 6);
     assert!(err.contains("username") && err.contains("email"), "all problems listed: {err}");
     assert_eq!(create(&db, &["-p", PW]).0, 0);
@@ -122,7 +201,29 @@ fn user_commands_report_errors_with_exit_codes() {
     assert_eq!(code, 5, "last super admin -> 5: {err}");
     let (code, _, err) = roster(&db, &["user", "disable", "-u", "admin"]);
     assert_eq!(code, 5, "{err}");
-    assert_eq!(roster(&db, &["user", "create", "-r", "DefaultUser", "-u", "bob", "-e", "b@example.com", "-f", "B", "-l", "B", "-p", PW]).0, 0);
+    assert_eq!(
+        roster(
+            &db,
+            &[
+                "user",
+                "create",
+                "-r",
+                "DefaultUser",
+                "-u",
+                "bob",
+                "-e",
+                "b@example.com",
+                "-f",
+                "B",
+                "-l",
+                "B",
+                "-p",
+                PW
+            ]
+        )
+        .0,
+        0
+    );
     assert_eq!(roster(&db, &["user", "disable", "-u", "bob"]).0, 0);
     assert_eq!(roster(&db, &["user", "enable", "-u", "bob"]).0, 0);
     let (code, out, _) = roster(&db, &["user", "reset-password", "-u", "bob", "-p", "a fresh long passphrase"]);

@@ -12,7 +12,13 @@ fn usernames(v: &Value) -> Vec<String> {
 async fn create_list_search_sort_page_get_update_delete() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
-    for (u, n) in [("carol", "Carol Chen"), ("Bob", "bob baker"), ("dave", "Dave Dunn"), ("erin", "Erin Eck"), ("_frank", "Frank Fox")] {
+    for (u, n) in [
+        ("carol", "Carol Chen"),
+        ("Bob", "bob baker"),
+        ("dave", "Dave Dunn"),
+        ("erin", "Erin Eck"),
+        ("_frank", "Frank Fox"),
+    ] {
         let (s, body) = admin
             .post_json("/api/v1/users", &json!({"username": u, "full_name": n, "email": format!("{}@Example.com", u.to_lowercase()), "password": "a long enough passphrase"}))
             .await;
@@ -89,7 +95,10 @@ async fn create_list_search_sort_page_get_update_delete() {
     assert_eq!((s, code(&e)), (409, "conflict".into()));
     assert_eq!(e["error"]["fields"][0]["field"], "email");
     let (s, e) = admin
-        .post_json("/api/v1/users", &json!({"username": "BOB", "email": "new@example.com", "password": "a long enough passphrase"}))
+        .post_json(
+            "/api/v1/users",
+            &json!({"username": "BOB", "email": "new@example.com", "password": "a long enough passphrase"}),
+        )
         .await;
     assert_eq!((s, code(&e)), (409, "conflict".into()), "usernames are unique case-insensitively");
 
@@ -103,13 +112,14 @@ async fn create_list_search_sort_page_get_update_delete() {
 async fn bad_input_gets_specific_errors_and_writes_nothing() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
-    let (s, e) = admin
-        .post_json("/api/v1/users", &json!({"username": "9lives", "email": "x", "password": "short"}))
-        .await;
+    let (s, e) =
+        admin.post_json("/api/v1/users", &json!({"username": "9lives", "email": "x", "password": "short"})).await;
     assert_eq!(s, 422);
-    let fields: Vec<&str> = e["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    let fields: Vec<&str> =
+        e["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
     assert_eq!(fields, ["username", "email", "password"]);
-    let (s, e) = admin.post_json("/api/v1/users", &json!({"username": "ok", "email": "ok@example.com", "role": "admin"})).await;
+    let (s, e) =
+        admin.post_json("/api/v1/users", &json!({"username": "ok", "email": "ok@example.com", "role": "admin"})).await;
     assert_eq!((s, code(&e)), (422, "invalid".into()), "unknown fields are refused: {e}");
     let r = admin
         .http
@@ -196,14 +206,22 @@ async fn two_super_admins_demoting_each_other_at_once_leave_one() {
             let c = admin.http.clone();
             let base = app.base.clone();
             async move {
-                c.patch(format!("{base}/api/v1/users/root2")).json(&json!({"status": "disabled"})).send().await.map(|r| r.status().as_u16())
+                c.patch(format!("{base}/api/v1/users/root2"))
+                    .json(&json!({"status": "disabled"}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
             }
         });
         let b = tokio::spawn({
             let c = root2.http.clone();
             let base = app.base.clone();
             async move {
-                c.patch(format!("{base}/api/v1/users/admin")).json(&json!({"status": "disabled"})).send().await.map(|r| r.status().as_u16())
+                c.patch(format!("{base}/api/v1/users/admin"))
+                    .json(&json!({"status": "disabled"}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
             }
         });
         let (ra, rb) = (a.await.expect("join").expect("a"), b.await.expect("join").expect("b"));
@@ -221,7 +239,10 @@ async fn two_super_admins_demoting_each_other_at_once_leave_one() {
                 &app.backend,
                 &app::backend::Ctx::cli(),
                 who,
-                app::domain::users::UserChanges { status: Some(app::domain::users::UserStatus::Active), ..Default::default() },
+                app::domain::users::UserChanges {
+                    status: Some(app::domain::users::UserStatus::Active),
+                    ..Default::default()
+                },
             )
             .await;
         }
@@ -241,7 +262,16 @@ async fn copy_takes_configuration_not_personal_details() {
         .await;
     assert_eq!(s, 201);
     let (s, u) = admin
-        .rpc("copy_user", &[("source", "tmpl"), ("username", "clone1"), ("full_name", "Clone One"), ("email", "c1@example.com"), ("password", "clone one long passphrase")])
+        .rpc(
+            "copy_user",
+            &[
+                ("source", "tmpl"),
+                ("username", "clone1"),
+                ("full_name", "Clone One"),
+                ("email", "c1@example.com"),
+                ("password", "clone one long passphrase"),
+            ],
+        )
         .await;
     assert_eq!(s, 200, "{u}");
     assert_eq!(u["super_admin"], true);
@@ -249,7 +279,16 @@ async fn copy_takes_configuration_not_personal_details() {
     assert_eq!(u["full_name"], "Clone One");
     assert_eq!(u["email"], "c1@example.com");
     let (_, v) = admin
-        .rpc("copy_user", &[("source", "ghost"), ("username", "clone2"), ("full_name", ""), ("email", "c2@example.com"), ("password", "clone two long passphrase")])
+        .rpc(
+            "copy_user",
+            &[
+                ("source", "ghost"),
+                ("username", "clone2"),
+                ("full_name", ""),
+                ("email", "c2@example.com"),
+                ("password", "clone two long passphrase"),
+            ],
+        )
         .await;
     assert_eq!(code(&v), "NotFound");
 }
@@ -260,7 +299,9 @@ async fn audit_events_have_before_and_after_and_no_secrets() {
     let admin = app.admin().await;
     let secret = "blue river long secret";
     let _bob = app.user(&admin, "bob", secret).await;
-    let (s, _) = admin.patch_json("/api/v1/users/bob", &json!({"full_name": "Bob B", "password": "blue river newer secret"})).await;
+    let (s, _) = admin
+        .patch_json("/api/v1/users/bob", &json!({"full_name": "Bob B", "password": "blue river newer secret"}))
+        .await;
     assert_eq!(s, 200);
     let (s, _) = app.browser().rpc("sign_in", &[("login", "bob"), ("password", "wrong wrong wrong")]).await;
     assert_ne!(s, 200);
@@ -287,7 +328,8 @@ async fn audit_events_have_before_and_after_and_no_secrets() {
     ] {
         assert!(events.contains(&(want.0.to_string(), want.1.to_string())), "missing {want:?} in {events:?}");
     }
-    let updated = page["events"].as_array().expect("events").iter().find(|e| e["event"] == "user.updated").expect("updated");
+    let updated =
+        page["events"].as_array().expect("events").iter().find(|e| e["event"] == "user.updated").expect("updated");
     assert!(updated["before"].as_str().expect("before").contains("User bob"));
     assert!(updated["after"].as_str().expect("after").contains("Bob B"));
     assert!(updated["after"].as_str().expect("after").contains("password_changed"));
@@ -296,7 +338,12 @@ async fn audit_events_have_before_and_after_and_no_secrets() {
         assert!(!dump.contains(s), "audit contains a secret: {s}");
     }
     // Sign-in failures record IP and user agent.
-    let failure = page["events"].as_array().expect("events").iter().find(|e| e["event"] == "sign_in" && e["outcome"] == "failure").expect("failure");
+    let failure = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["event"] == "sign_in" && e["outcome"] == "failure")
+        .expect("failure");
     assert_eq!(failure["ip"], "127.0.0.1");
 }
 
@@ -312,7 +359,8 @@ async fn openapi_document_matches_the_routes() {
         }
     }
     documented.sort();
-    let mut routes: Vec<(String, String)> = server::rest::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routes: Vec<(String, String)> =
+        server::rest::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     routes.sort();
     assert_eq!(documented, routes, "openapi.json and rest::ROUTES differ");
     // Every listed route answers (not the API's 404 fallback) for its method.
@@ -323,6 +371,10 @@ async fn openapi_document_matches_the_routes() {
         let body = if method == "patch" { json!({}) } else { json!({"username": "zed", "email": "zed@example.com"}) };
         let r = admin.http.request(m, &url).json(&body).send().await.expect("request");
         let v: Value = r.json().await.unwrap_or(Value::Null);
-        assert_ne!(v.pointer("/error/message").and_then(Value::as_str).map(|m| m.contains("API route")), Some(true), "{method} {path} is not routed");
+        assert_ne!(
+            v.pointer("/error/message").and_then(Value::as_str).map(|m| m.contains("API route")),
+            Some(true),
+            "{method} {path} is not routed"
+        );
     }
 }

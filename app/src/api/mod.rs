@@ -31,7 +31,8 @@ impl FromServerFnError for Error {
 #[cfg(feature = "ssr")]
 pub(crate) fn ctx() -> Result<(crate::backend::Backend, crate::backend::Ctx), Error> {
     use leptos::prelude::use_context;
-    let b = use_context::<crate::backend::Backend>().ok_or_else(|| crate::backend::internal("backend missing from context"))?;
+    let b = use_context::<crate::backend::Backend>()
+        .ok_or_else(|| crate::backend::internal("backend missing from context"))?;
     let ctx = use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<crate::backend::Ctx>().cloned())
         .unwrap_or_else(crate::backend::Ctx::anonymous);
@@ -40,7 +41,9 @@ pub(crate) fn ctx() -> Result<(crate::backend::Backend, crate::backend::Ctx), Er
 
 #[cfg(feature = "ssr")]
 pub(crate) fn set_header(name: http::HeaderName, value: String) {
-    if let (Some(res), Ok(v)) = (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&value)) {
+    if let (Some(res), Ok(v)) =
+        (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&value))
+    {
         res.append_header(name, v);
     }
 }

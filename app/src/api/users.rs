@@ -1,12 +1,16 @@
 use leptos::prelude::*;
 
-use crate::domain::users::{UserQuery, NewUser, SortDir, SortField, User, UserChanges, UserPage, UserStatus};
+#[cfg(feature = "ssr")]
+use crate::domain::users::{NewUser, SortDir, SortField, UserChanges, UserQuery, UserStatus};
+use crate::domain::users::{User, UserPage};
 use crate::domain::Error;
 
+#[cfg(feature = "ssr")]
 fn parse_status(s: &str) -> Result<UserStatus, Error> {
     UserStatus::parse(s).ok_or_else(|| Error::invalid("status", "Status must be active or disabled."))
 }
 
+#[cfg(feature = "ssr")]
 fn checkbox(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|v| v == "on" || v == "true")
 }
@@ -60,7 +64,13 @@ pub async fn create_user(
 }
 
 #[server(prefix = "/rpc", endpoint = "copy_user")]
-pub async fn copy_user(source: String, username: String, full_name: String, email: String, password: String) -> Result<User, Error> {
+pub async fn copy_user(
+    source: String,
+    username: String,
+    full_name: String,
+    email: String,
+    password: String,
+) -> Result<User, Error> {
     let (b, ctx) = super::ctx()?;
     let n = NewUser { username, full_name, email, password: Some(password), ..Default::default() };
     crate::backend::services::users::copy(&b, &ctx, &source, n).await

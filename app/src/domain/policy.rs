@@ -204,7 +204,11 @@ mod tests {
             (None, t(3, true, Active), Some(Disabled), None, 2, Ok(())),
         ];
         for (actor, target, status, flag, n, want) in cases {
-            assert_eq!(can_update_user(*actor, *target, *status, *flag, *n), *want, "{actor:?} {target:?} {status:?} {flag:?} {n}");
+            assert_eq!(
+                can_update_user(*actor, *target, *status, *flag, *n),
+                *want,
+                "{actor:?} {target:?} {status:?} {flag:?} {n}"
+            );
         }
     }
 

@@ -212,14 +212,9 @@ pub struct AuditPage {
 /// Formats unix milliseconds as `YYYY-MM-DD HH:MM UTC` (UI and CLI).
 pub fn format_time(ms: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
+        Ok(t) => {
+            format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+        }
         Err(_) => "-".to_string(),
     }
 }

@@ -217,7 +217,13 @@ mod tests {
 
     #[test]
     fn password_complexity_is_optional() {
-        let p = PasswordPolicy { min_length: 8, require_upper: true, require_lower: true, require_digit: true, require_symbol: true };
+        let p = PasswordPolicy {
+            min_length: 8,
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_symbol: true,
+        };
         assert!(p.check("password", "alllowercase", &[]).unwrap_err().message.contains("upper"));
         assert!(p.check("password", "ALLUPPERCASE", &[]).unwrap_err().message.contains("lower"));
         assert!(p.check("password", "NoDigitsHere", &[]).unwrap_err().message.contains("digit"));

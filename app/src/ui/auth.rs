@@ -11,9 +11,10 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
+        if let Some(Ok(me)) = action.value().get() {
             session.refresh();
-            navigate("/", Default::default());
+            // Straight to the right page: "/" would decide from the session before it reloads.
+            navigate(if me.super_admin { "/admin/users" } else { "/profile" }, Default::default());
         }
     });
     let open = Resource::new(|| (), |_| sign_up_open());
@@ -21,7 +22,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="card narrow">
             <h1>"Sign in to Roster"</h1>
-            <ActionForm action=action>
+            <ActionForm action=action attr:novalidate=true>
                 <Field id="login" label="Username or email" autocomplete="username" required=true error=Signal::derive(|| None)/>
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
                 {form_error(value, &[])}
@@ -57,7 +58,7 @@ pub fn SignUpPage() -> impl IntoView {
                 {move || open.get().map(|r| match r {
                     Ok(true) => view! {
                         <p class="muted">"This account becomes the super admin. After it exists, self sign-up closes."</p>
-                        <ActionForm action=action>
+                        <ActionForm action=action attr:novalidate=true>
                             <Field id="username" label="Username" autocomplete="username" required=true
                                 hint="Starts with a letter or _; letters, digits and @ _ - ~." error=fe("username")/>
                             <Field id="full_name" label="Full name" autocomplete="name" error=fe("full_name")/>

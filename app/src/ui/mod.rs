@@ -51,6 +51,13 @@ pub fn App() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let me = Resource::new(move || version.get(), |_| current_user());
     provide_context(Session { me, version });
+    // Effects run only in the browser, after hydration: tests (and people debugging) can
+    // tell a live page from server-rendered HTML.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/roster.css"/>
@@ -240,9 +247,10 @@ pub fn form_error<T: Clone + Send + Sync + 'static>(
             Some(Err(e)) if !fields.iter().any(|f| e.field(f).is_some()) => {
                 Some(view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any())
             }
-            Some(Err(Error::Invalid { errors })) if errors.len() > 1 => {
-                Some(view! { <div class="alert error" role="alert">"Please correct the highlighted fields."</div> }.into_any())
-            }
+            Some(Err(Error::Invalid { errors })) if errors.len() > 1 => Some(
+                view! { <div class="alert error" role="alert">"Please correct the highlighted fields."</div> }
+                    .into_any(),
+            ),
             _ => None,
         })
     }

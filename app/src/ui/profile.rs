@@ -24,7 +24,7 @@ pub fn ProfilePage() -> impl IntoView {
                 {move || session.me.get().map(|me| match me {
                     Ok(Some(me)) => view! {
                         <p class="muted">"Username: " <strong>{me.username.clone()}</strong></p>
-                        <ActionForm action=update>
+                        <ActionForm action=update attr:novalidate=true>
                             <Field id="full_name" label="Full name" value=me.full_name.clone() autocomplete="name"
                                 error=Signal::derive(field_error(uv, "full_name"))/>
                             <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" required=true
@@ -41,7 +41,7 @@ pub fn ProfilePage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Change password"</h2>
-            <ActionForm action=change>
+            <ActionForm action=change attr:novalidate=true>
                 <Field id="current_password" label="Current password" kind="password" autocomplete="current-password" required=true
                     error=Signal::derive(field_error(cv, "current_password"))/>
                 <Field id="new_password" label="New password" kind="password" autocomplete="new-password" required=true

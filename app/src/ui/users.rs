@@ -76,7 +76,12 @@ pub fn UsersPage() -> impl IntoView {
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let text = search_input.get().map(|i| i.value()).unwrap_or_default();
-            go(ListState { search: text.trim().to_string(), sort: state.get().sort, dir: state.get().dir, ..Default::default() });
+            go(ListState {
+                search: text.trim().to_string(),
+                sort: state.get().sort,
+                dir: state.get().dir,
+                ..Default::default()
+            });
         }
     };
 
@@ -87,7 +92,11 @@ pub fn UsersPage() -> impl IntoView {
             let aria = move || {
                 let s = state.get();
                 if s.sort == field {
-                    if s.dir == SortDir::Asc { "ascending" } else { "descending" }
+                    if s.dir == SortDir::Asc {
+                        "ascending"
+                    } else {
+                        "descending"
+                    }
                 } else {
                     "none"
                 }
@@ -216,7 +225,7 @@ pub fn NewUserPage() -> impl IntoView {
             {move || match source() {
                 None => view! {
                     <h1>"New user"</h1>
-                    <ActionForm action=create>
+                    <ActionForm action=create attr:novalidate=true>
                         <Field id="username" label="Username" required=true
                             hint="Starts with a letter or _; letters, digits and @ _ - ~. Cannot be changed later."
                             error=Signal::derive(field_error(cv, "username"))/>
@@ -245,7 +254,7 @@ pub fn NewUserPage() -> impl IntoView {
                 Some(src) => view! {
                     <h1>"Copy user " {src.clone()}</h1>
                     <p class="muted">"The new account gets " {src.clone()} "'s status, super admin flag and organizations. Personal details are not copied."</p>
-                    <ActionForm action=copy>
+                    <ActionForm action=copy attr:novalidate=true>
                         <input type="hidden" name="source" value=src.clone()/>
                         <Field id="username" label="Username" required=true error=Signal::derive(field_error(pv, "username"))/>
                         <Field id="full_name" label="Full name" error=Signal::derive(field_error(pv, "full_name"))/>
@@ -301,7 +310,7 @@ pub fn EditUserPage() -> impl IntoView {
                                 <dt>"Last sign-in"</dt><dd>{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
                                 <dt>"2FA"</dt><dd>{if u.two_factor { "On" } else { "Off" }}</dd>
                             </dl>
-                            <ActionForm action=update>
+                            <ActionForm action=update attr:novalidate=true>
                                 <input type="hidden" name="username" value=name.clone()/>
                                 <Field id="full_name" label="Full name" value=u.full_name.clone() error=Signal::derive(field_error(uv, "full_name"))/>
                                 <Field id="email" label="Email" kind="email" value=u.email.clone() required=true error=Signal::derive(field_error(uv, "email"))/>
@@ -334,7 +343,7 @@ pub fn EditUserPage() -> impl IntoView {
                                     view! {
                                         <div role="alertdialog" aria-labelledby="confirm-title" class="confirm">
                                             <p id="confirm-title">"Delete " <strong>{name_del.clone()}</strong> "? This cannot be undone."</p>
-                                            <ActionForm action=delete>
+                                            <ActionForm action=delete attr:novalidate=true>
                                                 <input type="hidden" name="username" value=name_del.clone()/>
                                                 <button type="submit" class="danger">"Yes, delete"</button>
                                                 <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>

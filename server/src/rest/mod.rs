@@ -32,9 +32,7 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/openapi.json", get(openapi))
         .route("/users", users)
         .route("/users/{username}", user)
-        .fallback(|method: Method| async move {
-            ApiError(Error::NotFound { what: format!("API route ({method})") })
-        })
+        .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
 }
 
 async fn openapi() -> Response {

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use app::backend::services::users as svc;
-use app::domain::users::{UserQuery, NewUser, SortDir, SortField, User, UserChanges, UserPage};
+use app::domain::users::{NewUser, SortDir, SortField, User, UserChanges, UserPage, UserQuery};
 use app::domain::Error;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -12,7 +12,11 @@ use axum::Json;
 use super::{parse_json, ApiError, ApiResult, CtxExt};
 use crate::ServerState;
 
-pub async fn list(State(s): State<ServerState>, ctx: CtxExt, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<UserPage>> {
+pub async fn list(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<UserPage>> {
     let sort = match q.get("sort") {
         None => SortField::default(),
         Some(v) => SortField::parse(v).ok_or_else(|| Error::invalid("sort", format!("Cannot sort by '{v}'.")))?,
@@ -55,7 +59,11 @@ pub async fn update(
     Ok(Json(svc::update(&s.backend, &ctx.0, &username, c).await?))
 }
 
-pub async fn delete(State(s): State<ServerState>, ctx: CtxExt, Path(username): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
     svc::delete(&s.backend, &ctx.0, &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }

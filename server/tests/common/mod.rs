@@ -65,7 +65,15 @@ impl TestApp {
     pub async fn admin(&self) -> Client {
         let c = self.browser();
         let (s, body) = c
-            .rpc("sign_up", &[("username", "admin"), ("full_name", "Ada Admin"), ("email", "admin@example.com"), ("password", ADMIN_PW)])
+            .rpc(
+                "sign_up",
+                &[
+                    ("username", "admin"),
+                    ("full_name", "Ada Admin"),
+                    ("email", "admin@example.com"),
+                    ("password", ADMIN_PW),
+                ],
+            )
             .await;
         assert_eq!(s, 200, "sign-up failed: {body}");
         c

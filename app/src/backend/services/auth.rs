@@ -78,7 +78,8 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
     })
     .await?;
     tx.record_sign_in(id, now).await?;
-    let record = tx.user_by_username(&validate::username_key(&username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let record =
+        tx.user_by_username(&validate::username_key(&username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let mut ev = audit(b, ctx, "user.signed_up", true);
     ev.actor_id = Some(id);
     ev.actor = Some(username.clone());
@@ -90,7 +91,12 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
 }
 
 fn me_of(r: &crate::backend::store::UserRecord) -> Me {
-    Me { username: r.username.clone(), full_name: r.full_name.clone(), email: r.email.clone(), super_admin: r.super_admin }
+    Me {
+        username: r.username.clone(),
+        full_name: r.full_name.clone(),
+        email: r.email.clone(),
+        super_admin: r.super_admin,
+    }
 }
 
 /// Password sign-in with a username or an email.

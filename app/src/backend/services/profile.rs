@@ -20,10 +20,7 @@ pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Res
     };
     let now = b.now();
     let mut tx = b.store.begin().await?;
-    let before = tx
-        .user_by_username(&validate::username_key(&me.username))
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let before = tx.user_by_username(&validate::username_key(&me.username)).await?.ok_or(Error::Unauthenticated)?;
     let mut after = before.clone();
     after.full_name = full_name;
     after.email = email;
@@ -46,7 +43,8 @@ pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -
         .filter(|u| u.status == UserStatus::Active)
         .ok_or(Error::Unauthenticated)?;
     let context = [me.username.as_str(), validate::email_local(&me.email)];
-    let new = check_new(&b.config.password_policy, "new_password", new, &context).map_err(|e| Error::Invalid { errors: vec![e] })?;
+    let new = check_new(&b.config.password_policy, "new_password", new, &context)
+        .map_err(|e| Error::Invalid { errors: vec![e] })?;
     let ok = b.hasher.verify(validate::normalize_password(current), record.password_hash.clone()).await?;
     if !ok {
         let mut tx = b.store.begin().await?;

@@ -14,7 +14,7 @@ use crate::backend::{Backend, Ctx};
 use crate::domain::error::Error;
 use crate::domain::ids::DEFAULT_ORG;
 use crate::domain::policy;
-use crate::domain::users::{UserQuery, NewUser, User, UserChanges, UserPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::users::{NewUser, User, UserChanges, UserPage, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::validate;
 
 /// Cursor contents: the sort it belongs to and the boundary row's key.
@@ -134,7 +134,9 @@ fn validate_new(b: &Backend, n: &NewUser) -> Result<ValidNew, Error> {
     };
     f.finish()?;
     match (username, full_name, email, password) {
-        (Some(username), Some(full_name), Some(email), Some(password)) => Ok(ValidNew { username, full_name, email, password }),
+        (Some(username), Some(full_name), Some(email), Some(password)) => {
+            Ok(ValidNew { username, full_name, email, password })
+        }
         _ => Err(Error::invalid("username", "Invalid input.")),
     }
 }
@@ -210,10 +212,8 @@ pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Re
     };
     let id = tx.insert_user(&insert).await?;
     tx.add_membership(DEFAULT_ORG, id, now).await?;
-    let record = tx
-        .user_by_username(&validate::username_key(&v.username))
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
+    let record =
+        tx.user_by_username(&validate::username_key(&v.username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let mut ev = audit(b, ctx, "user.created", true);
     ev.target = Some(record.username.clone());
     let mut snap = user_snapshot(&record);
@@ -234,10 +234,8 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
     let has_password = v.password.is_some();
     let now = b.now();
     let mut tx = b.store.begin().await?;
-    let src = tx
-        .user_by_username(&validate::username_key(source))
-        .await?
-        .ok_or_else(|| Error::not_found("User to copy"))?;
+    let src =
+        tx.user_by_username(&validate::username_key(source)).await?.ok_or_else(|| Error::not_found("User to copy"))?;
     let insert = UserInsert {
         username: v.username.clone(),
         full_name: v.full_name,
@@ -251,10 +249,8 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
     for org in tx.memberships(src.id).await? {
         tx.add_membership(org, id, now).await?;
     }
-    let record = tx
-        .user_by_username(&validate::username_key(&v.username))
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
+    let record =
+        tx.user_by_username(&validate::username_key(&v.username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let mut ev = audit(b, ctx, "user.created", true);
     ev.target = Some(record.username.clone());
     let mut snap = user_snapshot(&record);
@@ -286,10 +282,8 @@ pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> R
     };
     let now = b.now();
     let mut tx = b.store.begin().await?;
-    let before = tx
-        .user_by_username(&validate::username_key(username))
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
+    let before =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let active = tx.active_super_admins().await?;
     policy::can_update_user(actor, before.target(), c.status, c.super_admin, active).map_err(Error::Forbidden)?;
     let mut after = before.clone();
@@ -337,10 +331,8 @@ pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> R
 pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
     let actor = ctx.actor()?;
     let mut tx = b.store.begin().await?;
-    let target = tx
-        .user_by_username(&validate::username_key(username))
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
+    let target =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let active = tx.active_super_admins().await?;
     policy::can_delete_user(actor, target.target(), active).map_err(Error::Forbidden)?;
     tx.delete_user(target.id).await?;

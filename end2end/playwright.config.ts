@@ -1,0 +1,39 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'path';
+
+// The server under test: the debug binary built by `make test`, on a fresh SQLite file.
+const root = path.resolve(__dirname, '..');
+const bin = process.env.ROSTER_BIN ?? path.join(root, 'target/debug/roster');
+const siteRoot = process.env.ROSTER_SITE_ROOT ?? path.join(root, 'target/site');
+const state = path.join(__dirname, '.state');
+const port = Number(process.env.ROSTER_E2E_PORT ?? 3100);
+export const baseURL = `http://127.0.0.1:${port}`;
+export const dbURL = `sqlite:${state}/e2e.db`;
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+    },
+  },
+  webServer: {
+    command: `rm -rf "${state}" && mkdir -p "${state}" && exec "${bin}" serve --addr 127.0.0.1:${port} --site-root "${siteRoot}"`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ROSTER_DATABASE_URL: dbURL, ROSTER_LOG: 'warn' },
+  },
+});
