@@ -10,10 +10,12 @@ use std::net::SocketAddr;
 
 use app::backend::Backend;
 use axum::extract::FromRef;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 #[derive(Clone)]
 pub struct ServerState {
@@ -29,6 +31,12 @@ impl FromRef<ServerState> for LeptosOptions {
 
 pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder().output_name("roster").site_root(site_root).site_pkg_dir("pkg").site_addr(addr).build()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let err = app::backend::internal("handler panicked");
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(rest::error_body(&err))).into_response()
 }
 
 pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
@@ -58,5 +66,18 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
         .layer(axum::middleware::from_fn_with_state(backend, http_guard::session))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // No framing by other sites (clickjacking).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // A bug must never show a stack trace: answer a plain JSON 500 and log it.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

@@ -335,3 +335,13 @@ async fn changing_password_needs_the_current_one_and_ends_other_sessions() {
     let (s, _) = app.browser().rpc("sign_in", &[("login", "admin"), ("password", "a brand new passphrase")]).await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let app = TestApp::start().await;
+    let r = reqwest::get(format!("{}/healthz", app.base)).await.expect("get");
+    let h = r.headers();
+    assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    assert_eq!(h.get("content-security-policy").and_then(|v| v.to_str().ok()), Some("frame-ancestors 'none'"));
+    assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("same-origin"));
+}

@@ -174,13 +174,7 @@ async fn self_delete_and_last_super_admin_are_refused() {
     let (s, e) = admin.patch_json("/api/v1/users/admin", &json!({"status": "disabled"})).await;
     assert_eq!((s, code(&e)), (403, "cannot_disable_self".into()));
     // A second super admin can be demoted by the first; then that one cannot remove the first...
-    let (s, _) = admin
-        .post_json("/api/v1/users", &json!({"username": "root2", "email": "r2@example.com", "password": "root two long passphrase", "super_admin": true}))
-        .await;
-    assert_eq!(s, 201);
-    let root2 = app.browser();
-    let (s, _) = root2.rpc("sign_in", &[("login", "root2"), ("password", "root two long passphrase")]).await;
-    assert_eq!(s, 200);
+    let root2 = app.super_admin(&admin, "root2", "root two long passphrase").await;
     let (s, _) = root2.patch_json("/api/v1/users/admin", &json!({"super_admin": false})).await;
     assert_eq!(s, 200);
     let (s, e) = root2.delete("/api/v1/users/admin").await;
@@ -194,13 +188,7 @@ async fn self_delete_and_last_super_admin_are_refused() {
 async fn two_super_admins_demoting_each_other_at_once_leave_one() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
-    let (s, _) = admin
-        .post_json("/api/v1/users", &json!({"username": "root2", "email": "r2@example.com", "password": "root two long passphrase", "super_admin": true}))
-        .await;
-    assert_eq!(s, 201);
-    let root2 = app.browser();
-    let (s, _) = root2.rpc("sign_in", &[("login", "root2"), ("password", "root two long passphrase")]).await;
-    assert_eq!(s, 200);
+    let root2 = app.super_admin(&admin, "root2", "root two long passphrase").await;
     for _ in 0..5 {
         let a = tokio::spawn({
             let c = admin.http.clone();

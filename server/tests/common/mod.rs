@@ -95,6 +95,19 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Creates a second super admin as `admin` and signs in as them.
+    pub async fn super_admin(&self, admin: &Client, username: &str, password: &str) -> Client {
+        let body = serde_json::json!({"username": username, "email": format!("{username}@example.com"), "password": password, "super_admin": true});
+        let (s, body) = admin.post_json("/api/v1/users", &body).await;
+        assert_eq!(s, 201, "{body}");
+        let c = self.browser();
+        let (s, body) = c.rpc("sign_in", &[("login", username), ("password", password)]).await;
+        assert_eq!(s, 200, "{body}");
+        c
+    }
+}
+
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
