@@ -12,9 +12,13 @@ echo "[test] toolchain: $ROSTER_TOOLCHAIN ($(rustc --version))"
 echo "[test] building the debug site (WASM front end + server)"
 cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
 
+# The end-to-end suite runs this exact binary, even if the test build below relinks target/debug.
+mkdir -p target/e2e
+cp target/debug/roster target/e2e/roster
+
 echo "[test] Rust unit and integration tests"
 cargo test --workspace --features app/ssr --exclude frontend
 
 echo "[test] end-to-end tests (Playwright, headless Chromium)"
 cd end2end
-ROSTER_BIN="$roster_root/target/debug/roster" ROSTER_SITE_ROOT="$roster_root/target/site" npx playwright test
+ROSTER_BIN="$roster_root/target/e2e/roster" ROSTER_SITE_ROOT="$roster_root/target/site" npx playwright test

@@ -52,7 +52,7 @@ async fn concurrent_first_sign_ups_make_exactly_one_super_admin() {
             &[("username", "late"), ("full_name", ""), ("email", "late@example.com"), ("password", ADMIN_PW)],
         )
         .await;
-    assert_eq!(s, 500, "{body}");
+    assert_eq!(s, 403, "{body}");
     assert_eq!(code(&body), "Forbidden");
 }
 
@@ -63,7 +63,7 @@ async fn sign_up_validates_every_field_at_once() {
         .browser()
         .rpc("sign_up", &[("username", "1bad"), ("full_name", ""), ("email", "nope"), ("password", "short")])
         .await;
-    assert_ne!(s, 200);
+    assert_eq!(s, 422);
     let fields: Vec<&str> =
         body["Invalid"]["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["username", "email", "password"]);
@@ -104,6 +104,7 @@ async fn sign_in_errors_are_identical_for_unknown_wrong_and_disabled() {
         answers.push((status, headers, body));
     }
     assert_eq!(answers[0].2, "\"SignInFailed\"");
+    assert_eq!(answers[0].0, 401);
     assert!(answers.iter().all(|a| a == &answers[0]), "answers differ: {answers:#?}");
     assert!(answers[0].1.iter().all(|h| !h.starts_with("set-cookie")), "no session on failure");
 }
@@ -344,4 +345,21 @@ async fn responses_carry_security_headers() {
     assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
     assert_eq!(h.get("content-security-policy").and_then(|v| v.to_str().ok()), Some("frame-ancestors 'none'"));
     assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("same-origin"));
+}
+
+#[tokio::test]
+async fn username_and_email_share_one_throttle() {
+    let app = TestApp::start().await;
+    let _admin = app.admin().await;
+    let c = app.browser();
+    for login in ["admin", "admin@example.com", "ADMIN", "Admin@Example.com"] {
+        let (_, body) = c.rpc("sign_in", &[("login", login), ("password", "not the password!")]).await;
+        assert_eq!(body, json!("SignInFailed"));
+    }
+    // Four failures on one account, whichever name was typed: now throttled.
+    let (_, body) = c.rpc("sign_in", &[("login", "admin@example.com"), ("password", ADMIN_PW)]).await;
+    assert_eq!(body, json!("SignInFailed"));
+    app.clock.advance_ms(1_500);
+    let (s, _) = c.rpc("sign_in", &[("login", "admin@example.com"), ("password", ADMIN_PW)]).await;
+    assert_eq!(s, 200);
 }

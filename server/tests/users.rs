@@ -160,8 +160,12 @@ async fn only_super_admins_manage_users_and_anonymous_gets_401() {
     assert_eq!(s, 403, "no self-promotion");
     let (s, _) = bob.delete("/api/v1/users/admin").await;
     assert_eq!(s, 403);
-    let (_, v) = bob.rpc("list_users", &[]).await;
-    assert_eq!(v, json!({"Forbidden": "NotSuperAdmin"}), "server functions apply the same rule");
+    let (s, v) = bob.rpc("list_users", &[]).await;
+    assert_eq!((s, v), (403, json!({"Forbidden": "NotSuperAdmin"})), "server functions apply the same rule");
+    let (s, _) = anon.rpc("list_users", &[]).await;
+    assert_eq!(s, 401);
+    let (s, v) = admin.rpc("list_users", &[("sort", "nonsense")]).await;
+    assert_eq!(s, 422, "{v}");
 }
 
 #[tokio::test]

@@ -5,6 +5,6 @@ use crate::domain::Error;
 
 #[server(prefix = "/rpc", endpoint = "list_audit")]
 pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, Error> {
-    let (b, ctx) = super::ctx()?;
-    crate::backend::services::audit::list(&b, &ctx, before, None).await
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::audit::list(&b, &ctx, before, None).await)
 }

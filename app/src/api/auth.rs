@@ -5,37 +5,37 @@ use crate::domain::Error;
 
 #[server(prefix = "/rpc", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<Me>, Error> {
-    let (_, ctx) = super::ctx()?;
+    let (_, ctx) = super::reply(super::ctx())?;
     Ok(crate::backend::services::auth::me(&ctx))
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_up_open")]
 pub async fn sign_up_open() -> Result<bool, Error> {
-    let (b, _) = super::ctx()?;
-    crate::backend::services::auth::sign_up_open(&b).await
+    let (b, _) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::auth::sign_up_open(&b).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_up")]
 pub async fn sign_up(username: String, full_name: String, email: String, password: String) -> Result<Me, Error> {
     use crate::backend::services::auth;
-    let (b, ctx) = super::ctx()?;
-    let s = auth::sign_up(&b, &ctx, auth::SignUp { username, full_name, email, password }).await?;
+    let (b, ctx) = super::reply(super::ctx())?;
+    let s = super::reply(auth::sign_up(&b, &ctx, auth::SignUp { username, full_name, email, password }).await)?;
     super::set_header(http::header::SET_COOKIE, crate::backend::sessions::set_cookie(&b, &s.token));
     Ok(s.me)
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(login: String, password: String) -> Result<Me, Error> {
-    let (b, ctx) = super::ctx()?;
-    let s = crate::backend::services::auth::sign_in(&b, &ctx, &login, &password).await?;
+    let (b, ctx) = super::reply(super::ctx())?;
+    let s = super::reply(crate::backend::services::auth::sign_in(&b, &ctx, &login, &password).await)?;
     super::set_header(http::header::SET_COOKIE, crate::backend::sessions::set_cookie(&b, &s.token));
     Ok(s.me)
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), Error> {
-    let (b, ctx) = super::ctx()?;
-    crate::backend::services::auth::sign_out(&b, &ctx).await?;
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::auth::sign_out(&b, &ctx).await)?;
     super::set_header(http::header::SET_COOKIE, crate::backend::sessions::clear_cookie(&b));
     Ok(())
 }

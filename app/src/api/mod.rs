@@ -47,3 +47,19 @@ pub(crate) fn set_header(name: http::HeaderName, value: String) {
         res.append_header(name, v);
     }
 }
+
+/// Gives a failed server function the HTTP status that matches its error (401, 403, 404, 409,
+/// 422...), instead of the framework's blanket 500, so logs and clients can tell a refused
+/// request from a fault.
+#[cfg(feature = "ssr")]
+pub(crate) fn reply<T>(r: Result<T, Error>) -> Result<T, Error> {
+    if let Err(e) = &r {
+        if let (Some(res), Ok(status)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(e.http_status()),
+        ) {
+            res.set_status(status);
+        }
+    }
+    r
+}

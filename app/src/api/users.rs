@@ -23,23 +23,23 @@ pub async fn list_users(
     after: Option<String>,
     before: Option<String>,
 ) -> Result<UserPage, Error> {
-    let (b, ctx) = super::ctx()?;
-    let sort = match sort.as_deref() {
-        None | Some("") => SortField::default(),
-        Some(s) => SortField::parse(s).ok_or_else(|| Error::invalid("sort", format!("Cannot sort by '{s}'.")))?,
-    };
-    let dir = match dir.as_deref() {
-        None | Some("") => SortDir::default(),
-        Some(d) => SortDir::parse(d).ok_or_else(|| Error::invalid("dir", "Direction must be asc or desc."))?,
-    };
+    let (b, ctx) = super::reply(super::ctx())?;
+    let sort = super::reply(match sort.as_deref() {
+        None | Some("") => Ok(SortField::default()),
+        Some(s) => SortField::parse(s).ok_or_else(|| Error::invalid("sort", format!("Cannot sort by '{s}'."))),
+    })?;
+    let dir = super::reply(match dir.as_deref() {
+        None | Some("") => Ok(SortDir::default()),
+        Some(d) => SortDir::parse(d).ok_or_else(|| Error::invalid("dir", "Direction must be asc or desc.")),
+    })?;
     let q = UserQuery { search, sort, dir, after, before, limit: None };
-    crate::backend::services::users::list(&b, &ctx, q).await
+    super::reply(crate::backend::services::users::list(&b, &ctx, q).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "get_user")]
 pub async fn get_user(username: String) -> Result<User, Error> {
-    let (b, ctx) = super::ctx()?;
-    crate::backend::services::users::get(&b, &ctx, &username).await
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::users::get(&b, &ctx, &username).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_user")]
@@ -51,16 +51,16 @@ pub async fn create_user(
     status: String,
     super_admin: Option<String>,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::ctx()?;
+    let (b, ctx) = super::reply(super::ctx())?;
     let n = NewUser {
         username,
         full_name,
         email,
         password: Some(password),
         super_admin: checkbox(&super_admin),
-        status: parse_status(&status)?,
+        status: super::reply(parse_status(&status))?,
     };
-    crate::backend::services::users::create(&b, &ctx, n).await
+    super::reply(crate::backend::services::users::create(&b, &ctx, n).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "copy_user")]
@@ -71,9 +71,9 @@ pub async fn copy_user(
     email: String,
     password: String,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::ctx()?;
+    let (b, ctx) = super::reply(super::ctx())?;
     let n = NewUser { username, full_name, email, password: Some(password), ..Default::default() };
-    crate::backend::services::users::copy(&b, &ctx, &source, n).await
+    super::reply(crate::backend::services::users::copy(&b, &ctx, &source, n).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "update_user")]
@@ -85,19 +85,19 @@ pub async fn update_user(
     super_admin: Option<String>,
     password: Option<String>,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::ctx()?;
+    let (b, ctx) = super::reply(super::ctx())?;
     let c = UserChanges {
         full_name: Some(full_name),
         email: Some(email),
-        status: Some(parse_status(&status)?),
+        status: Some(super::reply(parse_status(&status))?),
         super_admin: Some(checkbox(&super_admin)),
         password: password.filter(|p| !p.is_empty()),
     };
-    crate::backend::services::users::update(&b, &ctx, &username, c).await
+    super::reply(crate::backend::services::users::update(&b, &ctx, &username, c).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "delete_user")]
 pub async fn delete_user(username: String) -> Result<(), Error> {
-    let (b, ctx) = super::ctx()?;
-    crate::backend::services::users::delete(&b, &ctx, &username).await
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::users::delete(&b, &ctx, &username).await)
 }

@@ -67,6 +67,19 @@ impl Error {
         }
     }
 
+    /// The HTTP status for this error (JSON API and server functions alike).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Unauthenticated | Error::SignInFailed => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound { .. } => 404,
+            Error::Conflict { .. } => 409,
+            Error::Invalid { .. } => 422,
+            Error::Internal { .. } => 500,
+            Error::Transport(_) => 502,
+        }
+    }
+
     /// A stable machine-readable code (JSON API, CLI messages, tests).
     pub fn code(&self) -> &'static str {
         match self {

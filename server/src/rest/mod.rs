@@ -58,15 +58,7 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            Error::Unauthenticated | Error::SignInFailed => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::Transport(_) => StatusCode::BAD_GATEWAY,
-        };
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, Json(error_body(&self.0))).into_response()
     }
 }

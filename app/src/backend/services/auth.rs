@@ -107,12 +107,19 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         return Err(Error::SignInFailed);
     }
     // 1. Claim an attempt (counted as a failure until it succeeds). Throttled: refuse before
-    //    any hashing. The same happens for names with no account.
+    //    any hashing. The key is the account, whichever name (username or email) was typed;
+    //    names with no account are throttled by name, the same way.
+    let user = b.store.user_by_login(&key).await?;
+    let throttle_key = match &user {
+        Some(u) => format!("user:{}", u.id.0),
+        None => format!("name:{key}"),
+    };
     let now = b.now();
     let mut tx = b.store.begin().await?;
-    let allowed = tx.throttle_claim(&key, now).await?;
+    let allowed = tx.throttle_claim(&throttle_key, now).await?;
     if !allowed {
         let mut ev = audit(b, ctx, "sign_in", false);
+        ev.target = user.map(|u| u.username);
         ev.after = Some(json!({ "reason": "throttled" }));
         tx.insert_audit(&ev).await?;
         tx.commit().await?;
@@ -121,7 +128,6 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     tx.commit().await?;
 
     // 2. Verify outside any transaction (argon2 takes tens of milliseconds).
-    let user = b.store.user_by_login(&key).await?;
     let verified = b
         .hasher
         .verify(validate::normalize_password(password), user.as_ref().and_then(|u| u.password_hash.clone()))
@@ -147,7 +153,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
             return Err(Error::SignInFailed);
         }
     };
-    tx.throttle_clear(&key).await?;
+    tx.throttle_clear(&throttle_key).await?;
     // Rotation: the session this browser had (if any) ends; a fresh token replaces it.
     if let Some(old) = &ctx.session {
         tx.delete_session(old).await?;
