@@ -10,7 +10,8 @@ build:
 	@scripts/install.sh run && bash -c 'source scripts/toolchain.sh && cargo leptos build --release "$${LEPTOS_LIB_ARGS[@]}"'
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --features app/ssr -- -D warnings
+	cargo clippy --workspace --all-targets --features app/ssr --exclude frontend -- -D warnings
+	cargo clippy -p app --features hydrate -- -D warnings
 bench:
 	@scripts/bench.sh
 clean:

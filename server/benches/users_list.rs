@@ -105,7 +105,7 @@ async fn main() {
     println!("Seeded {n} users in {seed_secs:.1} s; {runs} runs per scenario, page size 25.\n");
     println!("| scenario | p50 ms | p95 ms | max ms |");
     println!("|---|---|---|---|");
-    let mut report = |name: String, r: (f64, f64, f64)| println!("| {name} | {:.2} | {:.2} | {:.2} |", r.0, r.1, r.2);
+    let report = |name: String, r: (f64, f64, f64)| println!("| {name} | {:.2} | {:.2} | {:.2} |", r.0, r.1, r.2);
 
     report(
         "first page (username asc)".into(),
@@ -133,6 +133,13 @@ async fn main() {
     for sort in SortField::ALL {
         for dir in [SortDir::Asc, SortDir::Desc] {
             // First page and the page after it (keyset continuation) for each sort.
+            report(
+                format!("sort {} {} (page 1)", sort.as_str(), dir.as_str()),
+                time(runs, || async {
+                    svc::list(&b, &ctx, q(None, sort, dir, None)).await.expect("list");
+                })
+                .await,
+            );
             let first = svc::list(&b, &ctx, q(None, sort, dir, None)).await.expect("first");
             let next = first.next.clone();
             report(

@@ -100,7 +100,8 @@ mod tests {
     fn origin_rules() {
         let h = Some("127.0.0.1:3000");
         // (sec-fetch-site, origin, public origin, cookie) -> allowed
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, bool, bool)] = &[
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, bool, bool);
+        let cases: &[Case] = &[
             (Some("same-origin"), Some("http://127.0.0.1:3000"), None, true, true),
             (Some("same-origin"), None, None, true, true),
             (Some("none"), None, None, true, true),

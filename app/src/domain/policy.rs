@@ -154,6 +154,9 @@ mod tests {
     const ADMIN: Actor = Actor { id: UserId(1), super_admin: true };
     const PLAIN: Actor = Actor { id: UserId(2), super_admin: false };
 
+    type DeleteCase = (Option<Actor>, Target, i64, Result<(), Denied>);
+    type UpdateCase = (Option<Actor>, Target, Option<UserStatus>, Option<bool>, i64, Result<(), Denied>);
+
     fn t(id: i64, super_admin: bool, status: UserStatus) -> Target {
         Target { id: UserId(id), super_admin, status }
     }
@@ -167,7 +170,7 @@ mod tests {
     #[test]
     fn delete_rules() {
         // (actor, target, active super admins) -> expected
-        let cases: &[(Option<Actor>, Target, i64, Result<(), Denied>)] = &[
+        let cases: &[DeleteCase] = &[
             (Some(ADMIN), t(3, false, Active), 1, Ok(())),
             (Some(ADMIN), t(1, true, Active), 2, Err(Denied::CannotDeleteSelf)),
             (Some(ADMIN), t(3, true, Active), 2, Ok(())),
@@ -188,7 +191,7 @@ mod tests {
 
     #[test]
     fn update_rules() {
-        let cases: &[(Option<Actor>, Target, Option<UserStatus>, Option<bool>, i64, Result<(), Denied>)] = &[
+        let cases: &[UpdateCase] = &[
             (Some(ADMIN), t(3, false, Active), Some(Disabled), None, 1, Ok(())),
             (Some(ADMIN), t(1, true, Active), Some(Disabled), None, 2, Err(Denied::CannotDisableSelf)),
             (Some(ADMIN), t(1, true, Active), Some(Active), None, 1, Ok(())),

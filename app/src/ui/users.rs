@@ -150,7 +150,7 @@ pub fn UsersPage() -> impl IntoView {
                                 <table>
                                     <caption class="sr-only">"Users"</caption>
                                     <thead><tr>
-                                        {SortField::ALL.into_iter().map(|f| header(f)).collect_view()}
+                                        {SortField::ALL.into_iter().map(header).collect_view()}
                                         <th scope="col">"Actions"</th>
                                     </tr></thead>
                                     <tbody>
