@@ -1,4 +1,6 @@
 #![forbid(unsafe_code)]
+// Leptos view types nest deeply; the release (LTO) build needs more than the default 128.
+#![recursion_limit = "256"]
 //! The WASM entry point: hydrates the server-rendered page.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
