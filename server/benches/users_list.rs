@@ -121,7 +121,8 @@ async fn main() {
         })
         .await,
     );
-    for s in ["user0421", "garcia", "@corp7.", "zzz-no-match"] {
+    // Few matches, 10% of rows, 2% of rows, none, and every row.
+    for s in ["user0421", "garcia", "@corp7.", "zzz-no-match", "example.com"] {
         report(
             format!("search \"{s}\""),
             time(runs, || async {
@@ -130,6 +131,13 @@ async fn main() {
             .await,
         );
     }
+    report(
+        "search \"garcia\", sort created_at desc".into(),
+        time(runs, || async {
+            svc::list(&b, &ctx, q(Some("garcia"), SortField::CreatedAt, SortDir::Desc, None)).await.expect("list");
+        })
+        .await,
+    );
     for sort in SortField::ALL {
         for dir in [SortDir::Asc, SortDir::Desc] {
             // First page and the page after it (keyset continuation) for each sort.

@@ -370,3 +370,94 @@ async fn openapi_document_matches_the_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn search_index_follows_changes_and_takes_any_text() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, _) = admin
+        .post_json("/api/v1/users", &json!({"username": "gina", "full_name": "Gina Gold", "email": "gina@alpha.example.com", "password": "a long enough passphrase"}))
+        .await;
+    assert_eq!(s, 201);
+    let (_, r) = admin.get("/api/v1/users?search=gold").await;
+    assert_eq!(usernames(&r), ["gina"]);
+    let (s, _) = admin
+        .patch_json("/api/v1/users/gina", &json!({"full_name": "Gina Silver", "email": "gina@beta.example.com"}))
+        .await;
+    assert_eq!(s, 200);
+    let (_, r) = admin.get("/api/v1/users?search=gold").await;
+    assert_eq!(usernames(&r), Vec::<String>::new(), "old name no longer matches");
+    let (_, r) = admin.get("/api/v1/users?search=SILVER").await;
+    assert_eq!(usernames(&r), ["gina"]);
+    let (_, r) = admin.get("/api/v1/users?search=beta.exa").await;
+    assert_eq!(usernames(&r), ["gina"]);
+    // Query syntax is searched literally, never an error.
+    for text in ["\"gi", "gin*", "a OR b", "NEAR(x y)", "'; DROP TABLE users; --", "%%%", "ü∂ƒ"] {
+        let url = format!(
+            "/api/v1/users?search={}",
+            text.replace('%', "%25").replace(' ', "%20").replace('"', "%22").replace('\'', "%27").replace(';', "%3B")
+        );
+        let (s, r) = admin.get(&url).await;
+        assert_eq!(s, 200, "{text}: {r}");
+    }
+    let (s, _) = admin.delete("/api/v1/users/gina").await;
+    assert_eq!(s, 204);
+    let (_, r) = admin.get("/api/v1/users?search=silver").await;
+    assert_eq!(usernames(&r), Vec::<String>::new(), "deleted users leave the index");
+}
+
+/// Searches are answered either by a bounded scan of the sort order (frequent terms) or by the
+/// trigram index (rare terms); with more rows than the scan window, both paths run and must
+/// give exactly what a full filter would, page after page.
+#[tokio::test]
+async fn search_pages_match_a_full_filter_beyond_the_scan_window() {
+    use app::backend::store::UserInsert;
+    use app::domain::users::UserStatus;
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let mut tx = app.backend.store.begin().await.expect("tx");
+    let mut all = vec![("admin".to_string(), "ada admin".to_string(), "admin@example.com".to_string())];
+    for i in 0..2100 {
+        let username = format!("filler{i:05}");
+        // Every 700th user is "rare": only they match "quartz".
+        let full = if i % 700 == 699 { format!("Quartz Person {i}") } else { format!("Filler Person {i}") };
+        let email = format!("f{i}@example.com");
+        tx.insert_user(&UserInsert {
+            username: username.clone(),
+            full_name: full.clone(),
+            email: email.clone(),
+            password_hash: None,
+            status: UserStatus::Active,
+            super_admin: false,
+            created_at: 1_700_000_000_000 + i,
+        })
+        .await
+        .expect("insert");
+        all.push((username, full.to_lowercase(), email));
+    }
+    tx.commit().await.expect("commit");
+    for term in ["quartz", "filler person 20", "person", "example.com", "f1999@"] {
+        let mut expected: Vec<String> = all
+            .iter()
+            .filter(|(u, n, e)| u.contains(term) || n.contains(term) || e.contains(term))
+            .map(|(u, _, _)| u.clone())
+            .collect();
+        expected.sort();
+        let mut got = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let url = match &after {
+                Some(a) => format!("/api/v1/users?limit=200&search={}&after={a}", term.replace(' ', "%20")),
+                None => format!("/api/v1/users?limit=200&search={}", term.replace(' ', "%20")),
+            };
+            let (s, page) = admin.get(&url).await;
+            assert_eq!(s, 200, "{term}: {page}");
+            got.extend(usernames(&page));
+            match page["next"].as_str() {
+                Some(n) => after = Some(n.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "search {term:?}");
+    }
+}

@@ -55,6 +55,107 @@ impl SqliteStore {
     }
 }
 
+/// Rows of the sort order a search looks through before it turns to the trigram index.
+const SEARCH_WINDOW: i64 = 2000;
+
+impl SqliteStore {
+    /// Keyset part shared by the list queries: (comparison, order) for the seek direction.
+    fn seek_parts(q: &UserListQuery) -> (&'static str, &'static str, Option<&PageKey>) {
+        // Walking backwards (previous page) flips both the comparison and the order; the
+        // service reverses the rows afterwards.
+        let backwards = matches!(q.seek, Seek::Before(_));
+        let ascending = (q.dir == SortDir::Asc) != backwards;
+        let (cmp, ord) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+        let key = match &q.seek {
+            Seek::First => None,
+            Seek::After(k) | Seek::Before(k) => Some(k),
+        };
+        (cmp, ord, key)
+    }
+
+    /// The plain query: the sort index from the cursor on, filtered by LIKE when searching.
+    /// With `window`, only the next `window` rows of the sort order are looked at.
+    async fn list_users_scan(&self, q: &UserListQuery, window: Option<i64>) -> StoreResult<Vec<UserRecord>> {
+        let col = sort_column(q.sort);
+        let (cmp, ord, key) = Self::seek_parts(q);
+        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let like = " AND (u.username_key LIKE ? ESCAPE '\\' OR u.full_name_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')";
+        let sql = match window {
+            None => format!(
+                "SELECT {USER_COLS} FROM users u WHERE 1=1{}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?",
+                if q.search.is_some() { like } else { "" }
+            ),
+            Some(_) => format!(
+                "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE 1=1{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?) u \
+                 WHERE 1=1{like} ORDER BY {col} {ord}, u.id {ord} LIMIT ?"
+            ),
+        };
+        let mut query = sqlx::query(&sql);
+        let pattern = q.search.as_deref().map(like_pattern);
+        if window.is_none() {
+            if let Some(p) = &pattern {
+                query = query.bind(p.clone()).bind(p.clone()).bind(p.clone());
+            }
+        }
+        if let Some(k) = key {
+            query = match &k.value {
+                KeyValue::Int(i) => query.bind(*i),
+                KeyValue::Text(s) => query.bind(s.clone()),
+            };
+            query = query.bind(k.id);
+        }
+        if let Some(w) = window {
+            query = query.bind(w);
+            if let Some(p) = &pattern {
+                query = query.bind(p.clone()).bind(p.clone()).bind(p.clone());
+            }
+        }
+        query = query.bind(q.limit as i64);
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Whether the search window was full (more rows follow it in sort order).
+    async fn window_full(&self, q: &UserListQuery) -> StoreResult<bool> {
+        let col = sort_column(q.sort);
+        let (cmp, _, key) = Self::seek_parts(q);
+        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE 1=1{keyset} LIMIT ?)");
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        if let Some(k) = key {
+            query = match &k.value {
+                KeyValue::Int(i) => query.bind(*i),
+                KeyValue::Text(s) => query.bind(s.clone()),
+            };
+            query = query.bind(k.id);
+        }
+        let n = query.bind(SEARCH_WINDOW + 1).fetch_one(&self.read).await?;
+        Ok(n > SEARCH_WINDOW)
+    }
+
+    /// Search through the trigram index, then sort the (few) matches.
+    async fn list_users_indexed(&self, q: &UserListQuery, search: &str) -> StoreResult<Vec<UserRecord>> {
+        let col = sort_column(q.sort);
+        let (cmp, ord, key) = Self::seek_parts(q);
+        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)\
+             {keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?"
+        );
+        let mut query = sqlx::query(&sql).bind(fts_phrase(search));
+        if let Some(k) = key {
+            query = match &k.value {
+                KeyValue::Int(i) => query.bind(*i),
+                KeyValue::Text(s) => query.bind(s.clone()),
+            };
+            query = query.bind(k.id);
+        }
+        query = query.bind(q.limit as i64);
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+}
+
 const USER_COLS: &str =
     "u.id, u.username, u.full_name, u.email, u.password_hash, u.status, u.super_admin, u.two_factor, u.created_at, u.last_sign_in_at";
 
@@ -91,6 +192,12 @@ fn like_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A trigram FTS5 phrase: matches the text as a substring, with no query syntax (quotes are
+/// doubled, so `"`, `*`, `OR` and the like are searched for literally).
+fn fts_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 fn map_unique(e: sqlx::Error) -> StoreError {
     if let Some(db) = e.as_database_error() {
         if db.is_unique_violation() {
@@ -118,42 +225,18 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>> {
-        let col = sort_column(q.sort);
-        // Walking backwards (previous page) flips both the comparison and the order; the
-        // service reverses the rows afterwards.
-        let backwards = matches!(q.seek, Seek::Before(_));
-        let ascending = (q.dir == SortDir::Asc) != backwards;
-        let (cmp, ord) = if ascending { (">", "ASC") } else { ("<", "DESC") };
-        let mut sql = format!("SELECT {USER_COLS} FROM users u WHERE 1=1");
-        if q.search.is_some() {
-            sql.push_str(
-                " AND (u.username_key LIKE ? ESCAPE '\\' OR u.full_name_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')",
-            );
-        }
-        let key = match &q.seek {
-            Seek::First => None,
-            Seek::After(k) | Seek::Before(k) => Some(k),
+        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3) else {
+            return self.list_users_scan(q, None).await;
         };
-        if key.is_some() {
-            // A row-value comparison, which SQLite answers with a range scan on (col, id).
-            sql.push_str(&format!(" AND ({col}, u.id) {cmp} (?, ?)"));
+        // Frequent terms: the first rows in sort order already fill the page, so a bounded
+        // LIKE scan of the sort index answers at once (the trigram index would have to
+        // intersect huge posting lists). Rare terms: the trigram index finds the few rows.
+        // Both give exactly the rows the full query would.
+        let rows = self.list_users_scan(q, Some(SEARCH_WINDOW)).await?;
+        if rows.len() >= q.limit as usize || !self.window_full(q).await? {
+            return Ok(rows);
         }
-        sql.push_str(&format!(" ORDER BY {col} {ord}, u.id {ord} LIMIT ?"));
-        let mut query = sqlx::query(&sql);
-        if let Some(s) = &q.search {
-            let pattern = like_pattern(s);
-            query = query.bind(pattern.clone()).bind(pattern.clone()).bind(pattern);
-        }
-        if let Some(k) = key {
-            query = match &k.value {
-                KeyValue::Int(i) => query.bind(*i),
-                KeyValue::Text(s) => query.bind(s.clone()),
-            };
-            query = query.bind(k.id);
-        }
-        query = query.bind(q.limit as i64);
-        let rows = query.fetch_all(&self.read).await?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+        self.list_users_indexed(q, search).await
     }
 
     async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>> {
