@@ -55,6 +55,27 @@ impl SqliteStore {
     }
 }
 
+/// `AND (col, id) > (?, ?)` (or `<`) when paging from a cursor: a row-value comparison that
+/// SQLite answers with a range scan on the (col, id) index.
+fn keyset_sql(col: &str, cmp: &str, key: Option<&PageKey>) -> String {
+    if key.is_some() {
+        format!(" AND ({col}, u.id) {cmp} (?, ?)")
+    } else {
+        String::new()
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds a cursor's (value, id) in the order `keyset_sql` expects.
+fn bind_key<'q>(query: Query<'q>, k: &PageKey) -> Query<'q> {
+    let query = match &k.value {
+        KeyValue::Int(i) => query.bind(*i),
+        KeyValue::Text(s) => query.bind(s.clone()),
+    };
+    query.bind(k.id)
+}
+
 /// Rows of the sort order a search looks through before it turns to the trigram index.
 const SEARCH_WINDOW: i64 = 2000;
 
@@ -78,7 +99,7 @@ impl SqliteStore {
     async fn list_users_scan(&self, q: &UserListQuery, window: Option<i64>) -> StoreResult<Vec<UserRecord>> {
         let col = sort_column(q.sort);
         let (cmp, ord, key) = Self::seek_parts(q);
-        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let keyset = keyset_sql(col, cmp, key);
         let like = " AND (u.username_key LIKE ? ESCAPE '\\' OR u.full_name_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')";
         let sql = match window {
             None => format!(
@@ -98,11 +119,7 @@ impl SqliteStore {
             }
         }
         if let Some(k) = key {
-            query = match &k.value {
-                KeyValue::Int(i) => query.bind(*i),
-                KeyValue::Text(s) => query.bind(s.clone()),
-            };
-            query = query.bind(k.id);
+            query = bind_key(query, k);
         }
         if let Some(w) = window {
             query = query.bind(w);
@@ -119,17 +136,13 @@ impl SqliteStore {
     async fn window_full(&self, q: &UserListQuery) -> StoreResult<bool> {
         let col = sort_column(q.sort);
         let (cmp, _, key) = Self::seek_parts(q);
-        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let keyset = keyset_sql(col, cmp, key);
         let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE 1=1{keyset} LIMIT ?)");
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        let mut query = sqlx::query(&sql);
         if let Some(k) = key {
-            query = match &k.value {
-                KeyValue::Int(i) => query.bind(*i),
-                KeyValue::Text(s) => query.bind(s.clone()),
-            };
-            query = query.bind(k.id);
+            query = bind_key(query, k);
         }
-        let n = query.bind(SEARCH_WINDOW + 1).fetch_one(&self.read).await?;
+        let n: i64 = query.bind(SEARCH_WINDOW + 1).fetch_one(&self.read).await?.try_get(0)?;
         Ok(n > SEARCH_WINDOW)
     }
 
@@ -137,18 +150,14 @@ impl SqliteStore {
     async fn list_users_indexed(&self, q: &UserListQuery, search: &str) -> StoreResult<Vec<UserRecord>> {
         let col = sort_column(q.sort);
         let (cmp, ord, key) = Self::seek_parts(q);
-        let keyset = if key.is_some() { format!(" AND ({col}, u.id) {cmp} (?, ?)") } else { String::new() };
+        let keyset = keyset_sql(col, cmp, key);
         let sql = format!(
             "SELECT {USER_COLS} FROM users u WHERE u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)\
              {keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?"
         );
         let mut query = sqlx::query(&sql).bind(fts_phrase(search));
         if let Some(k) = key {
-            query = match &k.value {
-                KeyValue::Int(i) => query.bind(*i),
-                KeyValue::Text(s) => query.bind(s.clone()),
-            };
-            query = query.bind(k.id);
+            query = bind_key(query, k);
         }
         query = query.bind(q.limit as i64);
         let rows = query.fetch_all(&self.read).await?;
