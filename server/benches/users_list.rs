@@ -82,6 +82,7 @@ async fn main() {
     let seed_secs = t.elapsed().as_secs_f64();
 
     let b = Backend::new(Arc::new(store), Config::default(), Arc::new(SystemClock));
+    b.load_access().await.expect("load access model");
     let ctx = Ctx::cli();
     let q = |search: Option<&str>, sort: SortField, dir: SortDir, after: Option<String>| UserQuery {
         search: search.map(str::to_string),

@@ -10,12 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::backend::services::users::{self as svc, OnExisting, Provision, Provisioned};
+use app::backend::services::{access as access_svc, orgs as org_svc, roles as role_svc};
 use app::backend::store::sqlite::SqliteStore;
 use app::backend::{Backend, Config, Ctx, SystemClock};
+use app::domain::abilities::AbilitySet;
 use app::domain::users::{format_time, NewUser, UserChanges, UserQuery, UserStatus};
 use app::domain::validate::PasswordPolicy;
 use app::domain::Error;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "roster", version, about = "Roster: users and access management for data tools")]
@@ -61,6 +63,105 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage organizations and their members.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage roles and the abilities they grant.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Inspect access decisions.
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organization.
+    Create { name: String },
+    /// List organizations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename an organization (by id or name).
+    Rename { org: String, name: String },
+    /// Delete an organization (its memberships go; the accounts stay).
+    Delete { org: String },
+    /// Add an existing account to an organization with a role.
+    AddMember {
+        #[arg(long)]
+        org: String,
+        #[arg(short = 'u', long)]
+        username: String,
+        #[arg(short = 'r', long)]
+        role: String,
+        /// Extra ability on top of the role (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+    },
+    /// Change a member's role (and extra abilities, which replace the current ones).
+    SetMember {
+        #[arg(long)]
+        org: String,
+        #[arg(short = 'u', long)]
+        username: String,
+        #[arg(short = 'r', long)]
+        role: String,
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+    },
+    /// Remove an account from an organization.
+    RemoveMember {
+        #[arg(long)]
+        org: String,
+        #[arg(short = 'u', long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleCommand {
+    /// List roles with their abilities.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a role (optionally with abilities).
+    Create { name: String, abilities: Vec<String> },
+    /// Grant abilities to a role (by id or name).
+    Grant {
+        role: String,
+        #[arg(required = true)]
+        abilities: Vec<String>,
+    },
+    /// Revoke abilities from a role.
+    Revoke {
+        role: String,
+        #[arg(required = true)]
+        abilities: Vec<String>,
+    },
+    /// Delete a role; members holding it move to --replacement.
+    Delete {
+        role: String,
+        #[arg(long)]
+        replacement: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessCommand {
+    /// Explain whether a user (or, without -u, an anonymous visitor) may use an ability in an
+    /// organization, and why. Exit code 0 when allowed, 5 when not.
+    Explain {
+        #[arg(short = 'u', long)]
+        username: Option<String>,
+        #[arg(long)]
+        org: String,
+        #[arg(short = 'a', long)]
+        ability: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -86,14 +187,18 @@ pub struct ServeArgs {
     pub session_max_hours: i64,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Role {
-    /// Super admin.
-    #[value(name = "Admin", alias = "admin")]
-    Admin,
-    /// Regular account.
-    #[value(name = "DefaultUser", alias = "defaultuser", alias = "default-user")]
-    DefaultUser,
+/// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their
+/// meaning: `Admin` is a super admin (holding the Admin role in the default organization),
+/// `DefaultUser` a Member there. With `--org`, ROLE names a role in that organization.
+pub fn placement(role: &str, org: Option<&str>) -> (bool, String) {
+    let r = role.trim();
+    match org {
+        None if r.eq_ignore_ascii_case("admin") => (true, "Admin".into()),
+        None if r.eq_ignore_ascii_case("defaultuser") || r.eq_ignore_ascii_case("default-user") => {
+            (false, "Member".into())
+        }
+        _ => (false, r.to_string()),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,8 +250,12 @@ pub enum UserCommand {
 
 #[derive(Args, Debug)]
 pub struct CreateArgs {
-    #[arg(short = 'r', long, value_enum)]
-    pub role: Role,
+    /// A role name; without --org also Databand's `Admin` (super admin) or `DefaultUser`.
+    #[arg(short = 'r', long)]
+    pub role: String,
+    /// Organization to place the account in (default: the default organization).
+    #[arg(long)]
+    pub org: Option<String>,
     #[arg(short = 'u', long)]
     pub username: String,
     #[arg(short = 'e', long)]
@@ -219,6 +328,18 @@ pub fn backend(store: Arc<SqliteStore>, config: Config) -> Backend {
     Backend::new(store, config, Arc::new(SystemClock))
 }
 
+/// A backend with the access model loaded (exit code 7 if the database cannot be read).
+pub async fn loaded(store: Arc<SqliteStore>, config: Config) -> Result<Backend, u8> {
+    let b = backend(store, config);
+    match b.load_access().await {
+        Ok(()) => Ok(b),
+        Err(e) => {
+            eprintln!("error: cannot read the access model: {e}");
+            Err(EXIT_DATABASE)
+        }
+    }
+}
+
 /// Runs a `user` subcommand; returns the exit code.
 pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
     let ctx = Ctx::cli();
@@ -226,13 +347,16 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
         match cmd {
             UserCommand::Create(a) => {
                 let full_name = format!("{} {}", a.firstname.trim(), a.lastname.trim()).trim().to_string();
+                let (super_admin, role_name) = placement(&a.role, a.org.as_deref());
                 let n = NewUser {
                     username: a.username.clone(),
                     full_name,
                     email: a.email,
                     password: if a.use_random_password { None } else { a.password },
-                    super_admin: a.role == Role::Admin,
+                    super_admin,
                     status: UserStatus::Active,
+                    org: a.org.clone(),
+                    role: Some(role_name),
                 };
                 let on_existing = if a.skip_existing {
                     OnExisting::Skip
@@ -241,10 +365,7 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                 } else {
                     OnExisting::Fail
                 };
-                let role = match a.role {
-                    Role::Admin => "Admin",
-                    Role::DefaultUser => "DefaultUser",
-                };
+                let role = a.role.trim().to_string();
                 let how = Provision { only_if_empty: a.only_if_empty, on_existing };
                 Ok(match svc::provision(b, &ctx, n, how).await? {
                     Provisioned::Created(u) => format!("{role} user '{}' created.", u.username),
@@ -327,6 +448,11 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
         }
     }
     .await;
+    finish(result)
+}
+
+/// Prints a command's outcome and gives its exit code.
+fn finish(result: Result<String, Error>) -> u8 {
     match result {
         Ok(msg) => {
             if !msg.is_empty() {
@@ -338,5 +464,154 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
             eprintln!("error: {}", describe(&e));
             exit_code(&e)
         }
+    }
+}
+
+fn abilities(codes: &[String]) -> Result<AbilitySet, Error> {
+    codes.iter().map(|c| access_svc::parse_ability(c)).collect()
+}
+
+pub async fn run_org(b: &Backend, cmd: OrgCommand) -> u8 {
+    let ctx = Ctx::cli();
+    let result: Result<String, Error> = async {
+        match cmd {
+            OrgCommand::Create { name } => {
+                let o = org_svc::create(b, &ctx, &name).await?;
+                Ok(format!("Organization '{}' created (id {}).", o.name, o.id))
+            }
+            OrgCommand::List { json } => {
+                let orgs = org_svc::list(b, &ctx).await?;
+                Ok(orgs
+                    .iter()
+                    .map(|o| {
+                        if json {
+                            serde_json::to_string(o).unwrap_or_default()
+                        } else {
+                            format!("{:<6} {:<40} {} members", o.id, o.name, o.members)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            OrgCommand::Rename { org, name } => {
+                let o = org_svc::rename(b, &ctx, org_svc::resolve(b, &org)?, &name).await?;
+                Ok(format!("Organization {} renamed to '{}'.", o.id, o.name))
+            }
+            OrgCommand::Delete { org } => {
+                org_svc::delete(b, &ctx, org_svc::resolve(b, &org)?).await?;
+                Ok(format!("Organization '{org}' deleted."))
+            }
+            OrgCommand::AddMember { org, username, role, grants } => {
+                set_member(b, &ctx, &org, &username, &role, &grants, true).await
+            }
+            OrgCommand::SetMember { org, username, role, grants } => {
+                set_member(b, &ctx, &org, &username, &role, &grants, false).await
+            }
+            OrgCommand::RemoveMember { org, username } => {
+                org_svc::remove_member(b, &ctx, org_svc::resolve(b, &org)?, &username).await?;
+                Ok(format!("'{username}' removed from '{org}'."))
+            }
+        }
+    }
+    .await;
+    finish(result)
+}
+
+pub async fn run_role(b: &Backend, cmd: RoleCommand) -> u8 {
+    let ctx = Ctx::cli();
+    let result: Result<String, Error> = async {
+        match cmd {
+            RoleCommand::List { json } => {
+                let roles = role_svc::list(b, &ctx).await?;
+                Ok(roles
+                    .iter()
+                    .map(|r| {
+                        if json {
+                            serde_json::to_string(r).unwrap_or_default()
+                        } else {
+                            format!("{:<4} {:<20} {}", r.id, r.name, r.abilities.codes().join(" "))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            RoleCommand::Create { name, abilities: codes } => {
+                let r = role_svc::create(b, &ctx, &name, abilities(&codes)?).await?;
+                Ok(format!("Role '{}' created (id {}).", r.name, r.id))
+            }
+            RoleCommand::Grant { role, abilities: codes } => set_role(b, &ctx, &role, &codes, true).await,
+            RoleCommand::Revoke { role, abilities: codes } => set_role(b, &ctx, &role, &codes, false).await,
+            RoleCommand::Delete { role, replacement } => {
+                let r = role_svc::find(b, &role).await?;
+                let to = match replacement {
+                    Some(x) => Some(role_svc::find(b, &x).await?.id),
+                    None => None,
+                };
+                role_svc::delete(b, &ctx, r.id, to).await?;
+                Ok(format!("Role '{}' deleted.", r.name))
+            }
+        }
+    }
+    .await;
+    finish(result)
+}
+
+async fn set_member(
+    b: &Backend,
+    ctx: &Ctx,
+    org: &str,
+    username: &str,
+    role: &str,
+    grants: &[String],
+    add: bool,
+) -> Result<String, Error> {
+    let org_id = org_svc::resolve(b, org)?;
+    let role = role_svc::find(b, role).await?;
+    let extras = abilities(grants)?;
+    let m = org_svc::set_member(b, ctx, org_id, username, role.id, extras, add).await?;
+    let with = if extras.is_empty() { String::new() } else { format!(" with {}", extras.codes().join(", ")) };
+    Ok(format!("'{}' is {} in '{org}'{with}.", m.username, m.role))
+}
+
+async fn set_role(b: &Backend, ctx: &Ctx, role: &str, codes: &[String], on: bool) -> Result<String, Error> {
+    let r = role_svc::find(b, role).await?;
+    let wanted = abilities(codes)?;
+    let mut now = r.abilities;
+    for a in wanted.iter() {
+        now = role_svc::set_ability(b, ctx, r.id, a, on).await?.abilities;
+    }
+    Ok(format!(
+        "Role '{}' now grants: {}.",
+        r.name,
+        if now.is_empty() { "nothing".into() } else { now.codes().join(", ") }
+    ))
+}
+
+pub async fn run_access(b: &Backend, cmd: AccessCommand) -> u8 {
+    let ctx = Ctx::cli();
+    let AccessCommand::Explain { username, org, ability, json } = cmd;
+    let result = async {
+        let org = org_svc::resolve(b, &org)?;
+        let ability = access_svc::parse_ability(&ability)?;
+        access_svc::explain(b, &ctx, username.as_deref(), org, ability)
+    }
+    .await;
+    match result {
+        Ok(e) => {
+            if json {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            } else {
+                println!("{}", e.summary);
+                for s in &e.steps {
+                    println!("  [{}] {}", if s.grants { "x" } else { " " }, s.detail);
+                }
+            }
+            if e.allowed {
+                0
+            } else {
+                5
+            }
+        }
+        Err(e) => finish(Err(e)),
     }
 }

@@ -38,7 +38,22 @@ async fn run(cli: Cli) -> u8 {
             println!("Database is up to date.");
             0
         }
-        Command::User(cmd) => cli::run_user(&cli::backend(store, config), cmd).await,
+        Command::User(cmd) => match cli::loaded(store, config).await {
+            Ok(b) => cli::run_user(&b, cmd).await,
+            Err(code) => code,
+        },
+        Command::Org(cmd) => match cli::loaded(store, config).await {
+            Ok(b) => cli::run_org(&b, cmd).await,
+            Err(code) => code,
+        },
+        Command::Role(cmd) => match cli::loaded(store, config).await {
+            Ok(b) => cli::run_role(&b, cmd).await,
+            Err(code) => code,
+        },
+        Command::Access(cmd) => match cli::loaded(store, config).await {
+            Ok(b) => cli::run_access(&b, cmd).await,
+            Err(code) => code,
+        },
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
             config.secure_cookies = args
@@ -46,7 +61,10 @@ async fn run(cli: Cli) -> u8 {
                 .unwrap_or_else(|| args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")));
             config.session_idle_ms = args.session_idle_minutes.max(1) * 60_000;
             config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
-            let backend = cli::backend(store, config);
+            let backend = match cli::loaded(store, config).await {
+                Ok(b) => b,
+                Err(code) => return code,
+            };
             if let Err(e) = backend.hasher.warm_up().await {
                 eprintln!("error: {e}");
                 return cli::EXIT_UNEXPECTED;
@@ -66,6 +84,17 @@ fn origin_of(url: &str) -> String {
 async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
     let leptos = server::leptos_options(&args.site_root, args.addr);
     let app = server::router(backend.clone(), leptos);
+    // Another process (the CLI, a second server) may change access in the database: notice
+    // within a second and reload. Changes made through this server apply before it answers.
+    let watcher = backend.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if let Err(e) = watcher.access.sync(watcher.store.as_ref()).await {
+                tracing::warn!(error = %e, "could not refresh the access model");
+            }
+        }
+    });
     // Expired sessions are refused on use; this sweep only keeps the table small.
     let sweeper = backend.clone();
     tokio::spawn(async move {

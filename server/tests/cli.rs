@@ -133,7 +133,9 @@ fn flags_are_validated_by_the_parser() {
     assert_eq!(create(&db, &[]).0, 2);
     let (code, _, err) =
         roster(&db, &["user", "create", "-r", "Root", "-u", "x", "-e", "x@e.io", "-f", "x", "-l", "x", "-p", PW]);
-    assert_eq!(code, 2, "unknown role: {err}");
+    // Roles are data now: an unknown one is invalid input (6), named in the message.
+    assert_eq!(code, 6, "unknown role: {err}");
+    assert!(err.contains("no role named 'Root'"), "{err}");
 }
 
 #[test]

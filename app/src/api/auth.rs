@@ -5,8 +5,14 @@ use crate::domain::Error;
 
 #[server(prefix = "/rpc", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<Me>, Error> {
-    let (_, ctx) = super::reply(super::ctx())?;
-    Ok(crate::backend::services::auth::me(&ctx))
+    let (b, ctx) = super::reply(super::ctx())?;
+    Ok(crate::backend::services::auth::me(&b, &ctx))
+}
+
+#[server(prefix = "/rpc", endpoint = "switch_org")]
+pub async fn switch_org(org: i64) -> Result<Me, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::auth::switch_org(&b, &ctx, org).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_up_open")]

@@ -3,9 +3,12 @@
 //! the error type is the domain's own (serialised as JSON), so the UI can show field errors
 //! and denial sentences. Every server function is a POST under `/rpc/`; the server's
 //! cross-site check covers them all.
+pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod orgs;
 pub mod profile;
+pub mod roles;
 pub mod users;
 
 use leptos::server_fn::codec::JsonEncoding;

@@ -50,6 +50,7 @@ pub async fn create_user(
     password: String,
     status: String,
     super_admin: Option<String>,
+    role: Option<String>,
 ) -> Result<User, Error> {
     let (b, ctx) = super::reply(super::ctx())?;
     let n = NewUser {
@@ -59,6 +60,8 @@ pub async fn create_user(
         password: Some(password),
         super_admin: checkbox(&super_admin),
         status: super::reply(parse_status(&status))?,
+        org: None,
+        role: role.filter(|r| !r.is_empty()),
     };
     super::reply(crate::backend::services::users::create(&b, &ctx, n).await)
 }

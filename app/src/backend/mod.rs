@@ -1,6 +1,7 @@
 //! Server-only code (feature `ssr`): configuration, the store, password hashing, sessions and
 //! the services every adapter calls. A service is one use case: load facts -> policy ->
 //! write -> audit, in one transaction, for an explicit caller.
+pub mod access;
 pub mod password;
 pub mod services;
 pub mod sessions;
@@ -91,11 +92,23 @@ pub struct Backend {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub hasher: password::Hasher,
+    pub access: Arc<access::Access>,
 }
 
 impl Backend {
+    /// Call `load_access` before serving: until then every check is denied.
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config: Arc::new(config), clock, hasher: password::Hasher::new() }
+        Self {
+            store,
+            config: Arc::new(config),
+            clock,
+            hasher: password::Hasher::new(),
+            access: Arc::new(access::Access::default()),
+        }
+    }
+
+    pub async fn load_access(&self) -> Result<(), StoreError> {
+        self.access.reload(self.store.as_ref()).await
     }
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
@@ -147,7 +160,11 @@ impl Ctx {
     pub fn actor(&self) -> Result<Option<Actor>, Error> {
         match &self.caller {
             Caller::Anonymous => Err(Error::Unauthenticated),
-            Caller::User(u) => Ok(Some(Actor { id: u.id, super_admin: u.super_admin })),
+            Caller::User(u) => Ok(Some(Actor {
+                id: u.id,
+                super_admin: u.super_admin,
+                abilities: crate::domain::abilities::AbilitySet::EMPTY,
+            })),
             Caller::Cli => Ok(None),
         }
     }
@@ -156,6 +173,15 @@ impl Ctx {
         match &self.caller {
             Caller::User(u) => Ok(u),
             _ => Err(Error::Unauthenticated),
+        }
+    }
+
+    /// The organization the request works in: the session's current one; the default
+    /// organization for the CLI and anonymous visitors.
+    pub fn org(&self) -> OrgId {
+        match &self.caller {
+            Caller::User(u) => u.org,
+            _ => crate::domain::ids::DEFAULT_ORG,
         }
     }
 

@@ -90,6 +90,7 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser)>
             tracing::warn!(error = %e, "could not refresh session");
         }
     }
+    let org = current_org(b, user.id, user.super_admin, session.org_id);
     Some((
         hash,
         SessionUser {
@@ -98,7 +99,22 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser)>
             full_name: user.full_name,
             email: user.email,
             super_admin: user.super_admin,
-            org: session.org_id,
+            org,
         },
     ))
+}
+
+/// The session's organization while the account may still be there; otherwise the first
+/// one it belongs to (removed from an organization mid-session, the account moves on).
+fn current_org(
+    b: &Backend,
+    user: crate::domain::ids::UserId,
+    super_admin: bool,
+    chosen: crate::domain::ids::OrgId,
+) -> crate::domain::ids::OrgId {
+    let m = b.access.read();
+    if m.is_member(user, chosen) || (super_admin && m.orgs.contains_key(&chosen)) {
+        return chosen;
+    }
+    m.orgs_of(user).first().copied().unwrap_or(chosen)
 }

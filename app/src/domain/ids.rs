@@ -9,3 +9,12 @@ pub struct OrgId(pub i64);
 
 /// The organization every instance starts with (created by the first migration).
 pub const DEFAULT_ORG: OrgId = OrgId(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleId(pub i64);
+
+/// The roles the first migration seeds (their ids are fixed so data-tool defaults can name them).
+pub const VIEWER_ROLE: RoleId = RoleId(1);
+pub const OPERATOR_ROLE: RoleId = RoleId(2);
+pub const MEMBER_ROLE: RoleId = RoleId(3);
+pub const ADMIN_ROLE: RoleId = RoleId(4);

@@ -1,9 +1,13 @@
 //! The pure core: types shared by the browser and the server, validation and policy.
 //! Nothing here does I/O or depends on Leptos, so it compiles to wasm32 and is tested in
 //! milliseconds.
+pub mod abilities;
+pub mod access;
 pub mod error;
 pub mod ids;
+pub mod orgs;
 pub mod policy;
+pub mod roles;
 pub mod throttle;
 pub mod users;
 pub mod validate;

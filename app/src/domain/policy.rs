@@ -1,12 +1,16 @@
 //! Who may do what. Every adapter (server functions, JSON API, CLI) reaches these functions
 //! through the same service, so a rule cannot exist in one path and be missing in another.
-//! The facts passed in (such as the number of active super admins) are read in the same
-//! transaction as the write that follows, so concurrent changes cannot both pass.
-//! Roles and per-organization abilities arrive with the access model; until then the users
-//! admin is for super admins.
+//! The facts passed in (the actor's abilities in the organization, the number of active super
+//! admins, the target's memberships) are read in the same transaction as the write that
+//! follows, so concurrent changes cannot both pass.
+//!
+//! An actor of `None` is the `roster` command line, run by whoever operates the machine and
+//! its database file: it is not a person, so rules about "yourself" do not apply, but the
+//! rules that keep the instance usable (one super admin, the public account) do.
 use serde::{Deserialize, Serialize};
 
-use super::ids::UserId;
+use super::abilities::{Ability, AbilitySet};
+use super::ids::{OrgId, UserId};
 use super::users::UserStatus;
 
 /// Why an action was refused: a stable code for machines and a sentence for people.
@@ -19,9 +23,35 @@ pub enum Denied {
     LastSuperAdmin,
     SignUpClosed,
     CrossSiteRequest,
+    MissingAbility(Ability),
+    GrantExceedsOwn,
+    CannotChangeOwnAccess,
+    InOtherOrgs,
+    TargetIsSuperAdmin,
+    PublicAccount,
+    RoleInUse,
+    NotMember,
 }
 
 impl Denied {
+    pub const ALL: [Denied; 15] = [
+        Denied::NotSuperAdmin,
+        Denied::CannotDeleteSelf,
+        Denied::CannotDisableSelf,
+        Denied::CannotChangeOwnSuperAdmin,
+        Denied::LastSuperAdmin,
+        Denied::SignUpClosed,
+        Denied::CrossSiteRequest,
+        Denied::MissingAbility(Ability::ManageUsers),
+        Denied::GrantExceedsOwn,
+        Denied::CannotChangeOwnAccess,
+        Denied::InOtherOrgs,
+        Denied::TargetIsSuperAdmin,
+        Denied::PublicAccount,
+        Denied::RoleInUse,
+        Denied::NotMember,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Denied::NotSuperAdmin => "not_super_admin",
@@ -31,29 +61,55 @@ impl Denied {
             Denied::LastSuperAdmin => "last_super_admin",
             Denied::SignUpClosed => "sign_up_closed",
             Denied::CrossSiteRequest => "cross_site_request",
+            Denied::MissingAbility(_) => "missing_ability",
+            Denied::GrantExceedsOwn => "grant_exceeds_own",
+            Denied::CannotChangeOwnAccess => "cannot_change_own_access",
+            Denied::InOtherOrgs => "in_other_orgs",
+            Denied::TargetIsSuperAdmin => "target_is_super_admin",
+            Denied::PublicAccount => "public_account",
+            Denied::RoleInUse => "role_in_use",
+            Denied::NotMember => "not_member",
         }
     }
 
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> String {
         match self {
-            Denied::NotSuperAdmin => "Only super admins can do this.",
-            Denied::CannotDeleteSelf => "You cannot delete your own account.",
-            Denied::CannotDisableSelf => "You cannot disable your own account.",
-            Denied::CannotChangeOwnSuperAdmin => "You cannot change your own super admin status.",
-            Denied::LastSuperAdmin => "This is the last active super admin: there must always be at least one.",
-            Denied::SignUpClosed => "Self sign-up is closed. Ask an administrator to create an account for you.",
-            Denied::CrossSiteRequest => "Cross-site request refused.",
+            Denied::NotSuperAdmin => "Only super admins can do this.".into(),
+            Denied::CannotDeleteSelf => "You cannot delete your own account.".into(),
+            Denied::CannotDisableSelf => "You cannot disable your own account.".into(),
+            Denied::CannotChangeOwnSuperAdmin => "You cannot change your own super admin status.".into(),
+            Denied::LastSuperAdmin => "This is the last active super admin: there must always be at least one.".into(),
+            Denied::SignUpClosed => "Self sign-up is closed. Ask an administrator to create an account for you.".into(),
+            Denied::CrossSiteRequest => "Cross-site request refused.".into(),
+            Denied::MissingAbility(a) => format!("You need the {} ability in this organization.", a.code()),
+            Denied::GrantExceedsOwn => "You cannot grant abilities you do not hold in this organization.".into(),
+            Denied::CannotChangeOwnAccess => "You cannot change your own role, grants or membership.".into(),
+            Denied::InOtherOrgs => {
+                "This user also belongs to other organizations: remove them from this organization instead.".into()
+            }
+            Denied::TargetIsSuperAdmin => "Only super admins can change or delete a super admin.".into(),
+            Denied::PublicAccount => {
+                "The public account is built in: it cannot be signed in to, disabled, renamed or deleted.".into()
+            }
+            Denied::RoleInUse => "This role is still assigned: choose a replacement role for its members.".into(),
+            Denied::NotMember => "You are not a member of this organization.".into(),
         }
     }
 }
 
-/// The account performing an action. `None` as an actor means the CLI run by the operator of
-/// the machine, who already has the database file: the same rules about the last super admin
-/// apply, but no actor-specific ones.
+/// The account performing an action, with what it holds in the organization concerned
+/// (role, extra grants and the public account's; empty for global actions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     pub id: UserId,
     pub super_admin: bool,
+    pub abilities: AbilitySet,
+}
+
+impl Actor {
+    fn holds(&self, a: Ability) -> bool {
+        self.super_admin || self.abilities.contains(a)
+    }
 }
 
 /// What policy needs to know about the account being acted on.
@@ -62,6 +118,10 @@ pub struct Target {
     pub id: UserId,
     pub super_admin: bool,
     pub status: UserStatus,
+    /// The built-in account for anonymous visitors.
+    pub public: bool,
+    /// The one organization the account belongs to, when it belongs to exactly one.
+    pub sole_org: Option<OrgId>,
 }
 
 impl Target {
@@ -77,6 +137,13 @@ fn require_super_admin(actor: Option<Actor>) -> Result<(), Denied> {
     }
 }
 
+fn require(actor: Option<Actor>, a: Ability) -> Result<(), Denied> {
+    match actor {
+        Some(x) if !x.holds(a) => Err(Denied::MissingAbility(a)),
+        _ => Ok(()),
+    }
+}
+
 /// Self sign-up opens only while no account exists; the first account becomes super admin.
 pub fn can_sign_up(existing_accounts: i64) -> Result<(), Denied> {
     if existing_accounts == 0 {
@@ -86,10 +153,12 @@ pub fn can_sign_up(existing_accounts: i64) -> Result<(), Denied> {
     }
 }
 
+/// The instance-wide list of accounts (every organization).
 pub fn can_view_users(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Creating an account outside any organization's rules (the users admin, super admin flag).
 pub fn can_create_user(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
@@ -98,12 +167,97 @@ pub fn can_view_audit(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
-/// Deleting: super admins only; never yourself; never the last active super admin.
-pub fn can_delete_user(actor: Option<Actor>, target: Target, active_super_admins: i64) -> Result<(), Denied> {
-    require_super_admin(actor)?;
+/// Roles, organizations and authentication settings are global: super admins only.
+pub fn can_manage_roles(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
+pub fn can_manage_orgs(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
+/// Seeing an organization's members and their access: view-users or manage-users there.
+pub fn can_view_members(actor: Option<Actor>) -> Result<(), Denied> {
+    match actor {
+        Some(a) if !(a.holds(Ability::ViewUsers) || a.holds(Ability::ManageUsers)) => {
+            Err(Denied::MissingAbility(Ability::ViewUsers))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Giving `target` a role and extra abilities in the actor's organization (adding them, or
+/// changing what they have). `granted` is what the target would hold afterwards from the
+/// role and extras; only what is new compared with `before` must be held by the actor.
+pub fn can_set_access(
+    actor: Option<Actor>,
+    target: UserId,
+    before: AbilitySet,
+    granted: AbilitySet,
+) -> Result<(), Denied> {
+    let Some(a) = actor else { return Ok(()) };
+    if a.id == target {
+        return Err(Denied::CannotChangeOwnAccess);
+    }
+    require(actor, Ability::ManageUsers)?;
+    if !a.super_admin && !granted.minus(before).is_subset(a.abilities) {
+        return Err(Denied::GrantExceedsOwn);
+    }
+    Ok(())
+}
+
+/// Creating an account straight into an organization with a role (org admins).
+pub fn can_create_member(actor: Option<Actor>, granted: AbilitySet) -> Result<(), Denied> {
+    let Some(a) = actor else { return Ok(()) };
+    require(actor, Ability::CreateUsers)?;
+    if !a.super_admin && !granted.is_subset(a.abilities) {
+        return Err(Denied::GrantExceedsOwn);
+    }
+    Ok(())
+}
+
+/// Removing `target` from the actor's organization.
+pub fn can_remove_member(actor: Option<Actor>, target: UserId) -> Result<(), Denied> {
+    if actor.is_some_and(|a| a.id == target) {
+        return Err(Denied::CannotChangeOwnAccess);
+    }
+    require(actor, Ability::ManageUsers)
+}
+
+/// Acting on an account as a whole (edit, disable, delete) in organization `org`: super
+/// admins on anyone; org admins (manage-users in `org`) only on accounts that are not super
+/// admins and belong to `org` alone — anything else would reach into other organizations.
+fn can_manage_account(actor: Option<Actor>, org: OrgId, target: Target) -> Result<(), Denied> {
+    match actor {
+        Some(a) if !a.super_admin => {
+            require(actor, Ability::ManageUsers)?;
+            if target.super_admin {
+                return Err(Denied::TargetIsSuperAdmin);
+            }
+            if target.sole_org != Some(org) {
+                return Err(Denied::InOtherOrgs);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Deleting: never the public account, never yourself, never the last active super admin;
+/// org admins only within their organization (see `can_manage_account`).
+pub fn can_delete_user(
+    actor: Option<Actor>,
+    org: OrgId,
+    target: Target,
+    active_super_admins: i64,
+) -> Result<(), Denied> {
+    if target.public {
+        return Err(Denied::PublicAccount);
+    }
     if actor.is_some_and(|a| a.id == target.id) {
         return Err(Denied::CannotDeleteSelf);
     }
+    can_manage_account(actor, org, target)?;
     if target.is_active_super_admin() && active_super_admins <= 1 {
         return Err(Denied::LastSuperAdmin);
     }
@@ -111,15 +265,19 @@ pub fn can_delete_user(actor: Option<Actor>, target: Target, active_super_admins
 }
 
 /// Editing an account: name, email and password resets are plain edits; status and the
-/// super admin flag follow the rules that keep at least one active super admin.
+/// super admin flag follow the rules that keep at least one active super admin, and only
+/// super admins grant or revoke super admin.
 pub fn can_update_user(
     actor: Option<Actor>,
+    org: OrgId,
     target: Target,
     new_status: Option<UserStatus>,
     new_super_admin: Option<bool>,
     active_super_admins: i64,
 ) -> Result<(), Denied> {
-    require_super_admin(actor)?;
+    if target.public {
+        return Err(Denied::PublicAccount);
+    }
     let is_self = actor.is_some_and(|a| a.id == target.id);
     let status_changes = new_status.is_some_and(|s| s != target.status);
     let flag_changes = new_super_admin.is_some_and(|f| f != target.super_admin);
@@ -129,10 +287,14 @@ pub fn can_update_user(
     if is_self && flag_changes {
         return Err(Denied::CannotChangeOwnSuperAdmin);
     }
+    if flag_changes {
+        require_super_admin(actor)?;
+    }
+    can_manage_account(actor, org, target)?;
     let after = Target {
-        id: target.id,
         super_admin: new_super_admin.unwrap_or(target.super_admin),
         status: new_status.unwrap_or(target.status),
+        ..target
     };
     if target.is_active_super_admin() && !after.is_active_super_admin() && active_super_admins <= 1 {
         return Err(Denied::LastSuperAdmin);
@@ -149,16 +311,32 @@ pub fn can_copy_user(actor: Option<Actor>) -> Result<(), Denied> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::abilities::defaults;
     use UserStatus::*;
 
-    const ADMIN: Actor = Actor { id: UserId(1), super_admin: true };
-    const PLAIN: Actor = Actor { id: UserId(2), super_admin: false };
+    const ORG: OrgId = OrgId(1);
+    const OTHER: OrgId = OrgId(2);
+    const ADMIN: Actor = Actor { id: UserId(1), super_admin: true, abilities: AbilitySet::EMPTY };
+    const PLAIN: Actor = Actor { id: UserId(2), super_admin: false, abilities: AbilitySet::EMPTY };
+
+    fn org_admin(id: i64) -> Actor {
+        Actor { id: UserId(id), super_admin: false, abilities: defaults::admin() }
+    }
+    fn member(id: i64) -> Actor {
+        Actor { id: UserId(id), super_admin: false, abilities: defaults::member() }
+    }
 
     type DeleteCase = (Option<Actor>, Target, i64, Result<(), Denied>);
     type UpdateCase = (Option<Actor>, Target, Option<UserStatus>, Option<bool>, i64, Result<(), Denied>);
 
     fn t(id: i64, super_admin: bool, status: UserStatus) -> Target {
-        Target { id: UserId(id), super_admin, status }
+        Target { id: UserId(id), super_admin, status, public: false, sole_org: Some(ORG) }
+    }
+    fn multi(id: i64) -> Target {
+        Target { sole_org: None, ..t(id, false, Active) }
+    }
+    fn public() -> Target {
+        Target { public: true, ..t(9, false, Active) }
     }
 
     #[test]
@@ -169,23 +347,33 @@ mod tests {
 
     #[test]
     fn delete_rules() {
-        // (actor, target, active super admins) -> expected
+        // (actor, target, active super admins) -> expected, all in ORG
         let cases: &[DeleteCase] = &[
             (Some(ADMIN), t(3, false, Active), 1, Ok(())),
             (Some(ADMIN), t(1, true, Active), 2, Err(Denied::CannotDeleteSelf)),
             (Some(ADMIN), t(3, true, Active), 2, Ok(())),
             (Some(ADMIN), t(3, true, Active), 1, Err(Denied::LastSuperAdmin)),
+            (Some(ADMIN), multi(3), 1, Ok(())),
+            (Some(ADMIN), public(), 1, Err(Denied::PublicAccount)),
             // a disabled super admin is not one of the active ones
             (Some(ADMIN), t(3, true, Disabled), 1, Ok(())),
-            (Some(PLAIN), t(3, false, Active), 1, Err(Denied::NotSuperAdmin)),
-            (Some(PLAIN), t(2, false, Active), 1, Err(Denied::NotSuperAdmin)),
-            // the CLI (no actor) still keeps one super admin
+            (Some(PLAIN), t(3, false, Active), 1, Err(Denied::MissingAbility(Ability::ManageUsers))),
+            (Some(PLAIN), t(2, false, Active), 1, Err(Denied::CannotDeleteSelf)),
+            (Some(member(5)), t(3, false, Active), 1, Err(Denied::MissingAbility(Ability::ManageUsers))),
+            // org admins: only accounts that belong to their organization alone
+            (Some(org_admin(5)), t(3, false, Active), 1, Ok(())),
+            (Some(org_admin(5)), multi(3), 1, Err(Denied::InOtherOrgs)),
+            (Some(org_admin(5)), Target { sole_org: Some(OTHER), ..t(3, false, Active) }, 1, Err(Denied::InOtherOrgs)),
+            (Some(org_admin(5)), t(3, true, Active), 2, Err(Denied::TargetIsSuperAdmin)),
+            (Some(org_admin(5)), public(), 2, Err(Denied::PublicAccount)),
+            // the CLI (no actor) still keeps one super admin and the public account
             (None, t(3, true, Active), 1, Err(Denied::LastSuperAdmin)),
             (None, t(3, true, Active), 2, Ok(())),
-            (None, t(3, false, Active), 1, Ok(())),
+            (None, multi(3), 1, Ok(())),
+            (None, public(), 2, Err(Denied::PublicAccount)),
         ];
         for (actor, target, n, want) in cases {
-            assert_eq!(can_delete_user(*actor, *target, *n), *want, "{actor:?} {target:?} {n}");
+            assert_eq!(can_delete_user(*actor, ORG, *target, *n), *want, "{actor:?} {target:?} {n}");
         }
     }
 
@@ -202,13 +390,21 @@ mod tests {
             (Some(ADMIN), t(3, true, Active), None, Some(false), 1, Err(Denied::LastSuperAdmin)),
             (Some(ADMIN), t(3, false, Active), None, Some(true), 1, Ok(())),
             (Some(ADMIN), t(3, true, Disabled), Some(Active), None, 1, Ok(())),
-            (Some(PLAIN), t(3, false, Active), None, None, 1, Err(Denied::NotSuperAdmin)),
+            (Some(ADMIN), public(), Some(Disabled), None, 1, Err(Denied::PublicAccount)),
+            (Some(PLAIN), t(3, false, Active), None, None, 1, Err(Denied::MissingAbility(Ability::ManageUsers))),
+            // a plain user cannot reset their own password through the users admin
+            (Some(PLAIN), t(2, false, Active), None, None, 1, Err(Denied::MissingAbility(Ability::ManageUsers))),
+            // org admins edit and disable their own organization's accounts, never promote
+            (Some(org_admin(5)), t(3, false, Active), Some(Disabled), None, 1, Ok(())),
+            (Some(org_admin(5)), t(3, false, Active), None, Some(true), 1, Err(Denied::NotSuperAdmin)),
+            (Some(org_admin(5)), multi(3), Some(Disabled), None, 1, Err(Denied::InOtherOrgs)),
+            (Some(org_admin(5)), t(3, true, Active), None, None, 2, Err(Denied::TargetIsSuperAdmin)),
             (None, t(3, true, Active), Some(Disabled), None, 1, Err(Denied::LastSuperAdmin)),
             (None, t(3, true, Active), Some(Disabled), None, 2, Ok(())),
         ];
         for (actor, target, status, flag, n, want) in cases {
             assert_eq!(
-                can_update_user(*actor, *target, *status, *flag, *n),
+                can_update_user(*actor, ORG, *target, *status, *flag, *n),
                 *want,
                 "{actor:?} {target:?} {status:?} {flag:?} {n}"
             );
@@ -216,28 +412,58 @@ mod tests {
     }
 
     #[test]
-    fn only_super_admins_administer_users() {
-        for f in [can_view_users, can_create_user, can_view_audit, can_copy_user] {
+    fn global_settings_are_for_super_admins() {
+        for f in [can_view_users, can_create_user, can_view_audit, can_copy_user, can_manage_roles, can_manage_orgs] {
             assert_eq!(f(Some(ADMIN)), Ok(()));
             assert_eq!(f(Some(PLAIN)), Err(Denied::NotSuperAdmin));
+            // an org admin is not a super admin
+            assert_eq!(f(Some(org_admin(5))), Err(Denied::NotSuperAdmin));
             assert_eq!(f(None), Ok(()));
         }
     }
 
     #[test]
-    fn denials_have_distinct_codes_and_sentences() {
-        let all = [
-            Denied::NotSuperAdmin,
-            Denied::CannotDeleteSelf,
-            Denied::CannotDisableSelf,
-            Denied::CannotChangeOwnSuperAdmin,
-            Denied::LastSuperAdmin,
-            Denied::SignUpClosed,
-            Denied::CrossSiteRequest,
+    fn membership_rules() {
+        use Ability::*;
+        let viewer_only = Actor { abilities: AbilitySet::of(&[ViewUsers]), ..PLAIN };
+        assert_eq!(can_view_members(Some(viewer_only)), Ok(()));
+        assert_eq!(can_view_members(Some(org_admin(5))), Ok(()));
+        assert_eq!(can_view_members(Some(member(5))), Err(Denied::MissingAbility(ViewUsers)));
+        let weak_admin = Actor { abilities: AbilitySet::of(&[ManageUsers, RunBackups]), ..PLAIN };
+        let run = AbilitySet::of(&[RunBackups]);
+        let cases = [
+            (Some(ADMIN), UserId(3), AbilitySet::EMPTY, AbilitySet::all(), Ok(())),
+            (Some(ADMIN), ADMIN.id, AbilitySet::EMPTY, run, Err(Denied::CannotChangeOwnAccess)),
+            (Some(weak_admin), UserId(3), AbilitySet::EMPTY, run, Ok(())),
+            (Some(weak_admin), UserId(3), AbilitySet::EMPTY, defaults::operator(), Err(Denied::GrantExceedsOwn)),
+            // keeping what the target already had is not a grant
+            (Some(weak_admin), UserId(3), defaults::operator(), defaults::operator(), Ok(())),
+            (Some(weak_admin), UserId(3), defaults::admin(), run, Ok(())),
+            (Some(weak_admin), weak_admin.id, AbilitySet::EMPTY, run, Err(Denied::CannotChangeOwnAccess)),
+            (Some(member(5)), UserId(3), AbilitySet::EMPTY, run, Err(Denied::MissingAbility(ManageUsers))),
+            (None, UserId(3), AbilitySet::EMPTY, AbilitySet::all(), Ok(())),
         ];
-        let codes: std::collections::HashSet<_> = all.iter().map(|d| d.code()).collect();
-        assert_eq!(codes.len(), all.len());
-        assert!(all.iter().all(|d| d.message().ends_with('.')));
+        for (actor, target, before, granted, want) in cases {
+            assert_eq!(can_set_access(actor, target, before, granted), want, "{actor:?} {target:?} {granted:?}");
+        }
+        assert_eq!(can_remove_member(Some(org_admin(5)), UserId(3)), Ok(()));
+        assert_eq!(can_remove_member(Some(org_admin(5)), UserId(5)), Err(Denied::CannotChangeOwnAccess));
+        assert_eq!(can_remove_member(Some(member(5)), UserId(3)), Err(Denied::MissingAbility(ManageUsers)));
+        assert_eq!(can_create_member(Some(org_admin(5)), defaults::member()), Ok(()));
+        assert_eq!(can_create_member(Some(weak_admin), run), Err(Denied::MissingAbility(CreateUsers)));
+        let creator = Actor { abilities: AbilitySet::of(&[CreateUsers]), ..PLAIN };
+        assert_eq!(can_create_member(Some(creator), run), Err(Denied::GrantExceedsOwn));
+    }
+
+    #[test]
+    fn denials_have_distinct_codes_and_sentences() {
+        let codes: std::collections::HashSet<_> = Denied::ALL.iter().map(|d| d.code()).collect();
+        assert_eq!(codes.len(), Denied::ALL.len());
+        assert!(Denied::ALL.iter().all(|d| d.message().ends_with('.')));
+        assert_eq!(
+            Denied::MissingAbility(Ability::ViewUsers).message(),
+            "You need the view-users ability in this organization."
+        );
     }
 
     mod properties {
@@ -264,6 +490,11 @@ mod tests {
             ]
         }
 
+        /// A grant attempt: actor, target, and the abilities (a role's plus extras) to give.
+        fn grant() -> impl Strategy<Value = (usize, usize, u32)> {
+            (0usize..6, 0usize..6, 0u32..(1 << 19))
+        }
+
         proptest! {
             /// Whatever sequence of deletes, disables and demotions is attempted, every change the
             /// policy allows leaves at least one active super admin.
@@ -278,16 +509,41 @@ mod tests {
                     let (a, b) = match o { Op::Delete(a, b) | Op::Disable(a, b) | Op::Enable(a, b) | Op::Demote(a, b) | Op::Promote(a, b) => (a, b) };
                     let (Some(actor_t), Some(target)) = (users[a], users[b]) else { continue };
                     if actor_t.status != Active { continue; } // disabled accounts cannot act
-                    let actor = Some(Actor { id: actor_t.id, super_admin: actor_t.super_admin });
+                    // everyone else is an org admin: org admins must not be able to break the rule either
+                    let actor = Some(Actor { id: actor_t.id, super_admin: actor_t.super_admin, abilities: defaults::admin() });
                     match o {
-                        Op::Delete(..) => if can_delete_user(actor, target, active_sa).is_ok() { users[b] = None; },
-                        Op::Disable(..) => if can_update_user(actor, target, Some(Disabled), None, active_sa).is_ok() { users[b] = Some(Target { status: Disabled, ..target }); },
-                        Op::Enable(..) => if can_update_user(actor, target, Some(Active), None, active_sa).is_ok() { users[b] = Some(Target { status: Active, ..target }); },
-                        Op::Demote(..) => if can_update_user(actor, target, None, Some(false), active_sa).is_ok() { users[b] = Some(Target { super_admin: false, ..target }); },
-                        Op::Promote(..) => if can_update_user(actor, target, None, Some(true), active_sa).is_ok() { users[b] = Some(Target { super_admin: true, ..target }); },
+                        Op::Delete(..) => if can_delete_user(actor, ORG, target, active_sa).is_ok() { users[b] = None; },
+                        Op::Disable(..) => if can_update_user(actor, ORG, target, Some(Disabled), None, active_sa).is_ok() { users[b] = Some(Target { status: Disabled, ..target }); },
+                        Op::Enable(..) => if can_update_user(actor, ORG, target, Some(Active), None, active_sa).is_ok() { users[b] = Some(Target { status: Active, ..target }); },
+                        Op::Demote(..) => if can_update_user(actor, ORG, target, None, Some(false), active_sa).is_ok() { users[b] = Some(Target { super_admin: false, ..target }); },
+                        Op::Promote(..) => if can_update_user(actor, ORG, target, None, Some(true), active_sa).is_ok() { users[b] = Some(Target { super_admin: true, ..target }); },
                     }
                     let left = users.iter().flatten().filter(|u| u.is_active_super_admin()).count();
                     prop_assert!(left >= 1, "no active super admin left");
+                }
+            }
+
+            /// No sequence of grants between non-super-admins lets anyone end up with an ability
+            /// that no one held at the start, nor change their own access.
+            #[test]
+            fn grants_never_create_abilities(
+                start in proptest::collection::vec(0u32..(1 << 19), 6),
+                ops in proptest::collection::vec(grant(), 1..80),
+            ) {
+                let mut held: Vec<AbilitySet> = start.iter().map(|bits| {
+                    Ability::ALL.into_iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, a)| a).collect()
+                }).collect();
+                let initial_union = held.iter().fold(AbilitySet::EMPTY, |u, s| u.union(*s));
+                for (a, b, bits) in ops {
+                    let give: AbilitySet = Ability::ALL.into_iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, x)| x).collect();
+                    let actor = Actor { id: UserId(a as i64), super_admin: false, abilities: held[a] };
+                    if can_set_access(Some(actor), UserId(b as i64), held[b], give).is_ok() {
+                        prop_assert!(a != b, "changed own access");
+                        prop_assert!(give.minus(held[b]).is_subset(held[a]), "granted what the actor lacks");
+                        held[b] = give;
+                    }
+                    let union = held.iter().fold(AbilitySet::EMPTY, |u, s| u.union(*s));
+                    prop_assert!(union.is_subset(initial_union), "an ability appeared from nowhere");
                 }
             }
         }

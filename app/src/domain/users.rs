@@ -37,6 +37,9 @@ pub struct User {
     /// Unix milliseconds, UTC.
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
+    /// The built-in account for anonymous visitors (never signs in, never deleted).
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// Columns the users list can be sorted by.
@@ -146,7 +149,7 @@ pub struct UserPage {
 }
 
 /// Input of "create user" (UI form, JSON API and CLI). Unknown fields are refused, so a
-/// misspelt or invented field (say `role`) is an error rather than silently ignored.
+/// misspelt or invented field (say `rol`) is an error rather than silently ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
@@ -161,6 +164,12 @@ pub struct NewUser {
     pub super_admin: bool,
     #[serde(default = "active")]
     pub status: UserStatus,
+    /// The organization to place the account in, by name (default: the caller's current one).
+    #[serde(default)]
+    pub org: Option<String>,
+    /// Its role there, by name (default: Admin for super admins, Viewer otherwise).
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 fn active() -> UserStatus {
@@ -186,6 +195,19 @@ pub struct Me {
     pub full_name: String,
     pub email: String,
     pub super_admin: bool,
+    /// The organization the session is working in (None: the account belongs to none).
+    pub org: Option<crate::domain::orgs::OrgRef>,
+    /// Every organization the account may switch to.
+    pub orgs: Vec<crate::domain::orgs::OrgRef>,
+    /// What the account may do in `org` (all of it for super admins).
+    pub abilities: crate::domain::abilities::AbilitySet,
+}
+
+impl Me {
+    /// Whether to offer an action; the server decides again on every request.
+    pub fn can(&self, a: crate::domain::abilities::Ability) -> bool {
+        self.super_admin || self.abilities.contains(a)
+    }
 }
 
 /// One audit event as listed at /admin/audit.

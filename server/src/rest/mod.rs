@@ -3,10 +3,14 @@
 //! `{"error": {"code": "...", "message": "...", "fields": [{"field", "message"}]}}`.
 //! `ROUTES` lists every route; the router is built from it and a test keeps the OpenAPI
 //! document in step with it.
+pub mod access;
+pub mod orgs;
+pub mod roles;
 pub mod users;
 
 use app::backend::Ctx;
 use app::domain::Error;
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
@@ -23,16 +27,78 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/users/{username}"),
     ("patch", "/users/{username}"),
     ("delete", "/users/{username}"),
+    ("get", "/users/{username}/memberships"),
+    ("get", "/roles"),
+    ("post", "/roles"),
+    ("patch", "/roles/{id}"),
+    ("delete", "/roles/{id}"),
+    ("put", "/roles/{id}/abilities/{ability}"),
+    ("delete", "/roles/{id}/abilities/{ability}"),
+    ("get", "/orgs"),
+    ("post", "/orgs"),
+    ("patch", "/orgs/{org}"),
+    ("delete", "/orgs/{org}"),
+    ("get", "/orgs/{org}/members"),
+    ("post", "/orgs/{org}/members"),
+    ("patch", "/orgs/{org}/members/{username}"),
+    ("delete", "/orgs/{org}/members/{username}"),
+    ("get", "/check"),
+    ("get", "/explain"),
+    ("get", "/events"),
 ];
 
 pub fn router() -> Router<crate::ServerState> {
     let users: MethodRouter<crate::ServerState> = get(users::list).post(users::create);
     let user: MethodRouter<crate::ServerState> = get(users::get).patch(users::update).delete(users::delete);
+    use axum::routing::{patch, put};
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/users", users)
         .route("/users/{username}", user)
+        .route("/users/{username}/memberships", get(orgs::memberships))
+        .route("/roles", get(roles::list).post(roles::create))
+        .route("/roles/{id}", patch(roles::rename).delete(roles::delete))
+        .route("/roles/{id}/abilities/{ability}", put(roles::grant).delete(roles::revoke))
+        .route("/orgs", get(orgs::list).post(orgs::create))
+        .route("/orgs/{org}", patch(orgs::rename).delete(orgs::delete))
+        .route("/orgs/{org}/members", get(orgs::members).post(orgs::add_member))
+        .route("/orgs/{org}/members/{username}", patch(orgs::update_member).delete(orgs::remove_member))
+        .route("/check", get(access::check))
+        .route("/explain", get(access::explain))
+        .route("/events", get(events))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
+}
+
+/// Server-sent events for live pages: `access` with the new version number after every
+/// change of roles, grants, memberships or organizations. Signed-in callers only; the data
+/// itself is fetched through the usual (checked) calls.
+async fn events(
+    State(s): State<crate::ServerState>,
+    ctx: CtxExt,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    ctx.0.actor()?;
+    let rx = s.backend.access.subscribe();
+    let first = s.backend.access.version();
+    let stream = futures_util::stream::unfold((rx, Some(first)), |(mut rx, first)| async move {
+        if let Some(v) = first {
+            return Some((Ok(Event::default().event("access").data(v.to_string())), (rx, None)));
+        }
+        loop {
+            match rx.recv().await {
+                Ok(v) => return Some((Ok(Event::default().event("access").data(v.to_string())), (rx, None))),
+                // A slow reader missed some: the latest version is all it needs.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 async fn openapi() -> Response {

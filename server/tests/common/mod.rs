@@ -37,6 +37,7 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let clock = Arc::new(ManualClock::new(now_ms()));
         let backend = Backend::new(Arc::new(store), config, clock.clone());
+        backend.load_access().await.expect("load access model");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let leptos = server::leptos_options(dir.path().join("site").to_str().unwrap_or("site"), addr);

@@ -6,12 +6,15 @@
 use serde_json::json;
 
 use super::{audit, user_snapshot, Fields};
+use crate::backend::access::Change;
 use crate::backend::password::check_new;
 use crate::backend::sessions::{hash_token, new_token};
 use crate::backend::store::{NewSession, UserInsert};
 use crate::backend::{Backend, Ctx};
+use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
-use crate::domain::ids::DEFAULT_ORG;
+use crate::domain::ids::{OrgId, UserId, ADMIN_ROLE, DEFAULT_ORG};
+use crate::domain::orgs::OrgRef;
 use crate::domain::policy;
 use crate::domain::users::{Me, UserStatus};
 use crate::domain::validate;
@@ -53,6 +56,7 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
     };
     let hash = b.hasher.hash(password).await?;
     let now = b.now();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     policy::can_sign_up(tx.user_count().await?).map_err(Error::Forbidden)?;
     let insert = UserInsert {
@@ -65,7 +69,7 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
         created_at: now,
     };
     let id = tx.insert_user(&insert).await?;
-    tx.add_membership(DEFAULT_ORG, id, now).await?;
+    tx.add_membership(DEFAULT_ORG, id, ADMIN_ROLE, now).await?;
     let token = new_token();
     let token_hash = hash_token(&token);
     tx.insert_session(&NewSession {
@@ -86,17 +90,56 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
     ev.target = Some(username);
     ev.after = Some(user_snapshot(&record));
     tx.insert_audit(&ev).await?;
+    let version = tx.bump_access_version().await?;
     tx.commit().await?;
-    Ok(SignedIn { token, me: me_of(&record) })
+    b.access.apply(b.store.as_ref(), version, Change::User(id)).await?;
+    Ok(SignedIn { token, me: me_of(b, &record, DEFAULT_ORG) })
 }
 
-fn me_of(r: &crate::backend::store::UserRecord) -> Me {
+fn me_of(b: &Backend, r: &crate::backend::store::UserRecord, org: OrgId) -> Me {
+    me_for(b, r.id, &r.username, &r.full_name, &r.email, r.super_admin, org)
+}
+
+/// The signed-in account with its organizations and what it may do in the current one,
+/// from the access model (so it follows role changes at once).
+pub(crate) fn me_for(
+    b: &Backend,
+    id: UserId,
+    username: &str,
+    full_name: &str,
+    email: &str,
+    super_admin: bool,
+    org: OrgId,
+) -> Me {
+    let m = b.access.read();
+    let ids: Vec<OrgId> = if super_admin {
+        let mut all: Vec<OrgId> = m.orgs.keys().copied().collect();
+        all.sort_by_key(|o| m.orgs.get(o).map(|n| n.to_lowercase()));
+        all
+    } else {
+        m.orgs_of(id)
+    };
+    let refs: Vec<OrgRef> =
+        ids.iter().filter_map(|o| m.orgs.get(o).map(|n| OrgRef { id: o.0, name: n.clone() })).collect();
+    let current = refs.iter().find(|r| r.id == org.0).cloned();
+    let abilities = match &current {
+        Some(c) => m.abilities(Some(id), OrgId(c.id)).1,
+        None => AbilitySet::EMPTY,
+    };
     Me {
-        username: r.username.clone(),
-        full_name: r.full_name.clone(),
-        email: r.email.clone(),
-        super_admin: r.super_admin,
+        username: username.to_string(),
+        full_name: full_name.to_string(),
+        email: email.to_string(),
+        super_admin,
+        org: current,
+        orgs: refs,
+        abilities: if super_admin { AbilitySet::all() } else { abilities },
     }
+}
+
+/// Where a new session starts: the first organization the account belongs to.
+fn first_org(b: &Backend, id: UserId) -> OrgId {
+    b.access.read().orgs_of(id).first().copied().unwrap_or(DEFAULT_ORG)
 }
 
 /// Password sign-in with a username or an email.
@@ -132,7 +175,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         .hasher
         .verify(validate::normalize_password(password), user.as_ref().and_then(|u| u.password_hash.clone()))
         .await?;
-    let ok = verified && user.as_ref().is_some_and(|u| u.status == UserStatus::Active);
+    let ok = verified && user.as_ref().is_some_and(|u| u.status == UserStatus::Active && !u.public);
 
     let now = b.now();
     let mut tx = b.store.begin().await?;
@@ -160,10 +203,11 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     }
     let token = new_token();
     let token_hash = hash_token(&token);
+    let org = first_org(b, user.id);
     tx.insert_session(&NewSession {
         token_hash: &token_hash,
         user_id: user.id,
-        org_id: DEFAULT_ORG,
+        org_id: org,
         now,
         ip: ctx.ip.as_deref(),
         user_agent: ctx.user_agent.as_deref(),
@@ -176,7 +220,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     ev.target = Some(user.username.clone());
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
-    Ok(SignedIn { token, me: me_of(&user) })
+    Ok(SignedIn { token, me: me_of(b, &user, org) })
 }
 
 /// Ends the current session server-side.
@@ -191,14 +235,29 @@ pub async fn sign_out(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn me(ctx: &Ctx) -> Option<Me> {
+pub fn me(b: &Backend, ctx: &Ctx) -> Option<Me> {
     match &ctx.caller {
-        crate::backend::Caller::User(u) => Some(Me {
-            username: u.username.clone(),
-            full_name: u.full_name.clone(),
-            email: u.email.clone(),
-            super_admin: u.super_admin,
-        }),
+        crate::backend::Caller::User(u) => {
+            Some(me_for(b, u.id, &u.username, &u.full_name, &u.email, u.super_admin, u.org))
+        }
         _ => None,
     }
+}
+
+/// Makes `org` the session's current organization (a member's, or any for super admins).
+pub async fn switch_org(b: &Backend, ctx: &Ctx, org: i64) -> Result<Me, Error> {
+    let u = ctx.user()?;
+    let org = OrgId(org);
+    let allowed = {
+        let m = b.access.read();
+        m.orgs.contains_key(&org) && (u.super_admin || m.is_member(u.id, org))
+    };
+    if !allowed {
+        return Err(Error::not_found("Organization"));
+    }
+    let Some(hash) = &ctx.session else { return Err(Error::Unauthenticated) };
+    let mut tx = b.store.begin().await?;
+    tx.set_session_org(hash, org).await?;
+    tx.commit().await?;
+    Ok(me_for(b, u.id, &u.username, &u.full_name, &u.email, u.super_admin, org))
 }

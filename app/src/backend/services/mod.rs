@@ -1,15 +1,55 @@
 //! Use cases, one module per resource. Every adapter (server functions, JSON API, CLI) calls
 //! these; none of them checks permissions or writes on its own.
+pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod orgs;
 pub mod profile;
+pub mod roles;
 pub mod users;
 
 use serde_json::json;
 
-use super::store::{AuditRecord, UserRecord};
-use super::{Backend, Ctx};
-use crate::domain::ids::DEFAULT_ORG;
+use super::access::Change;
+use super::store::{AuditRecord, Tx, UserRecord};
+use super::{Backend, Caller, Ctx};
+use crate::domain::error::Error;
+use crate::domain::ids::{OrgId, DEFAULT_ORG};
+use crate::domain::policy::{Actor, Target};
+
+/// The caller as a policy actor in `org`, with its super admin flag and abilities read in
+/// the write transaction (a demotion committed a moment ago counts). `None`: the CLI.
+pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Result<Option<Actor>, Error> {
+    match &ctx.caller {
+        Caller::Cli => Ok(None),
+        Caller::Anonymous => Err(Error::Unauthenticated),
+        Caller::User(u) => {
+            let (super_admin, abilities) = tx.actor_facts(u.id, org).await?.ok_or(Error::Unauthenticated)?;
+            Ok(Some(Actor { id: u.id, super_admin, abilities }))
+        }
+    }
+}
+
+/// The policy's view of an account, with its memberships read in the transaction.
+pub(crate) async fn target_of(tx: &mut Box<dyn Tx>, u: &UserRecord) -> Result<Target, Error> {
+    let orgs = tx.memberships(u.id).await?;
+    Ok(Target {
+        id: u.id,
+        super_admin: u.super_admin,
+        status: u.status,
+        public: u.public,
+        sole_org: if orgs.len() == 1 { orgs.first().copied() } else { None },
+    })
+}
+
+/// Commits a transaction that changed access, then brings the in-memory model up to date
+/// before the caller answers. Call while holding `b.access.writer()`.
+pub(crate) async fn commit_access(b: &Backend, mut tx: Box<dyn Tx>, change: Change) -> Result<(), Error> {
+    let version = tx.bump_access_version().await?;
+    tx.commit().await?;
+    b.access.apply(b.store.as_ref(), version, change).await?;
+    Ok(())
+}
 
 /// An audit event stamped with the caller and the request's origin.
 pub(crate) fn audit(b: &Backend, ctx: &Ctx, event: &'static str, success: bool) -> AuditRecord {
@@ -17,7 +57,10 @@ pub(crate) fn audit(b: &Backend, ctx: &Ctx, event: &'static str, success: bool) 
         at: b.now(),
         actor_id: ctx.actor_id(),
         actor: ctx.actor_name(),
-        org_id: Some(DEFAULT_ORG),
+        org_id: Some(match &ctx.caller {
+            Caller::User(u) => u.org,
+            _ => DEFAULT_ORG,
+        }),
         event,
         success,
         ip: ctx.ip.clone(),
@@ -35,6 +78,21 @@ pub(crate) fn user_snapshot(u: &UserRecord) -> serde_json::Value {
         "status": u.status.as_str(),
         "super_admin": u.super_admin,
     })
+}
+
+/// A name for a role or an organization: trimmed, 1 to 64 characters, no control characters.
+pub(crate) fn validate_name(field: &str, what: &str, raw: &str) -> Result<String, Error> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(field, format!("Enter a name for the {what}.")));
+    }
+    if name.chars().count() > 64 {
+        return Err(Error::invalid(field, format!("The {what} name must be at most 64 characters.")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(field, format!("The {what} name cannot contain control characters.")));
+    }
+    Ok(name.to_string())
 }
 
 /// Collects field errors so a form shows all of them at once.

@@ -31,7 +31,7 @@ pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Res
     ev.after = Some(user_snapshot(&after));
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
-    Ok(Me { username: after.username, full_name: after.full_name, email: after.email, super_admin: after.super_admin })
+    Ok(super::auth::me_for(b, after.id, &after.username, &after.full_name, &after.email, after.super_admin, me.org))
 }
 
 pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -> Result<(), Error> {

@@ -7,13 +7,15 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{audit, user_snapshot, Fields};
+use super::{actor_in, audit, commit_access, target_of, user_snapshot, Fields};
+use crate::backend::access::Change;
 use crate::backend::password::{check_new, random_password};
-use crate::backend::store::{KeyValue, PageKey, Seek, UserInsert, UserListQuery, UserRecord};
+use crate::backend::store::{KeyValue, PageKey, Seek, Tx, UserInsert, UserListQuery, UserRecord};
 use crate::backend::{Backend, Ctx};
+use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
-use crate::domain::ids::DEFAULT_ORG;
-use crate::domain::policy;
+use crate::domain::ids::{OrgId, RoleId, ADMIN_ROLE, VIEWER_ROLE};
+use crate::domain::policy::{self, Actor};
 use crate::domain::users::{NewUser, User, UserChanges, UserPage, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::validate;
 
@@ -81,13 +83,49 @@ pub async fn list(b: &Backend, ctx: &Ctx, q: UserQuery) -> Result<UserPage, Erro
     Ok(UserPage { users: rows.iter().map(UserRecord::to_user).collect(), next, prev })
 }
 
+/// One account: super admins see any; holders of view-users or manage-users in the current
+/// organization see its members (others are "not found", not "forbidden": no enumeration).
 pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> {
-    policy::can_view_users(ctx.actor()?).map_err(Error::Forbidden)?;
-    b.store
-        .user_by_username(&validate::username_key(username))
-        .await?
-        .map(|u| u.to_user())
-        .ok_or_else(|| Error::not_found("User"))
+    let actor = ctx.actor()?;
+    let org = ctx.org();
+    let member_view = match actor {
+        Some(a) if !a.super_admin => {
+            let (_, abilities) = b.access.read().abilities(Some(a.id), org);
+            policy::can_view_members(Some(Actor { abilities, ..a })).map_err(Error::Forbidden)?;
+            true
+        }
+        _ => false,
+    };
+    let u =
+        b.store.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    if member_view && !b.access.read().is_member(u.id, org) {
+        return Err(Error::not_found("User"));
+    }
+    Ok(u.to_user())
+}
+
+/// Where a new account goes: an organization and a role there, by name.
+async fn placement(tx: &mut Box<dyn Tx>, ctx: &Ctx, n: &NewUser) -> Result<(OrgId, RoleId, AbilitySet), Error> {
+    let org = match n.org.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => {
+            tx.org_by_name(&name.to_lowercase())
+                .await?
+                .ok_or_else(|| Error::invalid("org", format!("There is no organization named '{name}'.")))?
+                .id
+        }
+        None => ctx.org(),
+    };
+    let role = match n.role.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => tx
+            .role_by_name(&name.to_lowercase())
+            .await?
+            .ok_or_else(|| Error::invalid("role", format!("There is no role named '{name}'.")))?,
+        None => {
+            let id = if n.super_admin { ADMIN_ROLE } else { VIEWER_ROLE };
+            tx.role(id).await?.ok_or_else(|| Error::invalid("role", "Choose a role."))?
+        }
+    };
+    Ok((org, role.id, role.abilities))
 }
 
 /// What to do when the username already exists (Databand's `--skip-existing` /
@@ -152,14 +190,22 @@ pub async fn create(b: &Backend, ctx: &Ctx, n: NewUser) -> Result<User, Error> {
 /// Creates, skips or updates, all decided inside one transaction (so `only_if_empty` holds
 /// even when two provisioning scripts run at once).
 pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Result<Provisioned, Error> {
-    policy::can_create_user(ctx.actor()?).map_err(Error::Forbidden)?;
+    ctx.actor()?;
     let v = validate_new(b, &n)?;
     let hash = match &v.password {
         Some(p) => Some(b.hasher.hash(p.clone()).await?),
         None => None,
     };
     let now = b.now();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
+    let (org, role, role_abilities) = placement(&mut tx, ctx, &n).await?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
+    // Only super admins make super admins; org admins create members with what they hold.
+    if n.super_admin {
+        policy::can_create_user(actor).map_err(Error::Forbidden)?;
+    }
+    policy::can_create_member(actor, role_abilities).map_err(Error::Forbidden)?;
     if how.only_if_empty && tx.user_count().await? > 0 {
         return Ok(Provisioned::SkippedNotEmpty);
     }
@@ -171,32 +217,15 @@ pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Re
             }),
             OnExisting::Skip => Ok(Provisioned::SkippedExisting(existing.to_user())),
             OnExisting::Update => {
-                let active = tx.active_super_admins().await?;
-                policy::can_update_user(ctx.actor()?, existing.target(), Some(n.status), Some(n.super_admin), active)
-                    .map_err(Error::Forbidden)?;
-                let mut after = existing.clone();
-                after.full_name = v.full_name;
-                after.email = v.email;
-                after.status = n.status;
-                after.super_admin = n.super_admin;
-                tx.update_user(&after, now).await?;
-                if let Some(h) = &hash {
-                    tx.set_password_hash(after.id, Some(h), now).await?;
-                    tx.delete_sessions_of(after.id, None).await?;
-                }
-                if n.status != crate::domain::users::UserStatus::Active {
-                    tx.delete_sessions_of(after.id, None).await?;
-                }
-                let mut ev = audit(b, ctx, "user.updated", true);
-                ev.target = Some(after.username.clone());
-                ev.before = Some(user_snapshot(&existing));
-                let mut snap = user_snapshot(&after);
-                if hash.is_some() {
-                    snap["password_changed"] = json!(true);
-                }
-                ev.after = Some(snap);
-                tx.insert_audit(&ev).await?;
-                tx.commit().await?;
+                let changes = Valid {
+                    full_name: Some(v.full_name),
+                    email: Some(v.email),
+                    status: Some(n.status),
+                    super_admin: Some(n.super_admin),
+                    hash,
+                };
+                let after = write_update(b, ctx, &mut tx, org, &existing, changes).await?;
+                commit_access(b, tx, Change::User(after.id)).await?;
                 Ok(Provisioned::Updated(after.to_user()))
             }
         };
@@ -211,16 +240,19 @@ pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Re
         created_at: now,
     };
     let id = tx.insert_user(&insert).await?;
-    tx.add_membership(DEFAULT_ORG, id, now).await?;
+    tx.add_membership(org, id, role, now).await?;
     let record =
         tx.user_by_username(&validate::username_key(&v.username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let mut ev = audit(b, ctx, "user.created", true);
+    ev.org_id = Some(org);
     ev.target = Some(record.username.clone());
     let mut snap = user_snapshot(&record);
     snap["password"] = json!(if record.password_hash.is_some() { "set" } else { "none" });
+    snap["org_id"] = json!(org.0);
+    snap["role_id"] = json!(role.0);
     ev.after = Some(snap);
     tx.insert_audit(&ev).await?;
-    tx.commit().await?;
+    commit_access(b, tx, Change::User(id)).await?;
     Ok(Provisioned::Created(record.to_user()))
 }
 
@@ -233,6 +265,7 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
     let hash = b.hasher.hash(password).await?;
     let has_password = v.password.is_some();
     let now = b.now();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let src =
         tx.user_by_username(&validate::username_key(source)).await?.ok_or_else(|| Error::not_found("User to copy"))?;
@@ -247,7 +280,10 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
     };
     let id = tx.insert_user(&insert).await?;
     for org in tx.memberships(src.id).await? {
-        tx.add_membership(org, id, now).await?;
+        if let Some(g) = tx.membership(org, src.id).await? {
+            tx.add_membership(org, id, g.role, now).await?;
+            tx.set_member_extras(org, id, g.extras).await?;
+        }
     }
     let record =
         tx.user_by_username(&validate::username_key(&v.username)).await?.ok_or_else(|| Error::not_found("User"))?;
@@ -257,12 +293,78 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
     snap["copied_from"] = json!(src.username);
     ev.after = Some(snap);
     tx.insert_audit(&ev).await?;
-    tx.commit().await?;
+    commit_access(b, tx, Change::User(id)).await?;
     Ok(record.to_user())
 }
 
+/// Validated changes to an account (the password already hashed).
+struct Valid {
+    full_name: Option<String>,
+    email: Option<String>,
+    status: Option<crate::domain::users::UserStatus>,
+    super_admin: Option<bool>,
+    hash: Option<String>,
+}
+
+/// Policy, write, session ends and audit of an account change, inside the caller's
+/// transaction (shared by `update` and provisioning's `--update-existing`).
+async fn write_update(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    org: OrgId,
+    before: &UserRecord,
+    c: Valid,
+) -> Result<UserRecord, Error> {
+    let actor = actor_in(tx, ctx, org).await?;
+    let active = tx.active_super_admins().await?;
+    let target = target_of(tx, before).await?;
+    policy::can_update_user(actor, org, target, c.status, c.super_admin, active).map_err(Error::Forbidden)?;
+    let now = b.now();
+    let mut after = before.clone();
+    if let Some(n) = c.full_name {
+        after.full_name = n;
+    }
+    if let Some(e) = c.email {
+        after.email = e;
+    }
+    if let Some(s) = c.status {
+        after.status = s;
+    }
+    if let Some(sa) = c.super_admin {
+        after.super_admin = sa;
+    }
+    tx.update_user(&after, now).await?;
+    let disabled = before.status == crate::domain::users::UserStatus::Active && after.status != before.status;
+    if let Some(h) = &c.hash {
+        tx.set_password_hash(after.id, Some(h), now).await?;
+    }
+    // A disabled account or a reset password ends every session of that account now.
+    if disabled || c.hash.is_some() {
+        tx.delete_sessions_of(after.id, None).await?;
+    }
+    let event = if disabled {
+        "user.disabled"
+    } else if before.status != after.status {
+        "user.enabled"
+    } else {
+        "user.updated"
+    };
+    let mut ev = audit(b, ctx, event, true);
+    ev.org_id = Some(org);
+    ev.target = Some(after.username.clone());
+    ev.before = Some(user_snapshot(before));
+    let mut snap = user_snapshot(&after);
+    if c.hash.is_some() {
+        snap["password_changed"] = json!(true);
+    }
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    Ok(after)
+}
+
 pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> Result<User, Error> {
-    let actor = ctx.actor()?;
+    ctx.actor()?;
     let mut f = Fields::default();
     let full_name = c.full_name.as_deref().map(validate::full_name).and_then(|r| f.take(r));
     let email = c.email.as_deref().map(validate::email).and_then(|r| f.take(r));
@@ -279,66 +381,35 @@ pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> R
         Some(p) => Some(b.hasher.hash(p).await?),
         None => None,
     };
-    let now = b.now();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let before =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let active = tx.active_super_admins().await?;
-    policy::can_update_user(actor, before.target(), c.status, c.super_admin, active).map_err(Error::Forbidden)?;
-    let mut after = before.clone();
-    if let Some(n) = full_name {
-        after.full_name = n;
-    }
-    if let Some(e) = email {
-        after.email = e;
-    }
-    if let Some(s) = c.status {
-        after.status = s;
-    }
-    if let Some(sa) = c.super_admin {
-        after.super_admin = sa;
-    }
-    tx.update_user(&after, now).await?;
-    let disabled = before.status == crate::domain::users::UserStatus::Active && after.status != before.status;
-    if let Some(h) = &hash {
-        tx.set_password_hash(after.id, Some(h), now).await?;
-    }
-    // A disabled account or a reset password ends every session of that account now.
-    if disabled || hash.is_some() {
-        tx.delete_sessions_of(after.id, None).await?;
-    }
-    let event = if disabled {
-        "user.disabled"
-    } else if before.status != after.status {
-        "user.enabled"
-    } else {
-        "user.updated"
-    };
-    let mut ev = audit(b, ctx, event, true);
-    ev.target = Some(after.username.clone());
-    ev.before = Some(user_snapshot(&before));
-    let mut snap = user_snapshot(&after);
-    if hash.is_some() {
-        snap["password_changed"] = json!(true);
-    }
-    ev.after = Some(snap);
-    tx.insert_audit(&ev).await?;
-    tx.commit().await?;
+    let valid = Valid { full_name, email, status: c.status, super_admin: c.super_admin, hash };
+    let after = write_update(b, ctx, &mut tx, ctx.org(), &before, valid).await?;
+    commit_access(b, tx, Change::User(after.id)).await?;
     Ok(after.to_user())
 }
 
+/// Deletes an account. Org admins get `InOtherOrgs` for accounts that belong elsewhere too:
+/// the UI then offers removal from the organization instead.
 pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
-    let actor = ctx.actor()?;
+    ctx.actor()?;
+    let org = ctx.org();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let target =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    policy::can_delete_user(actor, target.target(), active).map_err(Error::Forbidden)?;
+    let facts = target_of(&mut tx, &target).await?;
+    policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
     tx.delete_user(target.id).await?;
     let mut ev = audit(b, ctx, "user.deleted", true);
+    ev.org_id = Some(org);
     ev.target = Some(target.username.clone());
     ev.before = Some(user_snapshot(&target));
     tx.insert_audit(&ev).await?;
-    tx.commit().await?;
+    commit_access(b, tx, Change::User(target.id)).await?;
     Ok(())
 }

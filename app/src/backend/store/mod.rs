@@ -6,8 +6,9 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::ids::{OrgId, UserId};
-use crate::domain::policy::Target;
+use crate::domain::abilities::AbilitySet;
+use crate::domain::access::{AccessModel, Grant, UserEntry};
+use crate::domain::ids::{OrgId, RoleId, UserId};
 use crate::domain::users::{AuditEntry, SortDir, SortField, User, UserStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub struct UserRecord {
     pub created_at: i64,
     /// 0 = never signed in.
     pub last_sign_in_at: i64,
+    /// The built-in account standing for anonymous visitors.
+    pub public: bool,
 }
 
 impl UserRecord {
@@ -50,11 +53,8 @@ impl UserRecord {
             two_factor: self.two_factor,
             created_at: self.created_at,
             last_sign_in_at: (self.last_sign_in_at > 0).then_some(self.last_sign_in_at),
+            public: self.public,
         }
-    }
-
-    pub fn target(&self) -> Target {
-        Target { id: self.id, super_admin: self.super_admin, status: self.status }
     }
 }
 
@@ -136,6 +136,51 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    pub id: RoleId,
+    pub name: String,
+    pub abilities: AbilitySet,
+    /// Memberships (in any organization) that hold this role.
+    pub members: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRecord {
+    pub id: OrgId,
+    pub name: String,
+    pub members: i64,
+}
+
+/// A member of an organization with their role there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub user: UserRecord,
+    pub role: RoleId,
+    pub role_name: String,
+    pub extras: AbilitySet,
+    /// How many organizations the account belongs to.
+    pub org_count: i64,
+}
+
+/// One organization an account belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub org: OrgId,
+    pub org_name: String,
+    pub role: RoleId,
+    pub role_name: String,
+    pub extras: AbilitySet,
+}
+
+/// What the access model holds of one account.
+#[derive(Debug, Clone)]
+pub struct UserAccess {
+    pub entry: UserEntry,
+    pub public: bool,
+    pub grants: Vec<(OrgId, Grant)>,
+}
+
 /// One audit event. `before`/`after` are JSON documents that never contain a secret.
 #[derive(Debug, Clone, Default)]
 pub struct AuditRecord {
@@ -165,6 +210,24 @@ pub trait Store: Send + Sync + 'static {
     /// Ends sessions idle since before `idle_before` or created before `created_before`.
     async fn purge_sessions(&self, idle_before: i64, created_before: i64) -> StoreResult<u64>;
     async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// The counter every access-changing transaction bumps.
+    async fn access_version(&self) -> StoreResult<i64>;
+    /// The whole access model, with the version it was read at (one read transaction).
+    async fn load_access(&self) -> StoreResult<(i64, AccessModel)>;
+    /// One account's part of the access model; `None` once it is deleted.
+    async fn load_user_access(&self, user: UserId) -> StoreResult<Option<UserAccess>>;
+    async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>>;
+    async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>>;
+    /// Members of `org` in username order, after `after` (a username key), optionally
+    /// filtered by a lower-cased substring of username, name or email.
+    async fn list_members(
+        &self,
+        org: OrgId,
+        search: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>>;
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<MembershipRecord>>;
 }
 
 #[async_trait]
@@ -178,8 +241,34 @@ pub trait Tx: Send {
     async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()>;
     async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()>;
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()>;
+    async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>>;
     async fn memberships(&mut self, user: UserId) -> StoreResult<Vec<OrgId>>;
-    async fn add_membership(&mut self, org: OrgId, user: UserId, now: i64) -> StoreResult<()>;
+    /// Adds a membership; `Conflict { field: "member" }` if the account already belongs.
+    async fn add_membership(&mut self, org: OrgId, user: UserId, role: RoleId, now: i64) -> StoreResult<()>;
+    /// The member's role and extra abilities in `org`, if a member.
+    async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>>;
+    async fn set_member_role(&mut self, org: OrgId, user: UserId, role: RoleId) -> StoreResult<()>;
+    async fn set_member_extras(&mut self, org: OrgId, user: UserId, extras: AbilitySet) -> StoreResult<()>;
+    async fn remove_membership(&mut self, org: OrgId, user: UserId) -> StoreResult<()>;
+    /// Super admin flag (of an active account) and every ability held in `org` through the
+    /// account's role and extras and the public account's. `None`: no such active account.
+    async fn actor_facts(&mut self, user: UserId, org: OrgId) -> StoreResult<Option<(bool, AbilitySet)>>;
+    async fn bump_access_version(&mut self) -> StoreResult<i64>;
+    async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>>;
+    async fn role_by_name(&mut self, name_key: &str) -> StoreResult<Option<RoleRecord>>;
+    async fn insert_role(&mut self, name: &str, now: i64) -> StoreResult<RoleId>;
+    async fn rename_role(&mut self, id: RoleId, name: &str) -> StoreResult<()>;
+    async fn set_role_abilities(&mut self, id: RoleId, abilities: AbilitySet) -> StoreResult<()>;
+    /// Moves every membership holding `from` to `to`; returns how many moved.
+    async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64>;
+    async fn delete_role(&mut self, id: RoleId) -> StoreResult<()>;
+    async fn org(&mut self, id: OrgId) -> StoreResult<Option<OrgRecord>>;
+    async fn org_by_name(&mut self, name_key: &str) -> StoreResult<Option<OrgRecord>>;
+    async fn insert_org(&mut self, name: &str, now: i64) -> StoreResult<OrgId>;
+    async fn rename_org(&mut self, id: OrgId, name: &str) -> StoreResult<()>;
+    /// Deletes the organization and its memberships; sessions in it move to `fallback`.
+    async fn delete_org(&mut self, id: OrgId, fallback: OrgId) -> StoreResult<()>;
+    async fn set_session_org(&mut self, token_hash: &[u8], org: OrgId) -> StoreResult<()>;
     async fn insert_session(&mut self, s: &NewSession<'_>) -> StoreResult<()>;
     async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
     async fn delete_sessions_of(&mut self, user: UserId, except: Option<&[u8]>) -> StoreResult<u64>;

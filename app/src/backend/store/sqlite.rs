@@ -10,7 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::*;
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::abilities::Ability;
+use crate::domain::access::RoleEntry;
+use crate::domain::ids::{OrgId, RoleId, UserId};
 use crate::domain::users::{AuditEntry, SortDir, SortField, UserStatus};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -165,8 +167,8 @@ impl SqliteStore {
     }
 }
 
-const USER_COLS: &str =
-    "u.id, u.username, u.full_name, u.email, u.password_hash, u.status, u.super_admin, u.two_factor, u.created_at, u.last_sign_in_at";
+const USER_COLS: &str = "u.id, u.username, u.full_name, u.email, u.password_hash, u.status, u.super_admin, \
+     u.two_factor, u.created_at, u.last_sign_in_at, u.kind";
 
 fn user_from_row(r: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     let status: String = r.try_get("status")?;
@@ -181,8 +183,50 @@ fn user_from_row(r: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
         two_factor: r.try_get::<i64, _>("two_factor")? != 0,
         created_at: r.try_get("created_at")?,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
+        public: r.try_get::<String, _>("kind")? == "public",
     })
 }
+
+/// Abilities from stored codes; codes this version does not know (written by a newer one)
+/// grant nothing here.
+fn abilities_from(codes: &[String]) -> AbilitySet {
+    codes.iter().filter_map(|c| Ability::parse(c)).collect()
+}
+
+/// Rows of (key, ability code) grouped into sets.
+fn group_abilities<K: std::hash::Hash + Eq>(rows: Vec<(K, String)>) -> std::collections::HashMap<K, AbilitySet> {
+    let mut m: std::collections::HashMap<K, AbilitySet> = std::collections::HashMap::new();
+    for (k, code) in rows {
+        if let Some(a) = Ability::parse(&code) {
+            m.entry(k).or_default().insert(a);
+        }
+    }
+    m
+}
+
+const ROLE_SQL: &str = "SELECT r.id, r.name, \
+     (SELECT COUNT(*) FROM memberships m WHERE m.role_id = r.id) AS members, \
+     (SELECT group_concat(ability) FROM role_abilities ra WHERE ra.role_id = r.id) AS abilities FROM roles r";
+
+fn role_from_row(r: &SqliteRow) -> Result<RoleRecord, sqlx::Error> {
+    let codes: Option<String> = r.try_get("abilities")?;
+    let codes: Vec<String> = codes.unwrap_or_default().split(',').map(str::to_string).collect();
+    Ok(RoleRecord {
+        id: RoleId(r.try_get("id")?),
+        name: r.try_get("name")?,
+        abilities: abilities_from(&codes),
+        members: r.try_get("members")?,
+    })
+}
+
+const ORG_SQL: &str =
+    "SELECT o.id, o.name, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS members FROM orgs o";
+
+fn org_from_row(r: &SqliteRow) -> Result<OrgRecord, sqlx::Error> {
+    Ok(OrgRecord { id: OrgId(r.try_get("id")?), name: r.try_get("name")?, members: r.try_get("members")? })
+}
+
+const PUBLIC_ID: &str = "(SELECT id FROM users WHERE kind = 'public')";
 
 fn sort_column(f: SortField) -> &'static str {
     match f {
@@ -217,6 +261,12 @@ fn map_unique(e: sqlx::Error) -> StoreError {
             if msg.contains("username") {
                 return StoreError::Conflict { field: "username" };
             }
+            if msg.contains("memberships") {
+                return StoreError::Conflict { field: "member" };
+            }
+            if msg.contains("name_key") {
+                return StoreError::Conflict { field: "name" };
+            }
         }
     }
     StoreError::Db(e)
@@ -230,7 +280,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE kind = 'person'").fetch_one(&self.read).await?)
     }
 
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>> {
@@ -330,6 +380,162 @@ impl Store for SqliteStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
+
+    async fn access_version(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT version FROM access_version WHERE id = 1").fetch_one(&self.read).await?)
+    }
+
+    async fn load_access(&self) -> StoreResult<(i64, AccessModel)> {
+        // One read transaction: a consistent picture, whatever commits meanwhile.
+        let mut tx = self.read.begin().await?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT version FROM access_version WHERE id = 1").fetch_one(&mut *tx).await?;
+        let mut m = AccessModel::default();
+        let roles: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM roles").fetch_all(&mut *tx).await?;
+        let role_abilities = group_abilities(
+            sqlx::query_as::<_, (i64, String)>("SELECT role_id, ability FROM role_abilities")
+                .fetch_all(&mut *tx)
+                .await?,
+        );
+        for (id, name) in roles {
+            let abilities = role_abilities.get(&id).copied().unwrap_or_default();
+            m.roles.insert(RoleId(id), RoleEntry { name, abilities });
+        }
+        for (id, name) in sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM orgs").fetch_all(&mut *tx).await? {
+            m.set_org(OrgId(id), name);
+        }
+        let users: Vec<(i64, String, i64, String, String)> =
+            sqlx::query_as("SELECT id, username, super_admin, status, kind FROM users").fetch_all(&mut *tx).await?;
+        for (id, username, sa, status, kind) in users {
+            if kind == "public" {
+                m.public = Some(UserId(id));
+            }
+            m.set_user(UserId(id), UserEntry { username, super_admin: sa != 0, active: status == "active" });
+        }
+        let extras_rows: Vec<(i64, i64, String)> =
+            sqlx::query_as("SELECT user_id, org_id, ability FROM member_abilities").fetch_all(&mut *tx).await?;
+        let mut extras_map: std::collections::HashMap<(i64, i64), AbilitySet> = std::collections::HashMap::new();
+        for (u, o, code) in extras_rows {
+            if let Some(a) = Ability::parse(&code) {
+                extras_map.entry((u, o)).or_default().insert(a);
+            }
+        }
+        let grants: Vec<(i64, i64, i64)> =
+            sqlx::query_as("SELECT user_id, org_id, role_id FROM memberships").fetch_all(&mut *tx).await?;
+        m.grants.reserve(grants.len());
+        for (u, o, r) in grants {
+            let extras = extras_map.get(&(u, o)).copied().unwrap_or_default();
+            m.grants.insert((UserId(u), OrgId(o)), Grant { role: RoleId(r), extras });
+        }
+        tx.commit().await?;
+        Ok((version, m))
+    }
+
+    async fn load_user_access(&self, user: UserId) -> StoreResult<Option<UserAccess>> {
+        let row: Option<(String, i64, String, String)> =
+            sqlx::query_as("SELECT username, super_admin, status, kind FROM users WHERE id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((username, sa, status, kind)) = row else { return Ok(None) };
+        let memberships: Vec<(i64, i64)> = sqlx::query_as("SELECT org_id, role_id FROM memberships WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_all(&self.read)
+            .await?;
+        let extras = group_abilities(
+            sqlx::query_as::<_, (i64, String)>("SELECT org_id, ability FROM member_abilities WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_all(&self.read)
+                .await?,
+        );
+        let grants = memberships
+            .into_iter()
+            .map(|(o, r)| (OrgId(o), Grant { role: RoleId(r), extras: extras.get(&o).copied().unwrap_or_default() }))
+            .collect();
+        Ok(Some(UserAccess {
+            entry: UserEntry { username, super_admin: sa != 0, active: status == "active" },
+            public: kind == "public",
+            grants,
+        }))
+    }
+
+    async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>> {
+        let rows = sqlx::query(&format!("{ROLE_SQL} ORDER BY r.id")).fetch_all(&self.read).await?;
+        rows.iter().map(role_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>> {
+        let rows = sqlx::query(&format!("{ORG_SQL} ORDER BY o.name_key")).fetch_all(&self.read).await?;
+        rows.iter().map(org_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    async fn list_members(
+        &self,
+        org: OrgId,
+        search: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>> {
+        let like = if search.is_some() {
+            " AND (u.username_key LIKE ?3 ESCAPE '\\' OR u.full_name_key LIKE ?3 ESCAPE '\\' OR u.email_key LIKE ?3 ESCAPE '\\')"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {USER_COLS}, m.role_id, r.name AS role_name, \
+             (SELECT group_concat(ability) FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras, \
+             (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count \
+             FROM memberships m JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id \
+             WHERE m.org_id = ?1 AND u.username_key > ?2{like} ORDER BY u.username_key LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(org.0)
+            .bind(after.unwrap_or(""))
+            .bind(search.map(like_pattern))
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let extras: Option<String> = r.try_get("extras")?;
+                let codes: Vec<String> = extras.unwrap_or_default().split(',').map(str::to_string).collect();
+                Ok(MemberRecord {
+                    user: user_from_row(r)?,
+                    role: RoleId(r.try_get("role_id")?),
+                    role_name: r.try_get("role_name")?,
+                    extras: abilities_from(&codes),
+                    org_count: r.try_get("org_count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<MembershipRecord>> {
+        let rows = sqlx::query(
+            "SELECT m.org_id, o.name AS org_name, m.role_id, r.name AS role_name, \
+             (SELECT group_concat(ability) FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras \
+             FROM memberships m JOIN orgs o ON o.id = m.org_id JOIN roles r ON r.id = m.role_id \
+             WHERE m.user_id = ? ORDER BY o.name_key",
+        )
+        .bind(user.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let extras: Option<String> = r.try_get("extras")?;
+                let codes: Vec<String> = extras.unwrap_or_default().split(',').map(str::to_string).collect();
+                Ok(MembershipRecord {
+                    org: OrgId(r.try_get("org_id")?),
+                    org_name: r.try_get("org_name")?,
+                    role: RoleId(r.try_get("role_id")?),
+                    role_name: r.try_get("role_name")?,
+                    extras: abilities_from(&codes),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
 }
 
 pub struct SqliteTx {
@@ -344,7 +550,7 @@ impl Tx for SqliteTx {
     }
 
     async fn user_count(&mut self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *self.tx).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE kind = 'person'").fetch_one(&mut *self.tx).await?)
     }
 
     async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>> {
@@ -418,6 +624,14 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
+    async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
     async fn memberships(&mut self, user: UserId) -> StoreResult<Vec<OrgId>> {
         let ids: Vec<i64> = sqlx::query_scalar("SELECT org_id FROM memberships WHERE user_id = ? ORDER BY org_id")
             .bind(user.0)
@@ -426,11 +640,205 @@ impl Tx for SqliteTx {
         Ok(ids.into_iter().map(OrgId).collect())
     }
 
-    async fn add_membership(&mut self, org: OrgId, user: UserId, now: i64) -> StoreResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO memberships (org_id, user_id, created_at) VALUES (?, ?, ?)")
+    async fn add_membership(&mut self, org: OrgId, user: UserId, role: RoleId, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role_id, created_at) VALUES (?, ?, ?, ?)")
             .bind(org.0)
             .bind(user.0)
+            .bind(role.0)
             .bind(now)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>> {
+        let role: Option<i64> = sqlx::query_scalar("SELECT role_id FROM memberships WHERE org_id = ? AND user_id = ?")
+            .bind(org.0)
+            .bind(user.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let Some(role) = role else { return Ok(None) };
+        let codes: Vec<String> =
+            sqlx::query_scalar("SELECT ability FROM member_abilities WHERE org_id = ? AND user_id = ?")
+                .bind(org.0)
+                .bind(user.0)
+                .fetch_all(&mut *self.tx)
+                .await?;
+        Ok(Some(Grant { role: RoleId(role), extras: abilities_from(&codes) }))
+    }
+
+    async fn set_member_role(&mut self, org: OrgId, user: UserId, role: RoleId) -> StoreResult<()> {
+        sqlx::query("UPDATE memberships SET role_id = ? WHERE org_id = ? AND user_id = ?")
+            .bind(role.0)
+            .bind(org.0)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_member_extras(&mut self, org: OrgId, user: UserId, extras: AbilitySet) -> StoreResult<()> {
+        sqlx::query("DELETE FROM member_abilities WHERE org_id = ? AND user_id = ?")
+            .bind(org.0)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        for code in extras.codes() {
+            sqlx::query("INSERT INTO member_abilities (org_id, user_id, ability) VALUES (?, ?, ?)")
+                .bind(org.0)
+                .bind(user.0)
+                .bind(code)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_membership(&mut self, org: OrgId, user: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM memberships WHERE org_id = ? AND user_id = ?")
+            .bind(org.0)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn actor_facts(&mut self, user: UserId, org: OrgId) -> StoreResult<Option<(bool, AbilitySet)>> {
+        let sa: Option<i64> = sqlx::query_scalar("SELECT super_admin FROM users WHERE id = ? AND status = 'active'")
+            .bind(user.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let Some(sa) = sa else { return Ok(None) };
+        let codes: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT ra.ability FROM memberships m JOIN role_abilities ra ON ra.role_id = m.role_id \
+             WHERE m.org_id = ?1 AND m.user_id IN (?2, {PUBLIC_ID}) \
+             UNION SELECT ability FROM member_abilities WHERE org_id = ?1 AND user_id IN (?2, {PUBLIC_ID})"
+        ))
+        .bind(org.0)
+        .bind(user.0)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(Some((sa != 0, abilities_from(&codes))))
+    }
+
+    async fn bump_access_version(&mut self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("UPDATE access_version SET version = version + 1 WHERE id = 1 RETURNING version")
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>> {
+        let row = sqlx::query(&format!("{ROLE_SQL} WHERE r.id = ?")).bind(id.0).fetch_optional(&mut *self.tx).await?;
+        Ok(row.as_ref().map(role_from_row).transpose()?)
+    }
+
+    async fn role_by_name(&mut self, name_key: &str) -> StoreResult<Option<RoleRecord>> {
+        let row = sqlx::query(&format!("{ROLE_SQL} WHERE r.name_key = ?"))
+            .bind(name_key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(role_from_row).transpose()?)
+    }
+
+    async fn insert_role(&mut self, name: &str, now: i64) -> StoreResult<RoleId> {
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO roles (name, name_key, created_at) VALUES (?, ?, ?) RETURNING id")
+                .bind(name)
+                .bind(name.to_lowercase())
+                .bind(now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_unique)?;
+        Ok(RoleId(id))
+    }
+
+    async fn rename_role(&mut self, id: RoleId, name: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE roles SET name = ?, name_key = ? WHERE id = ?")
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn set_role_abilities(&mut self, id: RoleId, abilities: AbilitySet) -> StoreResult<()> {
+        sqlx::query("DELETE FROM role_abilities WHERE role_id = ?").bind(id.0).execute(&mut *self.tx).await?;
+        for code in abilities.codes() {
+            sqlx::query("INSERT INTO role_abilities (role_id, ability) VALUES (?, ?)")
+                .bind(id.0)
+                .bind(code)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64> {
+        let r = sqlx::query("UPDATE memberships SET role_id = ? WHERE role_id = ?")
+            .bind(to.0)
+            .bind(from.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn delete_role(&mut self, id: RoleId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM roles WHERE id = ?").bind(id.0).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn org(&mut self, id: OrgId) -> StoreResult<Option<OrgRecord>> {
+        let row = sqlx::query(&format!("{ORG_SQL} WHERE o.id = ?")).bind(id.0).fetch_optional(&mut *self.tx).await?;
+        Ok(row.as_ref().map(org_from_row).transpose()?)
+    }
+
+    async fn org_by_name(&mut self, name_key: &str) -> StoreResult<Option<OrgRecord>> {
+        let row = sqlx::query(&format!("{ORG_SQL} WHERE o.name_key = ?"))
+            .bind(name_key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(org_from_row).transpose()?)
+    }
+
+    async fn insert_org(&mut self, name: &str, now: i64) -> StoreResult<OrgId> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO orgs (name, name_key, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_unique)?;
+        Ok(OrgId(id))
+    }
+
+    async fn rename_org(&mut self, id: OrgId, name: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE orgs SET name = ?, name_key = ? WHERE id = ?")
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn delete_org(&mut self, id: OrgId, fallback: OrgId) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET org_id = ? WHERE org_id = ?")
+            .bind(fallback.0)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM orgs WHERE id = ?").bind(id.0).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn set_session_org(&mut self, token_hash: &[u8], org: OrgId) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET org_id = ? WHERE token_hash = ?")
+            .bind(org.0)
+            .bind(token_hash)
             .execute(&mut *self.tx)
             .await?;
         Ok(())

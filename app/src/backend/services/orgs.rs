@@ -1,0 +1,246 @@
+//! Organizations and their members. Super admins create, rename and delete organizations;
+//! holders of manage-users in an organization add existing accounts to it, change their role
+//! and extra grants, and remove them — never granting more than they hold themselves, never
+//! changing their own access.
+use serde_json::json;
+
+use super::{actor_in, audit, commit_access, validate_name};
+use crate::backend::access::Change;
+use crate::backend::store::{MemberRecord, OrgRecord};
+use crate::backend::{Backend, Ctx};
+use crate::domain::abilities::AbilitySet;
+use crate::domain::error::Error;
+use crate::domain::ids::{OrgId, RoleId, DEFAULT_ORG};
+use crate::domain::orgs::{Member, MemberPage, Membership, Org, OrgRef};
+use crate::domain::policy::{self, Actor, Denied};
+use crate::domain::validate;
+
+const PAGE: u32 = 50;
+
+fn to_org(o: OrgRecord) -> Org {
+    Org { id: o.id.0, name: o.name, members: o.members }
+}
+
+/// Organizations the caller may see: all for super admins (and the CLI), their own otherwise.
+pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<Org>, Error> {
+    let actor = ctx.actor()?;
+    let all = b.store.list_orgs().await?;
+    Ok(match actor {
+        Some(a) if !a.super_admin => {
+            let m = b.access.read();
+            all.into_iter().filter(|o| m.is_member(a.id, o.id)).map(to_org).collect()
+        }
+        _ => all.into_iter().map(to_org).collect(),
+    })
+}
+
+/// An organization by id or (case-insensitive) name.
+pub fn resolve(b: &Backend, key: &str) -> Result<OrgId, Error> {
+    let m = b.access.read();
+    let id = match key.trim().parse::<i64>() {
+        Ok(id) => Some(OrgId(id)).filter(|o| m.orgs.contains_key(o)),
+        Err(_) => m.org_id(key.trim()),
+    };
+    id.ok_or_else(|| Error::not_found("Organization"))
+}
+
+pub async fn create(b: &Backend, ctx: &Ctx, name: &str) -> Result<Org, Error> {
+    ctx.actor()?;
+    let name = validate_name("name", "organization", name)?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let id = tx.insert_org(&name, b.now()).await?;
+    let mut ev = audit(b, ctx, "org.created", true);
+    ev.org_id = Some(id);
+    ev.target = Some(format!("org:{name}"));
+    ev.after = Some(json!({ "id": id.0, "name": name }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Org(id)).await?;
+    Ok(Org { id: id.0, name, members: 0 })
+}
+
+pub async fn rename(b: &Backend, ctx: &Ctx, org: OrgId, name: &str) -> Result<Org, Error> {
+    ctx.actor()?;
+    let name = validate_name("name", "organization", name)?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let before = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
+    tx.rename_org(org, &name).await?;
+    let mut ev = audit(b, ctx, "org.renamed", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("org:{name}"));
+    ev.before = Some(json!({ "name": before.name }));
+    ev.after = Some(json!({ "name": name }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Org(org)).await?;
+    Ok(Org { id: org.0, name, members: before.members })
+}
+
+/// Deletes an organization and its memberships (the accounts stay). The default
+/// organization stays: new accounts and orphaned sessions fall back to it.
+pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(), Error> {
+    ctx.actor()?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let before = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
+    if org == DEFAULT_ORG {
+        return Err(Error::Conflict {
+            field: None,
+            message: "The default organization cannot be deleted: new accounts and sessions fall back to it.".into(),
+        });
+    }
+    tx.delete_org(org, DEFAULT_ORG).await?;
+    let mut ev = audit(b, ctx, "org.deleted", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("org:{}", before.name));
+    ev.before = Some(json!({ "id": org.0, "name": before.name, "members": before.members }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Org(org)).await?;
+    Ok(())
+}
+
+fn to_member(m: MemberRecord) -> Member {
+    Member {
+        username: m.user.username,
+        full_name: m.user.full_name,
+        email: m.user.email,
+        status: m.user.status,
+        super_admin: m.user.super_admin,
+        public: m.user.public,
+        role: m.role_name,
+        role_id: m.role.0,
+        extras: m.extras,
+        other_orgs: m.org_count > 1,
+    }
+}
+
+/// The caller in `org` from the in-memory model, for read-only decisions.
+fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<Option<Actor>, Error> {
+    Ok(ctx.actor()?.map(|a| {
+        let (sa, abilities) = b.access.read().abilities(Some(a.id), org);
+        Actor { id: a.id, super_admin: sa || a.super_admin, abilities }
+    }))
+}
+
+/// Members of `org` in username order, 50 a page, after the username `after`.
+pub async fn members(
+    b: &Backend,
+    ctx: &Ctx,
+    org: OrgId,
+    search: Option<String>,
+    after: Option<String>,
+) -> Result<MemberPage, Error> {
+    let actor = reader(b, ctx, org)?;
+    let name = b.access.read().orgs.get(&org).cloned().ok_or_else(|| Error::not_found("Organization"))?;
+    if let Some(a) = actor {
+        if !a.super_admin && !b.access.read().is_member(a.id, org) {
+            return Err(Error::Forbidden(Denied::NotMember));
+        }
+    }
+    policy::can_view_members(actor).map_err(Error::Forbidden)?;
+    let search = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(Error::invalid("search", "Search text must be at most 200 characters."));
+    }
+    let after = after.map(|a| validate::username_key(&a)).filter(|a| !a.is_empty());
+    let mut rows = b.store.list_members(org, search.as_deref(), after.as_deref(), PAGE + 1).await?;
+    let more = rows.len() > PAGE as usize;
+    rows.truncate(PAGE as usize);
+    let next = if more { rows.last().map(|r| r.user.username.clone()) } else { None };
+    Ok(MemberPage { org: OrgRef { id: org.0, name }, members: rows.into_iter().map(to_member).collect(), next })
+}
+
+/// The organizations an account belongs to, with its role in each.
+pub async fn memberships(b: &Backend, ctx: &Ctx, username: &str) -> Result<Vec<Membership>, Error> {
+    // Seeing an account's memberships is seeing the account.
+    super::users::get(b, ctx, username).await?;
+    let id = b.access.read().user_id(username).ok_or_else(|| Error::not_found("User"))?;
+    Ok(b.store
+        .memberships_of(id)
+        .await?
+        .into_iter()
+        .map(|m| Membership {
+            org: OrgRef { id: m.org.0, name: m.org_name },
+            role: m.role_name,
+            role_id: m.role.0,
+            extras: m.extras,
+        })
+        .collect())
+}
+
+/// Adds an existing account to `org` with a role and extra abilities, or (with `upsert`)
+/// changes the role and extras of a member.
+pub async fn set_member(
+    b: &Backend,
+    ctx: &Ctx,
+    org: OrgId,
+    username: &str,
+    role: RoleId,
+    extras: AbilitySet,
+    add: bool,
+) -> Result<Member, Error> {
+    ctx.actor()?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    let org_rec = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
+    let target =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let role_rec = tx.role(role).await?.ok_or_else(|| Error::invalid("role", "There is no such role."))?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
+    let current = tx.membership(org, target.id).await?;
+    let before = match current {
+        Some(g) => {
+            if add {
+                return Err(Error::Conflict {
+                    field: Some("username".into()),
+                    message: format!("{} is already a member of {}.", target.username, org_rec.name),
+                });
+            }
+            let role_abilities = tx.role(g.role).await?.map(|r| r.abilities).unwrap_or_default();
+            Some((g, role_abilities.union(g.extras)))
+        }
+        None if !add => return Err(Error::not_found("Member")),
+        None => None,
+    };
+    let granted = role_rec.abilities.union(extras);
+    let held_before = before.map(|(_, s)| s).unwrap_or_default();
+    policy::can_set_access(actor, target.id, held_before, granted).map_err(Error::Forbidden)?;
+    if before.is_none() {
+        tx.add_membership(org, target.id, role, b.now()).await?;
+    } else {
+        tx.set_member_role(org, target.id, role).await?;
+    }
+    tx.set_member_extras(org, target.id, extras).await?;
+    let mut ev = audit(b, ctx, if add { "member.added" } else { "member.updated" }, true);
+    ev.org_id = Some(org);
+    ev.target = Some(target.username.clone());
+    ev.before = before.map(|(g, _)| json!({ "org": org_rec.name, "role_id": g.role.0, "extras": g.extras.codes() }));
+    ev.after = Some(json!({ "org": org_rec.name, "role": role_rec.name, "extras": extras.codes() }));
+    tx.insert_audit(&ev).await?;
+    let org_count = tx.memberships(target.id).await?.len() as i64;
+    commit_access(b, tx, Change::User(target.id)).await?;
+    Ok(to_member(MemberRecord { user: target, role, role_name: role_rec.name, extras, org_count }))
+}
+
+pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -> Result<(), Error> {
+    ctx.actor()?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    let org_rec = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
+    let target =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
+    policy::can_remove_member(actor, target.id).map_err(Error::Forbidden)?;
+    let g = tx.membership(org, target.id).await?.ok_or_else(|| Error::not_found("Member"))?;
+    tx.remove_membership(org, target.id).await?;
+    let mut ev = audit(b, ctx, "member.removed", true);
+    ev.org_id = Some(org);
+    ev.target = Some(target.username.clone());
+    ev.before = Some(json!({ "org": org_rec.name, "role_id": g.role.0, "extras": g.extras.codes() }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::User(target.id)).await?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Roles and the role matrix. Everyone signed in may read the matrix; only super admins
+//! change it. A change reaches the in-memory model before the request returns, so every
+//! holder's next request is decided by it, and open pages hear of it through the event stream.
+use serde_json::json;
+
+use super::{actor_in, audit, commit_access, validate_name};
+use crate::backend::access::Change;
+use crate::backend::store::RoleRecord;
+use crate::backend::{Backend, Ctx};
+use crate::domain::abilities::{Ability, AbilitySet};
+use crate::domain::error::Error;
+use crate::domain::ids::RoleId;
+use crate::domain::policy::{self, Denied};
+use crate::domain::roles::{Matrix, Role};
+
+fn to_role(r: RoleRecord) -> Role {
+    Role { id: r.id.0, name: r.name, abilities: r.abilities, members: r.members }
+}
+
+fn snapshot(r: &RoleRecord) -> serde_json::Value {
+    json!({ "id": r.id.0, "name": r.name, "abilities": r.abilities.codes() })
+}
+
+pub async fn matrix(b: &Backend, ctx: &Ctx) -> Result<Matrix, Error> {
+    let actor = ctx.actor()?;
+    let roles = b.store.list_roles().await?.into_iter().map(to_role).collect();
+    Ok(Matrix { roles, editable: policy::can_manage_roles(actor).is_ok() })
+}
+
+pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<Role>, Error> {
+    Ok(matrix(b, ctx).await?.roles)
+}
+
+/// Finds a role by id or (case-insensitive) name.
+pub async fn find(b: &Backend, key: &str) -> Result<RoleRecord, Error> {
+    let mut tx = b.store.begin().await?;
+    let found = match key.parse::<i64>() {
+        Ok(id) => tx.role(RoleId(id)).await?,
+        Err(_) => tx.role_by_name(&key.trim().to_lowercase()).await?,
+    };
+    tx.commit().await?;
+    found.ok_or_else(|| Error::not_found("Role"))
+}
+
+/// Turns one ability of one role on or off.
+pub async fn set_ability(b: &Backend, ctx: &Ctx, role: RoleId, ability: Ability, on: bool) -> Result<Role, Error> {
+    ctx.actor()?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
+    let mut after = before.clone();
+    after.abilities = before.abilities.with(ability, on);
+    tx.set_role_abilities(role, after.abilities).await?;
+    let mut ev = audit(b, ctx, if on { "role.ability_granted" } else { "role.ability_revoked" }, true);
+    ev.target = Some(format!("role:{}", before.name));
+    ev.before = Some(snapshot(&before));
+    ev.after = Some(snapshot(&after));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Roles).await?;
+    Ok(to_role(after))
+}
+
+pub async fn create(b: &Backend, ctx: &Ctx, name: &str, abilities: AbilitySet) -> Result<Role, Error> {
+    ctx.actor()?;
+    let name = validate_name("name", "role", name)?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let id = tx.insert_role(&name, b.now()).await?;
+    tx.set_role_abilities(id, abilities).await?;
+    let created = tx.role(id).await?.ok_or_else(|| Error::not_found("Role"))?;
+    let mut ev = audit(b, ctx, "role.created", true);
+    ev.target = Some(format!("role:{name}"));
+    ev.after = Some(snapshot(&created));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Roles).await?;
+    Ok(to_role(created))
+}
+
+pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<Role, Error> {
+    ctx.actor()?;
+    let name = validate_name("name", "role", name)?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
+    tx.rename_role(role, &name).await?;
+    let after = RoleRecord { name: name.clone(), ..before.clone() };
+    let mut ev = audit(b, ctx, "role.renamed", true);
+    ev.target = Some(format!("role:{name}"));
+    ev.before = Some(snapshot(&before));
+    ev.after = Some(snapshot(&after));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::Roles).await?;
+    Ok(to_role(after))
+}
+
+/// Deletes a role. Members holding it move to `replacement` in the same transaction; with
+/// members and no replacement the deletion is refused (`role_in_use`).
+pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<RoleId>) -> Result<(), Error> {
+    ctx.actor()?;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
+    let mut moved = 0;
+    if before.members > 0 {
+        let Some(to) = replacement else { return Err(Error::Forbidden(Denied::RoleInUse)) };
+        if to == role {
+            return Err(Error::invalid("replacement", "Choose a different role as the replacement."));
+        }
+        tx.role(to).await?.ok_or_else(|| Error::invalid("replacement", "The replacement role does not exist."))?;
+        moved = tx.reassign_role(role, to).await?;
+    }
+    tx.delete_role(role).await?;
+    let mut ev = audit(b, ctx, "role.deleted", true);
+    ev.target = Some(format!("role:{}", before.name));
+    ev.before = Some(snapshot(&before));
+    ev.after = Some(json!({ "members_moved": moved, "replacement_id": replacement.map(|r| r.0) }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, if moved > 0 { Change::All } else { Change::Roles }).await?;
+    Ok(())
+}

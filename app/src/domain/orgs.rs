@@ -1,0 +1,51 @@
+//! Organizations and their members as the UI and the API show them.
+use serde::{Deserialize, Serialize};
+
+use super::abilities::AbilitySet;
+use super::users::UserStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrgRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub id: i64,
+    pub name: String,
+    pub members: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub super_admin: bool,
+    pub public: bool,
+    pub role: String,
+    pub role_id: i64,
+    pub extras: AbilitySet,
+    /// Whether the account also belongs to other organizations (org admins then remove it
+    /// from theirs instead of deleting it).
+    pub other_orgs: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    pub org: OrgRef,
+    pub members: Vec<Member>,
+    /// Cursor for the next page (a username), when there is one.
+    pub next: Option<String>,
+}
+
+/// One organization an account belongs to, with its role there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub org: OrgRef,
+    pub role: String,
+    pub role_id: i64,
+    pub extras: AbilitySet,
+}

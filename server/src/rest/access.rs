@@ -1,0 +1,41 @@
+//! `/api/v1/check` and `/api/v1/explain`: decisions from the in-memory access model.
+use std::collections::HashMap;
+
+use app::backend::services::{access as svc, orgs};
+use app::domain::access::Explanation;
+use app::domain::Error;
+use axum::extract::{Query, State};
+use axum::Json;
+
+use super::{ApiResult, CtxExt};
+use crate::ServerState;
+
+/// `user` (omitted: an anonymous visitor), `org` (id or name), `ability` (code).
+fn params(
+    s: &ServerState,
+    q: &HashMap<String, String>,
+) -> Result<(Option<String>, app::domain::ids::OrgId, app::domain::abilities::Ability), Error> {
+    let org = q.get("org").ok_or_else(|| Error::invalid("org", "Give the organization (`org`, id or name)."))?;
+    let ability = q.get("ability").ok_or_else(|| Error::invalid("ability", "Give the ability (`ability`)."))?;
+    let ability = svc::parse_ability(ability)?;
+    let org = orgs::resolve(&s.backend, org)?;
+    Ok((q.get("user").cloned(), org, ability))
+}
+
+pub async fn check(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<svc::Decision>> {
+    let (user, org, ability) = params(&s, &q)?;
+    Ok(Json(svc::check(&s.backend, &ctx.0, user.as_deref(), org, ability)?))
+}
+
+pub async fn explain(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Explanation>> {
+    let (user, org, ability) = params(&s, &q)?;
+    Ok(Json(svc::explain(&s.backend, &ctx.0, user.as_deref(), org, ability)?))
+}
