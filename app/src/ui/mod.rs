@@ -1,8 +1,12 @@
 //! Pages and components. The server renders them; the WASM front end hydrates them, after
 //! which forms call server functions and navigation happens without full reloads.
+pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod live;
+pub mod orgs;
 pub mod profile;
+pub mod roles;
 pub mod users;
 
 use leptos::prelude::*;
@@ -10,7 +14,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
-use crate::api::auth::{current_user, SignOut};
+use crate::api::auth::{current_user, SignOut, SwitchOrg};
 use crate::domain::users::Me;
 use crate::domain::Error;
 
@@ -44,19 +48,35 @@ impl Session {
     pub fn refresh(&self) {
         self.version.update(|v| *v += 1);
     }
+
+    /// The signed-in account once loaded (tracked: views re-render when it changes).
+    pub fn current(&self) -> Option<Me> {
+        self.me.get().and_then(|r| r.ok()).flatten()
+    }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let version = RwSignal::new(0u32);
-    let me = Resource::new(move || version.get(), |_| current_user());
+    let live = live::provide_live();
+    // The account (with its abilities in the current organization) follows access changes.
+    let me = Resource::new(move || (version.get(), live.track()), |_| current_user());
     provide_context(Session { me, version });
     // Effects run only in the browser, after hydration: tests (and people debugging) can
     // tell a live page from server-rendered HTML.
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    // Listen for access changes once signed in (the stream needs a session).
+    let connected = StoredValue::new(false);
+    Effect::new(move |_| {
+        let signed_in = me.get().and_then(|r| r.ok()).flatten().is_some();
+        if signed_in && !connected.get_value() {
+            connected.set_value(true);
+            live::connect(live);
         }
     });
 
@@ -75,6 +95,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/new") view=users::NewUserPage/>
                     <Route path=path!("/admin/users/:username") view=users::EditUserPage/>
                     <Route path=path!("/admin/audit") view=audit::AuditPage/>
+                    <Route path=path!("/roles") view=roles::RolesPage/>
+                    <Route path=path!("/members") view=orgs::MembersPage/>
+                    <Route path=path!("/admin/orgs") view=orgs::OrgsPage/>
+                    <Route path=path!("/access") view=access::ExplainPage/>
                 </Routes>
             </main>
         </Router>
@@ -84,12 +108,20 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let session = expect_context::<Session>();
+    let live = expect_context::<live::Live>();
     let sign_out = ServerAction::<SignOut>::new();
+    let switch = ServerAction::<SwitchOrg>::new();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
             session.refresh();
             navigate("/sign-in", Default::default());
+        }
+    });
+    // After switching, every page's data follows the new organization.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = switch.value().get() {
+            live.bump();
         }
     });
     view! {
@@ -101,14 +133,48 @@ fn Header() -> impl IntoView {
                     session.me.get().map(|me| match me {
                         Ok(Some(me)) => {
                             let admin = me.super_admin;
+                            let current = me.org.as_ref().map(|o| o.id).unwrap_or_default();
+                            let orgs = me.orgs.clone();
+                            let many = orgs.len() > 1;
+                            let name = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
                             view! {
                                 <nav aria-label="Main">
+                                    <A href="/members">"Members"</A>
+                                    <A href="/roles">"Roles"</A>
+                                    <A href="/access">"Explain access"</A>
                                     <Show when=move || admin>
+                                        <A href="/admin/orgs">"Organizations"</A>
                                         <A href="/admin/users">"Users"</A>
                                         <A href="/admin/audit">"Audit log"</A>
                                     </Show>
                                     <A href="/profile">"Profile"</A>
                                 </nav>
+                                {if many {
+                                    view! {
+                                        <div class="org-switcher">
+                                            <label for="org-switcher">"Organization"</label>
+                                            <select
+                                                id="org-switcher"
+                                                on:change=move |ev| {
+                                                    if let Ok(id) = event_target_value(&ev).parse::<i64>() {
+                                                        switch.dispatch(SwitchOrg { org: id });
+                                                    }
+                                                }
+                                            >
+                                                {orgs
+                                                    .into_iter()
+                                                    .map(|o| {
+                                                        let selected = o.id == current;
+                                                        view! { <option value=o.id.to_string() selected=selected>{o.name}</option> }
+                                                    })
+                                                    .collect_view()}
+                                            </select>
+                                        </div>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <span class="muted org-name">{name}</span> }.into_any()
+                                }}
                                 <div class="whoami">
                                     <span class="muted">"Signed in as "<strong>{me.username.clone()}</strong></span>
                                     <ActionForm action=sign_out>
@@ -141,7 +207,7 @@ fn Home() -> impl IntoView {
                 session.me.get().map(|me| {
                     let to = match me {
                         Ok(Some(m)) if m.super_admin => "/admin/users",
-                        Ok(Some(_)) => "/profile",
+                        Ok(Some(_)) => "/members",
                         _ => "/sign-in",
                     };
                     view! { <leptos_router::components::Redirect path=to/> }

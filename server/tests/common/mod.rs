@@ -97,6 +97,17 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Creates an account in `org` with `role` (names) as `admin`, signs in, and returns it.
+    pub async fn member(&self, admin: &Client, username: &str, org: &str, role: &str) -> Client {
+        let body = serde_json::json!({"username": username, "full_name": format!("User {username}"), "email": format!("{username}@example.com"), "password": MEMBER_PW, "org": org, "role": role});
+        let (s, body) = admin.post_json("/api/v1/users", &body).await;
+        assert_eq!(s, 201, "create {username}: {body}");
+        let c = self.browser();
+        let (s, body) = c.rpc("sign_in", &[("login", username), ("password", MEMBER_PW)]).await;
+        assert_eq!(s, 200, "sign in {username}: {body}");
+        c
+    }
+
     /// Creates a second super admin as `admin` and signs in as them.
     pub async fn super_admin(&self, admin: &Client, username: &str, password: &str) -> Client {
         let body = serde_json::json!({"username": username, "email": format!("{username}@example.com"), "password": password, "super_admin": true});
@@ -108,6 +119,9 @@ impl TestApp {
         c
     }
 }
+
+/// The password every `member()` account gets.
+pub const MEMBER_PW: &str = "members passphrase for tests";
 
 pub struct Client {
     pub http: reqwest::Client,

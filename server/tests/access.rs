@@ -1,0 +1,658 @@
+//! The access model through the HTTP surface: roles and the matrix, organizations and
+//! members, the org admin rules, check/explain, live events, changes made by another process,
+//! and the authorization matrix over every server function and API route.
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{code, Client, TestApp, MEMBER_PW};
+use serde_json::{json, Value};
+
+/// Creates "Acme" and "Beta" and returns their ids.
+async fn two_orgs(admin: &Client) -> (i64, i64) {
+    let (s, a) = admin.post_json("/api/v1/orgs", &json!({"name": "Acme"})).await;
+    assert_eq!(s, 201, "{a}");
+    let (s, b) = admin.post_json("/api/v1/orgs", &json!({"name": "Beta"})).await;
+    assert_eq!(s, 201, "{b}");
+    (a["id"].as_i64().expect("id"), b["id"].as_i64().expect("id"))
+}
+
+async fn role_id(admin: &Client, name: &str) -> i64 {
+    let (_, roles) = admin.get("/api/v1/roles").await;
+    roles.as_array().expect("roles").iter().find(|r| r["name"] == name).and_then(|r| r["id"].as_i64()).expect("role")
+}
+
+async fn check(c: &Client, user: &str, org: &str, ability: &str) -> Value {
+    let (s, v) = c.get(&format!("/api/v1/check?user={user}&org={org}&ability={ability}")).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+#[tokio::test]
+async fn a_role_toggle_decides_the_very_next_request() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let member = app.member(&admin, "mia", "Acme", "Member").await;
+    app.member(&admin, "newbie", "Beta", "Viewer").await;
+    let viewer = role_id(&admin, "Viewer").await;
+    let member_role = role_id(&admin, "Member").await;
+    let add = json!({"username": "newbie", "role": viewer});
+    // Members cannot add members...
+    let (s, e) = member.post_json("/api/v1/orgs/Acme/members", &add).await;
+    assert_eq!((s, code(&e)), (403, "missing_ability".into()), "{e}");
+    assert_eq!(check(&admin, "mia", "Acme", "manage-users").await["allowed"], json!(false));
+    // ...until a super admin ticks manage-users for the Member role: no re-login, no delay.
+    let (s, r) = admin
+        .http
+        .put(format!("{}/api/v1/roles/{member_role}/abilities/manage-users", app.base))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .expect("put");
+    assert_eq!(s, 200, "{:?}", r.text().await);
+    let (s, m) = member.post_json("/api/v1/orgs/Acme/members", &add).await;
+    assert_eq!(s, 201, "{m}");
+    assert_eq!(m["role"], "Viewer");
+    let c = check(&admin, "mia", "Acme", "manage-users").await;
+    assert_eq!((c["allowed"].clone(), c["reason"].clone()), (json!(true), json!("role")));
+    // The member's own view of itself follows too.
+    let (_, me) = member.rpc("current_user", &[]).await;
+    assert!(me["abilities"].as_array().expect("abilities").contains(&json!("manage-users")), "{me}");
+    // Revoked: the next request is refused again.
+    let (s, _) = admin.delete(&format!("/api/v1/roles/{member_role}/abilities/manage-users")).await;
+    assert_eq!(s, 200);
+    let (s, e) = member.delete("/api/v1/orgs/Acme/members/newbie").await;
+    assert_eq!((s, code(&e)), (403, "missing_ability".into()), "{e}");
+    // Only super admins change roles; everyone signed in reads them.
+    let (s, e) = member.delete(&format!("/api/v1/roles/{member_role}/abilities/run-backups")).await;
+    assert_eq!((s, code(&e)), (403, "not_super_admin".into()));
+    let (s, roles) = member.get("/api/v1/roles").await;
+    assert_eq!(s, 200);
+    assert_eq!(roles.as_array().map(Vec::len), Some(4));
+    // The audit trail has the toggle with before and after.
+    let (_, audit) = admin.rpc("list_audit", &[]).await;
+    let ev = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["event"] == "role.ability_granted")
+        .cloned()
+        .expect("event");
+    assert!(ev["after"].as_str().unwrap_or("").contains("manage-users"), "{ev}");
+    assert!(!ev["before"].as_str().unwrap_or("").contains("manage-users"), "{ev}");
+}
+
+#[tokio::test]
+async fn org_admins_stay_inside_their_organization_and_their_own_abilities() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let boss = app.member(&admin, "boss", "Acme", "Admin").await;
+    app.member(&admin, "solo", "Acme", "Viewer").await;
+    app.member(&admin, "both", "Acme", "Viewer").await;
+    let viewer = role_id(&admin, "Viewer").await;
+    let (s, _) = admin.post_json("/api/v1/orgs/Beta/members", &json!({"username": "both", "role": viewer})).await;
+    assert_eq!(s, 201);
+    // A user in two organizations: the org admin may not delete it, and is told why.
+    let (s, e) = boss.delete("/api/v1/users/both").await;
+    assert_eq!((s, code(&e)), (403, "in_other_orgs".into()), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap_or("").contains("remove them from this organization instead"), "{e}");
+    // ...but may remove it from Acme; it stays in Beta.
+    let (s, _) = boss.delete("/api/v1/orgs/Acme/members/both").await;
+    assert_eq!(s, 204);
+    let (_, ms) = admin.get("/api/v1/users/both/memberships").await;
+    let orgs: Vec<&str> = ms.as_array().expect("list").iter().filter_map(|m| m["org"]["name"].as_str()).collect();
+    assert_eq!(orgs, ["Beta"]);
+    // A user of Acme alone: the org admin may delete it.
+    let (s, e) = boss.delete("/api/v1/users/solo").await;
+    assert_eq!(s, 204, "{e}");
+    // Never a super admin, never themselves, never the public account.
+    let (s, e) = boss.delete("/api/v1/users/admin").await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = boss.delete("/api/v1/users/boss").await;
+    assert_eq!((s, code(&e)), (403, "cannot_delete_self".into()));
+    let (s, e) = admin.delete("/api/v1/users/public").await;
+    assert_eq!((s, code(&e)), (403, "public_account".into()));
+    // No escalation: a role with an ability the org admin lacks cannot be handed out.
+    let (s, power) = admin.post_json("/api/v1/roles", &json!({"name": "Power", "abilities": ["run-backups"]})).await;
+    assert_eq!(s, 201);
+    let admin_role = role_id(&admin, "Admin").await;
+    let (s, _) = admin.delete(&format!("/api/v1/roles/{admin_role}/abilities/run-backups")).await;
+    assert_eq!(s, 200);
+    app.member(&admin, "pawn", "Acme", "Viewer").await;
+    let (s, e) = boss.patch_json("/api/v1/orgs/Acme/members/pawn", &json!({"role": power["id"]})).await;
+    assert_eq!((s, code(&e)), (403, "grant_exceeds_own".into()), "{e}");
+    let (s, e) =
+        boss.patch_json("/api/v1/orgs/Acme/members/pawn", &json!({"role": viewer, "extras": ["run-backups"]})).await;
+    assert_eq!((s, code(&e)), (403, "grant_exceeds_own".into()), "{e}");
+    // What it holds it may give, as a role or as an extra grant.
+    let (s, m) =
+        boss.patch_json("/api/v1/orgs/Acme/members/pawn", &json!({"role": viewer, "extras": ["view-users"]})).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["extras"], json!(["view-users"]));
+    assert_eq!(check(&admin, "pawn", "Acme", "view-users").await["reason"], "extra_grant");
+    // Nobody changes their own role, not even a super admin.
+    let (s, e) = boss.patch_json("/api/v1/orgs/Acme/members/boss", &json!({"role": viewer})).await;
+    assert_eq!((s, code(&e)), (403, "cannot_change_own_access".into()));
+    let (s, e) = admin.patch_json("/api/v1/orgs/1/members/admin", &json!({"role": viewer})).await;
+    assert_eq!((s, code(&e)), (403, "cannot_change_own_access".into()));
+    // An org admin of Acme has no say in Beta.
+    let (s, e) = boss.get("/api/v1/orgs/Beta/members").await;
+    assert_eq!((s, code(&e)), (403, "not_member".into()));
+    let (s, _) = boss.post_json("/api/v1/orgs/Beta/members", &json!({"username": "pawn", "role": viewer})).await;
+    assert_eq!(s, 403);
+    // Only super admins grant super admin.
+    let (s, e) = boss.patch_json("/api/v1/users/pawn", &json!({"super_admin": true})).await;
+    assert_eq!((s, code(&e)), (403, "not_super_admin".into()), "{e}");
+}
+
+#[tokio::test]
+async fn the_public_account_grants_anonymous_visitors_and_never_signs_in() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let viewer = role_id(&admin, "Viewer").await;
+    let (s, m) = admin
+        .post_json(
+            "/api/v1/orgs/Acme/members",
+            &json!({"username": "public", "role": viewer, "extras": ["view-queries"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    // Anonymous (no user) and everyone else get what the public account has.
+    let anon = check(&admin, "", "Acme", "view-queries").await;
+    assert_eq!((anon["allowed"].clone(), anon["reason"].clone()), (json!(true), json!("public_extra_grant")));
+    app.member(&admin, "zed", "Beta", "Viewer").await;
+    assert_eq!(check(&admin, "zed", "Acme", "view-queries").await["allowed"], json!(true));
+    assert_eq!(check(&admin, "zed", "Acme", "run-backups").await["reason"], "not_member");
+    // It has no password and cannot be signed in to, whatever is tried.
+    let c = app.browser();
+    let (s, _) = c.rpc("sign_in", &[("login", "public"), ("password", "")]).await;
+    assert_eq!(s, 401);
+    let (s, e) = admin.patch_json("/api/v1/users/public", &json!({"status": "disabled"})).await;
+    assert_eq!((s, code(&e)), (403, "public_account".into()));
+    // The public account does not count as an account for first-run sign-up.
+    let fresh = TestApp::start().await;
+    let (s, open) = fresh.browser().rpc("sign_up_open", &[]).await;
+    assert_eq!((s, open), (200, json!(true)));
+}
+
+#[tokio::test]
+async fn check_and_explain_answer_with_reasons_and_refuse_bad_input() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (acme, _) = two_orgs(&admin).await;
+    let op = app.member(&admin, "otto", "Acme", "Operator").await;
+    let c = check(&admin, "otto", &acme.to_string(), "run-backups").await;
+    assert_eq!(
+        c,
+        json!({"allowed": true, "reason": "role", "message": "otto may run-backups in Acme: role Operator."})
+    );
+    assert_eq!(check(&admin, "otto", "acme", "delete-snapshots").await["reason"], "missing_ability");
+    assert_eq!(check(&admin, "otto", "Beta", "run-backups").await["reason"], "not_member");
+    assert_eq!(check(&admin, "admin", "Beta", "manage-users").await["reason"], "super_admin");
+    let (s, e) = admin.get("/api/v1/check?user=otto&org=Acme&ability=fly").await;
+    assert_eq!((s, code(&e)), (422, "invalid".into()));
+    assert_eq!(e["error"]["fields"][0]["field"], "ability");
+    let (s, _) = admin.get("/api/v1/check?user=otto&org=Nowhere&ability=run-backups").await;
+    assert_eq!(s, 404);
+    let (s, _) = admin.get("/api/v1/check?user=ghost&org=Acme&ability=run-backups").await;
+    assert_eq!(s, 404);
+    let (s, e) = admin.get("/api/v1/check?user=otto&ability=run-backups").await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (422, json!("org")));
+    // Users may ask about themselves; others need view-users there.
+    let (s, _) = op.get("/api/v1/check?user=otto&org=Acme&ability=run-backups").await;
+    assert_eq!(s, 200);
+    let (s, e) = op.get("/api/v1/check?user=admin&org=Acme&ability=run-backups").await;
+    assert_eq!((s, code(&e)), (403, "missing_ability".into()));
+    let (s, _) = app.browser().get("/api/v1/check?user=otto&org=Acme&ability=run-backups").await;
+    assert_eq!(s, 401);
+    // Explain: the chain names the role and the extra grant that were considered.
+    let (s, x) = admin.get("/api/v1/explain?user=otto&org=Acme&ability=delete-snapshots").await;
+    assert_eq!(s, 200, "{x}");
+    assert_eq!(x["allowed"], json!(false));
+    let details: Vec<&str> =
+        x["steps"].as_array().expect("steps").iter().filter_map(|s| s["detail"].as_str()).collect();
+    assert!(details.contains(&"Role Operator in Acme does not grant delete-snapshots."), "{details:?}");
+    assert!(details.contains(&"No extra grant of delete-snapshots in Acme."), "{details:?}");
+    // The same through the server function the page uses.
+    let (s, x) = admin.rpc("explain_access", &[("user", "otto"), ("org", "Acme"), ("ability", "run-backups")]).await;
+    assert_eq!(s, 200, "{x}");
+    assert_eq!(x["allowed"], json!(true));
+}
+
+#[tokio::test]
+async fn roles_are_created_renamed_and_deleted_only_with_a_replacement_while_assigned() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let (s, r) = admin
+        .post_json("/api/v1/roles", &json!({"name": "Auditor", "abilities": ["view-users", "view-queries"]}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_i64().expect("id");
+    let (s, e) = admin.post_json("/api/v1/roles", &json!({"name": "auditor"})).await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (409, json!("name")));
+    let (s, e) = admin.post_json("/api/v1/roles", &json!({"name": "  "})).await;
+    assert_eq!(s, 422, "{e}");
+    app.member(&admin, "ann", "Acme", "Auditor").await;
+    let (s, r) = admin.patch_json(&format!("/api/v1/roles/{id}"), &json!({"name": "Reviewer"})).await;
+    assert_eq!((s, r["name"].clone()), (200, json!("Reviewer")));
+    assert_eq!(
+        check(&admin, "ann", "Acme", "view-users").await["message"],
+        "ann may view-users in Acme: role Reviewer."
+    );
+    let (s, e) = admin.delete(&format!("/api/v1/roles/{id}")).await;
+    assert_eq!((s, code(&e)), (403, "role_in_use".into()));
+    let (s, e) = admin.delete(&format!("/api/v1/roles/{id}?replacement={id}")).await;
+    assert_eq!(s, 422, "{e}");
+    let viewer = role_id(&admin, "Viewer").await;
+    let (s, _) = admin.delete(&format!("/api/v1/roles/{id}?replacement={viewer}")).await;
+    assert_eq!(s, 204);
+    // ann moved to Viewer in the same transaction, and the model followed.
+    let (_, ms) = admin.get("/api/v1/users/ann/memberships").await;
+    assert_eq!(ms[0]["role"], "Viewer");
+    assert_eq!(check(&admin, "ann", "Acme", "view-users").await["reason"], "missing_ability");
+}
+
+#[tokio::test]
+async fn organizations_and_the_org_switcher() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (acme, beta) = two_orgs(&admin).await;
+    let (s, e) = admin.post_json("/api/v1/orgs", &json!({"name": "ACME"})).await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (409, json!("name")));
+    let (s, e) = admin.delete("/api/v1/orgs/1").await;
+    assert_eq!(s, 409, "the default organization stays: {e}");
+    let both = app.member(&admin, "bo", "Acme", "Admin").await;
+    let viewer = role_id(&admin, "Viewer").await;
+    admin.post_json("/api/v1/orgs/Beta/members", &json!({"username": "bo", "role": viewer})).await;
+    // The session starts in the first organization; switching changes what it may do there.
+    let (_, me) = both.rpc("current_user", &[]).await;
+    assert_eq!(me["org"]["name"], "Acme");
+    assert_eq!(me["orgs"].as_array().map(Vec::len), Some(2));
+    assert!(me["abilities"].as_array().expect("abilities").contains(&json!("manage-users")));
+    let (s, me) = both.rpc("switch_org", &[("org", &beta.to_string())]).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["org"]["name"], "Beta");
+    assert_eq!(me["abilities"], json!([]));
+    // Lists and actions follow the current organization.
+    let (s, e) = both.rpc("list_members", &[]).await;
+    assert_eq!((s, code(&e)), (403, "Forbidden".into()), "{e}");
+    both.rpc("switch_org", &[("org", &acme.to_string())]).await;
+    let (s, page) = both.rpc("list_members", &[]).await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["org"]["name"], "Acme");
+    // Not a member: no switching there.
+    let (s, _) = both.rpc("switch_org", &[("org", "1")]).await;
+    assert_eq!(s, 404);
+    // Removed from the current organization mid-session: the session moves on.
+    admin.delete("/api/v1/orgs/Acme/members/bo").await;
+    let (_, me) = both.rpc("current_user", &[]).await;
+    assert_eq!(me["org"]["name"], "Beta");
+    // Deleting an organization removes its memberships, not the accounts.
+    let (s, _) = admin.delete(&format!("/api/v1/orgs/{beta}")).await;
+    assert_eq!(s, 204);
+    let (_, me) = both.rpc("current_user", &[]).await;
+    assert_eq!(me["orgs"], json!([]));
+    let (s, _) = admin.get("/api/v1/users/bo").await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn two_org_admins_demoting_each_other_at_once_leave_one() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let a = app.member(&admin, "amy", "Acme", "Admin").await;
+    let b = app.member(&admin, "ben", "Acme", "Admin").await;
+    let viewer = role_id(&admin, "Viewer").await;
+    let body = json!({"role": viewer});
+    let (ra, rb) = tokio::join!(
+        a.patch_json("/api/v1/orgs/Acme/members/ben", &body),
+        b.patch_json("/api/v1/orgs/Acme/members/amy", &body)
+    );
+    // The second writer reads its own abilities in its transaction: already a Viewer.
+    let statuses = BTreeSet::from([ra.0, rb.0]);
+    assert_eq!(statuses, BTreeSet::from([200, 403]), "{ra:?} {rb:?}");
+    let admins =
+        [check(&admin, "amy", "Acme", "manage-users").await, check(&admin, "ben", "Acme", "manage-users").await];
+    assert_eq!(admins.iter().filter(|c| c["allowed"] == json!(true)).count(), 1);
+}
+
+#[tokio::test]
+async fn changes_made_by_another_process_reach_the_running_server() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    app.member(&admin, "cli_user", "Acme", "Viewer").await;
+    assert_eq!(check(&admin, "cli_user", "Acme", "use-adminer").await["allowed"], json!(false));
+    // A second store on the same file, as the `roster` command line would open it.
+    let other = app::backend::store::sqlite::SqliteStore::open(&app.db_url).await.expect("open");
+    let cli = app::backend::Backend::new(
+        std::sync::Arc::new(other),
+        Default::default(),
+        std::sync::Arc::new(app::backend::SystemClock),
+    );
+    cli.load_access().await.expect("load");
+    let ctx = app::backend::Ctx::cli();
+    let viewer = app::backend::services::roles::find(&cli, "Viewer").await.expect("role");
+    app::backend::services::roles::set_ability(
+        &cli,
+        &ctx,
+        viewer.id,
+        app::domain::abilities::Ability::UseAdminer,
+        true,
+    )
+    .await
+    .expect("grant");
+    // The server notices the new version (its poller calls this every second).
+    assert!(app.backend.access.sync(app.backend.store.as_ref()).await.expect("sync"));
+    assert_eq!(check(&admin, "cli_user", "Acme", "use-adminer").await["allowed"], json!(true));
+}
+
+#[tokio::test]
+async fn the_event_stream_announces_access_changes() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, _) = app.browser().get("/api/v1/events").await;
+    assert_eq!(s, 401);
+    let mut r = admin.http.get(format!("{}/api/v1/events", app.base)).send().await.expect("events");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap_or("").starts_with("text/event-stream"));
+    let mut seen = String::new();
+    // The current version comes first.
+    while !seen.contains("\n\n") {
+        seen.push_str(&String::from_utf8_lossy(&r.chunk().await.expect("chunk").expect("bytes")));
+    }
+    assert!(seen.starts_with("event: access\ndata: "), "{seen}");
+    let first: i64 =
+        seen.lines().nth(1).and_then(|l| l.strip_prefix("data: ")).and_then(|v| v.parse().ok()).expect("version");
+    admin.post_json("/api/v1/orgs", &json!({"name": "Live"})).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk())
+        .await
+        .expect("an event")
+        .expect("chunk")
+        .expect("bytes");
+    let text = String::from_utf8_lossy(&next).to_string();
+    assert!(text.contains(&format!("data: {}", first + 1)), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The authorization matrix (security checklist item 30): every server function and every API
+// route, for each kind of caller, with the decision expected. A route missing from the table
+// fails the test.
+
+/// Decision classes: A allowed (the request passed authorization: 2xx, or 409/422 on the
+/// input), U 401, F 403, N 404 (hidden or absent from the caller's organization).
+const PERSONAS: [&str; 8] = ["anonymous", "public", "viewer", "operator", "member", "admin_a", "admin_b", "super"];
+
+struct Case {
+    /// "GET /api/v1/..." or "rpc name"
+    route: &'static str,
+    /// Expected class per persona, in `PERSONAS` order.
+    want: &'static str,
+}
+
+const fn c(route: &'static str, want: &'static str) -> Case {
+    Case { route, want }
+}
+
+/// In the order they run (each persona runs them all, on its own fixtures).
+const CASES: &[Case] = &[
+    //                                                anon pub view op mem adA adB sup
+    c("rpc switch_org", /*                            */ "UUAAAANA"),
+    c("rpc current_user", "AAAAAAAA"),
+    c("rpc sign_up_open", "AAAAAAAA"),
+    c("rpc sign_up", "FFFFFFFF"),
+    c("rpc sign_in", "UUUUUUUU"),
+    c("rpc list_users", "UUFFFFFA"),
+    c("rpc get_user", "UUFFFANA"),
+    c("rpc user_memberships", "UUFFFANA"),
+    c("rpc create_user", "UUFFFAAA"),
+    c("rpc copy_user", "UUFFFFFA"),
+    c("rpc update_user", "UUFFFAFA"),
+    c("rpc delete_user", "UUFFFAFA"),
+    c("rpc update_profile", "UUAAAAAA"),
+    c("rpc change_password", "UUAAAAAA"),
+    c("rpc list_audit", "UUFFFFFA"),
+    c("rpc role_matrix", "UUAAAAAA"),
+    c("rpc create_role", "UUFFFFFA"),
+    c("rpc set_role_ability", "UUFFFFFA"),
+    c("rpc rename_role", "UUFFFFFA"),
+    c("rpc delete_role", "UUFFFFFA"),
+    c("rpc list_orgs", "UUAAAAAA"),
+    c("rpc create_org", "UUFFFFFA"),
+    c("rpc rename_org", "UUFFFFFA"),
+    c("rpc delete_org", "UUFFFFFA"),
+    c("rpc list_members", "UUFFFAAA"),
+    c("rpc set_member", "UUFFFAAA"),
+    c("rpc remove_member", "UUFFFANA"),
+    c("rpc explain_access", "UUFFAAAA"),
+    c("GET /openapi.json", "AAAAAAAA"),
+    c("GET /users", "UUFFFFFA"),
+    c("POST /users", "UUFFFAFA"),
+    c("GET /users/{username}", "UUFFFANA"),
+    c("GET /users/{username}/memberships", "UUFFFANA"),
+    c("PATCH /users/{username}", "UUFFFAFA"),
+    c("DELETE /users/{username}", "UUFFFAFA"),
+    c("GET /roles", "UUAAAAAA"),
+    c("POST /roles", "UUFFFFFA"),
+    c("PATCH /roles/{id}", "UUFFFFFA"),
+    c("PUT /roles/{id}/abilities/{ability}", "UUFFFFFA"),
+    c("DELETE /roles/{id}/abilities/{ability}", "UUFFFFFA"),
+    c("DELETE /roles/{id}", "UUFFFFFA"),
+    c("GET /orgs", "UUAAAAAA"),
+    c("POST /orgs", "UUFFFFFA"),
+    c("PATCH /orgs/{org}", "UUFFFFFA"),
+    c("DELETE /orgs/{org}", "UUFFFFFA"),
+    c("GET /orgs/{org}/members", "UUFFFAFA"),
+    c("POST /orgs/{org}/members", "UUFFFAFA"),
+    c("PATCH /orgs/{org}/members/{username}", "UUFFFAFA"),
+    c("DELETE /orgs/{org}/members/{username}", "UUFFFAFA"),
+    c("GET /check", "UUFFAAFA"),
+    c("GET /explain", "UUFFAAFA"),
+    c("GET /events", "UUAAAAAA"),
+    // Last: it ends the session the persona used for everything above.
+    c("rpc sign_out", "AAAAAAAA"),
+];
+
+fn class(status: u16) -> char {
+    match status {
+        401 => 'U',
+        403 => 'F',
+        404 => 'N',
+        s if s < 400 || s == 409 || s == 422 => 'A',
+        _ => '?',
+    }
+}
+
+#[tokio::test]
+async fn authorization_matrix() {
+    // Every route has an entry, and every entry is a route.
+    let mut rpc_routes: BTreeSet<String> =
+        leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.trim_start_matches("/rpc/").to_string()).collect();
+    let mut api_routes: BTreeSet<String> =
+        server::rest::ROUTES.iter().map(|(m, p)| format!("{} {p}", m.to_uppercase())).collect();
+    for case in CASES {
+        let known = match case.route.strip_prefix("rpc ") {
+            Some(name) => rpc_routes.remove(name),
+            None => api_routes.remove(case.route),
+        };
+        assert!(known, "{} is in the table but not a route", case.route);
+        assert_eq!(case.want.len(), PERSONAS.len(), "{}", case.route);
+    }
+    assert!(rpc_routes.is_empty(), "server functions without an authorization entry: {rpc_routes:?}");
+    assert!(api_routes.is_empty(), "API routes without an authorization entry: {api_routes:?}");
+
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (acme, _) = two_orgs(&admin).await;
+    let viewer_role = role_id(&admin, "Viewer").await;
+    // The public account holds Operator in Acme (so everyone there does): anonymous callers
+    // still administer nothing, and no one gains an administrative privilege from it.
+    let operator_role = role_id(&admin, "Operator").await;
+    let (s, _) =
+        admin.post_json("/api/v1/orgs/Acme/members", &json!({"username": "public", "role": operator_role})).await;
+    assert_eq!(s, 201);
+    let mut clients: Vec<Option<Client>> = vec![None, None];
+    clients.push(Some(app.member(&admin, "viewer_user", "Acme", "Viewer").await));
+    clients.push(Some(app.member(&admin, "operator_user", "Acme", "Operator").await));
+    clients.push(Some(app.member(&admin, "member_user", "Acme", "Member").await));
+    clients.push(Some(app.member(&admin, "admin_a_user", "Acme", "Admin").await));
+    clients.push(Some(app.member(&admin, "admin_b_user", "Beta", "Admin").await));
+    clients.push(Some(app.super_admin(&admin, "super_user", MEMBER_PW).await));
+
+    let mut failures = Vec::new();
+    for (i, persona) in PERSONAS.iter().enumerate() {
+        // Per-persona fixtures, so destructive calls by one persona leave the others' intact.
+        let p = persona.replace('_', "");
+        for (name, org) in [
+            ("victim", "Acme"),
+            ("victim2", "Acme"),
+            ("leaver", "Acme"),
+            ("leaver2", "Acme"),
+            ("joiner", "Default"),
+            ("joiner2", "Default"),
+            ("source", "Acme"),
+        ] {
+            let body = json!({"username": format!("{name}{p}"), "email": format!("{name}{p}@example.com"), "password": MEMBER_PW, "org": org, "role": "Viewer"});
+            let (s, b) = admin.post_json("/api/v1/users", &body).await;
+            assert_eq!(s, 201, "{b}");
+        }
+        let mut role_ids = Vec::new();
+        for name in ["tmprole", "tmprole2"] {
+            let (_, r) = admin.post_json("/api/v1/roles", &json!({"name": format!("{name}{p}")})).await;
+            role_ids.push(r["id"].as_i64().expect("role id"));
+        }
+        let mut org_ids = Vec::new();
+        for name in ["tmporg", "tmporg2"] {
+            let (_, o) = admin.post_json("/api/v1/orgs", &json!({"name": format!("{name}{p}")})).await;
+            org_ids.push(o["id"].as_i64().expect("org id"));
+        }
+        let anon = app.browser();
+        let client = clients[i].as_ref().unwrap_or(&anon);
+        for case in CASES {
+            let status = if let Some(name) = case.route.strip_prefix("rpc ") {
+                let (victim2, joiner2, leaver2, source) =
+                    (format!("victim2{p}"), format!("joiner2{p}"), format!("leaver2{p}"), format!("source{p}"));
+                let (role2, org2, acme_s, viewer_s) =
+                    (role_ids[1].to_string(), org_ids[1].to_string(), acme.to_string(), viewer_role.to_string());
+                let (new_user, new_email, copy_user, copy_email) = (
+                    format!("rpcnew{p}"),
+                    format!("rpcnew{p}@example.com"),
+                    format!("copy{p}"),
+                    format!("copy{p}@example.com"),
+                );
+                let (new_role, new_org, own_email) = (
+                    format!("rpcrole{p}"),
+                    format!("rpcorg{p}"),
+                    format!(
+                        "{}@example.com",
+                        match *persona {
+                            "viewer" => "viewer_user",
+                            "operator" => "operator_user",
+                            "member" => "member_user",
+                            "admin_a" => "admin_a_user",
+                            "admin_b" => "admin_b_user",
+                            _ => "super_user",
+                        }
+                    ),
+                );
+                let victim2_email = format!("{victim2}@example.com");
+                let form: Vec<(&str, &str)> = match name {
+                    "switch_org" => vec![("org", &acme_s)],
+                    "sign_up" => vec![
+                        ("username", "late"),
+                        ("full_name", ""),
+                        ("email", "late@example.com"),
+                        ("password", MEMBER_PW),
+                    ],
+                    "sign_in" => vec![("login", "nobody"), ("password", "wrong password here")],
+                    "get_user" | "user_memberships" => vec![("username", &victim2)],
+                    "create_user" => vec![
+                        ("username", &new_user),
+                        ("full_name", ""),
+                        ("email", &new_email),
+                        ("password", MEMBER_PW),
+                        ("status", "active"),
+                    ],
+                    "copy_user" => vec![
+                        ("source", &source),
+                        ("username", &copy_user),
+                        ("full_name", ""),
+                        ("email", &copy_email),
+                        ("password", MEMBER_PW),
+                    ],
+                    "update_user" => vec![
+                        ("username", &victim2),
+                        ("full_name", "Renamed"),
+                        ("email", &victim2_email),
+                        ("status", "active"),
+                    ],
+                    "delete_user" => vec![("username", &victim2)],
+                    "update_profile" => vec![("full_name", "Me"), ("email", &own_email)],
+                    "change_password" => vec![
+                        ("current_password", "not my password at all"),
+                        ("new_password", "another long passphrase"),
+                    ],
+                    "create_role" => vec![("name", &new_role)],
+                    "set_role_ability" => vec![("role", &role2), ("ability", "run-backups"), ("on", "true")],
+                    "rename_role" => vec![("role", &role2), ("name", &new_role)],
+                    "delete_role" => vec![("role", &role2)],
+                    "create_org" => vec![("name", &new_org)],
+                    "rename_org" => vec![("org", &org2), ("name", &new_org)],
+                    "delete_org" => vec![("org", &org2)],
+                    "set_member" => vec![("username", &joiner2), ("role", &viewer_s), ("add", "true")],
+                    "remove_member" => vec![("username", &leaver2)],
+                    "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
+                    _ => vec![],
+                };
+                client.rpc(name, &form).await.0
+            } else {
+                let (method, path) = case.route.split_once(' ').expect("method and path");
+                // Members routes act in Acme; organization routes on this persona's own org.
+                let (target, org) = if path.contains("/members") {
+                    (format!("leaver{p}"), "Acme".to_string())
+                } else {
+                    (format!("victim{p}"), org_ids[0].to_string())
+                };
+                let mut path = path
+                    .replace("{username}", &target)
+                    .replace("{org}", &org)
+                    .replace("{id}", &role_ids[0].to_string())
+                    .replace("{ability}", "run-backups");
+                if path == "/check" || path == "/explain" {
+                    path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
+                }
+                let body = match case.route {
+                    "POST /users" => {
+                        json!({"username": format!("apinew{p}"), "email": format!("apinew{p}@example.com"), "password": MEMBER_PW, "org": "Acme", "role": "Viewer"})
+                    }
+                    "PATCH /users/{username}" => json!({"full_name": "Changed"}),
+                    "POST /roles" => json!({"name": format!("apirole{p}")}),
+                    "PATCH /roles/{id}" => json!({"name": format!("apirenamed{p}")}),
+                    "POST /orgs" => json!({"name": format!("apiorg{p}")}),
+                    "PATCH /orgs/{org}" => json!({"name": format!("apiorgrenamed{p}")}),
+                    "POST /orgs/{org}/members" => json!({"username": format!("joiner{p}"), "role": viewer_role}),
+                    "PATCH /orgs/{org}/members/{username}" => json!({"role": viewer_role}),
+                    _ => Value::Null,
+                };
+                let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+                let mut req = client.http.request(m, format!("{}/api/v1{path}", app.base));
+                if !body.is_null() {
+                    req = req.json(&body);
+                }
+                let r = req.send().await.expect("request");
+                // (the event stream never ends: the status is the answer)
+                r.status().as_u16()
+            };
+            let want = case.want.as_bytes()[i] as char;
+            if class(status) != want {
+                failures.push(format!("{persona:>9}  {:<44} expected {want}, got {status}", case.route));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+}
