@@ -9,6 +9,10 @@ const state = path.join(__dirname, '.state');
 const port = Number(process.env.ROSTER_E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 export const dbURL = `sqlite:${state}/e2e.db`;
+// A second server on its own database for the access-model story (independent of the first
+// story's first-run sign-up).
+const accessState = path.join(__dirname, '.state-access');
+const accessPort = port + 1;
 
 export default defineConfig({
   testDir: './tests',
@@ -27,13 +31,24 @@ export default defineConfig({
         '--disable-sync', '--no-first-run', '--disable-quic'],
     },
   },
-  webServer: {
-    command: `rm -rf "${state}" && mkdir -p "${state}" && exec "${bin}" serve --addr 127.0.0.1:${port} --site-root "${siteRoot}"`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: { ROSTER_DATABASE_URL: dbURL, ROSTER_LOG: 'warn' },
-  },
+  webServer: [
+    {
+      command: `rm -rf "${state}" && mkdir -p "${state}" && exec "${bin}" serve --addr 127.0.0.1:${port} --site-root "${siteRoot}"`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_DATABASE_URL: dbURL, ROSTER_LOG: 'warn' },
+    },
+    {
+      command: `rm -rf "${accessState}" && mkdir -p "${accessState}" && exec "${bin}" serve --addr 127.0.0.1:${accessPort} --site-root "${siteRoot}"`,
+      url: `http://127.0.0.1:${accessPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: 'warn' },
+    },
+  ],
 });

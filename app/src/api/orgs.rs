@@ -58,13 +58,14 @@ pub async fn user_memberships(username: String) -> Result<Vec<Membership>, Error
 #[server(prefix = "/rpc", endpoint = "set_member")]
 pub async fn set_member(
     username: String,
-    role: i64,
+    role: String,
     #[server(default)] extras: Vec<String>,
     #[server(default)] add: bool,
 ) -> Result<Member, Error> {
     use crate::domain::ids::RoleId;
     let (b, ctx) = super::reply(super::ctx())?;
     let extras = super::reply(extras_of(&extras))?;
+    let role = super::reply(role.trim().parse::<i64>().map_err(|_| Error::invalid("role", "Choose a role.")))?;
     super::reply(
         crate::backend::services::orgs::set_member(&b, &ctx, ctx.org(), &username, RoleId(role), extras, add).await,
     )

@@ -17,7 +17,7 @@ pub fn ExplainPage() -> impl IntoView {
             <ActionForm action=explain attr:novalidate=true>
                 <Field id="user" label="Username (empty: an anonymous visitor)" error=Signal::derive(field_error(value, "user"))/>
                 <div class="field">
-                    <label for="org">"Organization"</label>
+                    <label for="org">"In organization"</label>
                     <select id="org" name="org">
                         {move || session.current().map(|me| {
                             let current = me.org.as_ref().map(|o| o.id);

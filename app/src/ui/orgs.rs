@@ -66,12 +66,14 @@ pub fn MembersPage() -> impl IntoView {
                                     <div class="field">
                                         <label for="role">"Role"</label>
                                         <select id="role" name="role">
+                                            <option value="" selected=true>"Choose a role"</option>
                                             <RoleOptions roles selected=None/>
                                         </select>
+                                        {move || field_error(set_value, "role")().map(|e| view! { <p class="field-error">{e}</p> })}
                                     </div>
                                     <button type="submit">"Add member"</button>
                                 </ActionForm>
-                                {form_error(set_value, &["username"])}
+                                {form_error(set_value, &["username", "role"])}
                             </Show>
                             {form_error(remove_value, &[])}
                             {move || refused.get().map(|(username, e)| {
@@ -140,7 +142,7 @@ fn RoleOptions(roles: Resource<Result<crate::domain::roles::Matrix, Error>>, sel
                 m.roles
                     .into_iter()
                     .map(|r| {
-                        let sel = Some(r.id) == selected || (selected.is_none() && r.name == "Viewer");
+                        let sel = Some(r.id) == selected;
                         view! { <option value=r.id.to_string() selected=sel>{r.name}</option> }
                     })
                     .collect_view()
@@ -175,7 +177,7 @@ fn MemberRow(
         view! {
             <select aria-label=role_label on:change=move |ev| {
                 if let Ok(role) = event_target_value(&ev).parse::<i64>() {
-                    set_member.dispatch(SetMember { username: u.clone(), role, extras: ex.clone(), add: false });
+                    set_member.dispatch(SetMember { username: u.clone(), role: role.to_string(), extras: ex.clone(), add: false });
                 }
             }>
                 <RoleOptions roles selected=Some(m.role_id)/>

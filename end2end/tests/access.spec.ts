@@ -1,0 +1,168 @@
+// The access model end to end, on its own server and database, with several browser
+// contexts at once: a super admin toggles an ability in the role matrix and a member's open
+// page follows without a reload (and the server follows on the next request); the org
+// switcher changes what the member sees; an org admin trying to delete a user who belongs
+// to another organization is offered "remove from organization" with the reason.
+import { test, expect, Browser, BrowserContext, Page, APIRequestContext } from '@playwright/test';
+import { accessURL, accessDbURL, cliAt, hydrated, markDocument, expectSameDocument } from './fixtures/roster';
+import { SignInPage } from './fixtures/sign_in_page';
+
+const PW = 'access story passphrase';
+const cli = (...args: string[]) => cliAt(accessDbURL, ...args);
+
+test.use({ baseURL: accessURL });
+test.describe.configure({ mode: 'serial' });
+
+const contexts: BrowserContext[] = [];
+let root: Page;
+let mia: Page;
+let boss: Page;
+
+async function signedIn(browser: Browser, username: string): Promise<Page> {
+  const ctx = await browser.newContext({ baseURL: accessURL });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn(username, PW);
+  await expect(page.getByText('Signed in as')).toContainText(username);
+  return page;
+}
+
+/** The API as `page`'s session, sending the headers a same-origin page sends. */
+function api(page: Page): APIRequestContext {
+  return page.request;
+}
+const sameOrigin = { Origin: accessURL, 'Sec-Fetch-Site': 'same-origin' };
+
+test.beforeAll(async ({ browser }) => {
+  // Seeded with the CLI while the server runs, as an operator would.
+  const user = (u: string, role: string, org?: string) =>
+    cli('user', 'create', '-r', role, ...(org ? ['--org', org] : []), '-u', u, '-e', `${u}@example.com`, '-f', u, '-l', 'Test', '-p', PW);
+  user('root', 'Admin');
+  cli('org', 'create', 'Acme');
+  cli('org', 'create', 'Beta');
+  user('mia', 'Member', 'Acme');
+  cli('org', 'add-member', '--org', 'Beta', '-u', 'mia', '-r', 'Viewer');
+  user('boss', 'Admin', 'Acme');
+  user('multi', 'Viewer', 'Acme');
+  cli('org', 'add-member', '--org', 'Beta', '-u', 'multi', '-r', 'Viewer');
+  user('solo', 'Viewer', 'Acme');
+  user('newbie', 'DefaultUser');
+  root = await signedIn(browser, 'root');
+  // The running server picks up changes made by another process within a second.
+  await expect
+    .poll(async () => (await (await api(root).get('/api/v1/check?user=boss&org=Acme&ability=manage-users')).json()).allowed)
+    .toBe(true);
+  mia = await signedIn(browser, 'mia');
+  boss = await signedIn(browser, 'boss');
+});
+
+test.afterAll(async () => {
+  for (const c of contexts) await c.close();
+});
+
+test('everyone sees the role matrix; only super admins can toggle it', async () => {
+  await mia.goto('/roles');
+  await hydrated(mia);
+  const cell = mia.getByRole('checkbox', { name: 'run-backups for Operator' });
+  await expect(cell).toBeChecked();
+  await expect(cell).toBeDisabled();
+  await expect(mia.getByText('Only super admins change roles.')).toBeVisible();
+  await root.goto('/roles');
+  await hydrated(root);
+  await expect(root.getByRole('checkbox', { name: 'run-backups for Operator' })).toBeEnabled();
+});
+
+test('a toggle in the matrix shows on the member page without reload and decides the next request', async () => {
+  await mia.goto('/members');
+  await hydrated(mia);
+  await expect(mia.getByRole('heading', { name: 'Members of Acme' })).toBeVisible();
+  await expect(mia.getByRole('list', { name: 'Your abilities' })).toContainText('run-backups');
+  await expect(mia.getByRole('button', { name: 'Add member' })).toHaveCount(0);
+  await markDocument(mia);
+
+  // Refused by the server before the toggle.
+  const before = await api(mia).post('/api/v1/orgs/Acme/members', { data: { username: 'newbie', role: 1 }, headers: sameOrigin });
+  expect(before.status()).toBe(403);
+
+  const toggle = root.getByRole('checkbox', { name: 'manage-users for Member' });
+  await expect(toggle).not.toBeChecked();
+  await toggle.check();
+  await expect(toggle).toBeChecked();
+
+  // Mia's open page follows (server push), no reload.
+  await expect(mia.getByRole('button', { name: 'Add member' })).toBeVisible();
+  await expect(mia.getByRole('list', { name: 'Your abilities' })).toContainText('manage-users');
+  await expectSameDocument(mia);
+
+  // ...and the server allows the action on her very next request.
+  await mia.getByLabel('Username of an existing account').fill('newbie');
+  await mia.getByRole('button', { name: 'Add member' }).click();
+  await expect(mia.getByText('Choose a role.')).toBeVisible();
+  await mia.getByLabel('Role', { exact: true }).selectOption({ label: 'Viewer' });
+  await mia.getByRole('button', { name: 'Add member' }).click();
+  await expect(mia.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'newbie', exact: true })).toBeVisible();
+  await expectSameDocument(mia);
+
+  // Untick: the action disappears from her page and the server refuses it again.
+  await toggle.uncheck();
+  await expect(toggle).not.toBeChecked();
+  await expect(mia.getByRole('button', { name: 'Add member' })).toHaveCount(0);
+  await expect(mia.getByRole('button', { name: 'Remove newbie from organization' })).toHaveCount(0);
+  const after = await api(mia).delete('/api/v1/orgs/Acme/members/newbie', { headers: sameOrigin });
+  expect(after.status()).toBe(403);
+  expect((await after.json()).error.code).toBe('missing_ability');
+  await expectSameDocument(mia);
+});
+
+test('switching organization in the header changes what the member sees', async () => {
+  await expect(mia.getByRole('heading', { name: 'Members of Acme' })).toBeVisible();
+  await markDocument(mia);
+  const switcher = mia.getByLabel('Organization');
+  await expect(switcher).toHaveValue(/\d+/);
+  await switcher.selectOption({ label: 'Beta' });
+  await expect(mia.getByRole('heading', { name: 'Members of Beta' })).toBeVisible();
+  await expect(mia.getByText('You hold no abilities here')).toBeVisible();
+  await expect(mia.getByRole('list', { name: 'Your abilities' })).toHaveCount(0);
+  await expectSameDocument(mia);
+  // The session remembers it.
+  await mia.reload();
+  await hydrated(mia);
+  await expect(mia.getByRole('heading', { name: 'Members of Beta' })).toBeVisible();
+  await mia.getByLabel('Organization').selectOption({ label: 'Acme' });
+  await expect(mia.getByRole('heading', { name: 'Members of Acme' })).toBeVisible();
+});
+
+test('an org admin deleting a user of two organizations is offered removal, with the reason', async () => {
+  await boss.goto('/members');
+  await hydrated(boss);
+  const table = boss.getByRole('table', { name: 'Members' });
+  await expect(table.getByRole('cell', { name: 'multi', exact: true })).toBeVisible();
+  await boss.getByRole('button', { name: 'Delete multi' }).click();
+  const alert = boss.getByRole('alert');
+  await expect(alert).toContainText('multi was not deleted');
+  await expect(alert).toContainText('This user also belongs to other organizations: remove them from this organization instead.');
+  await alert.getByRole('button', { name: 'Remove from organization' }).click();
+  await expect(table.getByRole('cell', { name: 'multi', exact: true })).toHaveCount(0);
+  // Still an account, still in Beta.
+  const ms = await (await api(root).get('/api/v1/users/multi/memberships')).json();
+  expect(ms.map((m: { org: { name: string } }) => m.org.name)).toEqual(['Beta']);
+  // A user of Acme alone can be deleted by the org admin.
+  await boss.getByRole('button', { name: 'Delete solo' }).click();
+  await expect(table.getByRole('cell', { name: 'solo', exact: true })).toHaveCount(0);
+  // The org admin cannot act on itself.
+  await expect(boss.getByRole('button', { name: 'Delete boss' })).toHaveCount(0);
+});
+
+test('explain access shows the decision and the chain', async () => {
+  await root.goto('/access');
+  await hydrated(root);
+  await root.getByLabel('Username (empty: an anonymous visitor)').fill('mia');
+  await root.getByLabel('In organization').selectOption({ label: 'Acme' });
+  await root.getByLabel('Ability').selectOption('manage-users');
+  await root.getByRole('button', { name: 'Explain' }).click();
+  const status = root.getByRole('status');
+  await expect(status).toContainText('Denied');
+  await expect(status.getByRole('list', { name: 'How the decision was reached' })).toContainText('Role Member in');
+});
