@@ -1,4 +1,4 @@
-//! The `roster` binary's user commands and their exit codes.
+//! The `roster` binary: user, org, role and access commands, and their exit codes.
 use std::process::Command;
 
 fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
@@ -236,4 +236,119 @@ fn user_commands_report_errors_with_exit_codes() {
     assert_eq!(code, 7, "{err}");
     let (code, out, _) = roster(&db, &["migrate"]);
     assert_eq!((code, out.trim()), (0, "Database is up to date."));
+}
+
+#[test]
+fn org_role_and_access_commands() {
+    let (_d, db) = db();
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let run = |args: &[&str]| roster(&db, args);
+    let (code, out, err) = run(&["org", "create", "Acme"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Organization 'Acme' created"), "{out}");
+    assert_eq!(run(&["org", "create", "acme"]).0, 3, "names are unique, case-insensitively");
+    assert_eq!(run(&["org", "create", " "]).0, 6);
+    // -r ROLE --org ORG places the account; Databand's DefaultUser still works without --org.
+    let (code, _, err) = run(&[
+        "user",
+        "create",
+        "-r",
+        "Operator",
+        "--org",
+        "Acme",
+        "-u",
+        "otto",
+        "-e",
+        "otto@example.com",
+        "-f",
+        "O",
+        "-l",
+        "T",
+        "-p",
+        PW,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "user",
+        "create",
+        "-r",
+        "DefaultUser",
+        "-u",
+        "dee",
+        "-e",
+        "dee@example.com",
+        "-f",
+        "D",
+        "-l",
+        "U",
+        "-p",
+        PW,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "user",
+        "create",
+        "-r",
+        "Operator",
+        "--org",
+        "Nowhere",
+        "-u",
+        "x",
+        "-e",
+        "x@example.com",
+        "-f",
+        "X",
+        "-l",
+        "Y",
+        "-p",
+        PW,
+    ]);
+    assert_eq!(code, 6, "unknown organization: {err}");
+    assert!(err.contains("no organization named 'Nowhere'"), "{err}");
+    // Explain: exit 0 when allowed, 5 when not, with the chain.
+    let (code, out, _) = run(&["access", "explain", "-u", "otto", "--org", "Acme", "-a", "run-backups"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("otto may run-backups in Acme: role Operator."), "{out}");
+    assert!(out.contains("[x] Role Operator in Acme grants run-backups."), "{out}");
+    let (code, out, _) = run(&["access", "explain", "-u", "dee", "--org", "Acme", "-a", "run-backups"]);
+    assert_eq!(code, 5, "{out}");
+    assert!(out.contains("not a member"), "{out}");
+    let (code, _, err) = run(&["access", "explain", "-u", "otto", "--org", "Acme", "-a", "fly"]);
+    assert_eq!(code, 6, "{err}");
+    // Roles: grant and revoke change what the role's holders may do.
+    let (code, out, err) = run(&["role", "grant", "Operator", "use-adminer", "view-queries"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("use-adminer") && out.contains("view-queries"), "{out}");
+    assert_eq!(run(&["access", "explain", "-u", "otto", "--org", "Acme", "-a", "use-adminer"]).0, 0);
+    assert_eq!(run(&["role", "revoke", "operator", "use-adminer"]).0, 0);
+    assert_eq!(run(&["access", "explain", "-u", "otto", "--org", "Acme", "-a", "use-adminer"]).0, 5);
+    assert_eq!(run(&["role", "grant", "Ghost", "use-adminer"]).0, 4);
+    let (_, out, _) = run(&["role", "list", "--json"]);
+    let roles: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(
+        roles.iter().map(|r| r["name"].as_str().unwrap_or("")).collect::<Vec<_>>(),
+        ["Viewer", "Operator", "Member", "Admin"]
+    );
+    // Members: add with extra grants, change, remove.
+    let (code, out, err) =
+        run(&["org", "add-member", "--org", "Acme", "-u", "dee", "-r", "Viewer", "--grant", "view-users"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("'dee' is Viewer in 'Acme' with view-users"), "{out}");
+    assert_eq!(run(&["org", "add-member", "--org", "Acme", "-u", "dee", "-r", "Viewer"]).0, 3, "already a member");
+    assert_eq!(run(&["access", "explain", "-u", "dee", "--org", "Acme", "-a", "view-users"]).0, 0);
+    assert_eq!(run(&["org", "set-member", "--org", "Acme", "-u", "dee", "-r", "Member"]).0, 0);
+    assert_eq!(run(&["access", "explain", "-u", "dee", "--org", "Acme", "-a", "view-users"]).0, 5, "extras replaced");
+    assert_eq!(run(&["org", "remove-member", "--org", "Acme", "-u", "dee"]).0, 0);
+    assert_eq!(run(&["org", "remove-member", "--org", "Acme", "-u", "dee"]).0, 4);
+    let (_, out, _) = run(&["org", "list"]);
+    assert!(out.contains("Acme") && out.contains("Default"), "{out}");
+    // A role still assigned needs a replacement.
+    let (code, _, err) = run(&["role", "delete", "Operator"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("still assigned"), "{err}");
+    assert_eq!(run(&["role", "delete", "Operator", "--replacement", "Viewer"]).0, 0);
+    assert_eq!(run(&["access", "explain", "-u", "otto", "--org", "Acme", "-a", "run-backups"]).0, 5);
+    // The default organization stays.
+    assert_eq!(run(&["org", "delete", "Default"]).0, 3);
+    assert_eq!(run(&["org", "delete", "Acme"]).0, 0);
 }
