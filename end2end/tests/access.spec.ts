@@ -155,6 +155,38 @@ test('an org admin deleting a user of two organizations is offered removal, with
   await expect(boss.getByRole('button', { name: 'Delete boss' })).toHaveCount(0);
 });
 
+test('an org admin grants extra abilities within what it holds', async () => {
+  await boss.goto('/members');
+  await hydrated(boss);
+  const row = boss.getByRole('row').filter({ hasText: 'newbie' });
+  await row.getByText('Extra abilities for newbie', { exact: true }).click();
+  await row.getByLabel('view-users').check();
+  await row.getByRole('button', { name: 'Save extra abilities for newbie' }).click();
+  await expect(row.getByRole('cell').nth(3)).toContainText('view-users');
+  const check = await (await api(root).get('/api/v1/check?user=newbie&org=Acme&ability=view-users')).json();
+  expect(check.reason).toBe('extra_grant');
+});
+
+test('per-account lists let an org admin reach an account of another organization', async () => {
+  // multi now belongs to Beta alone: out of boss's reach...
+  expect((await api(boss).get('/api/v1/users/multi')).status()).toBe(404);
+  await root.goto('/admin/users/multi');
+  await hydrated(root);
+  await expect(root.getByRole('list', { name: 'Memberships' })).toContainText('Beta: Viewer');
+  await root.getByLabel('Account to give access').fill('boss');
+  await root.getByLabel('Access', { exact: true }).selectOption({ label: 'May view, edit and delete' });
+  await root.getByRole('button', { name: 'Give access' }).click();
+  await expect(root.getByRole('list', { name: 'Account access lists' })).toContainText('boss may view, edit and delete');
+  // ...until it is on multi's edit list.
+  await boss.goto('/admin/users/multi');
+  await hydrated(boss);
+  await expect(boss.getByRole('heading', { name: 'User multi' })).toBeVisible();
+  await expect(boss.getByLabel('Super admin')).toHaveCount(0);
+  await boss.getByLabel('Full name').fill('Multi Renamed');
+  await boss.getByRole('button', { name: 'Save changes' }).click();
+  await expect(boss.getByRole('status')).toHaveText('Changes saved.');
+});
+
 test('explain access shows the decision and the chain', async () => {
   await root.goto('/access');
   await hydrated(root);

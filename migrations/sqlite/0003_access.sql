@@ -39,19 +39,23 @@ INSERT INTO role_abilities (role_id, ability)
 
 -- Memberships gain their role. Existing super admins become Admins of their organizations,
 -- everyone else Members (what the users admin of the previous version let them do).
+-- username_key is copied from the account (usernames never change) so a member list pages
+-- through one index, (org_id, username_key), however large the organization.
 CREATE TABLE memberships_new (
-    org_id      INTEGER NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
-    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    role_id     INTEGER NOT NULL REFERENCES roles (id),
-    created_at  INTEGER NOT NULL,
+    org_id        INTEGER NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role_id       INTEGER NOT NULL REFERENCES roles (id),
+    username_key  TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
     PRIMARY KEY (org_id, user_id)
 ) WITHOUT ROWID;
-INSERT INTO memberships_new (org_id, user_id, role_id, created_at)
-    SELECT m.org_id, m.user_id, CASE WHEN u.super_admin = 1 THEN 4 ELSE 3 END, m.created_at
+INSERT INTO memberships_new (org_id, user_id, role_id, username_key, created_at)
+    SELECT m.org_id, m.user_id, CASE WHEN u.super_admin = 1 THEN 4 ELSE 3 END, u.username_key, m.created_at
     FROM memberships m JOIN users u ON u.id = m.user_id;
 DROP TABLE memberships;
 ALTER TABLE memberships_new RENAME TO memberships;
 CREATE INDEX memberships_user ON memberships (user_id, org_id);
+CREATE UNIQUE INDEX memberships_org_username ON memberships (org_id, username_key);
 -- "Is this role still assigned?" and role replacement.
 CREATE INDEX memberships_role ON memberships (role_id);
 

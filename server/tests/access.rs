@@ -148,6 +148,79 @@ async fn org_admins_stay_inside_their_organization_and_their_own_abilities() {
 }
 
 #[tokio::test]
+async fn per_account_lists_let_holders_see_and_edit_accounts_elsewhere() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    two_orgs(&admin).await;
+    let boss = app.member(&admin, "boss", "Acme", "Admin").await;
+    let pawn = app.member(&admin, "pawn", "Acme", "Viewer").await;
+    app.member(&admin, "far", "Beta", "Viewer").await;
+    // Not in the org admin's organization: hidden, and out of reach.
+    let (s, _) = boss.get("/api/v1/users/far").await;
+    assert_eq!(s, 404);
+    let (s, e) = boss.patch_json("/api/v1/users/far", &json!({"full_name": "Far Away"})).await;
+    assert_eq!((s, code(&e)), (403, "in_other_orgs".into()));
+    // On far's view list: boss sees it, still cannot change it.
+    let put = |who: &'static str, level: &'static str| {
+        let admin = &admin;
+        async move {
+            let r = admin
+                .http
+                .put(format!("{}/api/v1/users/far/access/{who}", admin.base))
+                .json(&json!({"level": level}))
+                .send()
+                .await
+                .expect("put");
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, list) = put("boss", "view").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list, json!([{"username": "boss", "full_name": "User boss", "level": "view"}]));
+    let (s, _) = boss.get("/api/v1/users/far").await;
+    assert_eq!(s, 200);
+    let (s, e) = boss.patch_json("/api/v1/users/far", &json!({"full_name": "Far Away"})).await;
+    assert_eq!((s, code(&e)), (403, "in_other_orgs".into()));
+    // On the edit list: boss (who holds manage-users where it works) may change it, and its lists.
+    assert_eq!(put("boss", "edit").await.0, 200);
+    let (s, u) = boss.patch_json("/api/v1/users/far", &json!({"full_name": "Far Away"})).await;
+    assert_eq!((s, u["full_name"].clone()), (200, json!("Far Away")));
+    let r = boss
+        .http
+        .put(format!("{}/api/v1/users/far/access/pawn", app.base))
+        .json(&json!({"level": "view"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status().as_u16(), 200);
+    // A holder without view-users where it works gets nothing from the list.
+    let (s, e) = pawn.get("/api/v1/users/far").await;
+    assert_eq!((s, code(&e)), (403, "missing_ability".into()));
+    // Super admins stay out of reach of lists.
+    let r = admin
+        .http
+        .put(format!("{}/api/v1/users/admin/access/boss", app.base))
+        .json(&json!({"level": "edit"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status().as_u16(), 200);
+    let (s, e) = boss.patch_json("/api/v1/users/admin", &json!({"full_name": "Mallory"})).await;
+    assert_eq!((s, code(&e)), (403, "target_is_super_admin".into()));
+    // Bad input.
+    assert_eq!(put("public", "view").await.0, 422);
+    assert_eq!(put("far", "view").await.0, 422);
+    assert_eq!(put("ghost", "view").await.0, 422);
+    assert_eq!(put("boss", "own").await.0, 422);
+    // Taken off the list: hidden again.
+    let (s, list) = admin.delete("/api/v1/users/far/access/boss").await;
+    assert_eq!(s, 200);
+    assert_eq!(list, json!([{"username": "pawn", "full_name": "User pawn", "level": "view"}]));
+    let (s, _) = boss.get("/api/v1/users/far").await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
 async fn the_public_account_grants_anonymous_visitors_and_never_signs_in() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
@@ -410,6 +483,8 @@ const CASES: &[Case] = &[
     c("rpc list_users", "UUFFFFFA"),
     c("rpc get_user", "UUFFFANA"),
     c("rpc user_memberships", "UUFFFANA"),
+    c("rpc account_holders", "UUFFFANA"),
+    c("rpc set_account_holder", "UUFFFAFA"),
     c("rpc create_user", "UUFFFAAA"),
     c("rpc copy_user", "UUFFFFFA"),
     c("rpc update_user", "UUFFFAFA"),
@@ -435,6 +510,9 @@ const CASES: &[Case] = &[
     c("POST /users", "UUFFFAFA"),
     c("GET /users/{username}", "UUFFFANA"),
     c("GET /users/{username}/memberships", "UUFFFANA"),
+    c("GET /users/{username}/access", "UUFFFANA"),
+    c("PUT /users/{username}/access/{holder}", "UUFFFAFA"),
+    c("DELETE /users/{username}/access/{holder}", "UUFFFAFA"),
     c("PATCH /users/{username}", "UUFFFAFA"),
     c("DELETE /users/{username}", "UUFFFAFA"),
     c("GET /roles", "UUAAAAAA"),
@@ -570,7 +648,8 @@ async fn authorization_matrix() {
                         ("password", MEMBER_PW),
                     ],
                     "sign_in" => vec![("login", "nobody"), ("password", "wrong password here")],
-                    "get_user" | "user_memberships" => vec![("username", &victim2)],
+                    "get_user" | "user_memberships" | "account_holders" => vec![("username", &victim2)],
+                    "set_account_holder" => vec![("username", &victim2), ("holder", "member_user"), ("level", "view")],
                     "create_user" => vec![
                         ("username", &new_user),
                         ("full_name", ""),
@@ -622,7 +701,8 @@ async fn authorization_matrix() {
                     .replace("{username}", &target)
                     .replace("{org}", &org)
                     .replace("{id}", &role_ids[0].to_string())
-                    .replace("{ability}", "run-backups");
+                    .replace("{ability}", "run-backups")
+                    .replace("{holder}", "member_user");
                 if path == "/check" || path == "/explain" {
                     path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
                 }
@@ -637,6 +717,7 @@ async fn authorization_matrix() {
                     "PATCH /orgs/{org}" => json!({"name": format!("apiorgrenamed{p}")}),
                     "POST /orgs/{org}/members" => json!({"username": format!("joiner{p}"), "role": viewer_role}),
                     "PATCH /orgs/{org}/members/{username}" => json!({"role": viewer_role}),
+                    "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
                     _ => Value::Null,
                 };
                 let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");

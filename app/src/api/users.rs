@@ -104,3 +104,27 @@ pub async fn delete_user(username: String) -> Result<(), Error> {
     let (b, ctx) = super::reply(super::ctx())?;
     super::reply(crate::backend::services::users::delete(&b, &ctx, &username).await)
 }
+
+#[server(prefix = "/rpc", endpoint = "account_holders")]
+pub async fn account_holders(username: String) -> Result<Vec<crate::domain::users::AccountHolder>, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::users::account_holders(&b, &ctx, &username).await)
+}
+
+/// `level`: "view", "edit", or "none" to take `holder` off the lists.
+#[server(prefix = "/rpc", endpoint = "set_account_holder")]
+pub async fn set_account_holder(
+    username: String,
+    holder: String,
+    level: String,
+) -> Result<Vec<crate::domain::users::AccountHolder>, Error> {
+    use crate::domain::users::AccountLevel;
+    let (b, ctx) = super::reply(super::ctx())?;
+    let level = super::reply(match level.as_str() {
+        "none" => Ok(None),
+        other => {
+            AccountLevel::parse(other).map(Some).ok_or_else(|| Error::invalid("level", "Choose view, edit or none."))
+        }
+    })?;
+    super::reply(crate::backend::services::users::set_account_holder(&b, &ctx, &username, &holder, level).await)
+}

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::abilities::{Ability, AbilitySet};
 use super::ids::{OrgId, UserId};
-use super::users::UserStatus;
+use super::users::{AccountLevel, UserStatus};
 
 /// Why an action was refused: a stable code for machines and a sentence for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +122,8 @@ pub struct Target {
     pub public: bool,
     /// The one organization the account belongs to, when it belongs to exactly one.
     pub sole_org: Option<OrgId>,
+    /// The actor's place on this account's own view/edit lists.
+    pub listed: Option<AccountLevel>,
 }
 
 impl Target {
@@ -224,22 +226,40 @@ pub fn can_remove_member(actor: Option<Actor>, target: UserId) -> Result<(), Den
     require(actor, Ability::ManageUsers)
 }
 
-/// Acting on an account as a whole (edit, disable, delete) in organization `org`: super
-/// admins on anyone; org admins (manage-users in `org`) only on accounts that are not super
-/// admins and belong to `org` alone — anything else would reach into other organizations.
-fn can_manage_account(actor: Option<Actor>, org: OrgId, target: Target) -> Result<(), Denied> {
+/// Acting on an account as a whole (edit, disable, delete, its access lists) in
+/// organization `org`: super admins on anyone; holders of manage-users in `org` on accounts
+/// that are not super admins and either belong to `org` alone or list the actor as an
+/// editor — anything else would reach into other organizations.
+pub fn can_manage_account(actor: Option<Actor>, org: OrgId, target: Target) -> Result<(), Denied> {
     match actor {
         Some(a) if !a.super_admin => {
             require(actor, Ability::ManageUsers)?;
             if target.super_admin {
                 return Err(Denied::TargetIsSuperAdmin);
             }
-            if target.sole_org != Some(org) {
+            if target.sole_org != Some(org) && target.listed != Some(AccountLevel::Edit) {
                 return Err(Denied::InOtherOrgs);
             }
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Seeing an account: super admins see any; holders of view-users or manage-users see the
+/// members of their organization and the accounts that list them. `Ok(false)`: the account
+/// stays hidden (answered as "not found", so its existence is not revealed).
+pub fn can_view_account(
+    actor: Option<Actor>,
+    member_of_org: bool,
+    listed: Option<AccountLevel>,
+) -> Result<bool, Denied> {
+    match actor {
+        Some(a) if !a.super_admin => {
+            can_view_members(actor)?;
+            Ok(member_of_org || listed.is_some())
+        }
+        _ => Ok(true),
     }
 }
 
@@ -330,7 +350,7 @@ mod tests {
     type UpdateCase = (Option<Actor>, Target, Option<UserStatus>, Option<bool>, i64, Result<(), Denied>);
 
     fn t(id: i64, super_admin: bool, status: UserStatus) -> Target {
-        Target { id: UserId(id), super_admin, status, public: false, sole_org: Some(ORG) }
+        Target { id: UserId(id), super_admin, status, public: false, sole_org: Some(ORG), listed: None }
     }
     fn multi(id: i64) -> Target {
         Target { sole_org: None, ..t(id, false, Active) }
@@ -366,6 +386,22 @@ mod tests {
             (Some(org_admin(5)), Target { sole_org: Some(OTHER), ..t(3, false, Active) }, 1, Err(Denied::InOtherOrgs)),
             (Some(org_admin(5)), t(3, true, Active), 2, Err(Denied::TargetIsSuperAdmin)),
             (Some(org_admin(5)), public(), 2, Err(Denied::PublicAccount)),
+            // ...or accounts elsewhere that list them as editors (SlashDB's edit list)
+            (Some(org_admin(5)), Target { listed: Some(AccountLevel::Edit), ..multi(3) }, 1, Ok(())),
+            (Some(org_admin(5)), Target { listed: Some(AccountLevel::View), ..multi(3) }, 1, Err(Denied::InOtherOrgs)),
+            (
+                Some(org_admin(5)),
+                Target { listed: Some(AccountLevel::Edit), ..t(3, true, Active) },
+                2,
+                Err(Denied::TargetIsSuperAdmin),
+            ),
+            // an editor still needs manage-users
+            (
+                Some(member(5)),
+                Target { listed: Some(AccountLevel::Edit), ..multi(3) },
+                1,
+                Err(Denied::MissingAbility(Ability::ManageUsers)),
+            ),
             // the CLI (no actor) still keeps one super admin and the public account
             (None, t(3, true, Active), 1, Err(Denied::LastSuperAdmin)),
             (None, t(3, true, Active), 2, Ok(())),
@@ -453,6 +489,24 @@ mod tests {
         assert_eq!(can_create_member(Some(weak_admin), run), Err(Denied::MissingAbility(CreateUsers)));
         let creator = Actor { abilities: AbilitySet::of(&[CreateUsers]), ..PLAIN };
         assert_eq!(can_create_member(Some(creator), run), Err(Denied::GrantExceedsOwn));
+    }
+
+    #[test]
+    fn account_visibility() {
+        use AccountLevel::*;
+        let viewer = Actor { abilities: AbilitySet::of(&[Ability::ViewUsers]), ..PLAIN };
+        let cases = [
+            (Some(ADMIN), false, None, Ok(true)),
+            (None, false, None, Ok(true)),
+            (Some(viewer), true, None, Ok(true)),
+            (Some(viewer), false, None, Ok(false)),
+            (Some(viewer), false, Some(View), Ok(true)),
+            (Some(viewer), false, Some(Edit), Ok(true)),
+            (Some(PLAIN), true, Some(Edit), Err(Denied::MissingAbility(Ability::ViewUsers))),
+        ];
+        for (actor, member, listed, want) in cases {
+            assert_eq!(can_view_account(actor, member, listed), want, "{actor:?} {member} {listed:?}");
+        }
     }
 
     #[test]

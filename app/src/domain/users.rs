@@ -25,6 +25,40 @@ impl UserStatus {
     }
 }
 
+/// A place on an account's own access lists (SlashDB's per-user view and edit lists): other
+/// accounts that may see it, or see, change and delete it. Holders also need view-users or
+/// manage-users in the organization they are working in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountLevel {
+    View,
+    Edit,
+}
+
+impl AccountLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountLevel::View => "view",
+            AccountLevel::Edit => "edit",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "view" => Some(AccountLevel::View),
+            "edit" => Some(AccountLevel::Edit),
+            _ => None,
+        }
+    }
+}
+
+/// Someone on an account's view or edit list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHolder {
+    pub username: String,
+    pub full_name: String,
+    pub level: AccountLevel,
+}
+
 /// What an admin sees of an account. Never carries a password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {

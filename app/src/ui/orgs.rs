@@ -1,13 +1,14 @@
 //! The current organization's members (what you may do here, who belongs, and — for holders
 //! of manage-users — adding, re-roling and removing members), and the organizations admin.
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use super::live::Live;
 use super::{field_error, form_error, ErrorBox, Field, Session};
 use crate::api::orgs::{list_members, list_orgs, CreateOrg, DeleteOrg, RemoveMember, RenameOrg, SetMember};
 use crate::api::roles::role_matrix;
 use crate::api::users::DeleteUser;
-use crate::domain::abilities::Ability;
+use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::orgs::Member;
 use crate::domain::Error;
 
@@ -202,10 +203,13 @@ fn MemberRow(
     });
     view! {
         <tr>
-            <td>{m.username.clone()} " " {badges}</td>
+            <td><A href=format!("/admin/users/{}", super::enc(&m.username))>{m.username.clone()}</A> " " {badges}</td>
             <td>{m.full_name.clone()}</td>
             <td>{role_cell}</td>
-            <td>{if extras.is_empty() { "—".to_string() } else { extras.join(", ") }}</td>
+            <td>
+                {if extras.is_empty() { "—".to_string() } else { extras.join(", ") }}
+                {can_manage.then(|| view! { <ExtrasEditor username=username.clone() role=m.role_id extras=m.extras set_member/> })}
+            </td>
             <td class="actions">{actions}</td>
         </tr>
     }
@@ -266,5 +270,39 @@ pub fn OrgsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// Extra abilities for one member, on top of their role: a checkbox per ability.
+#[component]
+fn ExtrasEditor(username: String, role: i64, extras: AbilitySet, set_member: ServerAction<SetMember>) -> impl IntoView {
+    let chosen = RwSignal::new(extras);
+    let summary = format!("Extra abilities for {username}");
+    let name = StoredValue::new(username);
+    view! {
+        <details class="extras">
+            <summary>{summary}</summary>
+            <fieldset>
+                <legend class="sr-only">"Abilities on top of the role"</legend>
+                {Ability::ALL.into_iter().map(|a| {
+                    let id = format!("extra-{}-{}", name.get_value(), a.code());
+                    view! {
+                        <div class="field check">
+                            <input type="checkbox" id=id.clone() checked=extras.contains(a)
+                                on:change=move |ev| chosen.update(|s| *s = s.with(a, event_target_checked(&ev)))/>
+                            <label for=id>{a.code()}</label>
+                        </div>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <button type="button" on:click=move |_| {
+                set_member.dispatch(SetMember {
+                    username: name.get_value(),
+                    role: role.to_string(),
+                    extras: chosen.get_untracked().codes().into_iter().map(str::to_string).collect(),
+                    add: false,
+                });
+            }>{format!("Save extra abilities for {}", name.get_value())}</button>
+        </details>
     }
 }

@@ -220,6 +220,7 @@ pub fn NewUserPage() -> impl IntoView {
     let cv: Signal<_> = create.value().into();
     let pv: Signal<_> = copy.value().into();
     const FIELDS: &[&str] = &["username", "full_name", "email", "password", "status"];
+    const FIELDS_NEW: &[&str] = &["username", "full_name", "email", "password", "status", "role"];
     view! {
         <section class="card">
             {move || match source() {
@@ -244,7 +245,15 @@ pub fn NewUserPage() -> impl IntoView {
                             <input type="checkbox" id="super_admin" name="super_admin"/>
                             <label for="super_admin">"Super admin"</label>
                         </div>
-                        {form_error(cv, FIELDS)}
+                        <div class="field">
+                            <label for="role">"Role in the current organization"</label>
+                            <select id="role" name="role">
+                                <option value="" selected=true>"Default: Viewer (Admin for super admins)"</option>
+                                <RoleNames/>
+                            </select>
+                            {move || field_error(cv, "role")().map(|e| view! { <p class="field-error">{e}</p> })}
+                        </div>
+                        {form_error(cv, FIELDS_NEW)}
                         <div class="buttons">
                             <button type="submit" class="primary" disabled=move || create.pending().get()>"Create user"</button>
                             <A href="/admin/users">"Cancel"</A>
@@ -281,6 +290,7 @@ pub fn EditUserPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let user = Resource::new(move || (username(), update.version().get()), |(u, _)| get_user(u));
+    let session = expect_context::<super::Session>();
     let confirming = RwSignal::new(false);
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -321,10 +331,13 @@ pub fn EditUserPage() -> impl IntoView {
                                         <option value="disabled" selected=!active>"Disabled"</option>
                                     </select>
                                 </div>
-                                <div class="field check">
-                                    <input type="checkbox" id="super_admin" name="super_admin" checked=u.super_admin/>
-                                    <label for="super_admin">"Super admin"</label>
-                                </div>
+                                // Only super admins grant or revoke super admin.
+                                <Show when=move || session.current().is_some_and(|m| m.super_admin)>
+                                    <div class="field check">
+                                        <input type="checkbox" id="super_admin" name="super_admin" checked=u.super_admin/>
+                                        <label for="super_admin">"Super admin"</label>
+                                    </div>
+                                </Show>
                                 <Field id="password" label="Reset password" kind="password" autocomplete="new-password"
                                     hint="Leave empty to keep the current password. Setting one signs the user out everywhere."
                                     error=Signal::derive(field_error(uv, "password"))/>
@@ -335,6 +348,8 @@ pub fn EditUserPage() -> impl IntoView {
                                     <A href="/admin/users">"Back to users"</A>
                                 </div>
                             </ActionForm>
+                            <Memberships username=u.username.clone()/>
+                            <AccountLists username=u.username.clone()/>
                             <div class="danger-zone">
                                 <h2>"Delete account"</h2>
                                 {form_error(dv, &[])}
@@ -360,5 +375,94 @@ pub fn EditUserPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// Role names for a select whose values are names (the users admin's create form).
+#[component]
+fn RoleNames() -> impl IntoView {
+    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
+    view! {
+        <Transition fallback=|| ()>
+            {move || roles.get().and_then(|r| r.ok()).map(|m| {
+                m.roles.into_iter().map(|r| view! { <option value=r.name.clone()>{r.name.clone()}</option> }).collect_view()
+            })}
+        </Transition>
+    }
+}
+
+/// The organizations the account belongs to, with its role in each.
+#[component]
+fn Memberships(username: String) -> impl IntoView {
+    let live = expect_context::<super::live::Live>();
+    let list = Resource::new(move || (username.clone(), live.track()), |(u, _)| crate::api::orgs::user_memberships(u));
+    view! {
+        <h2>"Organizations"</h2>
+        <Transition fallback=|| ()>
+            {move || list.get().map(|r| match r {
+                Ok(ms) if ms.is_empty() => view! { <p class="muted">"Not a member of any organization."</p> }.into_any(),
+                Ok(ms) => view! {
+                    <ul aria-label="Memberships">
+                        {ms.into_iter().map(|m| {
+                            let extras = if m.extras.is_empty() { String::new() } else { format!(" + {}", m.extras.codes().join(", ")) };
+                            view! { <li><strong>{m.org.name}</strong>": " {m.role} {extras}</li> }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// SlashDB-style lists on the account: who else may view it, and who may edit or delete it.
+#[component]
+fn AccountLists(username: String) -> impl IntoView {
+    use crate::api::users::{account_holders, SetAccountHolder};
+    use crate::domain::users::AccountLevel;
+    let set = ServerAction::<SetAccountHolder>::new();
+    let target = username.clone();
+    let list = Resource::new(move || (target.clone(), set.version().get()), |(u, _)| account_holders(u));
+    let sv: Signal<_> = set.value().into();
+    let name = StoredValue::new(username);
+    view! {
+        <h2>"Who else may see or change this account"</h2>
+        <p class="muted">"Holders also need view-users (to see) or manage-users (to change or delete) in the organization they work in."</p>
+        <Transition fallback=|| ()>
+            {move || list.get().map(|r| match r {
+                Ok(hs) if hs.is_empty() => view! { <p>"Nobody besides the organization's admins and super admins."</p> }.into_any(),
+                Ok(hs) => view! {
+                    <ul class="plain" aria-label="Account access lists">
+                        {hs.into_iter().map(|h| {
+                            let who = h.username.clone();
+                            let label = format!("Take {} off the lists", h.username);
+                            let level = match h.level { AccountLevel::View => "may view", AccountLevel::Edit => "may view, edit and delete" };
+                            view! {
+                                <li class="role-admin">
+                                    <span><strong>{h.username.clone()}</strong>" " {level}</span>
+                                    <button type="button" class="secondary" on:click=move |_| {
+                                        set.dispatch(SetAccountHolder { username: name.get_value(), holder: who.clone(), level: "none".into() });
+                                    }>{label}</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            })}
+        </Transition>
+        <ActionForm action=set attr:novalidate=true attr:class="inline">
+            <input type="hidden" name="username" value=name.get_value()/>
+            <Field id="holder" label="Account to give access" error=Signal::derive(field_error(sv, "holder"))/>
+            <div class="field">
+                <label for="level">"Access"</label>
+                <select id="level" name="level">
+                    <option value="view">"May view"</option>
+                    <option value="edit">"May view, edit and delete"</option>
+                </select>
+            </div>
+            <button type="submit">"Give access"</button>
+        </ActionForm>
+        {form_error(sv, &["holder"])}
     }
 }

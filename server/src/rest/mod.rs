@@ -28,6 +28,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", "/users/{username}"),
     ("delete", "/users/{username}"),
     ("get", "/users/{username}/memberships"),
+    ("get", "/users/{username}/access"),
+    ("put", "/users/{username}/access/{holder}"),
+    ("delete", "/users/{username}/access/{holder}"),
     ("get", "/roles"),
     ("post", "/roles"),
     ("patch", "/roles/{id}"),
@@ -56,6 +59,8 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/users", users)
         .route("/users/{username}", user)
         .route("/users/{username}/memberships", get(orgs::memberships))
+        .route("/users/{username}/access", get(users::holders))
+        .route("/users/{username}/access/{holder}", put(users::set_holder).delete(users::remove_holder))
         .route("/roles", get(roles::list).post(roles::create))
         .route("/roles/{id}", patch(roles::rename).delete(roles::delete))
         .route("/roles/{id}/abilities/{ability}", put(roles::grant).delete(roles::revoke))

@@ -2,7 +2,9 @@
 use std::collections::HashMap;
 
 use app::backend::services::users as svc;
-use app::domain::users::{NewUser, SortDir, SortField, User, UserChanges, UserPage, UserQuery};
+use app::domain::users::{
+    AccountHolder, AccountLevel, NewUser, SortDir, SortField, User, UserChanges, UserPage, UserQuery,
+};
 use app::domain::Error;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -66,4 +68,36 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     svc::delete(&s.backend, &ctx.0, &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn holders(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<AccountHolder>>> {
+    Ok(Json(svc::account_holders(&s.backend, &ctx.0, &username).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderLevel {
+    level: AccountLevel,
+}
+
+pub async fn set_holder(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Path((username, holder)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Vec<AccountHolder>>> {
+    let l: HolderLevel = parse_json(&body)?;
+    Ok(Json(svc::set_account_holder(&s.backend, &ctx.0, &username, &holder, Some(l.level)).await?))
+}
+
+pub async fn remove_holder(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Path((username, holder)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<AccountHolder>>> {
+    Ok(Json(svc::set_account_holder(&s.backend, &ctx.0, &username, &holder, None).await?))
 }

@@ -30,15 +30,21 @@ pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Res
     }
 }
 
-/// The policy's view of an account, with its memberships read in the transaction.
-pub(crate) async fn target_of(tx: &mut Box<dyn Tx>, u: &UserRecord) -> Result<Target, Error> {
+/// The policy's view of an account, with its memberships and the caller's place on its
+/// access lists read in the transaction.
+pub(crate) async fn target_of(tx: &mut Box<dyn Tx>, ctx: &Ctx, u: &UserRecord) -> Result<Target, Error> {
     let orgs = tx.memberships(u.id).await?;
+    let listed = match ctx.actor_id() {
+        Some(me) => tx.account_level(u.id, me).await?,
+        None => None,
+    };
     Ok(Target {
         id: u.id,
         super_admin: u.super_admin,
         status: u.status,
         public: u.public,
         sole_org: if orgs.len() == 1 { orgs.first().copied() } else { None },
+        listed,
     })
 }
 

@@ -16,7 +16,9 @@ use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
 use crate::domain::ids::{OrgId, RoleId, ADMIN_ROLE, VIEWER_ROLE};
 use crate::domain::policy::{self, Actor};
-use crate::domain::users::{NewUser, User, UserChanges, UserPage, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::users::{
+    AccountHolder, AccountLevel, NewUser, User, UserChanges, UserPage, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
 use crate::domain::validate;
 
 /// Cursor contents: the sort it belongs to and the boundary row's key.
@@ -84,24 +86,76 @@ pub async fn list(b: &Backend, ctx: &Ctx, q: UserQuery) -> Result<UserPage, Erro
 }
 
 /// One account: super admins see any; holders of view-users or manage-users in the current
-/// organization see its members (others are "not found", not "forbidden": no enumeration).
+/// organization see its members and the accounts that list them (others are "not found",
+/// not "forbidden": no enumeration).
 pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> {
+    Ok(visible(b, ctx, username).await?.to_user())
+}
+
+/// The account if the caller may see it.
+async fn visible(b: &Backend, ctx: &Ctx, username: &str) -> Result<UserRecord, Error> {
     let actor = ctx.actor()?;
     let org = ctx.org();
-    let member_view = match actor {
-        Some(a) if !a.super_admin => {
-            let (_, abilities) = b.access.read().abilities(Some(a.id), org);
-            policy::can_view_members(Some(Actor { abilities, ..a })).map_err(Error::Forbidden)?;
-            true
-        }
-        _ => false,
-    };
+    let actor = actor.map(|a| Actor { abilities: b.access.read().abilities(Some(a.id), org).1, ..a });
+    // The ability comes first: without it, even a missing account is "forbidden".
+    policy::can_view_account(actor, true, None).map_err(Error::Forbidden)?;
     let u =
         b.store.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    if member_view && !b.access.read().is_member(u.id, org) {
+    let member = b.access.read().is_member(u.id, org);
+    let listed = match actor {
+        Some(a) if !a.super_admin && !member => b.store.account_level(u.id, a.id).await?,
+        _ => None,
+    };
+    if !policy::can_view_account(actor, member, listed).map_err(Error::Forbidden)? {
         return Err(Error::not_found("User"));
     }
-    Ok(u.to_user())
+    Ok(u)
+}
+
+/// Who else may view or edit `username` (visible to whoever may see the account).
+pub async fn account_holders(b: &Backend, ctx: &Ctx, username: &str) -> Result<Vec<AccountHolder>, Error> {
+    let u = visible(b, ctx, username).await?;
+    Ok(b.store.account_holders(u.id).await?)
+}
+
+/// Puts `holder` on `username`'s view or edit list, or takes it off (`None`). Needs the
+/// right to manage the account itself.
+pub async fn set_account_holder(
+    b: &Backend,
+    ctx: &Ctx,
+    username: &str,
+    holder: &str,
+    level: Option<AccountLevel>,
+) -> Result<Vec<AccountHolder>, Error> {
+    ctx.actor()?;
+    let org = ctx.org();
+    let mut tx = b.store.begin().await?;
+    let target =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
+    let facts = target_of(&mut tx, ctx, &target).await?;
+    policy::can_manage_account(actor, org, facts).map_err(Error::Forbidden)?;
+    let h = tx
+        .user_by_username(&validate::username_key(holder))
+        .await?
+        .ok_or_else(|| Error::invalid("holder", format!("There is no account named '{}'.", holder.trim())))?;
+    if h.public {
+        return Err(Error::invalid("holder", "The public account cannot be given access to accounts."));
+    }
+    if h.id == target.id {
+        return Err(Error::invalid("holder", "An account always has access to itself."));
+    }
+    let before = tx.account_level(target.id, h.id).await?;
+    tx.set_account_level(target.id, h.id, level).await?;
+    let event = if level.is_some() { "account_access.granted" } else { "account_access.revoked" };
+    let mut ev = audit(b, ctx, event, true);
+    ev.org_id = Some(org);
+    ev.target = Some(target.username.clone());
+    ev.before = Some(json!({ "holder": h.username, "level": before.map(AccountLevel::as_str) }));
+    ev.after = Some(json!({ "holder": h.username, "level": level.map(AccountLevel::as_str) }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(b.store.account_holders(target.id).await?)
 }
 
 /// Where a new account goes: an organization and a role there, by name.
@@ -318,7 +372,7 @@ async fn write_update(
 ) -> Result<UserRecord, Error> {
     let actor = actor_in(tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    let target = target_of(tx, before).await?;
+    let target = target_of(tx, ctx, before).await?;
     policy::can_update_user(actor, org, target, c.status, c.super_admin, active).map_err(Error::Forbidden)?;
     let now = b.now();
     let mut after = before.clone();
@@ -402,7 +456,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let actor = actor_in(&mut tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    let facts = target_of(&mut tx, &target).await?;
+    let facts = target_of(&mut tx, ctx, &target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
     tx.delete_user(target.id).await?;
     let mut ev = audit(b, ctx, "user.deleted", true);

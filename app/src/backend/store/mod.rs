@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::domain::abilities::AbilitySet;
 use crate::domain::access::{AccessModel, Grant, UserEntry};
 use crate::domain::ids::{OrgId, RoleId, UserId};
-use crate::domain::users::{AuditEntry, SortDir, SortField, User, UserStatus};
+use crate::domain::users::{AccountHolder, AccountLevel, AuditEntry, SortDir, SortField, User, UserStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,6 +228,10 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<MemberRecord>>;
     async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<MembershipRecord>>;
+    /// `holder`'s place on `target`'s view/edit lists.
+    async fn account_level(&self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>>;
+    /// Everyone on `target`'s view/edit lists, by username.
+    async fn account_holders(&self, target: UserId) -> StoreResult<Vec<AccountHolder>>;
 }
 
 #[async_trait]
@@ -269,6 +273,14 @@ pub trait Tx: Send {
     /// Deletes the organization and its memberships; sessions in it move to `fallback`.
     async fn delete_org(&mut self, id: OrgId, fallback: OrgId) -> StoreResult<()>;
     async fn set_session_org(&mut self, token_hash: &[u8], org: OrgId) -> StoreResult<()>;
+    async fn account_level(&mut self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>>;
+    /// Puts `holder` on `target`'s list at `level`, or takes it off (`None`).
+    async fn set_account_level(
+        &mut self,
+        target: UserId,
+        holder: UserId,
+        level: Option<AccountLevel>,
+    ) -> StoreResult<()>;
     async fn insert_session(&mut self, s: &NewSession<'_>) -> StoreResult<()>;
     async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
     async fn delete_sessions_of(&mut self, user: UserId, except: Option<&[u8]>) -> StoreResult<u64>;

@@ -13,7 +13,7 @@ use super::*;
 use crate::domain::abilities::Ability;
 use crate::domain::access::RoleEntry;
 use crate::domain::ids::{OrgId, RoleId, UserId};
-use crate::domain::users::{AuditEntry, SortDir, SortField, UserStatus};
+use crate::domain::users::{AccountHolder, AccountLevel, AuditEntry, SortDir, SortField, UserStatus};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -258,11 +258,11 @@ fn map_unique(e: sqlx::Error) -> StoreError {
             if msg.contains("email") {
                 return StoreError::Conflict { field: "email" };
             }
-            if msg.contains("username") {
-                return StoreError::Conflict { field: "username" };
-            }
             if msg.contains("memberships") {
                 return StoreError::Conflict { field: "member" };
+            }
+            if msg.contains("username") {
+                return StoreError::Conflict { field: "username" };
             }
             if msg.contains("name_key") {
                 return StoreError::Conflict { field: "name" };
@@ -486,7 +486,7 @@ impl Store for SqliteStore {
              (SELECT group_concat(ability) FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras, \
              (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count \
              FROM memberships m JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id \
-             WHERE m.org_id = ?1 AND u.username_key > ?2{like} ORDER BY u.username_key LIMIT ?4"
+             WHERE m.org_id = ?1 AND m.username_key > ?2{like} ORDER BY m.username_key LIMIT ?4"
         );
         let rows = sqlx::query(&sql)
             .bind(org.0)
@@ -509,6 +509,28 @@ impl Store for SqliteStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    async fn account_level(&self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>> {
+        let level: Option<String> =
+            sqlx::query_scalar(LEVEL_SQL).bind(target.0).bind(holder.0).fetch_optional(&self.read).await?;
+        Ok(level.as_deref().and_then(AccountLevel::parse))
+    }
+
+    async fn account_holders(&self, target: UserId) -> StoreResult<Vec<AccountHolder>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT u.username, u.full_name, a.level FROM account_access a JOIN users u ON u.id = a.holder_id \
+             WHERE a.target_id = ? ORDER BY u.username_key",
+        )
+        .bind(target.0)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(username, full_name, level)| {
+                AccountLevel::parse(&level).map(|level| AccountHolder { username, full_name, level })
+            })
+            .collect())
     }
 
     async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<MembershipRecord>> {
@@ -537,6 +559,8 @@ impl Store for SqliteStore {
             .map_err(Into::into)
     }
 }
+
+const LEVEL_SQL: &str = "SELECT level FROM account_access WHERE target_id = ? AND holder_id = ?";
 
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -641,14 +665,17 @@ impl Tx for SqliteTx {
     }
 
     async fn add_membership(&mut self, org: OrgId, user: UserId, role: RoleId, now: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO memberships (org_id, user_id, role_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(org.0)
-            .bind(user.0)
-            .bind(role.0)
-            .bind(now)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_unique)?;
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role_id, username_key, created_at) \
+             SELECT ?, id, ?, username_key, ? FROM users WHERE id = ?",
+        )
+        .bind(org.0)
+        .bind(role.0)
+        .bind(now)
+        .bind(user.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_unique)?;
         Ok(())
     }
 
@@ -832,6 +859,41 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await?;
         sqlx::query("DELETE FROM orgs WHERE id = ?").bind(id.0).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn account_level(&mut self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>> {
+        let level: Option<String> =
+            sqlx::query_scalar(LEVEL_SQL).bind(target.0).bind(holder.0).fetch_optional(&mut *self.tx).await?;
+        Ok(level.as_deref().and_then(AccountLevel::parse))
+    }
+
+    async fn set_account_level(
+        &mut self,
+        target: UserId,
+        holder: UserId,
+        level: Option<AccountLevel>,
+    ) -> StoreResult<()> {
+        match level {
+            Some(l) => {
+                sqlx::query(
+                    "INSERT INTO account_access (target_id, holder_id, level) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (target_id, holder_id) DO UPDATE SET level = ?3",
+                )
+                .bind(target.0)
+                .bind(holder.0)
+                .bind(l.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM account_access WHERE target_id = ? AND holder_id = ?")
+                    .bind(target.0)
+                    .bind(holder.0)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
