@@ -737,3 +737,70 @@ async fn authorization_matrix() {
     }
     assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn member_search_matches_a_full_filter_beyond_the_scan_window() {
+    use app::backend::store::UserInsert;
+    use app::domain::ids::{OrgId, RoleId};
+    use app::domain::users::UserStatus;
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (acme, _) = two_orgs(&admin).await;
+    let mut tx = app.backend.store.begin().await.expect("tx");
+    let mut all = Vec::new();
+    for i in 0..3500 {
+        let username = format!("m{i:05}");
+        // Every 700th member is "rare": only they match "quartz". Every third account is in
+        // Beta only, so the organization filter matters too.
+        let full = if i % 700 == 699 { format!("Quartz Person {i}") } else { format!("Filler Person {i}") };
+        let id = tx
+            .insert_user(&UserInsert {
+                username: username.clone(),
+                full_name: full.clone(),
+                email: format!("m{i}@example.com"),
+                password_hash: None,
+                status: UserStatus::Active,
+                super_admin: false,
+                created_at: 0,
+            })
+            .await
+            .expect("insert");
+        let org = if i % 3 == 0 { OrgId(acme + 1) } else { OrgId(acme) };
+        tx.add_membership(org, id, RoleId(1), 0).await.expect("member");
+        if org.0 == acme {
+            all.push((username, full.to_lowercase(), format!("m{i}@example.com")));
+        }
+    }
+    tx.commit().await.expect("commit");
+    app.backend.load_access().await.expect("reload");
+    for term in ["quartz", "filler person 20", "person", "m1999@", "qu"] {
+        let mut expected: Vec<String> = all
+            .iter()
+            .filter(|(u, n, e)| u.contains(term) || n.contains(term) || e.contains(term))
+            .map(|(u, _, _)| u.clone())
+            .collect();
+        expected.sort();
+        let mut got = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut url = format!("/api/v1/orgs/Acme/members?search={}", term.replace(' ', "%20"));
+            if let Some(a) = &after {
+                url.push_str(&format!("&after={a}"));
+            }
+            let (s, page) = admin.get(&url).await;
+            assert_eq!(s, 200, "{term}: {page}");
+            got.extend(
+                page["members"]
+                    .as_array()
+                    .expect("members")
+                    .iter()
+                    .filter_map(|m| m["username"].as_str().map(str::to_string)),
+            );
+            match page["next"].as_str() {
+                Some(n) => after = Some(n.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "search {term:?}");
+    }
+}

@@ -105,7 +105,7 @@ impl Access {
                 }
             }
             Change::Roles => {
-                let roles = store.list_roles().await?;
+                let roles = store.load_roles().await?;
                 let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
                 m.roles = roles
                     .into_iter()

@@ -117,7 +117,10 @@ impl AccessModel {
         if let Some(old) = self.users.remove(&id) {
             self.user_ids.remove(&old.username.to_ascii_lowercase());
         }
-        self.grants.retain(|(u, _), _| *u != id);
+        let orgs: Vec<OrgId> = self.orgs.keys().copied().collect();
+        for o in orgs {
+            self.grants.remove(&(id, o));
+        }
     }
 
     pub fn set_org(&mut self, id: OrgId, name: String) {
@@ -216,9 +219,10 @@ impl AccessModel {
         self.grants.contains_key(&(user, org))
     }
 
-    /// Organizations `user` belongs to, by name.
+    /// Organizations `user` belongs to, by name. One look-up per organization: organizations
+    /// are few next to accounts.
     pub fn orgs_of(&self, user: UserId) -> Vec<OrgId> {
-        let mut v: Vec<OrgId> = self.grants.keys().filter(|(u, _)| *u == user).map(|(_, o)| *o).collect();
+        let mut v: Vec<OrgId> = self.orgs.keys().copied().filter(|o| self.grants.contains_key(&(user, *o))).collect();
         v.sort_by_key(|o| self.orgs.get(o).map(|n| n.to_lowercase()));
         v
     }

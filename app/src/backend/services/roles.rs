@@ -58,6 +58,8 @@ pub async fn set_ability(b: &Backend, ctx: &Ctx, role: RoleId, ability: Ability,
     ev.after = Some(snapshot(&after));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Roles).await?;
+    // Counting holders is for the answer only: the change is already in force.
+    after.members = b.store.role_members(role).await?;
     Ok(to_role(after))
 }
 
@@ -86,13 +88,14 @@ pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<
     policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     tx.rename_role(role, &name).await?;
-    let after = RoleRecord { name: name.clone(), ..before.clone() };
+    let mut after = RoleRecord { name: name.clone(), ..before.clone() };
     let mut ev = audit(b, ctx, "role.renamed", true);
     ev.target = Some(format!("role:{name}"));
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Roles).await?;
+    after.members = b.store.role_members(role).await?;
     Ok(to_role(after))
 }
 
@@ -105,7 +108,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<Ro
     policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     let mut moved = 0;
-    if before.members > 0 {
+    if tx.role_in_use(role).await? {
         let Some(to) = replacement else { return Err(Error::Forbidden(Denied::RoleInUse)) };
         if to == role {
             return Err(Error::invalid("replacement", "Choose a different role as the replacement."));

@@ -141,7 +141,8 @@ pub struct RoleRecord {
     pub id: RoleId,
     pub name: String,
     pub abilities: AbilitySet,
-    /// Memberships (in any organization) that hold this role.
+    /// Memberships (in any organization) that hold this role; counted by `list_roles` and
+    /// `role_members` only (0 elsewhere).
     pub members: i64,
 }
 
@@ -216,7 +217,11 @@ pub trait Store: Send + Sync + 'static {
     async fn load_access(&self) -> StoreResult<(i64, AccessModel)>;
     /// One account's part of the access model; `None` once it is deleted.
     async fn load_user_access(&self, user: UserId) -> StoreResult<Option<UserAccess>>;
+    /// Every role with its holder count (the role matrix).
     async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>>;
+    /// Every role without counting holders (the access model).
+    async fn load_roles(&self) -> StoreResult<Vec<RoleRecord>>;
+    async fn role_members(&self, id: RoleId) -> StoreResult<i64>;
     async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>>;
     /// Members of `org` in username order, after `after` (a username key), optionally
     /// filtered by a lower-cased substring of username, name or email.
@@ -263,6 +268,7 @@ pub trait Tx: Send {
     async fn insert_role(&mut self, name: &str, now: i64) -> StoreResult<RoleId>;
     async fn rename_role(&mut self, id: RoleId, name: &str) -> StoreResult<()>;
     async fn set_role_abilities(&mut self, id: RoleId, abilities: AbilitySet) -> StoreResult<()>;
+    async fn role_in_use(&mut self, id: RoleId) -> StoreResult<bool>;
     /// Moves every membership holding `from` to `to`; returns how many moved.
     async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64>;
     async fn delete_role(&mut self, id: RoleId) -> StoreResult<()>;

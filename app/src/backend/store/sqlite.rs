@@ -167,6 +167,84 @@ impl SqliteStore {
     }
 }
 
+/// How a member list is filtered.
+#[derive(Clone, Copy)]
+enum MemberFilter<'a> {
+    All,
+    /// LIKE over every member (short search text).
+    Like(&'a str),
+    /// LIKE over the next `SEARCH_WINDOW` members in username order.
+    Window(&'a str),
+    /// Through the trigram index.
+    Indexed(&'a str),
+}
+
+impl SqliteStore {
+    async fn members_query(
+        &self,
+        org: OrgId,
+        filter: MemberFilter<'_>,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>> {
+        let like = " AND (u.username_key LIKE ?3 ESCAPE '\\' OR u.full_name_key LIKE ?3 ESCAPE '\\' OR u.email_key LIKE ?3 ESCAPE '\\')";
+        // CROSS JOIN keeps memberships as the outer loop, walking (org_id, username_key): no
+        // sort, whatever the organization's size.
+        let (source, filter_sql, pattern) = match filter {
+            MemberFilter::All => ("memberships m".to_string(), String::new(), None),
+            MemberFilter::Like(s) => ("memberships m".to_string(), like.to_string(), Some(like_pattern(s))),
+            MemberFilter::Window(s) => (
+                format!(
+                    "(SELECT * FROM memberships WHERE org_id = ?1 AND username_key > ?2 ORDER BY username_key LIMIT {SEARCH_WINDOW}) m"
+                ),
+                like.to_string(),
+                Some(like_pattern(s)),
+            ),
+            MemberFilter::Indexed(s) => (
+                "memberships m".to_string(),
+                " AND m.user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?3)".to_string(),
+                Some(fts_phrase(s)),
+            ),
+        };
+        let sql = format!(
+            "SELECT {USER_COLS}, m.role_id, r.name AS role_name, \
+             (SELECT group_concat(ability) FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras, \
+             (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count \
+             FROM {source} CROSS JOIN users u ON u.id = m.user_id CROSS JOIN roles r ON r.id = m.role_id \
+             WHERE m.org_id = ?1 AND m.username_key > ?2{filter_sql} ORDER BY m.username_key LIMIT ?4"
+        );
+        let rows =
+            sqlx::query(&sql).bind(org.0).bind(after).bind(pattern).bind(limit as i64).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                let extras: Option<String> = r.try_get("extras")?;
+                let codes: Vec<String> = extras.unwrap_or_default().split(',').map(str::to_string).collect();
+                Ok(MemberRecord {
+                    user: user_from_row(r)?,
+                    role: RoleId(r.try_get("role_id")?),
+                    role_name: r.try_get("role_name")?,
+                    extras: abilities_from(&codes),
+                    org_count: r.try_get("org_count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Whether more members follow the search window.
+    async fn members_window_full(&self, org: OrgId, after: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE org_id = ? AND username_key > ? LIMIT ?)",
+        )
+        .bind(org.0)
+        .bind(after)
+        .bind(SEARCH_WINDOW + 1)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > SEARCH_WINDOW)
+    }
+}
+
 const USER_COLS: &str = "u.id, u.username, u.full_name, u.email, u.password_hash, u.status, u.super_admin, \
      u.two_factor, u.created_at, u.last_sign_in_at, u.kind";
 
@@ -206,6 +284,10 @@ fn group_abilities<K: std::hash::Hash + Eq>(rows: Vec<(K, String)>) -> std::coll
 
 const ROLE_SQL: &str = "SELECT r.id, r.name, \
      (SELECT COUNT(*) FROM memberships m WHERE m.role_id = r.id) AS members, \
+     (SELECT group_concat(ability) FROM role_abilities ra WHERE ra.role_id = r.id) AS abilities FROM roles r";
+
+/// A role without counting its holders (what writes and the access model need).
+const ROLE_SQL_UNCOUNTED: &str = "SELECT r.id, r.name, 0 AS members, \
      (SELECT group_concat(ability) FROM role_abilities ra WHERE ra.role_id = r.id) AS abilities FROM roles r";
 
 fn role_from_row(r: &SqliteRow) -> Result<RoleRecord, sqlx::Error> {
@@ -464,6 +546,18 @@ impl Store for SqliteStore {
         rows.iter().map(role_from_row).collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    async fn load_roles(&self) -> StoreResult<Vec<RoleRecord>> {
+        let rows = sqlx::query(&format!("{ROLE_SQL_UNCOUNTED} ORDER BY r.id")).fetch_all(&self.read).await?;
+        rows.iter().map(role_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    async fn role_members(&self, id: RoleId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE role_id = ?")
+            .bind(id.0)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>> {
         let rows = sqlx::query(&format!("{ORG_SQL} ORDER BY o.name_key")).fetch_all(&self.read).await?;
         rows.iter().map(org_from_row).collect::<Result<_, _>>().map_err(Into::into)
@@ -476,39 +570,20 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<MemberRecord>> {
-        let like = if search.is_some() {
-            " AND (u.username_key LIKE ?3 ESCAPE '\\' OR u.full_name_key LIKE ?3 ESCAPE '\\' OR u.email_key LIKE ?3 ESCAPE '\\')"
-        } else {
-            ""
+        let after = after.unwrap_or("");
+        let Some(search) = search else {
+            return self.members_query(org, MemberFilter::All, after, limit).await;
         };
-        let sql = format!(
-            "SELECT {USER_COLS}, m.role_id, r.name AS role_name, \
-             (SELECT group_concat(ability) FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras, \
-             (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count \
-             FROM memberships m JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id \
-             WHERE m.org_id = ?1 AND m.username_key > ?2{like} ORDER BY m.username_key LIMIT ?4"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(org.0)
-            .bind(after.unwrap_or(""))
-            .bind(search.map(like_pattern))
-            .bind(limit as i64)
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let extras: Option<String> = r.try_get("extras")?;
-                let codes: Vec<String> = extras.unwrap_or_default().split(',').map(str::to_string).collect();
-                Ok(MemberRecord {
-                    user: user_from_row(r)?,
-                    role: RoleId(r.try_get("role_id")?),
-                    role_name: r.try_get("role_name")?,
-                    extras: abilities_from(&codes),
-                    org_count: r.try_get("org_count")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        if search.chars().count() < 3 {
+            return self.members_query(org, MemberFilter::Like(search), after, limit).await;
+        }
+        // As for the users list: frequent terms fill the page from the first rows of the
+        // organization's username order; rare ones are found through the trigram index.
+        let rows = self.members_query(org, MemberFilter::Window(search), after, limit).await?;
+        if rows.len() >= limit as usize || !self.members_window_full(org, after).await? {
+            return Ok(rows);
+        }
+        self.members_query(org, MemberFilter::Indexed(search), after, limit).await
     }
 
     async fn account_level(&self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>> {
@@ -756,7 +831,10 @@ impl Tx for SqliteTx {
     }
 
     async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>> {
-        let row = sqlx::query(&format!("{ROLE_SQL} WHERE r.id = ?")).bind(id.0).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query(&format!("{ROLE_SQL_UNCOUNTED} WHERE r.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(row.as_ref().map(role_from_row).transpose()?)
     }
 
@@ -801,6 +879,13 @@ impl Tx for SqliteTx {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn role_in_use(&mut self, id: RoleId) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE role_id = ?)")
+            .bind(id.0)
+            .fetch_one(&mut *self.tx)
+            .await?)
     }
 
     async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64> {
