@@ -13,13 +13,14 @@ use tokio::sync::{broadcast, Mutex, MutexGuard};
 
 use super::store::{Store, StoreResult};
 use crate::domain::access::AccessModel;
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{OrgId, RoleId, UserId};
 
 /// What a committed transaction changed, so only that part is re-read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     User(UserId),
-    Roles,
+    /// One role was created, changed or deleted (without moving members).
+    Role(RoleId),
     Org(OrgId),
     /// Something broad (a role replaced in every membership): reload everything.
     All,
@@ -104,13 +105,18 @@ impl Access {
                     None => m.remove_user(id),
                 }
             }
-            Change::Roles => {
-                let roles = store.load_roles().await?;
+            Change::Role(id) => {
+                // Read first, then hold the write lock only for one map entry.
+                let role = store.load_role(id).await?;
                 let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
-                m.roles = roles
-                    .into_iter()
-                    .map(|r| (r.id, crate::domain::access::RoleEntry { name: r.name, abilities: r.abilities }))
-                    .collect();
+                match role {
+                    Some(r) => {
+                        m.roles.insert(id, crate::domain::access::RoleEntry { name: r.name, abilities: r.abilities });
+                    }
+                    None => {
+                        m.roles.remove(&id);
+                    }
+                }
             }
             Change::Org(id) => {
                 let org = store.list_orgs().await?.into_iter().find(|o| o.id == id);

@@ -57,7 +57,7 @@ pub async fn set_ability(b: &Backend, ctx: &Ctx, role: RoleId, ability: Ability,
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::Roles).await?;
+    commit_access(b, tx, Change::Role(role)).await?;
     // Counting holders is for the answer only: the change is already in force.
     after.members = b.store.role_members(role).await?;
     Ok(to_role(after))
@@ -76,7 +76,7 @@ pub async fn create(b: &Backend, ctx: &Ctx, name: &str, abilities: AbilitySet) -
     ev.target = Some(format!("role:{name}"));
     ev.after = Some(snapshot(&created));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::Roles).await?;
+    commit_access(b, tx, Change::Role(id)).await?;
     Ok(to_role(created))
 }
 
@@ -94,7 +94,7 @@ pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::Roles).await?;
+    commit_access(b, tx, Change::Role(role)).await?;
     after.members = b.store.role_members(role).await?;
     Ok(to_role(after))
 }
@@ -122,6 +122,6 @@ pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<Ro
     ev.before = Some(snapshot(&before));
     ev.after = Some(json!({ "members_moved": moved, "replacement_id": replacement.map(|r| r.0) }));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, if moved > 0 { Change::All } else { Change::Roles }).await?;
+    commit_access(b, tx, if moved > 0 { Change::All } else { Change::Role(role) }).await?;
     Ok(())
 }

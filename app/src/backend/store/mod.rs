@@ -219,8 +219,8 @@ pub trait Store: Send + Sync + 'static {
     async fn load_user_access(&self, user: UserId) -> StoreResult<Option<UserAccess>>;
     /// Every role with its holder count (the role matrix).
     async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>>;
-    /// Every role without counting holders (the access model).
-    async fn load_roles(&self) -> StoreResult<Vec<RoleRecord>>;
+    /// One role without counting holders (the access model).
+    async fn load_role(&self, id: RoleId) -> StoreResult<Option<RoleRecord>>;
     async fn role_members(&self, id: RoleId) -> StoreResult<i64>;
     async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>>;
     /// Members of `org` in username order, after `after` (a username key), optionally

@@ -546,9 +546,10 @@ impl Store for SqliteStore {
         rows.iter().map(role_from_row).collect::<Result<_, _>>().map_err(Into::into)
     }
 
-    async fn load_roles(&self) -> StoreResult<Vec<RoleRecord>> {
-        let rows = sqlx::query(&format!("{ROLE_SQL_UNCOUNTED} ORDER BY r.id")).fetch_all(&self.read).await?;
-        rows.iter().map(role_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    async fn load_role(&self, id: RoleId) -> StoreResult<Option<RoleRecord>> {
+        let row =
+            sqlx::query(&format!("{ROLE_SQL_UNCOUNTED} WHERE r.id = ?")).bind(id.0).fetch_optional(&self.read).await?;
+        Ok(row.as_ref().map(role_from_row).transpose()?)
     }
 
     async fn role_members(&self, id: RoleId) -> StoreResult<i64> {
