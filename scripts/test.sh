@@ -17,7 +17,8 @@ mkdir -p target/e2e
 cp target/debug/roster target/e2e/roster
 
 echo "[test] Rust unit and integration tests"
-cargo test --workspace --features app/ssr --exclude frontend
+# (the casbin comparison is a benchmark only: bench/access.sh)
+cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
 
 echo "[test] end-to-end tests (Playwright, headless Chromium)"
 cd end2end

@@ -175,6 +175,30 @@ async fn main() {
     seen.sort();
     report("first check after a toggle (sees it)", (pct(&seen, 0.5), pct(&seen, 0.95), pct(&seen, 1.0)));
 
+    // From the start of the toggle call to the first check (spinning on another thread) that
+    // sees the new matrix: what another request would experience. The call itself also counts
+    // the role's holders for its answer after the change is in force.
+    let probe_id = b.access.read().user_id(&probe.0).expect("probe user");
+    let mut visible = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let on = i % 2 == 0;
+        let model = b.access.clone();
+        let start = Instant::now();
+        let watcher = std::thread::spawn(move || loop {
+            if model.read().decide(Some(probe_id), probe.1, Ability::UseAdminer).allowed() == on {
+                return start.elapsed();
+            }
+            std::hint::spin_loop();
+        });
+        roles::set_ability(&b, &cli, RoleId(2), Ability::UseAdminer, on).await.expect("toggle");
+        visible.push(watcher.join().expect("watcher"));
+    }
+    visible.sort();
+    report(
+        "role toggle: call start -> first check that sees it",
+        (pct(&visible, 0.5), pct(&visible, 0.95), pct(&visible, 1.0)),
+    );
+
     let users: Vec<String> = (0..1000).map(|i| format!("user{:06}", (i * 97) % n)).collect();
     report(
         "check service (user, org, ability -> decision + sentence)",

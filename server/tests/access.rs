@@ -804,3 +804,47 @@ async fn member_search_matches_a_full_filter_beyond_the_scan_window() {
         assert_eq!(got, expected, "search {term:?}");
     }
 }
+
+#[tokio::test]
+async fn the_patched_model_equals_a_fresh_load_after_every_kind_of_change() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let fresh = || async { app.backend.store.load_access().await.expect("load").1 };
+    let same = |what: &'static str| {
+        let app = &app;
+        async move {
+            let patched = app.backend.access.read().clone();
+            let (_, loaded) = app.backend.store.load_access().await.expect("load");
+            assert_eq!(patched, loaded, "after {what}");
+        }
+    };
+    same("start").await;
+    let (_, beta) = two_orgs(&admin).await;
+    same("creating organizations").await;
+    app.member(&admin, "ann", "Acme", "Operator").await;
+    let viewer = role_id(&admin, "Viewer").await;
+    admin
+        .post_json("/api/v1/orgs/Beta/members", &json!({"username": "ann", "role": viewer, "extras": ["use-adminer"]}))
+        .await;
+    same("adding members with extras").await;
+    admin.http.put(format!("{}/api/v1/roles/{viewer}/abilities/view-queries", app.base)).send().await.expect("put");
+    admin.patch_json(&format!("/api/v1/roles/{viewer}"), &json!({"name": "Reader"})).await;
+    let (_, r) = admin.post_json("/api/v1/roles", &json!({"name": "Temp", "abilities": ["manage-agents"]})).await;
+    same("role toggles, renames and creation").await;
+    admin.delete(&format!("/api/v1/roles/{}", r["id"])).await;
+    same("deleting an unused role").await;
+    admin.patch_json("/api/v1/orgs/Acme/members/ann", &json!({"role": viewer})).await;
+    admin.patch_json("/api/v1/users/ann", &json!({"status": "disabled"})).await;
+    same("changing a member and disabling the account").await;
+    admin.patch_json("/api/v1/orgs/Acme", &json!({"name": "Acme Corp"})).await;
+    admin.delete(&format!("/api/v1/orgs/{beta}")).await;
+    same("renaming and deleting organizations").await;
+    app.member(&admin, "bo", "Acme Corp", "Operator").await;
+    let operator = role_id(&admin, "Operator").await;
+    admin.delete(&format!("/api/v1/roles/{operator}?replacement={viewer}")).await;
+    same("deleting a role in use").await;
+    admin.delete("/api/v1/orgs/Acme%20Corp/members/bo").await;
+    admin.delete("/api/v1/users/ann").await;
+    same("removing a member and deleting an account").await;
+    assert!(fresh().await.user_id("ann").is_none());
+}

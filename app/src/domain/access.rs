@@ -90,7 +90,7 @@ pub struct Explanation {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessModel {
     pub roles: HashMap<RoleId, RoleEntry>,
     pub users: HashMap<UserId, UserEntry>,

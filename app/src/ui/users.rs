@@ -163,7 +163,8 @@ pub fn UsersPage() -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td><A href=edit.clone()>{u.username.clone()}</A>
-                                                        {u.super_admin.then(|| view! { <span class="badge admin">"super admin"</span> })}</td>
+                                                        {u.super_admin.then(|| view! { <span class="badge admin">"super admin"</span> })}
+                                                        {u.public.then(|| view! { <span class="badge admin" title="Stands for anonymous visitors; cannot sign in">"public"</span> })}</td>
                                                     <td>{u.full_name.clone()}</td>
                                                     <td>{u.email.clone()}</td>
                                                     <td><span class=format!("badge {status}")>{status}</span></td>
@@ -308,11 +309,14 @@ pub fn EditUserPage() -> impl IntoView {
                     Ok(u) => {
                         let name = u.username.clone();
                         let name_del = u.username.clone();
+                        let name_copy = u.username.clone();
                         let active = u.status == UserStatus::Active;
                         view! {
                             <div class="title-row">
                                 <h1>"User " {u.username.clone()}</h1>
-                                <A href=format!("/admin/users/new?copy={}", enc(&u.username)) attr:class="button">"Copy"</A>
+                                <Show when=move || session.current().is_some_and(|m| m.super_admin)>
+                                    <A href=format!("/admin/users/new?copy={}", enc(&name_copy)) attr:class="button">"Copy"</A>
+                                </Show>
                             </div>
                             {move || query.read().get("created").map(|_| view! { <p class="alert ok" role="status">"User created."</p> })}
                             <dl class="facts">

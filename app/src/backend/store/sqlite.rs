@@ -308,6 +308,11 @@ fn org_from_row(r: &SqliteRow) -> Result<OrgRecord, sqlx::Error> {
     Ok(OrgRecord { id: OrgId(r.try_get("id")?), name: r.try_get("name")?, members: r.try_get("members")? })
 }
 
+/// A packed row of `load_access` that does not parse (cannot happen with our own schema).
+fn packed_error(table: &str, line: &str) -> StoreError {
+    StoreError::Db(sqlx::Error::Protocol(format!("unexpected {table} row in the access model: {line:?}")))
+}
+
 const PUBLIC_ID: &str = "(SELECT id FROM users WHERE kind = 'public')";
 
 fn sort_column(f: SortField) -> &'static str {
@@ -486,13 +491,28 @@ impl Store for SqliteStore {
         for (id, name) in sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM orgs").fetch_all(&mut *tx).await? {
             m.set_org(OrgId(id), name);
         }
-        let users: Vec<(i64, String, i64, String, String)> =
-            sqlx::query_as("SELECT id, username, super_admin, status, kind FROM users").fetch_all(&mut *tx).await?;
-        for (id, username, sa, status, kind) in users {
-            if kind == "public" {
-                m.public = Some(UserId(id));
+        // Accounts and memberships arrive as one packed text each: at 100k accounts, row-by-row
+        // decoding costs several times the query itself. Usernames hold no ',' or newline.
+        let users: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(id || ',' || super_admin || ',' || (status = 'active') || ',' || (kind = 'public') \
+             || ',' || username, char(10)) FROM users",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let users = users.unwrap_or_default();
+        m.users.reserve(users.len() / 24);
+        for line in users.lines() {
+            let mut f = line.splitn(5, ',');
+            let (Some(id), Some(sa), Some(active), Some(public), Some(username)) =
+                (f.next(), f.next(), f.next(), f.next(), f.next())
+            else {
+                return Err(packed_error("users", line));
+            };
+            let id = UserId(id.parse().map_err(|_| packed_error("users", line))?);
+            if public == "1" {
+                m.public = Some(id);
             }
-            m.set_user(UserId(id), UserEntry { username, super_admin: sa != 0, active: status == "active" });
+            m.set_user(id, UserEntry { username: username.to_string(), super_admin: sa == "1", active: active == "1" });
         }
         let extras_rows: Vec<(i64, i64, String)> =
             sqlx::query_as("SELECT user_id, org_id, ability FROM member_abilities").fetch_all(&mut *tx).await?;
@@ -502,10 +522,18 @@ impl Store for SqliteStore {
                 extras_map.entry((u, o)).or_default().insert(a);
             }
         }
-        let grants: Vec<(i64, i64, i64)> =
-            sqlx::query_as("SELECT user_id, org_id, role_id FROM memberships").fetch_all(&mut *tx).await?;
-        m.grants.reserve(grants.len());
-        for (u, o, r) in grants {
+        let grants: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(user_id || ',' || org_id || ',' || role_id, char(10)) FROM memberships",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let grants = grants.unwrap_or_default();
+        m.grants.reserve(grants.len() / 12);
+        for line in grants.lines() {
+            let mut f = line.split(',').map(str::parse::<i64>);
+            let (Some(Ok(u)), Some(Ok(o)), Some(Ok(r))) = (f.next(), f.next(), f.next()) else {
+                return Err(packed_error("memberships", line));
+            };
             let extras = extras_map.get(&(u, o)).copied().unwrap_or_default();
             m.grants.insert((UserId(u), OrgId(o)), Grant { role: RoleId(r), extras });
         }
