@@ -594,6 +594,7 @@ async fn authorization_matrix() {
             ("joiner", "Default"),
             ("joiner2", "Default"),
             ("source", "Acme"),
+            ("esc", "Acme"),
         ] {
             let body = json!({"username": format!("{name}{p}"), "email": format!("{name}{p}@example.com"), "password": MEMBER_PW, "org": org, "role": "Viewer"});
             let (s, b) = admin.post_json("/api/v1/users", &body).await;
@@ -611,6 +612,57 @@ async fn authorization_matrix() {
         }
         let anon = app.browser();
         let client = clients[i].as_ref().unwrap_or(&anon);
+        // Escalation attempts (IDOR is covered above by admin_b on Acme's routes).
+        let me = match *persona {
+            "viewer" => "viewer_user",
+            "operator" => "operator_user",
+            "member" => "member_user",
+            "admin_a" => "admin_a_user",
+            "admin_b" => "admin_b_user",
+            _ => "super_user",
+        };
+        let admin_role = role_id(&admin, "Admin").await;
+        let attempts: [(&str, &str, String, Value, &str); 5] = [
+            ("promote yourself", "PATCH", format!("/users/{me}"), json!({"super_admin": true}), "UUFFFFFA"),
+            ("promote someone", "PATCH", format!("/users/esc{p}"), json!({"super_admin": true}), "UUFFFFFA"),
+            (
+                "give yourself Admin",
+                "PATCH",
+                format!("/orgs/Acme/members/{me}"),
+                json!({"role": admin_role}),
+                "UUFFFFFF",
+            ),
+            (
+                "add yourself as Admin",
+                "POST",
+                "/orgs/Acme/members".into(),
+                json!({"username": me, "role": admin_role}),
+                "UUFFFFFF",
+            ),
+            (
+                "create a super admin (mass assignment)",
+                "POST",
+                "/users".into(),
+                json!({"username": format!("mass{p}"), "email": format!("mass{p}@example.com"), "password": MEMBER_PW, "org": "Acme", "role": "Viewer", "super_admin": true}),
+                "UUFFFFFA",
+            ),
+        ];
+        for (what, method, path, body, want) in attempts {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let status = client
+                .http
+                .request(m, format!("{}/api/v1{path}", app.base))
+                .json(&body)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16();
+            let want = want.as_bytes()[i] as char;
+            if class(status) != want {
+                failures.push(format!("{persona:>9}  escalation: {what:<37} expected {want}, got {status}"));
+            }
+        }
         for case in CASES {
             let status = if let Some(name) = case.route.strip_prefix("rpc ") {
                 let (victim2, joiner2, leaver2, source) =

@@ -193,21 +193,26 @@ pub async fn set_member(
     let current = tx.membership(org, target.id).await?;
     let before = match current {
         Some(g) => {
-            if add {
-                return Err(Error::Conflict {
-                    field: Some("username".into()),
-                    message: format!("{} is already a member of {}.", target.username, org_rec.name),
-                });
-            }
             let role_abilities = tx.role(g.role).await?.map(|r| r.abilities).unwrap_or_default();
             Some((g, role_abilities.union(g.extras)))
         }
-        None if !add => return Err(Error::not_found("Member")),
         None => None,
     };
     let granted = role_rec.abilities.union(extras);
     let held_before = before.map(|(_, s)| s).unwrap_or_default();
+    // The rules first: asking about yourself or beyond your abilities is refused whether or
+    // not the membership exists.
     policy::can_set_access(actor, target.id, held_before, granted).map_err(Error::Forbidden)?;
+    match (add, before.is_some()) {
+        (true, true) => {
+            return Err(Error::Conflict {
+                field: Some("username".into()),
+                message: format!("{} is already a member of {}.", target.username, org_rec.name),
+            })
+        }
+        (false, false) => return Err(Error::not_found("Member")),
+        _ => {}
+    }
     if before.is_none() {
         tx.add_membership(org, target.id, role, b.now()).await?;
     } else {
