@@ -14,7 +14,8 @@ cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
 
 # The end-to-end suite runs this exact binary, even if the test build below relinks target/debug.
 mkdir -p target/e2e
-cp target/debug/roster target/e2e/roster
+# (copy then rename: works even while an old copy is still running)
+cp target/debug/roster target/e2e/roster.new && mv -f target/e2e/roster.new target/e2e/roster
 
 echo "[test] Rust unit and integration tests"
 # (the casbin comparison is a benchmark only: bench/access.sh)
