@@ -450,6 +450,15 @@ async fn the_event_stream_announces_access_changes() {
         .expect("bytes");
     let text = String::from_utf8_lossy(&next).to_string();
     assert!(text.contains(&format!("data: {}", first + 1)), "{text}");
+    // Signed out (the stream's session): the stream ends at the next change.
+    let other = app.super_admin(&admin, "root2", MEMBER_PW).await;
+    // (creating root2 was itself an access change)
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk()).await.expect("event");
+    let (s, _) = admin.rpc("sign_out", &[]).await;
+    assert_eq!(s, 200);
+    other.post_json("/api/v1/orgs", &json!({"name": "After"})).await;
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk()).await.expect("the stream ends");
+    assert!(end.expect("clean end").is_none(), "no more events once the session is gone");
 }
 
 // ---------------------------------------------------------------------------------------

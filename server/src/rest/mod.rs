@@ -76,7 +76,9 @@ pub fn router() -> Router<crate::ServerState> {
 
 /// Server-sent events for live pages: `access` with the new version number after every
 /// change of roles, grants, memberships or organizations. Signed-in callers only; the data
-/// itself is fetched through the usual (checked) calls.
+/// itself is fetched through the usual (checked) calls. The stream ends, at the latest within
+/// `SESSION_RECHECK`, once its session is gone (signed out, expired, account disabled); the
+/// browser then reconnects with whatever session it has.
 async fn events(
     State(s): State<crate::ServerState>,
     ctx: CtxExt,
@@ -87,23 +89,42 @@ async fn events(
     ApiError,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    ctx.0.actor()?;
+    use tokio::sync::broadcast::error::RecvError;
+    ctx.0.user()?;
+    let session = ctx.0.session.clone().ok_or(Error::Unauthenticated)?;
+    let backend = s.backend.clone();
     let rx = s.backend.access.subscribe();
     let first = s.backend.access.version();
-    let stream = futures_util::stream::unfold((rx, Some(first)), |(mut rx, first)| async move {
-        if let Some(v) = first {
-            return Some((Ok(Event::default().event("access").data(v.to_string())), (rx, None)));
-        }
-        loop {
-            match rx.recv().await {
-                Ok(v) => return Some((Ok(Event::default().event("access").data(v.to_string())), (rx, None))),
-                // A slow reader missed some: the latest version is all it needs.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    let event = |v: i64| Ok(Event::default().event("access").data(v.to_string()));
+    let stream = futures_util::stream::unfold((rx, Some(first)), move |(mut rx, first)| {
+        let backend = backend.clone();
+        let session = session.clone();
+        async move {
+            if let Some(v) = first {
+                return Some((event(v), (rx, None)));
+            }
+            loop {
+                let next = tokio::time::timeout(SESSION_RECHECK, rx.recv()).await;
+                if !session_alive(&backend, &session).await {
+                    return None;
+                }
+                match next {
+                    Ok(Ok(v)) => return Some((event(v), (rx, None))),
+                    // A slow reader missed some: the latest version is all it needs.
+                    Ok(Err(RecvError::Lagged(_))) | Err(_) => continue,
+                    Ok(Err(RecvError::Closed)) => return None,
+                }
             }
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// How often an idle event stream checks that its session still exists.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn session_alive(b: &app::backend::Backend, token_hash: &[u8]) -> bool {
+    matches!(b.store.session(token_hash).await, Ok(Some((_, u))) if u.status == app::domain::users::UserStatus::Active)
 }
 
 async fn openapi() -> Response {
