@@ -277,6 +277,13 @@ pub fn OrgsPage() -> impl IntoView {
 #[component]
 fn ExtrasEditor(username: String, role: i64, extras: AbilitySet, set_member: ServerAction<SetMember>) -> impl IntoView {
     let chosen = RwSignal::new(extras);
+    let held = expect_context::<Session>()
+        .me
+        .get_untracked()
+        .and_then(|r| r.ok())
+        .flatten()
+        .map(|m| if m.super_admin { AbilitySet::all() } else { m.abilities })
+        .unwrap_or_default();
     let summary = format!("Extra abilities for {username}");
     let name = StoredValue::new(username);
     view! {
@@ -286,9 +293,12 @@ fn ExtrasEditor(username: String, role: i64, extras: AbilitySet, set_member: Ser
                 <legend class="sr-only">"Abilities on top of the role"</legend>
                 {Ability::ALL.into_iter().map(|a| {
                     let id = format!("extra-{}-{}", name.get_value(), a.code());
+                    // Only what the admin holds can be granted (the server checks it again);
+                    // an extra it does not hold can still be taken away.
+                    let grantable = held.contains(a) || extras.contains(a);
                     view! {
                         <div class="field check">
-                            <input type="checkbox" id=id.clone() checked=extras.contains(a)
+                            <input type="checkbox" id=id.clone() checked=extras.contains(a) disabled=!grantable
                                 on:change=move |ev| chosen.update(|s| *s = s.with(a, event_target_checked(&ev)))/>
                             <label for=id>{a.code()}</label>
                         </div>
