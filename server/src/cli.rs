@@ -542,13 +542,13 @@ pub async fn run_role(b: &Backend, cmd: RoleCommand) -> u8 {
             RoleCommand::Grant { role, abilities: codes } => set_role(b, &ctx, &role, &codes, true).await,
             RoleCommand::Revoke { role, abilities: codes } => set_role(b, &ctx, &role, &codes, false).await,
             RoleCommand::Delete { role, replacement } => {
-                let r = role_svc::find(b, &role).await?;
+                let id = role_svc::resolve(b, &role)?;
                 let to = match replacement {
-                    Some(x) => Some(role_svc::find(b, &x).await?.id),
+                    Some(x) => Some(role_svc::resolve(b, &x)?),
                     None => None,
                 };
-                role_svc::delete(b, &ctx, r.id, to).await?;
-                Ok(format!("Role '{}' deleted.", r.name))
+                role_svc::delete(b, &ctx, id, to).await?;
+                Ok(format!("Role '{role}' deleted."))
             }
         }
     }
@@ -566,20 +566,17 @@ async fn set_member(
     add: bool,
 ) -> Result<String, Error> {
     let org_id = org_svc::resolve(b, org)?;
-    let role = role_svc::find(b, role).await?;
+    let role = role_svc::resolve(b, role)?;
     let extras = abilities(grants)?;
-    let m = org_svc::set_member(b, ctx, org_id, username, role.id, extras, add).await?;
+    let m = org_svc::set_member(b, ctx, org_id, username, role, extras, add).await?;
     let with = if extras.is_empty() { String::new() } else { format!(" with {}", extras.codes().join(", ")) };
     Ok(format!("'{}' is {} in '{org}'{with}.", m.username, m.role))
 }
 
 async fn set_role(b: &Backend, ctx: &Ctx, role: &str, codes: &[String], on: bool) -> Result<String, Error> {
-    let r = role_svc::find(b, role).await?;
-    let wanted = abilities(codes)?;
-    let mut now = r.abilities;
-    for a in wanted.iter() {
-        now = role_svc::set_ability(b, ctx, r.id, a, on).await?.abilities;
-    }
+    let id = role_svc::resolve(b, role)?;
+    let r = role_svc::set_abilities(b, ctx, id, abilities(codes)?, on).await?;
+    let now = r.abilities;
     Ok(format!(
         "Role '{}' now grants: {}.",
         r.name,

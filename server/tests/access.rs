@@ -239,6 +239,22 @@ async fn the_public_account_grants_anonymous_visitors_and_never_signs_in() {
     app.member(&admin, "zed", "Beta", "Viewer").await;
     assert_eq!(check(&admin, "zed", "Acme", "view-queries").await["allowed"], json!(true));
     assert_eq!(check(&admin, "zed", "Acme", "run-backups").await["reason"], "not_member");
+    // What the public account grants does not make a non-member one: zed gets view-users in
+    // Acme through it, and still may not list Acme's members or ask about them.
+    let (s, _) = admin
+        .patch_json(
+            "/api/v1/orgs/Acme/members/public",
+            &json!({"role": viewer, "extras": ["view-queries", "view-users"]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let zed = app.browser();
+    let (s, _) = zed.rpc("sign_in", &[("login", "zed"), ("password", MEMBER_PW)]).await;
+    assert_eq!(s, 200);
+    let (s, e) = zed.get("/api/v1/orgs/Acme/members").await;
+    assert_eq!((s, code(&e)), (403, "not_member".into()), "{e}");
+    let (s, e) = zed.get("/api/v1/check?user=admin&org=Acme&ability=run-backups").await;
+    assert_eq!((s, code(&e)), (403, "not_member".into()), "{e}");
     // It has no password and cannot be signed in to, whatever is tried.
     let c = app.browser();
     let (s, _) = c.rpc("sign_in", &[("login", "public"), ("password", "")]).await;
@@ -312,6 +328,13 @@ async fn roles_are_created_renamed_and_deleted_only_with_a_replacement_while_ass
     app.member(&admin, "ann", "Acme", "Auditor").await;
     let (s, r) = admin.patch_json(&format!("/api/v1/roles/{id}"), &json!({"name": "Reviewer"})).await;
     assert_eq!((s, r["name"].clone()), (200, json!("Reviewer")));
+    // Roles are addressed by id or name; anything else is a JSON 404, and names cannot look like ids.
+    let (s, r) = admin.patch_json("/api/v1/roles/reviewer", &json!({"name": "Reviewer"})).await;
+    assert_eq!((s, r["id"].as_i64()), (200, Some(id)));
+    let (s, e) = admin.patch_json("/api/v1/roles/nope", &json!({"name": "X"})).await;
+    assert_eq!((s, code(&e)), (404, "not_found".into()), "{e}");
+    let (s, e) = admin.post_json("/api/v1/roles", &json!({"name": "123"})).await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (422, json!("name")), "{e}");
     assert_eq!(
         check(&admin, "ann", "Acme", "view-users").await["message"],
         "ann may view-users in Acme: role Reviewer."
@@ -410,16 +433,10 @@ async fn changes_made_by_another_process_reach_the_running_server() {
     );
     cli.load_access().await.expect("load");
     let ctx = app::backend::Ctx::cli();
-    let viewer = app::backend::services::roles::find(&cli, "Viewer").await.expect("role");
-    app::backend::services::roles::set_ability(
-        &cli,
-        &ctx,
-        viewer.id,
-        app::domain::abilities::Ability::UseAdminer,
-        true,
-    )
-    .await
-    .expect("grant");
+    let viewer = app::backend::services::roles::resolve(&cli, "Viewer").expect("role");
+    app::backend::services::roles::set_ability(&cli, &ctx, viewer, app::domain::abilities::Ability::UseAdminer, true)
+        .await
+        .expect("grant");
     // The server notices the new version (its poller calls this every second).
     assert!(app.backend.access.sync(app.backend.store.as_ref()).await.expect("sync"));
     assert_eq!(check(&admin, "cli_user", "Acme", "use-adminer").await["allowed"], json!(true));

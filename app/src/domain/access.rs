@@ -231,6 +231,33 @@ impl AccessModel {
         self.roles.get(&r).map(|e| e.name.clone()).unwrap_or_else(|| format!("#{}", r.0))
     }
 
+    /// The decision with its one-sentence reason (what the check API answers): no chain.
+    pub fn summary(&self, user: Option<UserId>, org: OrgId, ability: Ability) -> (Grounds, String) {
+        let grounds = self.decide(user, org, ability);
+        let org_name = self.orgs.get(&org).map(String::as_str).unwrap_or("?");
+        let username = user.and_then(|u| self.users.get(&u)).map(|e| e.username.as_str());
+        (grounds, self.sentence(username, org_name, ability, grounds))
+    }
+
+    fn sentence(&self, username: Option<&str>, org_name: &str, ability: Ability, grounds: Grounds) -> String {
+        let who = username.unwrap_or("An anonymous visitor");
+        let code = ability.code();
+        match grounds {
+            Grounds::SuperAdmin => format!("{who} may {code} in {org_name}: super admin."),
+            Grounds::Role(r) => format!("{who} may {code} in {org_name}: role {}.", self.role_name(r)),
+            Grounds::Extra => format!("{who} may {code} in {org_name}: extra grant."),
+            Grounds::PublicRole(r) => {
+                format!("{who} may {code} in {org_name}: the public account's role {}.", self.role_name(r))
+            }
+            Grounds::PublicExtra => format!("{who} may {code} in {org_name}: the public account's extra grant."),
+            Grounds::Lacking => format!("{who} may not {code} in {org_name}: no role or grant gives it."),
+            Grounds::NotMember => format!("{who} may not {code} in {org_name}: not a member."),
+            Grounds::Disabled => format!("{who} may not {code}: the account is disabled."),
+            Grounds::UnknownUser => "No such user.".into(),
+            Grounds::UnknownOrg => "No such organization.".into(),
+        }
+    }
+
     /// The decision and every link that could have granted it.
     pub fn explain(&self, user: Option<UserId>, org: OrgId, ability: Ability) -> Explanation {
         let grounds = self.decide(user, org, ability);
@@ -303,21 +330,7 @@ impl AccessModel {
             }
             None => steps.push(step("public_role", false, format!("The public account has no role in {org_name}."))),
         }
-        let who = username.clone().unwrap_or_else(|| "An anonymous visitor".into());
-        let summary = match grounds {
-            Grounds::SuperAdmin => format!("{who} may {code} in {org_name}: super admin."),
-            Grounds::Role(r) => format!("{who} may {code} in {org_name}: role {}.", self.role_name(r)),
-            Grounds::Extra => format!("{who} may {code} in {org_name}: extra grant."),
-            Grounds::PublicRole(r) => {
-                format!("{who} may {code} in {org_name}: the public account's role {}.", self.role_name(r))
-            }
-            Grounds::PublicExtra => format!("{who} may {code} in {org_name}: the public account's extra grant."),
-            Grounds::Lacking => format!("{who} may not {code} in {org_name}: no role or grant gives it."),
-            Grounds::NotMember => format!("{who} may not {code} in {org_name}: not a member."),
-            Grounds::Disabled => format!("{who} may not {code}: the account is disabled."),
-            Grounds::UnknownUser => "No such user.".into(),
-            Grounds::UnknownOrg => "No such organization.".into(),
-        };
+        let summary = self.sentence(username.as_deref(), &org_name, ability, grounds);
         Explanation {
             user: username,
             org: org_name,
@@ -390,6 +403,7 @@ mod tests {
             assert_eq!(m.decide(u, o, a), want, "{u:?} {o:?} {a:?}");
             assert_eq!(m.explain(u, o, a).allowed, want.allowed());
             assert_eq!(m.explain(u, o, a).code, want.code());
+            assert_eq!(m.summary(u, o, a), (want, m.explain(u, o, a).summary));
         }
     }
 

@@ -178,9 +178,12 @@ pub fn can_manage_orgs(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
-/// Seeing an organization's members and their access: view-users or manage-users there.
-pub fn can_view_members(actor: Option<Actor>) -> Result<(), Denied> {
+/// Seeing an organization's members and their access: membership there (super admins
+/// aside) and view-users or manage-users there. What the public account grants does not make
+/// a non-member one.
+pub fn can_view_members(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
     match actor {
+        Some(a) if !a.super_admin && !actor_is_member => Err(Denied::NotMember),
         Some(a) if !(a.holds(Ability::ViewUsers) || a.holds(Ability::ManageUsers)) => {
             Err(Denied::MissingAbility(Ability::ViewUsers))
         }
@@ -246,18 +249,19 @@ pub fn can_manage_account(actor: Option<Actor>, org: OrgId, target: Target) -> R
     }
 }
 
-/// Seeing an account: super admins see any; holders of view-users or manage-users see the
-/// members of their organization and the accounts that list them. `Ok(false)`: the account
-/// stays hidden (answered as "not found", so its existence is not revealed).
+/// Seeing an account: super admins see any; members holding view-users or manage-users in
+/// their organization see its members and the accounts that list them. `Ok(false)`: the
+/// account stays hidden (answered as "not found", so its existence is not revealed).
 pub fn can_view_account(
     actor: Option<Actor>,
-    member_of_org: bool,
+    actor_is_member: bool,
+    target_is_member: bool,
     listed: Option<AccountLevel>,
 ) -> Result<bool, Denied> {
     match actor {
         Some(a) if !a.super_admin => {
-            can_view_members(actor)?;
-            Ok(member_of_org || listed.is_some())
+            can_view_members(actor, actor_is_member)?;
+            Ok(target_is_member || listed.is_some())
         }
         _ => Ok(true),
     }
@@ -462,9 +466,13 @@ mod tests {
     fn membership_rules() {
         use Ability::*;
         let viewer_only = Actor { abilities: AbilitySet::of(&[ViewUsers]), ..PLAIN };
-        assert_eq!(can_view_members(Some(viewer_only)), Ok(()));
-        assert_eq!(can_view_members(Some(org_admin(5))), Ok(()));
-        assert_eq!(can_view_members(Some(member(5))), Err(Denied::MissingAbility(ViewUsers)));
+        assert_eq!(can_view_members(Some(viewer_only), true), Ok(()));
+        assert_eq!(can_view_members(Some(org_admin(5)), true), Ok(()));
+        assert_eq!(can_view_members(Some(member(5)), true), Err(Denied::MissingAbility(ViewUsers)));
+        // abilities through the public account do not make a non-member one
+        assert_eq!(can_view_members(Some(viewer_only), false), Err(Denied::NotMember));
+        assert_eq!(can_view_members(Some(ADMIN), false), Ok(()));
+        assert_eq!(can_view_members(None, false), Ok(()));
         let weak_admin = Actor { abilities: AbilitySet::of(&[ManageUsers, RunBackups]), ..PLAIN };
         let run = AbilitySet::of(&[RunBackups]);
         let cases = [
@@ -505,8 +513,9 @@ mod tests {
             (Some(PLAIN), true, Some(Edit), Err(Denied::MissingAbility(Ability::ViewUsers))),
         ];
         for (actor, member, listed, want) in cases {
-            assert_eq!(can_view_account(actor, member, listed), want, "{actor:?} {member} {listed:?}");
+            assert_eq!(can_view_account(actor, true, member, listed), want, "{actor:?} {member} {listed:?}");
         }
+        assert_eq!(can_view_account(Some(viewer), false, true, None), Err(Denied::NotMember));
     }
 
     #[test]

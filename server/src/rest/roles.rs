@@ -1,4 +1,4 @@
-//! `/api/v1/roles`.
+//! `/api/v1/roles`. `{id}` is an id or a name.
 use std::collections::HashMap;
 
 use app::backend::services::{access, roles as svc};
@@ -41,17 +41,17 @@ struct RoleChanges {
 pub async fn rename(
     State(s): State<ServerState>,
     ctx: CtxExt,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Role>> {
     let c: RoleChanges = parse_json(&body)?;
-    Ok(Json(svc::rename(&s.backend, &ctx.0, RoleId(id), &c.name).await?))
+    Ok(Json(svc::rename(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, &c.name).await?))
 }
 
 pub async fn delete(
     State(s): State<ServerState>,
     ctx: CtxExt,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let replacement = match q.get("replacement") {
@@ -60,24 +60,24 @@ pub async fn delete(
             Some(RoleId(r.parse().map_err(|_| Error::invalid("replacement", "The replacement must be a role id."))?))
         }
     };
-    svc::delete(&s.backend, &ctx.0, RoleId(id), replacement).await?;
+    svc::delete(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, replacement).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn grant(
     State(s): State<ServerState>,
     ctx: CtxExt,
-    Path((id, ability)): Path<(i64, String)>,
+    Path((id, ability)): Path<(String, String)>,
 ) -> ApiResult<Json<Role>> {
     let a = access::parse_ability(&ability)?;
-    Ok(Json(svc::set_ability(&s.backend, &ctx.0, RoleId(id), a, true).await?))
+    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, a, true).await?))
 }
 
 pub async fn revoke(
     State(s): State<ServerState>,
     ctx: CtxExt,
-    Path((id, ability)): Path<(i64, String)>,
+    Path((id, ability)): Path<(String, String)>,
 ) -> ApiResult<Json<Role>> {
     let a = access::parse_ability(&ability)?;
-    Ok(Json(svc::set_ability(&s.backend, &ctx.0, RoleId(id), a, false).await?))
+    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, a, false).await?))
 }

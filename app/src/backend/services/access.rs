@@ -38,7 +38,7 @@ fn may_ask(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId) -> Result<(),
         return Ok(());
     }
     let (_, abilities) = m.abilities(Some(a.id), org);
-    policy::can_view_members(Some(Actor { abilities, ..a })).map_err(Error::Forbidden)
+    policy::can_view_members(Some(Actor { abilities, ..a }), m.is_member(a.id, org)).map_err(Error::Forbidden)
 }
 
 /// `user: None` asks about an anonymous visitor (the public account's grants).
@@ -62,10 +62,9 @@ pub fn check(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId, ability: Ab
         Some(u) => Some(m.user_id(u).ok_or_else(|| Error::not_found("User"))?),
         None => None,
     };
-    let grounds = m.decide(id, org, ability);
+    let (grounds, message) = m.summary(id, org, ability);
     if grounds == crate::domain::access::Grounds::UnknownOrg {
         return Err(Error::not_found("Organization"));
     }
-    let message = m.explain(id, org, ability).summary;
     Ok(Decision { allowed: grounds.allowed(), reason: grounds.code().into(), message })
 }

@@ -48,6 +48,21 @@ pub(crate) async fn target_of(tx: &mut Box<dyn Tx>, ctx: &Ctx, u: &UserRecord) -
     })
 }
 
+/// Opens an access-changing transaction for a global setting (roles, organizations): takes
+/// the access writer lock, begins, and checks `rule` against the caller as read in the
+/// transaction. Hold the guard until `commit_access` has run.
+pub(crate) async fn global_admin_tx<'b>(
+    b: &'b Backend,
+    ctx: &Ctx,
+    rule: fn(Option<Actor>) -> Result<(), crate::domain::policy::Denied>,
+) -> Result<(tokio::sync::MutexGuard<'b, ()>, Box<dyn Tx>), Error> {
+    ctx.actor()?;
+    let guard = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    rule(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    Ok((guard, tx))
+}
+
 /// Commits a transaction that changed access, then brings the in-memory model up to date
 /// before the caller answers. Call while holding `b.access.writer()`.
 pub(crate) async fn commit_access(b: &Backend, mut tx: Box<dyn Tx>, change: Change) -> Result<(), Error> {
@@ -97,6 +112,10 @@ pub(crate) fn validate_name(field: &str, what: &str, raw: &str) -> Result<String
     }
     if name.chars().any(char::is_control) {
         return Err(Error::invalid(field, format!("The {what} name cannot contain control characters.")));
+    }
+    // Names and ids are accepted in the same places (API paths, CLI arguments).
+    if name.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(field, format!("The {what} name cannot be only digits: those are ids.")));
     }
     Ok(name.to_string())
 }

@@ -4,7 +4,7 @@
 //! changing their own access.
 use serde_json::json;
 
-use super::{actor_in, audit, commit_access, validate_name};
+use super::{actor_in, audit, commit_access, global_admin_tx, validate_name};
 use crate::backend::access::Change;
 use crate::backend::store::{MemberRecord, OrgRecord};
 use crate::backend::{Backend, Ctx};
@@ -12,7 +12,7 @@ use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
 use crate::domain::ids::{OrgId, RoleId, DEFAULT_ORG};
 use crate::domain::orgs::{Member, MemberPage, Membership, Org, OrgRef};
-use crate::domain::policy::{self, Actor, Denied};
+use crate::domain::policy::{self, Actor};
 use crate::domain::validate;
 
 const PAGE: u32 = 50;
@@ -45,11 +45,8 @@ pub fn resolve(b: &Backend, key: &str) -> Result<OrgId, Error> {
 }
 
 pub async fn create(b: &Backend, ctx: &Ctx, name: &str) -> Result<Org, Error> {
-    ctx.actor()?;
     let name = validate_name("name", "organization", name)?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_orgs).await?;
     let id = tx.insert_org(&name, b.now()).await?;
     let mut ev = audit(b, ctx, "org.created", true);
     ev.org_id = Some(id);
@@ -61,12 +58,10 @@ pub async fn create(b: &Backend, ctx: &Ctx, name: &str) -> Result<Org, Error> {
 }
 
 pub async fn rename(b: &Backend, ctx: &Ctx, org: OrgId, name: &str) -> Result<Org, Error> {
-    ctx.actor()?;
     let name = validate_name("name", "organization", name)?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_orgs).await?;
     let before = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
+    let members = tx.org_member_count(org).await?;
     tx.rename_org(org, &name).await?;
     let mut ev = audit(b, ctx, "org.renamed", true);
     ev.org_id = Some(org);
@@ -75,16 +70,13 @@ pub async fn rename(b: &Backend, ctx: &Ctx, org: OrgId, name: &str) -> Result<Or
     ev.after = Some(json!({ "name": name }));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Org(org)).await?;
-    Ok(Org { id: org.0, name, members: before.members })
+    Ok(Org { id: org.0, name, members })
 }
 
 /// Deletes an organization and its memberships (the accounts stay). The default
 /// organization stays: new accounts and orphaned sessions fall back to it.
 pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(), Error> {
-    ctx.actor()?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_orgs(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_orgs).await?;
     let before = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
     if org == DEFAULT_ORG {
         return Err(Error::Conflict {
@@ -92,11 +84,12 @@ pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(), Error> {
             message: "The default organization cannot be deleted: new accounts and sessions fall back to it.".into(),
         });
     }
+    let members = tx.org_member_count(org).await?;
     tx.delete_org(org, DEFAULT_ORG).await?;
     let mut ev = audit(b, ctx, "org.deleted", true);
     ev.org_id = Some(org);
     ev.target = Some(format!("org:{}", before.name));
-    ev.before = Some(json!({ "id": org.0, "name": before.name, "members": before.members }));
+    ev.before = Some(json!({ "id": org.0, "name": before.name, "members": members }));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Org(org)).await?;
     Ok(())
@@ -134,13 +127,12 @@ pub async fn members(
     after: Option<String>,
 ) -> Result<MemberPage, Error> {
     let actor = reader(b, ctx, org)?;
-    let name = b.access.read().orgs.get(&org).cloned().ok_or_else(|| Error::not_found("Organization"))?;
-    if let Some(a) = actor {
-        if !a.super_admin && !b.access.read().is_member(a.id, org) {
-            return Err(Error::Forbidden(Denied::NotMember));
-        }
-    }
-    policy::can_view_members(actor).map_err(Error::Forbidden)?;
+    let (name, member) = {
+        let m = b.access.read();
+        let name = m.orgs.get(&org).cloned().ok_or_else(|| Error::not_found("Organization"))?;
+        (name, actor.is_some_and(|a| m.is_member(a.id, org)))
+    };
+    policy::can_view_members(actor, member).map_err(Error::Forbidden)?;
     let search = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(Error::invalid("search", "Search text must be at most 200 characters."));

@@ -3,7 +3,7 @@
 //! holder's next request is decided by it, and open pages hear of it through the event stream.
 use serde_json::json;
 
-use super::{actor_in, audit, commit_access, validate_name};
+use super::{audit, commit_access, global_admin_tx, validate_name};
 use crate::backend::access::Change;
 use crate::backend::store::RoleRecord;
 use crate::backend::{Backend, Ctx};
@@ -31,28 +31,37 @@ pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<Role>, Error> {
     Ok(matrix(b, ctx).await?.roles)
 }
 
-/// Finds a role by id or (case-insensitive) name.
-pub async fn find(b: &Backend, key: &str) -> Result<RoleRecord, Error> {
-    let mut tx = b.store.begin().await?;
+/// A role by id or (case-insensitive) name, from the access model (like `orgs::resolve`).
+pub fn resolve(b: &Backend, key: &str) -> Result<RoleId, Error> {
+    let key = key.trim();
+    let m = b.access.read();
     let found = match key.parse::<i64>() {
-        Ok(id) => tx.role(RoleId(id)).await?,
-        Err(_) => tx.role_by_name(&key.trim().to_lowercase()).await?,
+        Ok(id) => Some(RoleId(id)).filter(|r| m.roles.contains_key(r)),
+        Err(_) => m.roles.iter().find(|(_, r)| r.name.to_lowercase() == key.to_lowercase()).map(|(id, _)| *id),
     };
-    tx.commit().await?;
     found.ok_or_else(|| Error::not_found("Role"))
 }
 
 /// Turns one ability of one role on or off.
 pub async fn set_ability(b: &Backend, ctx: &Ctx, role: RoleId, ability: Ability, on: bool) -> Result<Role, Error> {
-    ctx.actor()?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    set_abilities(b, ctx, role, AbilitySet::of(&[ability]), on).await
+}
+
+/// Grants (`on`) or revokes several abilities of one role, in one transaction.
+pub async fn set_abilities(
+    b: &Backend,
+    ctx: &Ctx,
+    role: RoleId,
+    abilities: AbilitySet,
+    on: bool,
+) -> Result<Role, Error> {
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_roles).await?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     let mut after = before.clone();
-    after.abilities = before.abilities.with(ability, on);
+    after.abilities = if on { before.abilities.union(abilities) } else { before.abilities.minus(abilities) };
     tx.set_role_abilities(role, after.abilities).await?;
-    let mut ev = audit(b, ctx, if on { "role.ability_granted" } else { "role.ability_revoked" }, true);
+    let event = if on { "role.ability_granted" } else { "role.ability_revoked" };
+    let mut ev = audit(b, ctx, event, true);
     ev.target = Some(format!("role:{}", before.name));
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
@@ -64,11 +73,8 @@ pub async fn set_ability(b: &Backend, ctx: &Ctx, role: RoleId, ability: Ability,
 }
 
 pub async fn create(b: &Backend, ctx: &Ctx, name: &str, abilities: AbilitySet) -> Result<Role, Error> {
-    ctx.actor()?;
     let name = validate_name("name", "role", name)?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_roles).await?;
     let id = tx.insert_role(&name, b.now()).await?;
     tx.set_role_abilities(id, abilities).await?;
     let created = tx.role(id).await?.ok_or_else(|| Error::not_found("Role"))?;
@@ -81,11 +87,8 @@ pub async fn create(b: &Backend, ctx: &Ctx, name: &str, abilities: AbilitySet) -
 }
 
 pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<Role, Error> {
-    ctx.actor()?;
     let name = validate_name("name", "role", name)?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_roles).await?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     tx.rename_role(role, &name).await?;
     let mut after = RoleRecord { name: name.clone(), ..before.clone() };
@@ -102,10 +105,7 @@ pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<
 /// Deletes a role. Members holding it move to `replacement` in the same transaction; with
 /// members and no replacement the deletion is refused (`role_in_use`).
 pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<RoleId>) -> Result<(), Error> {
-    ctx.actor()?;
-    let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
-    policy::can_manage_roles(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
+    let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_roles).await?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     let mut moved = 0;
     if tx.role_in_use(role).await? {

@@ -96,9 +96,13 @@ pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> 
 async fn visible(b: &Backend, ctx: &Ctx, username: &str) -> Result<UserRecord, Error> {
     let actor = ctx.actor()?;
     let org = ctx.org();
-    let actor = actor.map(|a| Actor { abilities: b.access.read().abilities(Some(a.id), org).1, ..a });
+    let (actor, actor_member) = {
+        let m = b.access.read();
+        let member = actor.is_some_and(|a| m.is_member(a.id, org));
+        (actor.map(|a| Actor { abilities: m.abilities(Some(a.id), org).1, ..a }), member)
+    };
     // The ability comes first: without it, even a missing account is "forbidden".
-    policy::can_view_account(actor, true, None).map_err(Error::Forbidden)?;
+    policy::can_view_account(actor, actor_member, true, None).map_err(Error::Forbidden)?;
     let u =
         b.store.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let member = b.access.read().is_member(u.id, org);
@@ -106,7 +110,7 @@ async fn visible(b: &Backend, ctx: &Ctx, username: &str) -> Result<UserRecord, E
         Some(a) if !a.super_admin && !member => b.store.account_level(u.id, a.id).await?,
         _ => None,
     };
-    if !policy::can_view_account(actor, member, listed).map_err(Error::Forbidden)? {
+    if !policy::can_view_account(actor, actor_member, member, listed).map_err(Error::Forbidden)? {
         return Err(Error::not_found("User"));
     }
     Ok(u)

@@ -263,6 +263,7 @@ pub trait Tx: Send {
     /// account's role and extras and the public account's. `None`: no such active account.
     async fn actor_facts(&mut self, user: UserId, org: OrgId) -> StoreResult<Option<(bool, AbilitySet)>>;
     async fn bump_access_version(&mut self) -> StoreResult<i64>;
+    /// A role (its `members` are not counted here).
     async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>>;
     async fn role_by_name(&mut self, name_key: &str) -> StoreResult<Option<RoleRecord>>;
     async fn insert_role(&mut self, name: &str, now: i64) -> StoreResult<RoleId>;
@@ -272,7 +273,9 @@ pub trait Tx: Send {
     /// Moves every membership holding `from` to `to`; returns how many moved.
     async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64>;
     async fn delete_role(&mut self, id: RoleId) -> StoreResult<()>;
+    /// An organization (its `members` are not counted here: see `org_member_count`).
     async fn org(&mut self, id: OrgId) -> StoreResult<Option<OrgRecord>>;
+    async fn org_member_count(&mut self, id: OrgId) -> StoreResult<i64>;
     async fn org_by_name(&mut self, name_key: &str) -> StoreResult<Option<OrgRecord>>;
     async fn insert_org(&mut self, name: &str, now: i64) -> StoreResult<OrgId>;
     async fn rename_org(&mut self, id: OrgId, name: &str) -> StoreResult<()>;

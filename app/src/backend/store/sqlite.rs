@@ -301,6 +301,9 @@ fn role_from_row(r: &SqliteRow) -> Result<RoleRecord, sqlx::Error> {
     })
 }
 
+/// An organization without counting its members (what writes need).
+const ORG_SQL_UNCOUNTED: &str = "SELECT o.id, o.name, 0 AS members FROM orgs o";
+
 const ORG_SQL: &str =
     "SELECT o.id, o.name, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS members FROM orgs o";
 
@@ -664,6 +667,39 @@ impl Store for SqliteStore {
     }
 }
 
+/// Roles and organizations share their naming: a display name and its lower-cased key,
+/// unique. `table` is one of our own table names, never input.
+async fn insert_named(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &'static str,
+    name: &str,
+    now: i64,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(&format!("INSERT INTO {table} (name, name_key, created_at) VALUES (?, ?, ?) RETURNING id"))
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_unique)
+}
+
+async fn rename_named(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &'static str,
+    id: i64,
+    name: &str,
+) -> StoreResult<()> {
+    sqlx::query(&format!("UPDATE {table} SET name = ?, name_key = ? WHERE id = ?"))
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_unique)?;
+    Ok(())
+}
+
 const LEVEL_SQL: &str = "SELECT level FROM account_access WHERE target_id = ? AND holder_id = ?";
 
 pub struct SqliteTx {
@@ -868,7 +904,7 @@ impl Tx for SqliteTx {
     }
 
     async fn role_by_name(&mut self, name_key: &str) -> StoreResult<Option<RoleRecord>> {
-        let row = sqlx::query(&format!("{ROLE_SQL} WHERE r.name_key = ?"))
+        let row = sqlx::query(&format!("{ROLE_SQL_UNCOUNTED} WHERE r.name_key = ?"))
             .bind(name_key)
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -876,26 +912,11 @@ impl Tx for SqliteTx {
     }
 
     async fn insert_role(&mut self, name: &str, now: i64) -> StoreResult<RoleId> {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO roles (name, name_key, created_at) VALUES (?, ?, ?) RETURNING id")
-                .bind(name)
-                .bind(name.to_lowercase())
-                .bind(now)
-                .fetch_one(&mut *self.tx)
-                .await
-                .map_err(map_unique)?;
-        Ok(RoleId(id))
+        Ok(RoleId(insert_named(&mut self.tx, "roles", name, now).await?))
     }
 
     async fn rename_role(&mut self, id: RoleId, name: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE roles SET name = ?, name_key = ? WHERE id = ?")
-            .bind(name)
-            .bind(name.to_lowercase())
-            .bind(id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_unique)?;
-        Ok(())
+        rename_named(&mut self.tx, "roles", id.0, name).await
     }
 
     async fn set_role_abilities(&mut self, id: RoleId, abilities: AbilitySet) -> StoreResult<()> {
@@ -932,12 +953,15 @@ impl Tx for SqliteTx {
     }
 
     async fn org(&mut self, id: OrgId) -> StoreResult<Option<OrgRecord>> {
-        let row = sqlx::query(&format!("{ORG_SQL} WHERE o.id = ?")).bind(id.0).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query(&format!("{ORG_SQL_UNCOUNTED} WHERE o.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(row.as_ref().map(org_from_row).transpose()?)
     }
 
     async fn org_by_name(&mut self, name_key: &str) -> StoreResult<Option<OrgRecord>> {
-        let row = sqlx::query(&format!("{ORG_SQL} WHERE o.name_key = ?"))
+        let row = sqlx::query(&format!("{ORG_SQL_UNCOUNTED} WHERE o.name_key = ?"))
             .bind(name_key)
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -945,25 +969,18 @@ impl Tx for SqliteTx {
     }
 
     async fn insert_org(&mut self, name: &str, now: i64) -> StoreResult<OrgId> {
-        let id: i64 = sqlx::query_scalar("INSERT INTO orgs (name, name_key, created_at) VALUES (?, ?, ?) RETURNING id")
-            .bind(name)
-            .bind(name.to_lowercase())
-            .bind(now)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_unique)?;
-        Ok(OrgId(id))
+        Ok(OrgId(insert_named(&mut self.tx, "orgs", name, now).await?))
     }
 
     async fn rename_org(&mut self, id: OrgId, name: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE orgs SET name = ?, name_key = ? WHERE id = ?")
-            .bind(name)
-            .bind(name.to_lowercase())
+        rename_named(&mut self.tx, "orgs", id.0, name).await
+    }
+
+    async fn org_member_count(&mut self, id: OrgId) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = ?")
             .bind(id.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_unique)?;
-        Ok(())
+            .fetch_one(&mut *self.tx)
+            .await?)
     }
 
     async fn delete_org(&mut self, id: OrgId, fallback: OrgId) -> StoreResult<()> {
