@@ -185,6 +185,58 @@ test('per-account lists let an org admin reach an account of another organizatio
   await boss.getByLabel('Full name').fill('Multi Renamed');
   await boss.getByRole('button', { name: 'Save changes' }).click();
   await expect(boss.getByRole('status')).toHaveText('Changes saved.');
+  // Taken off the list again: out of reach again.
+  await root.reload();
+  await hydrated(root);
+  await root.getByRole('button', { name: 'Take boss off the lists' }).click();
+  await expect(root.getByText("Nobody besides the organization's admins and super admins.")).toBeVisible();
+  expect((await api(boss).get('/api/v1/users/multi')).status()).toBe(404);
+});
+
+test('a super admin manages organizations and roles', async () => {
+  await root.goto('/admin/orgs');
+  await hydrated(root);
+  await root.getByLabel('New organization name').fill('acme');
+  await root.getByRole('button', { name: 'Create organization' }).click();
+  await expect(root.getByText('That name already exists.')).toBeVisible();
+  await root.getByLabel('New organization name').fill('Gamma');
+  await root.getByRole('button', { name: 'Create organization' }).click();
+  const gamma = root.getByRole('listitem').filter({ has: root.getByLabel('Name of Gamma (0 members)') });
+  await gamma.getByLabel('Name of Gamma (0 members)').fill('Gamma Two');
+  await gamma.getByRole('button', { name: 'Rename' }).click();
+  await expect(root.getByLabel('Name of Gamma Two (0 members)')).toBeVisible();
+  await root.getByRole('button', { name: 'Delete Gamma Two' }).click();
+  await expect(root.getByLabel('Name of Gamma Two (0 members)')).toHaveCount(0);
+
+  await root.goto('/roles');
+  await hydrated(root);
+  await root.getByLabel('New role name').fill('Auditor');
+  await root.getByRole('button', { name: 'Create role' }).click();
+  const cell = root.getByRole('checkbox', { name: 'view-users for Auditor' });
+  await expect(cell).not.toBeChecked();
+  await cell.check();
+  await expect(cell).toBeChecked();
+  const auditor = root.getByRole('listitem').filter({ has: root.getByLabel('Name of Auditor') });
+  await auditor.getByLabel('Name of Auditor').fill('Reviewer');
+  await auditor.getByRole('button', { name: 'Rename' }).click();
+  await expect(root.getByRole('checkbox', { name: 'view-users for Reviewer' })).toBeChecked();
+  await root.getByRole('button', { name: 'Delete Reviewer' }).click();
+  await expect(root.getByRole('checkbox', { name: 'view-users for Reviewer' })).toHaveCount(0);
+  // A role still held needs a replacement.
+  await root.getByRole('button', { name: 'Delete Viewer' }).click();
+  await expect(root.getByRole('alert')).toContainText('This role is still assigned');
+  await expect(root.getByRole('checkbox', { name: 'run-backups for Viewer' })).toHaveCount(1);
+});
+
+test('the users admin places a new account in the current organization with a role', async () => {
+  await root.goto('/admin/users/new');
+  await hydrated(root);
+  await root.getByLabel('Username').fill('placed');
+  await root.getByLabel('Email').fill('placed@example.com');
+  await root.getByLabel('Password', { exact: true }).fill(PW);
+  await root.getByLabel('Role in the current organization').selectOption({ label: 'Operator' });
+  await root.getByRole('button', { name: 'Create user' }).click();
+  await expect(root.getByRole('list', { name: 'Memberships' })).toContainText('Default: Operator');
 });
 
 test('explain access shows the decision and the chain', async () => {

@@ -88,28 +88,9 @@ pub enum OrgCommand {
     /// Delete an organization (its memberships go; the accounts stay).
     Delete { org: String },
     /// Add an existing account to an organization with a role.
-    AddMember {
-        #[arg(long)]
-        org: String,
-        #[arg(short = 'u', long)]
-        username: String,
-        #[arg(short = 'r', long)]
-        role: String,
-        /// Extra ability on top of the role (repeatable).
-        #[arg(long = "grant")]
-        grants: Vec<String>,
-    },
+    AddMember(MemberArgs),
     /// Change a member's role (and extra abilities, which replace the current ones).
-    SetMember {
-        #[arg(long)]
-        org: String,
-        #[arg(short = 'u', long)]
-        username: String,
-        #[arg(short = 'r', long)]
-        role: String,
-        #[arg(long = "grant")]
-        grants: Vec<String>,
-    },
+    SetMember(MemberArgs),
     /// Remove an account from an organization.
     RemoveMember {
         #[arg(long)]
@@ -117,6 +98,19 @@ pub enum OrgCommand {
         #[arg(short = 'u', long)]
         username: String,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct MemberArgs {
+    #[arg(long)]
+    pub org: String,
+    #[arg(short = 'u', long)]
+    pub username: String,
+    #[arg(short = 'r', long)]
+    pub role: String,
+    /// Extra ability on top of the role (repeatable).
+    #[arg(long = "grant")]
+    pub grants: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -340,6 +334,28 @@ pub async fn loaded(store: Arc<SqliteStore>, config: Config) -> Result<Backend, 
     }
 }
 
+/// The commands that work on the database: `user`, `org`, `role`, `access`.
+pub enum Admin {
+    User(UserCommand),
+    Org(OrgCommand),
+    Role(RoleCommand),
+    Access(AccessCommand),
+}
+
+/// Loads the access model, then runs an admin command; returns the exit code.
+pub async fn run_admin(store: Arc<SqliteStore>, config: Config, cmd: Admin) -> u8 {
+    let b = match loaded(store, config).await {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    match cmd {
+        Admin::User(c) => run_user(&b, c).await,
+        Admin::Org(c) => run_org(&b, c).await,
+        Admin::Role(c) => run_role(&b, c).await,
+        Admin::Access(c) => run_access(&b, c).await,
+    }
+}
+
 /// Runs a `user` subcommand; returns the exit code.
 pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
     let ctx = Ctx::cli();
@@ -501,12 +517,8 @@ pub async fn run_org(b: &Backend, cmd: OrgCommand) -> u8 {
                 org_svc::delete(b, &ctx, org_svc::resolve(b, &org)?).await?;
                 Ok(format!("Organization '{org}' deleted."))
             }
-            OrgCommand::AddMember { org, username, role, grants } => {
-                set_member(b, &ctx, &org, &username, &role, &grants, true).await
-            }
-            OrgCommand::SetMember { org, username, role, grants } => {
-                set_member(b, &ctx, &org, &username, &role, &grants, false).await
-            }
+            OrgCommand::AddMember(m) => set_member(b, &ctx, &m, true).await,
+            OrgCommand::SetMember(m) => set_member(b, &ctx, &m, false).await,
             OrgCommand::RemoveMember { org, username } => {
                 org_svc::remove_member(b, &ctx, org_svc::resolve(b, &org)?, &username).await?;
                 Ok(format!("'{username}' removed from '{org}'."))
@@ -556,21 +568,13 @@ pub async fn run_role(b: &Backend, cmd: RoleCommand) -> u8 {
     finish(result)
 }
 
-async fn set_member(
-    b: &Backend,
-    ctx: &Ctx,
-    org: &str,
-    username: &str,
-    role: &str,
-    grants: &[String],
-    add: bool,
-) -> Result<String, Error> {
-    let org_id = org_svc::resolve(b, org)?;
-    let role = role_svc::resolve(b, role)?;
-    let extras = abilities(grants)?;
-    let m = org_svc::set_member(b, ctx, org_id, username, role, extras, add).await?;
+async fn set_member(b: &Backend, ctx: &Ctx, m: &MemberArgs, add: bool) -> Result<String, Error> {
+    let org_id = org_svc::resolve(b, &m.org)?;
+    let role = role_svc::resolve(b, &m.role)?;
+    let extras = abilities(&m.grants)?;
+    let member = org_svc::set_member(b, ctx, org_id, &m.username, role, extras, add).await?;
     let with = if extras.is_empty() { String::new() } else { format!(" with {}", extras.codes().join(", ")) };
-    Ok(format!("'{}' is {} in '{org}'{with}.", m.username, m.role))
+    Ok(format!("'{}' is {} in '{}'{with}.", member.username, member.role, m.org))
 }
 
 async fn set_role(b: &Backend, ctx: &Ctx, role: &str, codes: &[String], on: bool) -> Result<String, Error> {

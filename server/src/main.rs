@@ -38,22 +38,10 @@ async fn run(cli: Cli) -> u8 {
             println!("Database is up to date.");
             0
         }
-        Command::User(cmd) => match cli::loaded(store, config).await {
-            Ok(b) => cli::run_user(&b, cmd).await,
-            Err(code) => code,
-        },
-        Command::Org(cmd) => match cli::loaded(store, config).await {
-            Ok(b) => cli::run_org(&b, cmd).await,
-            Err(code) => code,
-        },
-        Command::Role(cmd) => match cli::loaded(store, config).await {
-            Ok(b) => cli::run_role(&b, cmd).await,
-            Err(code) => code,
-        },
-        Command::Access(cmd) => match cli::loaded(store, config).await {
-            Ok(b) => cli::run_access(&b, cmd).await,
-            Err(code) => code,
-        },
+        Command::User(c) => cli::run_admin(store, config, cli::Admin::User(c)).await,
+        Command::Org(c) => cli::run_admin(store, config, cli::Admin::Org(c)).await,
+        Command::Role(c) => cli::run_admin(store, config, cli::Admin::Role(c)).await,
+        Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
             config.secure_cookies = args
