@@ -283,10 +283,13 @@ async fn main() {
                 email: String::new(),
                 super_admin: false,
                 org: big,
+                token: None,
             }),
             ip: None,
             user_agent: None,
             session: None,
+            auth_at: None,
+            challenge: None,
         }
     };
     report(

@@ -39,9 +39,50 @@ pub struct Settings {
     /// Require an upper-case letter, a lower-case letter, a digit and a symbol in passwords.
     #[arg(long, env = "ROSTER_PASSWORD_COMPLEXITY", default_value_t = false, global = true)]
     pub password_complexity: bool,
+    /// File holding the instance key that encrypts secrets at rest (32 bytes, base64),
+    /// created on first use. Default: `roster.key` beside the database file. Keep it out of
+    /// database backups. `ROSTER_SECRET_KEY` (the base64 key itself) takes precedence.
+    #[arg(long, env = "ROSTER_KEY_FILE", global = true)]
+    pub key_file: Option<String>,
 }
 
 impl Settings {
+    /// The instance key: `ROSTER_SECRET_KEY`, else the key file (created with mode 0600 if
+    /// missing).
+    pub fn secret_key(&self) -> Result<[u8; 32], String> {
+        use base64::Engine;
+        let decode = |text: &str, from: &str| -> Result<[u8; 32], String> {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| format!("{from} must hold a 32-byte key, base64-encoded"))
+        };
+        if let Ok(k) = std::env::var("ROSTER_SECRET_KEY") {
+            if !k.trim().is_empty() {
+                return decode(&k, "ROSTER_SECRET_KEY");
+            }
+        }
+        let path = match &self.key_file {
+            Some(p) => std::path::PathBuf::from(p),
+            None => {
+                let db = self.database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let db = db.split('?').next().unwrap_or(db);
+                std::path::Path::new(db).with_file_name("roster.key")
+            }
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => decode(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = app::backend::crypto::new_key();
+                write_private(&path, &app::backend::crypto::key_to_base64(&key))
+                    .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
+                Ok(key)
+            }
+            Err(e) => Err(format!("cannot read key file {}: {e}", path.display())),
+        }
+    }
+
     pub fn password_policy(&self) -> PasswordPolicy {
         let c = self.password_complexity;
         PasswordPolicy {
@@ -72,6 +113,35 @@ pub enum Command {
     /// Inspect access decisions.
     #[command(subcommand)]
     Access(AccessCommand),
+    /// API keys and personal access tokens (e.g. for service accounts).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for an account and print it (only the token, on standard output).
+    Create {
+        #[arg(short = 'u', long)]
+        username: String,
+        #[arg(short = 'n', long, default_value = "cli")]
+        name: String,
+        /// `pat` (personal access token, sent as a Bearer token) or `api-key` (sent as the
+        /// X-API-Key header or the apikey query parameter).
+        #[arg(short = 'k', long, default_value = "pat")]
+        kind: String,
+        /// Days until it expires (none by default).
+        #[arg(long)]
+        expires_days: Option<i64>,
+        /// Comma-separated ability codes the token is limited to (default: the owner's).
+        #[arg(short = 'a', long, value_delimiter = ',')]
+        abilities: Vec<String>,
+    },
+    /// List an account's tokens (never their secrets).
+    List {
+        #[arg(short = 'u', long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +249,10 @@ pub struct ServeArgs {
     /// Sessions end this many hours after sign-in, whatever the activity.
     #[arg(long, env = "ROSTER_SESSION_MAX_HOURS", default_value_t = 168)]
     pub session_max_hours: i64,
+    /// Sudo mode: minutes after a sign-in during which passwords, second factors and tokens
+    /// may be changed and roles granted without entering the password again.
+    #[arg(long, env = "ROSTER_SUDO_MINUTES", default_value_t = 10)]
+    pub sudo_minutes: i64,
 }
 
 /// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their
@@ -318,6 +392,24 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<SqliteStore>, String>
     Ok(Arc::new(store))
 }
 
+/// Writes a new file readable by its owner only (refuses to overwrite one).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(format!("{text}\n").as_bytes())?;
+    f.sync_all()
+}
+
 pub fn backend(store: Arc<SqliteStore>, config: Config) -> Backend {
     Backend::new(store, config, Arc::new(SystemClock))
 }
@@ -336,6 +428,7 @@ pub async fn loaded(store: Arc<SqliteStore>, config: Config) -> Result<Backend, 
 
 /// The commands that work on the database: `user`, `org`, `role`, `access`.
 pub enum Admin {
+    Token(TokenCommand),
     User(UserCommand),
     Org(OrgCommand),
     Role(RoleCommand),
@@ -353,6 +446,7 @@ pub async fn run_admin(store: Arc<SqliteStore>, config: Config, cmd: Admin) -> u
         Admin::Org(c) => run_org(&b, c).await,
         Admin::Role(c) => run_role(&b, c).await,
         Admin::Access(c) => run_access(&b, c).await,
+        Admin::Token(c) => run_token(&b, c).await,
     }
 }
 
@@ -614,5 +708,47 @@ pub async fn run_access(b: &Backend, cmd: AccessCommand) -> u8 {
             }
         }
         Err(e) => finish(Err(e)),
+    }
+}
+
+/// Runs a `token` subcommand; returns the exit code.
+pub async fn run_token(b: &Backend, cmd: TokenCommand) -> u8 {
+    use app::backend::services::tokens as token_svc;
+    let ctx = Ctx::cli();
+    match cmd {
+        TokenCommand::Create { username, name, kind, expires_days, abilities } => {
+            let n = app::domain::tokens::NewToken { name, kind, expires_in_days: expires_days, abilities };
+            match token_svc::create(b, &ctx, Some(&username), n).await {
+                Ok(t) => {
+                    eprintln!(
+                        "Created {} '{}' ({}) for {username}. It is shown only this once.",
+                        t.info.kind.label(),
+                        t.info.name,
+                        t.info.prefix
+                    );
+                    println!("{}", t.token);
+                    0
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
+        TokenCommand::List { username } => {
+            let owner = match b.store.user_by_username(&app::domain::validate::username_key(&username)).await {
+                Ok(Some(u)) => u,
+                Ok(None) => return finish(Err(Error::not_found("User"))),
+                Err(e) => return finish(Err(e.into())),
+            };
+            match b.store.tokens_of(owner.id).await {
+                Ok(list) => {
+                    let now = b.now();
+                    for t in list.iter().map(|t| t.to_info()) {
+                        let scope = t.abilities.map(|a| a.codes().join(",")).unwrap_or_else(|| "(owner's)".into());
+                        println!("{}\t{}\t{}\t{}\t{}", t.id, t.prefix, t.name, t.state(now), scope);
+                    }
+                    0
+                }
+                Err(e) => finish(Err(e.into())),
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! `Origin` matching us; a request carrying a session cookie and neither header is refused.
 use std::net::SocketAddr;
 
-use app::backend::{sessions, Backend, Caller, Ctx};
+use app::backend::{sessions, tokens, Backend, Caller, Ctx};
 use app::domain::policy::Denied;
 use app::domain::Error;
 use axum::extract::{ConnectInfo, Request, State};
@@ -23,21 +23,55 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(300).collect::<String>());
-    let token = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| sessions::token_from_cookie_header(&b, h));
-    let mut ctx = Ctx { caller: Caller::Anonymous, ip, user_agent, session: None };
-    if let Some(token) = token {
-        if let Some((hash, user)) = sessions::resolve(&b, &token).await {
+    // (plain values only across the awaits below: a borrowed request is not Send)
+    let (token, challenge, presented) = {
+        let cookies: Vec<&str> = req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+        let token = cookies.iter().find_map(|h| sessions::token_from_cookie_header(&b, h));
+        let challenge = cookies
+            .iter()
+            .find_map(|h| sessions::challenge_from_cookie_header(&b, h))
+            .map(|t| sessions::hash_token(&t));
+        (token, challenge, presented_token(&req))
+    };
+    let mut ctx = Ctx { caller: Caller::Anonymous, ip, user_agent, session: None, auth_at: None, challenge };
+    if let Some(presented) = presented {
+        // A request that presents a token is judged by it alone: a wrong one is refused
+        // rather than quietly falling back to a session cookie.
+        let client = ctx.ip.clone().unwrap_or_default();
+        match tokens::resolve(&b, &presented, &client).await {
+            Ok(user) => ctx.caller = Caller::User(user),
+            Err(_) => {
+                let err = Error::Unauthenticated;
+                return (StatusCode::UNAUTHORIZED, axum::Json(crate::rest::error_body(&err))).into_response();
+            }
+        }
+    } else if let Some(token) = token {
+        if let Some((hash, user, auth_at)) = sessions::resolve(&b, &token).await {
             ctx.caller = Caller::User(user);
             ctx.session = Some(hash);
+            ctx.auth_at = Some(auth_at);
         }
     }
     req.extensions_mut().insert(ctx);
     next.run(req).await
+}
+
+/// An API key or personal access token: `Authorization: Bearer ...`, the `X-API-Key`
+/// header, or the `apikey` query parameter (SlashDB's name for it).
+fn presented_token(req: &Request) -> Option<String> {
+    let h = req.headers();
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, rest) = v.trim().split_once(' ').unwrap_or((v, ""));
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
+            return Some(rest.trim().to_string());
+        }
+    }
+    if let Some(v) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim().to_string());
+    }
+    req.uri().query().and_then(|q| {
+        q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "apikey").map(|(_, v)| v.to_string())
+    })
 }
 
 fn is_mutating(m: &Method) -> bool {

@@ -76,7 +76,12 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
             HeaderValue::from_static("frame-ancestors 'none'"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path only: a query string may carry an API key (`?apikey=`).
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
         // A bug must never show a stack trace: answer a plain JSON 500 and log it.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)

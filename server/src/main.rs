@@ -32,7 +32,15 @@ async fn run(cli: Cli) -> u8 {
             return cli::EXIT_DATABASE;
         }
     };
-    let mut config = Config { password_policy: cli.settings.password_policy(), ..Config::default() };
+    let secret_key = match cli.settings.secret_key() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return cli::EXIT_UNEXPECTED;
+        }
+    };
+    let mut config =
+        Config { password_policy: cli.settings.password_policy(), secret_key: Some(secret_key), ..Config::default() };
     match cli.command {
         Command::Migrate => {
             println!("Database is up to date.");
@@ -42,6 +50,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Org(c) => cli::run_admin(store, config, cli::Admin::Org(c)).await,
         Command::Role(c) => cli::run_admin(store, config, cli::Admin::Role(c)).await,
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
+        Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
             config.secure_cookies = args
@@ -49,6 +58,7 @@ async fn run(cli: Cli) -> u8 {
                 .unwrap_or_else(|| args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")));
             config.session_idle_ms = args.session_idle_minutes.max(1) * 60_000;
             config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
+            config.sudo_ms = args.sudo_minutes.max(1) * 60_000;
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,

@@ -485,7 +485,10 @@ async fn the_event_stream_announces_access_changes() {
 
 /// Decision classes: A allowed (the request passed authorization: 2xx, or 409/422 on the
 /// input), U 401, F 403, N 404 (hidden or absent from the caller's organization).
-const PERSONAS: [&str; 8] = ["anonymous", "public", "viewer", "operator", "member", "admin_a", "admin_b", "super"];
+/// `token`: a personal access token of admin_a's, limited to view-users (the "token with
+/// limited scope" of checklist item 30).
+const PERSONAS: [&str; 9] =
+    ["anonymous", "public", "viewer", "operator", "member", "admin_a", "admin_b", "super", "token"];
 
 struct Case {
     /// "GET /api/v1/..." or "rpc name"
@@ -500,66 +503,82 @@ const fn c(route: &'static str, want: &'static str) -> Case {
 
 /// In the order they run (each persona runs them all, on its own fixtures).
 const CASES: &[Case] = &[
-    //                                                anon pub view op mem adA adB sup
-    c("rpc switch_org", /*                            */ "UUAAAANA"),
-    c("rpc current_user", "AAAAAAAA"),
-    c("rpc sign_up_open", "AAAAAAAA"),
-    c("rpc sign_up", "FFFFFFFF"),
-    c("rpc sign_in", "UUUUUUUU"),
-    c("rpc list_users", "UUFFFFFA"),
-    c("rpc get_user", "UUFFFANA"),
-    c("rpc user_memberships", "UUFFFANA"),
-    c("rpc account_holders", "UUFFFANA"),
-    c("rpc set_account_holder", "UUFFFAFA"),
-    c("rpc create_user", "UUFFFAAA"),
-    c("rpc copy_user", "UUFFFFFA"),
-    c("rpc update_user", "UUFFFAFA"),
-    c("rpc delete_user", "UUFFFAFA"),
-    c("rpc update_profile", "UUAAAAAA"),
-    c("rpc change_password", "UUAAAAAA"),
-    c("rpc list_audit", "UUFFFFFA"),
-    c("rpc role_matrix", "UUAAAAAA"),
-    c("rpc create_role", "UUFFFFFA"),
-    c("rpc set_role_ability", "UUFFFFFA"),
-    c("rpc rename_role", "UUFFFFFA"),
-    c("rpc delete_role", "UUFFFFFA"),
-    c("rpc list_orgs", "UUAAAAAA"),
-    c("rpc create_org", "UUFFFFFA"),
-    c("rpc rename_org", "UUFFFFFA"),
-    c("rpc delete_org", "UUFFFFFA"),
-    c("rpc list_members", "UUFFFAAA"),
-    c("rpc set_member", "UUFFFAAA"),
-    c("rpc remove_member", "UUFFFANA"),
-    c("rpc explain_access", "UUFFAAAA"),
-    c("GET /openapi.json", "AAAAAAAA"),
-    c("GET /users", "UUFFFFFA"),
-    c("POST /users", "UUFFFAFA"),
-    c("GET /users/{username}", "UUFFFANA"),
-    c("GET /users/{username}/memberships", "UUFFFANA"),
-    c("GET /users/{username}/access", "UUFFFANA"),
-    c("PUT /users/{username}/access/{holder}", "UUFFFAFA"),
-    c("DELETE /users/{username}/access/{holder}", "UUFFFAFA"),
-    c("PATCH /users/{username}", "UUFFFAFA"),
-    c("DELETE /users/{username}", "UUFFFAFA"),
-    c("GET /roles", "UUAAAAAA"),
-    c("POST /roles", "UUFFFFFA"),
-    c("PATCH /roles/{id}", "UUFFFFFA"),
-    c("PUT /roles/{id}/abilities/{ability}", "UUFFFFFA"),
-    c("DELETE /roles/{id}/abilities/{ability}", "UUFFFFFA"),
-    c("DELETE /roles/{id}", "UUFFFFFA"),
-    c("GET /orgs", "UUAAAAAA"),
-    c("POST /orgs", "UUFFFFFA"),
-    c("PATCH /orgs/{org}", "UUFFFFFA"),
-    c("DELETE /orgs/{org}", "UUFFFFFA"),
-    c("GET /orgs/{org}/members", "UUFFFAFA"),
-    c("POST /orgs/{org}/members", "UUFFFAFA"),
-    c("PATCH /orgs/{org}/members/{username}", "UUFFFAFA"),
-    c("DELETE /orgs/{org}/members/{username}", "UUFFFAFA"),
-    c("GET /check", "UUFFAAFA"),
-    c("GET /explain", "UUFFAAFA"),
-    c("GET /events", "UUAAAAAA"),
+    //                                                anon pub view op mem adA adB sup tok
+    c("rpc switch_org", /*                            */ "UUAAAANAU"),
+    c("rpc current_user", "AAAAAAAAA"),
+    c("rpc sign_up_open", "AAAAAAAAA"),
+    c("rpc sign_up", "FFFFFFFFF"),
+    c("rpc sign_in", "UUUUUUUUU"),
+    c("rpc list_users", "UUFFFFFAF"),
+    c("rpc get_user", "UUFFFANAA"),
+    c("rpc user_memberships", "UUFFFANAA"),
+    c("rpc account_holders", "UUFFFANAA"),
+    c("rpc set_account_holder", "UUFFFAFAF"),
+    c("rpc create_user", "UUFFFAAAF"),
+    c("rpc copy_user", "UUFFFFFAF"),
+    c("rpc update_user", "UUFFFAFAF"),
+    c("rpc reset_two_factor", "UUFFFAFAF"),
+    c("rpc delete_user", "UUFFFAFAF"),
+    c("rpc update_profile", "UUAAAAAAA"),
+    c("rpc change_password", "UUAAAAAAF"),
+    c("rpc list_audit", "UUFFFFFAF"),
+    c("rpc role_matrix", "UUAAAAAAA"),
+    c("rpc create_role", "UUFFFFFAF"),
+    c("rpc set_role_ability", "UUFFFFFAF"),
+    c("rpc rename_role", "UUFFFFFAF"),
+    c("rpc delete_role", "UUFFFFFAF"),
+    c("rpc list_orgs", "UUAAAAAAA"),
+    c("rpc create_org", "UUFFFFFAF"),
+    c("rpc rename_org", "UUFFFFFAF"),
+    c("rpc delete_org", "UUFFFFFAF"),
+    c("rpc list_members", "UUFFFAAAA"),
+    c("rpc set_member", "UUFFFAAAF"),
+    c("rpc remove_member", "UUFFFANAF"),
+    c("rpc explain_access", "UUFFAAAAA"),
+    c("rpc sign_in_code", "AAAAAAAAA"),
+    c("rpc reauthenticate", "UUAAAAAAF"),
+    c("rpc security_status", "UUAAAAAAA"),
+    c("rpc begin_totp", "UUAAAAAAF"),
+    c("rpc confirm_totp", "UUAAAAAAF"),
+    c("rpc regenerate_recovery_codes", "UUAAAAAAF"),
+    c("rpc disable_two_factor", "UUAAAAAAF"),
+    c("rpc list_tokens", "UUAAAAAAA"),
+    c("rpc create_token", "UUAAAAAAF"),
+    c("rpc revoke_token", "UUNNNNNNN"),
+    c("GET /openapi.json", "AAAAAAAAA"),
+    c("GET /users", "UUFFFFFAF"),
+    c("POST /users", "UUFFFAFAF"),
+    c("GET /users/{username}", "UUFFFANAA"),
+    c("GET /users/{username}/memberships", "UUFFFANAA"),
+    c("GET /users/{username}/access", "UUFFFANAA"),
+    c("PUT /users/{username}/access/{holder}", "UUFFFAFAF"),
+    c("DELETE /users/{username}/access/{holder}", "UUFFFAFAF"),
+    c("PATCH /users/{username}", "UUFFFAFAF"),
+    c("POST /users/{username}/two-factor/reset", "UUFFFAFAF"),
+    c("DELETE /users/{username}", "UUFFFAFAF"),
+    c("GET /roles", "UUAAAAAAA"),
+    c("POST /roles", "UUFFFFFAF"),
+    c("PATCH /roles/{id}", "UUFFFFFAF"),
+    c("PUT /roles/{id}/abilities/{ability}", "UUFFFFFAF"),
+    c("DELETE /roles/{id}/abilities/{ability}", "UUFFFFFAF"),
+    c("DELETE /roles/{id}", "UUFFFFFAF"),
+    c("GET /orgs", "UUAAAAAAA"),
+    c("POST /orgs", "UUFFFFFAF"),
+    c("PATCH /orgs/{org}", "UUFFFFFAF"),
+    c("DELETE /orgs/{org}", "UUFFFFFAF"),
+    c("GET /orgs/{org}/members", "UUFFFAFAA"),
+    c("POST /orgs/{org}/members", "UUFFFAFAF"),
+    c("PATCH /orgs/{org}/members/{username}", "UUFFFAFAF"),
+    c("DELETE /orgs/{org}/members/{username}", "UUFFFAFAF"),
+    c("GET /check", "UUFFAAFAA"),
+    c("GET /explain", "UUFFAAFAA"),
+    c("GET /events", "UUAAAAAAU"),
+    c("GET /me", "UUAAAAAAA"),
+    c("GET /tokens", "UUAAAAAAA"),
+    c("POST /tokens", "UUAAAAAAF"),
+    c("DELETE /tokens/{id}", "UUNNNNNNN"),
     // Last: it ends the session the persona used for everything above.
-    c("rpc sign_out", "AAAAAAAA"),
+    c("rpc sign_out", "AAAAAAAAA"),
 ];
 
 fn class(status: u16) -> char {
@@ -607,6 +626,13 @@ async fn authorization_matrix() {
     clients.push(Some(app.member(&admin, "admin_a_user", "Acme", "Admin").await));
     clients.push(Some(app.member(&admin, "admin_b_user", "Beta", "Admin").await));
     clients.push(Some(app.super_admin(&admin, "super_user", MEMBER_PW).await));
+    let (s, t) = clients[5]
+        .as_ref()
+        .expect("admin_a")
+        .post_json("/api/v1/tokens", &json!({"name": "matrix", "kind": "pat", "abilities": ["view-users"]}))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    clients.push(Some(app.with_token(t["token"].as_str().expect("token"))));
 
     let mut failures = Vec::new();
     for (i, persona) in PERSONAS.iter().enumerate() {
@@ -645,32 +671,33 @@ async fn authorization_matrix() {
             "member" => "member_user",
             "admin_a" => "admin_a_user",
             "admin_b" => "admin_b_user",
+            "token" => "admin_a_user",
             _ => "super_user",
         };
         let admin_role = role_id(&admin, "Admin").await;
         let attempts: [(&str, &str, String, Value, &str); 5] = [
-            ("promote yourself", "PATCH", format!("/users/{me}"), json!({"super_admin": true}), "UUFFFFFA"),
-            ("promote someone", "PATCH", format!("/users/esc{p}"), json!({"super_admin": true}), "UUFFFFFA"),
+            ("promote yourself", "PATCH", format!("/users/{me}"), json!({"super_admin": true}), "UUFFFFFAF"),
+            ("promote someone", "PATCH", format!("/users/esc{p}"), json!({"super_admin": true}), "UUFFFFFAF"),
             (
                 "give yourself Admin",
                 "PATCH",
                 format!("/orgs/Acme/members/{me}"),
                 json!({"role": admin_role}),
-                "UUFFFFFF",
+                "UUFFFFFFF",
             ),
             (
                 "add yourself as Admin",
                 "POST",
                 "/orgs/Acme/members".into(),
                 json!({"username": me, "role": admin_role}),
-                "UUFFFFFF",
+                "UUFFFFFFF",
             ),
             (
                 "create a super admin (mass assignment)",
                 "POST",
                 "/users".into(),
                 json!({"username": format!("mass{p}"), "email": format!("mass{p}@example.com"), "password": MEMBER_PW, "org": "Acme", "role": "Viewer", "super_admin": true}),
-                "UUFFFFFA",
+                "UUFFFFFAF",
             ),
         ];
         for (what, method, path, body, want) in attempts {
@@ -712,6 +739,7 @@ async fn authorization_matrix() {
                             "member" => "member_user",
                             "admin_a" => "admin_a_user",
                             "admin_b" => "admin_b_user",
+                            "token" => "admin_a_user",
                             _ => "super_user",
                         }
                     ),
@@ -764,6 +792,11 @@ async fn authorization_matrix() {
                     "set_member" => vec![("username", &joiner2), ("role", &viewer_s), ("add", "true")],
                     "remove_member" => vec![("username", &leaver2)],
                     "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
+                    "reauthenticate" => vec![("password", "wrong password here")],
+                    "confirm_totp" | "sign_in_code" => vec![("code", "000000")],
+                    "reset_two_factor" => vec![("username", &victim2), ("reason", "matrix test")],
+                    "create_token" => vec![("token[name]", "rpc token"), ("token[kind]", "pat")],
+                    "revoke_token" => vec![("id", "999999")],
                     _ => vec![],
                 };
                 client.rpc(name, &form).await.0
@@ -778,6 +811,7 @@ async fn authorization_matrix() {
                 let mut path = path
                     .replace("{username}", &target)
                     .replace("{org}", &org)
+                    .replace("/tokens/{id}", "/tokens/999999")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user");
@@ -796,6 +830,8 @@ async fn authorization_matrix() {
                     "POST /orgs/{org}/members" => json!({"username": format!("joiner{p}"), "role": viewer_role}),
                     "PATCH /orgs/{org}/members/{username}" => json!({"role": viewer_role}),
                     "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
+                    "POST /tokens" => json!({"name": "api token", "kind": "api_key"}),
+                    "POST /users/{username}/two-factor/reset" => json!({"reason": "matrix test"}),
                     _ => Value::Null,
                 };
                 let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::domain::security::SignInStep;
 use crate::domain::users::Me;
 use crate::domain::Error;
 
@@ -31,11 +32,38 @@ pub async fn sign_up(username: String, full_name: String, email: String, passwor
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in")]
-pub async fn sign_in(login: String, password: String) -> Result<Me, Error> {
+pub async fn sign_in(login: String, password: String) -> Result<SignInStep, Error> {
+    use crate::backend::services::auth::{self, SignInOutcome};
+    use crate::backend::sessions;
     let (b, ctx) = super::reply(super::ctx())?;
-    let s = super::reply(crate::backend::services::auth::sign_in(&b, &ctx, &login, &password).await)?;
-    super::set_header(http::header::SET_COOKIE, crate::backend::sessions::set_cookie(&b, &s.token));
+    match super::reply(auth::sign_in(&b, &ctx, &login, &password).await)? {
+        SignInOutcome::Done(s) => {
+            super::set_header(http::header::SET_COOKIE, sessions::set_cookie(&b, &s.token));
+            Ok(SignInStep::Done(s.me))
+        }
+        SignInOutcome::SecondFactor { challenge } => {
+            super::set_header(http::header::SET_COOKIE, sessions::set_challenge_cookie(&b, &challenge));
+            Ok(SignInStep::SecondFactor)
+        }
+    }
+}
+
+/// The second sign-in step: a code from the authenticator app, or a recovery code.
+#[server(prefix = "/rpc", endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String) -> Result<Me, Error> {
+    use crate::backend::sessions;
+    let (b, ctx) = super::reply(super::ctx())?;
+    let s = super::reply(crate::backend::services::auth::second_factor(&b, &ctx, &code).await)?;
+    super::set_header(http::header::SET_COOKIE, sessions::set_cookie(&b, &s.token));
+    super::set_header(http::header::SET_COOKIE, sessions::clear_challenge_cookie(&b));
     Ok(s.me)
+}
+
+/// Sudo mode: enter the password (or a code) again before a sensitive change.
+#[server(prefix = "/rpc", endpoint = "reauthenticate")]
+pub async fn reauthenticate(password: String, #[server(default)] code: String) -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::reauthenticate(&b, &ctx, &password, &code).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_out")]

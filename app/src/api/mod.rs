@@ -9,6 +9,8 @@ pub mod auth;
 pub mod orgs;
 pub mod profile;
 pub mod roles;
+pub mod security;
+pub mod tokens;
 pub mod users;
 
 use leptos::server_fn::codec::JsonEncoding;

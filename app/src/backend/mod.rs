@@ -2,10 +2,13 @@
 //! the services every adapter calls. A service is one use case: load facts -> policy ->
 //! write -> audit, in one transaction, for an explicit caller.
 pub mod access;
+pub mod crypto;
 pub mod password;
 pub mod services;
 pub mod sessions;
 pub mod store;
+pub mod tokens;
+pub mod totp;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -27,6 +30,16 @@ pub struct Config {
     /// The origin browsers use to reach us (e.g. `https://roster.example.com`), for the
     /// cross-site request check behind a reverse proxy. `None`: compare with the Host header.
     pub public_origin: Option<String>,
+    /// Sudo mode: how long after a sign-in or re-authentication credentials may be changed
+    /// without entering the password again.
+    pub sudo_ms: i64,
+    /// How long the second-factor step may take after the password was accepted.
+    pub mfa_challenge_ms: i64,
+    /// The issuer name authenticator apps show next to the account.
+    pub totp_issuer: String,
+    /// The instance key that seals secrets at rest (from a key file or the environment,
+    /// never the database). `None`: a throwaway key (tests).
+    pub secret_key: Option<[u8; 32]>,
 }
 
 impl Default for Config {
@@ -37,6 +50,10 @@ impl Default for Config {
             session_idle_ms: 12 * 60 * 60 * 1000,
             session_absolute_ms: 7 * 24 * 60 * 60 * 1000,
             public_origin: None,
+            sudo_ms: 10 * 60 * 1000,
+            mfa_challenge_ms: 5 * 60 * 1000,
+            totp_issuer: "Roster".to_string(),
+            secret_key: None,
         }
     }
 }
@@ -49,6 +66,10 @@ impl std::fmt::Debug for Config {
             .field("session_idle_ms", &self.session_idle_ms)
             .field("session_absolute_ms", &self.session_absolute_ms)
             .field("public_origin", &self.public_origin)
+            .field("sudo_ms", &self.sudo_ms)
+            .field("mfa_challenge_ms", &self.mfa_challenge_ms)
+            .field("totp_issuer", &self.totp_issuer)
+            .field("secret_key", &self.secret_key.map(|_| "(set)"))
             .finish()
     }
 }
@@ -93,17 +114,25 @@ pub struct Backend {
     pub clock: Arc<dyn Clock>,
     pub hasher: password::Hasher,
     pub access: Arc<access::Access>,
+    /// Seals secrets stored in the database (TOTP seeds).
+    pub secrets: crypto::SecretBox,
+    /// Failed token look-ups per client address (tokens are too long to guess, but every
+    /// pathway is throttled; kept in memory so a valid token costs no extra write).
+    pub token_failures: Arc<tokens::FailureThrottle>,
 }
 
 impl Backend {
     /// Call `load_access` before serving: until then every check is denied.
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
         Self {
             store,
             config: Arc::new(config),
             clock,
             hasher: password::Hasher::new(),
             access: Arc::new(access::Access::default()),
+            secrets,
+            token_failures: Arc::new(tokens::FailureThrottle::default()),
         }
     }
 
@@ -122,8 +151,31 @@ pub struct SessionUser {
     pub username: String,
     pub full_name: String,
     pub email: String,
+    /// The effective flag: false for a scoped token even when its owner is a super admin.
     pub super_admin: bool,
     pub org: OrgId,
+    /// Set when the request authenticated with an API key or personal access token.
+    pub token: Option<TokenAuth>,
+}
+
+/// The token behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAuth {
+    pub id: i64,
+    /// `None`: everything the owner holds.
+    pub scope: Option<crate::domain::abilities::AbilitySet>,
+}
+
+impl SessionUser {
+    /// What this caller holds where the account holds (`super_admin`, `abilities`): the
+    /// account's own for a session, narrowed by a token's scope.
+    pub fn narrow(
+        &self,
+        super_admin: bool,
+        abilities: crate::domain::abilities::AbilitySet,
+    ) -> (bool, crate::domain::abilities::AbilitySet) {
+        crate::domain::policy::token_abilities(super_admin, abilities, self.token.as_ref().and_then(|t| t.scope))
+    }
 }
 
 /// Who is asking.
@@ -145,15 +197,20 @@ pub struct Ctx {
     pub user_agent: Option<String>,
     /// SHA-256 of the current session token, when there is one (to rotate or end it).
     pub session: Option<Vec<u8>>,
+    /// When the session last proved its owner (sign-in, re-authentication); `None` for
+    /// tokens and anonymous callers.
+    pub auth_at: Option<i64>,
+    /// SHA-256 of the second-factor challenge cookie, between password and code.
+    pub challenge: Option<Vec<u8>>,
 }
 
 impl Ctx {
     pub fn cli() -> Self {
-        Self { caller: Caller::Cli, ip: None, user_agent: None, session: None }
+        Self { caller: Caller::Cli, ip: None, user_agent: None, session: None, auth_at: None, challenge: None }
     }
 
     pub fn anonymous() -> Self {
-        Self { caller: Caller::Anonymous, ip: None, user_agent: None, session: None }
+        Self { caller: Caller::Anonymous, ip: None, user_agent: None, session: None, auth_at: None, challenge: None }
     }
 
     /// The policy actor: `Ok(None)` for the CLI, an error for anonymous callers.
@@ -166,6 +223,21 @@ impl Ctx {
                 abilities: crate::domain::abilities::AbilitySet::EMPTY,
             })),
             Caller::Cli => Ok(None),
+        }
+    }
+
+    /// The caller as a policy actor in `org` from the in-memory model, for read-only
+    /// decisions; a token's scope narrows it. `Ok(None)` for the CLI.
+    pub fn reader(&self, b: &Backend, org: OrgId) -> Result<Option<Actor>, Error> {
+        match &self.caller {
+            Caller::Anonymous => Err(Error::Unauthenticated),
+            Caller::Cli => Ok(None),
+            Caller::User(u) => {
+                let (sa, abilities) = b.access.read().abilities(Some(u.id), org);
+                let owner_sa = sa || (u.token.is_none() && u.super_admin);
+                let (super_admin, abilities) = u.narrow(owner_sa, abilities);
+                Ok(Some(Actor { id: u.id, super_admin, abilities }))
+            }
         }
     }
 

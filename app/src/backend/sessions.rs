@@ -45,9 +45,45 @@ pub fn clear_cookie(b: &Backend) -> String {
     )
 }
 
+/// The cookie that carries a second-factor challenge between the password and the code.
+pub fn challenge_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-roster_mfa"
+    } else {
+        "roster_mfa"
+    }
+}
+
+pub fn set_challenge_cookie(b: &Backend, token: &str) -> String {
+    let secure = b.config.secure_cookies;
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        challenge_cookie_name(secure),
+        b.config.mfa_challenge_ms / 1000,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_challenge_cookie(b: &Backend) -> String {
+    let secure = b.config.secure_cookies;
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        challenge_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// Finds the session token in a Cookie header.
 pub fn token_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
-    let name = cookie_name(b.config.secure_cookies);
+    cookie_value(header, cookie_name(b.config.secure_cookies))
+}
+
+/// Finds the second-factor challenge token in a Cookie header.
+pub fn challenge_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
+    cookie_value(header, challenge_cookie_name(b.config.secure_cookies))
+}
+
+fn cookie_value(header: &str, name: &str) -> Option<String> {
     header
         .split(';')
         .filter_map(|kv| kv.trim().split_once('='))
@@ -58,8 +94,9 @@ pub fn token_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
 
 /// Resolves a token to its signed-in account, on every request: a session whose account was
 /// disabled or deleted, or that is idle or too old, gives nothing (and expired ones are
-/// removed), so such changes take effect on the very next request.
-pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser)> {
+/// removed), so such changes take effect on the very next request. Also returns when the
+/// session last proved its owner (sudo mode).
+pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, i64)> {
     let hash = hash_token(token);
     let found = match b.store.session(&hash).await {
         Ok(f) => f,
@@ -100,7 +137,9 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser)>
             email: user.email,
             super_admin: user.super_admin,
             org,
+            token: None,
         },
+        session.auth_at,
     ))
 }
 

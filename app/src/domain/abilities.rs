@@ -164,6 +164,9 @@ impl AbilitySet {
     pub fn union(self, o: AbilitySet) -> AbilitySet {
         AbilitySet(self.0 | o.0)
     }
+    pub fn intersect(self, o: AbilitySet) -> AbilitySet {
+        AbilitySet(self.0 & o.0)
+    }
     /// The abilities in `self` and not in `o`.
     pub fn minus(self, o: AbilitySet) -> AbilitySet {
         AbilitySet(self.0 & !o.0)

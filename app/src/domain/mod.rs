@@ -8,7 +8,9 @@ pub mod ids;
 pub mod orgs;
 pub mod policy;
 pub mod roles;
+pub mod security;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 pub mod validate;
 

@@ -31,10 +31,13 @@ pub enum Denied {
     PublicAccount,
     RoleInUse,
     NotMember,
+    ReauthRequired,
+    TokenNotAllowed,
+    TwoFactorRequired,
 }
 
 impl Denied {
-    pub const ALL: [Denied; 15] = [
+    pub const ALL: [Denied; 18] = [
         Denied::NotSuperAdmin,
         Denied::CannotDeleteSelf,
         Denied::CannotDisableSelf,
@@ -50,6 +53,9 @@ impl Denied {
         Denied::PublicAccount,
         Denied::RoleInUse,
         Denied::NotMember,
+        Denied::ReauthRequired,
+        Denied::TokenNotAllowed,
+        Denied::TwoFactorRequired,
     ];
 
     pub fn code(self) -> &'static str {
@@ -69,6 +75,9 @@ impl Denied {
             Denied::PublicAccount => "public_account",
             Denied::RoleInUse => "role_in_use",
             Denied::NotMember => "not_member",
+            Denied::ReauthRequired => "reauth_required",
+            Denied::TokenNotAllowed => "token_not_allowed",
+            Denied::TwoFactorRequired => "two_factor_required",
         }
     }
 
@@ -93,6 +102,13 @@ impl Denied {
             }
             Denied::RoleInUse => "This role is still assigned: choose a replacement role for its members.".into(),
             Denied::NotMember => "You are not a member of this organization.".into(),
+            Denied::ReauthRequired => "For your security, confirm it is you: enter your password again.".into(),
+            Denied::TokenNotAllowed => {
+                "API tokens cannot change sign-in credentials or create tokens: sign in to do this.".into()
+            }
+            Denied::TwoFactorRequired => {
+                "Two-factor authentication is required here: turn it on under Profile, Security first.".into()
+            }
         }
     }
 }
@@ -330,6 +346,46 @@ pub fn can_update_user(
 /// may carry the super admin flag only when a super admin makes it.
 pub fn can_copy_user(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
+}
+
+/// Sudo mode: changing credentials, creating tokens and granting roles need a sign-in or a
+/// re-authentication within `window_ms`. `auth_at` is `None` for token callers, which may
+/// never change credentials (a leaked token must not be able to lock its owner out).
+pub fn recent_auth(auth_at: Option<i64>, now: i64, window_ms: i64) -> Result<(), Denied> {
+    match auth_at {
+        Some(t) if t <= now && now - t <= window_ms => Ok(()),
+        Some(_) => Err(Denied::ReauthRequired),
+        None => Err(Denied::TokenNotAllowed),
+    }
+}
+
+/// What a token may do where its owner holds `owner_abilities`: an unscoped token is its
+/// owner; a scoped one holds its scope intersected with the owner's abilities of the moment
+/// (so it shrinks when the owner loses one) and never the super admin bypass.
+pub fn token_abilities(
+    owner_super_admin: bool,
+    owner_abilities: AbilitySet,
+    scope: Option<AbilitySet>,
+) -> (bool, AbilitySet) {
+    match scope {
+        None => (owner_super_admin, owner_abilities),
+        Some(s) => {
+            let base = if owner_super_admin { AbilitySet::all() } else { owner_abilities };
+            (false, base.intersect(s))
+        }
+    }
+}
+
+/// A new token's scope may not name abilities its owner holds nowhere.
+pub fn can_scope_token(
+    owner_super_admin: bool,
+    owner_anywhere: AbilitySet,
+    scope: Option<AbilitySet>,
+) -> Result<(), Denied> {
+    match scope {
+        Some(s) if !owner_super_admin && !s.is_subset(owner_anywhere) => Err(Denied::GrantExceedsOwn),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -608,6 +664,49 @@ mod tests {
                     let union = held.iter().fold(AbilitySet::EMPTY, |u, s| u.union(*s));
                     prop_assert!(union.is_subset(initial_union), "an ability appeared from nowhere");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn recent_auth_window() {
+        let w = 10 * 60_000;
+        assert_eq!(recent_auth(Some(1_000), 1_000, w), Ok(()));
+        assert_eq!(recent_auth(Some(1_000), 1_000 + w, w), Ok(()));
+        assert_eq!(recent_auth(Some(1_000), 1_001 + w, w), Err(Denied::ReauthRequired));
+        // A clock that went backwards is not "recent".
+        assert_eq!(recent_auth(Some(5_000), 1_000, w), Err(Denied::ReauthRequired));
+        assert_eq!(recent_auth(None, 1_000, w), Err(Denied::TokenNotAllowed));
+    }
+
+    #[test]
+    fn token_scope_rules() {
+        let member = defaults::member();
+        let scope = Some(AbilitySet::of(&[Ability::ViewUsers, Ability::ManageUsers]));
+        assert_eq!(token_abilities(false, member, None), (false, member));
+        assert_eq!(token_abilities(true, AbilitySet::EMPTY, None), (true, AbilitySet::EMPTY));
+        let (sa, got) = token_abilities(true, AbilitySet::EMPTY, scope);
+        assert!(!sa, "a scoped token never bypasses checks");
+        assert_eq!(Some(got), scope);
+        assert_eq!(can_scope_token(false, defaults::viewer(), scope), Err(Denied::GrantExceedsOwn));
+        assert_eq!(can_scope_token(true, AbilitySet::EMPTY, scope), Ok(()));
+        assert_eq!(can_scope_token(false, AbilitySet::EMPTY, None), Ok(()));
+    }
+
+    proptest::proptest! {
+        /// Whatever the owner holds and whatever the scope says, a token never holds an
+        /// ability its owner lacks at that moment.
+        #[test]
+        fn token_never_wider_than_owner(owner in 0u32..(1 << 19), scope in proptest::option::of(0u32..(1 << 19)), sa in proptest::bool::ANY) {
+            let bits = |b: u32| Ability::ALL.iter().enumerate().filter(|(i, _)| b & (1 << i) != 0).map(|(_, a)| *a).collect::<AbilitySet>();
+            let owner_set = bits(owner);
+            let (tsa, got) = token_abilities(sa, owner_set, scope.map(bits));
+            proptest::prop_assert!(!tsa || sa);
+            if !sa {
+                proptest::prop_assert!(got.is_subset(owner_set));
+            }
+            if let Some(s) = scope {
+                proptest::prop_assert!(got.is_subset(bits(s)) && !tsa);
             }
         }
     }

@@ -3,23 +3,50 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::{field_error, form_error, Field, Session};
-use crate::api::auth::{sign_up_open, SignIn, SignUp};
+use crate::api::auth::{sign_up_open, SignIn, SignInCode, SignUp};
+use crate::domain::security::SignInStep;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<Session>();
     let action = ServerAction::<SignIn>::new();
+    let code = ServerAction::<SignInCode>::new();
     let navigate = use_navigate();
+    let go = move |super_admin: bool| {
+        session.refresh();
+        // Straight to the right page: "/" would decide from the session before it reloads.
+        navigate(if super_admin { "/admin/users" } else { "/profile" }, Default::default());
+    };
+    let go2 = go.clone();
     Effect::new(move |_| {
-        if let Some(Ok(me)) = action.value().get() {
-            session.refresh();
-            // Straight to the right page: "/" would decide from the session before it reloads.
-            navigate(if me.super_admin { "/admin/users" } else { "/profile" }, Default::default());
+        if let Some(Ok(SignInStep::Done(me))) = action.value().get() {
+            go(me.super_admin);
         }
     });
+    Effect::new(move |_| {
+        if let Some(Ok(me)) = code.value().get() {
+            go2(me.super_admin);
+        }
+    });
+    let second = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor)));
     let open = Resource::new(|| (), |_| sign_up_open());
     let value: Signal<_> = action.value().into();
+    let cv: Signal<_> = code.value().into();
     view! {
+        <Show when=second>
+            <section class="card narrow">
+                <h1>"Two-factor authentication"</h1>
+                <ActionForm action=code attr:novalidate=true>
+                    <Field id="code" label="Authentication code" autocomplete="one-time-code" required=true
+                        hint="The 6-digit code from your authenticator app, or one of your recovery codes."
+                        error=Signal::derive(field_error(cv, "code"))/>
+                    {form_error(cv, &["code"])}
+                    <button type="submit" class="primary" disabled=move || code.pending().get()>"Verify"</button>
+                </ActionForm>
+                <p class="muted"><a href="/sign-in">"Start over"</a></p>
+            </section>
+        </Show>
+        <Show when=move || !second()>
         <section class="card narrow">
             <h1>"Sign in to Roster"</h1>
             <ActionForm action=action attr:novalidate=true>
@@ -34,6 +61,7 @@ pub fn SignInPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        </Show>
     }
 }
 

@@ -7,6 +7,8 @@ pub mod live;
 pub mod orgs;
 pub mod profile;
 pub mod roles;
+pub mod security;
+pub mod tokens;
 pub mod users;
 
 use leptos::prelude::*;
@@ -260,6 +262,9 @@ pub fn field_error<T: Clone + Send + Sync + 'static>(
 pub fn Field(
     #[prop(into)] id: String,
     #[prop(into)] label: String,
+    /// The form field name when it differs from `id`.
+    #[prop(into, optional)]
+    name: Option<String>,
     #[prop(into, optional)] kind: Option<String>,
     #[prop(into, optional)] value: Option<String>,
     #[prop(into, optional)] autocomplete: Option<String>,
@@ -289,7 +294,7 @@ pub fn Field(
             <label for=id.clone()>{label}</label>
             <input
                 id=id.clone()
-                name=id.clone()
+                name=name.unwrap_or_else(|| id.clone())
                 type=kind.unwrap_or_else(|| "text".into())
                 value=value
                 autocomplete=autocomplete

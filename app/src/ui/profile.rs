@@ -1,4 +1,4 @@
-//! The signed-in account's own page: name, email, password.
+//! The signed-in account's own page: name, email, password, security (2FA), tokens.
 use leptos::prelude::*;
 
 use super::{field_error, form_error, ErrorBox, Field, Session};
@@ -53,5 +53,7 @@ pub fn ProfilePage() -> impl IntoView {
                 <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
         </section>
+        <super::security::SecuritySection/>
+        <super::tokens::TokensSection/>
     }
 }

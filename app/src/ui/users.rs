@@ -352,6 +352,7 @@ pub fn EditUserPage() -> impl IntoView {
                                     <A href="/admin/users">"Back to users"</A>
                                 </div>
                             </ActionForm>
+                            {u.two_factor.then(|| view! { <super::security::TwoFactorReset username=u.username.clone()/> })}
                             <Memberships username=u.username.clone()/>
                             <AccountLists username=u.username.clone()/>
                             <div class="danger-zone">

@@ -1,11 +1,13 @@
-//! The JSON API under `/api/v1`: the same services as the UI, session-authenticated for now
-//! (tokens arrive with strong authentication). Errors are JSON with stable codes:
+//! The JSON API under `/api/v1`: the same services as the UI, authenticated by the session
+//! cookie or by an API key / personal access token (`Authorization: Bearer`, `X-API-Key`,
+//! or `?apikey=`). Errors are JSON with stable codes:
 //! `{"error": {"code": "...", "message": "...", "fields": [{"field", "message"}]}}`.
 //! `ROUTES` lists every route; the router is built from it and a test keeps the OpenAPI
 //! document in step with it.
 pub mod access;
 pub mod orgs;
 pub mod roles;
+pub mod tokens;
 pub mod users;
 
 use app::backend::Ctx;
@@ -48,6 +50,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/check"),
     ("get", "/explain"),
     ("get", "/events"),
+    ("get", "/me"),
+    ("get", "/tokens"),
+    ("post", "/tokens"),
+    ("delete", "/tokens/{id}"),
+    ("post", "/users/{username}/two-factor/reset"),
 ];
 
 pub fn router() -> Router<crate::ServerState> {
@@ -71,6 +78,10 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/check", get(access::check))
         .route("/explain", get(access::explain))
         .route("/events", get(events))
+        .route("/me", get(tokens::me))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/users/{username}/two-factor/reset", axum::routing::post(tokens::reset_two_factor))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
 }
 

@@ -62,6 +62,18 @@ impl TestApp {
         Client { http, base: self.base.clone() }
     }
 
+    /// A script using an API key or personal access token (no cookies, no browser headers).
+    pub fn with_token(&self, token: &str) -> Client {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+        let http = reqwest::Client::builder()
+            .default_headers(h)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Client { http, base: self.base.clone() }
+    }
+
     /// Signs up the first account (super admin "admin") and returns its browser.
     pub async fn admin(&self) -> Client {
         let c = self.browser();

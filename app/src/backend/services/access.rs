@@ -7,7 +7,7 @@ use crate::domain::abilities::Ability;
 use crate::domain::access::Explanation;
 use crate::domain::error::Error;
 use crate::domain::ids::OrgId;
-use crate::domain::policy::{self, Actor};
+use crate::domain::policy;
 
 /// The check API's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,14 +31,13 @@ fn known() -> String {
 /// Who may ask about `user` in `org`: the user themself, super admins and the CLI, and
 /// holders of view-users or manage-users in `org`.
 fn may_ask(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId) -> Result<(), Error> {
-    let Some(a) = ctx.actor()? else { return Ok(()) };
+    let Some(a) = ctx.reader(b, org)? else { return Ok(()) };
     let m = b.access.read();
     let is_self = user.and_then(|u| m.user_id(u)) == Some(a.id);
     if a.super_admin || is_self {
         return Ok(());
     }
-    let (_, abilities) = m.abilities(Some(a.id), org);
-    policy::can_view_members(Some(Actor { abilities, ..a }), m.is_member(a.id, org)).map_err(Error::Forbidden)
+    policy::can_view_members(Some(a), m.is_member(a.id, org)).map_err(Error::Forbidden)
 }
 
 /// `user: None` asks about an anonymous visitor (the public account's grants).

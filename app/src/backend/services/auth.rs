@@ -143,7 +143,7 @@ fn first_org(b: &Backend, id: UserId) -> OrgId {
 }
 
 /// Password sign-in with a username or an email.
-pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Result<SignedIn, Error> {
+pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Result<SignInOutcome, Error> {
     let key = login.trim().to_lowercase();
     // Refuse absurd input early: same answer as any failure.
     if key.is_empty() || key.len() > validate::EMAIL_MAX || password.len() > validate::PASSWORD_MAX_BYTES {
@@ -197,7 +197,44 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         }
     };
     tx.throttle_clear(&throttle_key).await?;
-    // Rotation: the session this browser had (if any) ends; a fresh token replaces it.
+    // A second factor is due: no session yet, only a short-lived, single-use challenge
+    // that reaches nothing but the code step.
+    if tx.totp(user.id).await?.is_some_and(|t| t.confirmed) {
+        let challenge = new_token();
+        tx.insert_challenge(&hash_token(&challenge), user.id, now).await?;
+        let mut ev = audit(b, ctx, "sign_in.password_accepted", true);
+        ev.actor_id = Some(user.id);
+        ev.actor = Some(user.username.clone());
+        ev.target = Some(user.username.clone());
+        ev.after = Some(json!({ "next": "second_factor" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Ok(SignInOutcome::SecondFactor { challenge });
+    }
+    let signed_in = start_session(b, ctx, &mut tx, &user, now, "password").await?;
+    tx.commit().await?;
+    Ok(SignInOutcome::Done(signed_in))
+}
+
+/// What a correct password leads to.
+pub enum SignInOutcome {
+    Done(SignedIn),
+    /// The raw challenge token goes into its own short-lived cookie.
+    SecondFactor {
+        challenge: String,
+    },
+}
+
+/// Opens a session in `tx` (ending the browser's previous one: no fixation) and audits the
+/// sign-in.
+async fn start_session(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn crate::backend::store::Tx>,
+    user: &crate::backend::store::UserRecord,
+    now: i64,
+    method: &str,
+) -> Result<SignedIn, Error> {
     if let Some(old) = &ctx.session {
         tx.delete_session(old).await?;
     }
@@ -218,9 +255,62 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     ev.actor_id = Some(user.id);
     ev.actor = Some(user.username.clone());
     ev.target = Some(user.username.clone());
+    ev.after = Some(json!({ "method": method }));
     tx.insert_audit(&ev).await?;
+    Ok(SignedIn { token, me: me_of(b, user, org) })
+}
+
+/// The second step: a TOTP or recovery code for the challenge in the browser's cookie.
+/// One write transaction checks the challenge and the throttle, consumes the code and
+/// opens the session, so two submissions of one code cannot both succeed.
+pub async fn second_factor(b: &Backend, ctx: &Ctx, code: &str) -> Result<SignedIn, Error> {
+    let expired = || Error::invalid("code", "This sign-in has expired. Start again with your password.");
+    let Some(challenge) = ctx.challenge.clone() else { return Err(expired()) };
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let Some((user_id, created)) = tx.challenge(&challenge).await? else { return Err(expired()) };
+    if now - created > b.config.mfa_challenge_ms {
+        tx.delete_challenge(&challenge).await?;
+        tx.commit().await?;
+        return Err(expired());
+    }
+    let user = match tx.user_by_id(user_id).await? {
+        Some(u) if u.status == UserStatus::Active && !u.public => u,
+        _ => return Err(expired()),
+    };
+    let key = super::security::code_throttle_key(user.id);
+    if !tx.throttle_claim(&key, now).await? {
+        let mut ev = audit(b, ctx, "sign_in", false);
+        ev.target = Some(user.username.clone());
+        ev.after = Some(json!({ "reason": "throttled", "step": "second_factor" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Err(super::security::too_many());
+    }
+    let Some(method) = super::security::verify_code(b, &mut tx, user.id, code, now).await? else {
+        let mut ev = audit(b, ctx, "sign_in", false);
+        ev.target = Some(user.username.clone());
+        ev.after = Some(json!({ "reason": "bad_second_factor" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Err(Error::invalid("code", "That code is not valid."));
+    };
+    if !tx.delete_challenge(&challenge).await? {
+        return Err(expired());
+    }
+    tx.throttle_clear(&key).await?;
+    if method == "recovery_code" {
+        let left = tx.recovery_codes_left(user.id).await?;
+        let mut ev = audit(b, ctx, "2fa.recovery_code_used", true);
+        ev.actor_id = Some(user.id);
+        ev.actor = Some(user.username.clone());
+        ev.target = Some(user.username.clone());
+        ev.after = Some(json!({ "recovery_codes_left": left }));
+        tx.insert_audit(&ev).await?;
+    }
+    let signed_in = start_session(b, ctx, &mut tx, &user, now, method).await?;
     tx.commit().await?;
-    Ok(SignedIn { token, me: me_of(b, &user, org) })
+    Ok(signed_in)
 }
 
 /// Ends the current session server-side.
@@ -238,7 +328,12 @@ pub async fn sign_out(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
 pub fn me(b: &Backend, ctx: &Ctx) -> Option<Me> {
     match &ctx.caller {
         crate::backend::Caller::User(u) => {
-            Some(me_for(b, u.id, &u.username, &u.full_name, &u.email, u.super_admin, u.org))
+            let mut me = me_for(b, u.id, &u.username, &u.full_name, &u.email, u.super_admin, u.org);
+            if u.token.is_some() {
+                let owner_sa = b.access.read().abilities(Some(u.id), u.org).0;
+                me.abilities = u.narrow(owner_sa, me.abilities).1;
+            }
+            Some(me)
         }
         _ => None,
     }

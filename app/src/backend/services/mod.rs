@@ -6,6 +6,8 @@ pub mod auth;
 pub mod orgs;
 pub mod profile;
 pub mod roles;
+pub mod security;
+pub mod tokens;
 pub mod users;
 
 use serde_json::json;
@@ -25,6 +27,7 @@ pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Res
         Caller::Anonymous => Err(Error::Unauthenticated),
         Caller::User(u) => {
             let (super_admin, abilities) = tx.actor_facts(u.id, org).await?.ok_or(Error::Unauthenticated)?;
+            let (super_admin, abilities) = u.narrow(super_admin, abilities);
             Ok(Some(Actor { id: u.id, super_admin, abilities }))
         }
     }
@@ -70,6 +73,28 @@ pub(crate) async fn commit_access(b: &Backend, mut tx: Box<dyn Tx>, change: Chan
     tx.commit().await?;
     b.access.apply(b.store.as_ref(), version, change).await?;
     Ok(())
+}
+
+/// Sudo mode for credentials (password, email, second factors, tokens): a session that
+/// signed in or re-authenticated recently; never a token. The CLI is trusted.
+pub(crate) fn sudo_credentials(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
+    match &ctx.caller {
+        Caller::Cli => Ok(()),
+        Caller::Anonymous => Err(Error::Unauthenticated),
+        Caller::User(u) => {
+            let auth_at = if u.token.is_some() { None } else { ctx.auth_at };
+            crate::domain::policy::recent_auth(auth_at, b.now(), b.config.sudo_ms).map_err(Error::Forbidden)
+        }
+    }
+}
+
+/// Sudo mode for granting roles and abilities: a recent sign-in for sessions. Tokens pass:
+/// automation has no one to ask, and a token's scope already bounds what it may grant.
+pub(crate) fn sudo_grants(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
+    match &ctx.caller {
+        Caller::User(u) if u.token.is_some() => Ok(()),
+        _ => sudo_credentials(b, ctx),
+    }
 }
 
 /// An audit event stamped with the caller and the request's origin.

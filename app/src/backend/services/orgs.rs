@@ -112,10 +112,7 @@ fn to_member(m: MemberRecord) -> Member {
 
 /// The caller in `org` from the in-memory model, for read-only decisions.
 fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<Option<Actor>, Error> {
-    Ok(ctx.actor()?.map(|a| {
-        let (sa, abilities) = b.access.read().abilities(Some(a.id), org);
-        Actor { id: a.id, super_admin: sa || a.super_admin, abilities }
-    }))
+    ctx.reader(b, org)
 }
 
 /// Members of `org` in username order, 50 a page, after the username `after`.
@@ -175,6 +172,7 @@ pub async fn set_member(
     add: bool,
 ) -> Result<Member, Error> {
     ctx.actor()?;
+    super::sudo_grants(b, ctx)?;
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let org_rec = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;

@@ -21,6 +21,10 @@ pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Res
     let now = b.now();
     let mut tx = b.store.begin().await?;
     let before = tx.user_by_username(&validate::username_key(&me.username)).await?.ok_or(Error::Unauthenticated)?;
+    // A new email can take over password resets and notifications: sudo mode.
+    if before.email.to_lowercase() != email.to_lowercase() {
+        super::sudo_credentials(b, ctx)?;
+    }
     let mut after = before.clone();
     after.full_name = full_name;
     after.email = email;
@@ -34,8 +38,12 @@ pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Res
     Ok(super::auth::me_for(b, after.id, &after.username, &after.full_name, &after.email, after.super_admin, me.org))
 }
 
+/// The current password is the re-authentication here (sudo mode); a token may not do this.
 pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -> Result<(), Error> {
     let me = ctx.user()?;
+    if me.token.is_some() {
+        return Err(Error::Forbidden(crate::domain::policy::Denied::TokenNotAllowed));
+    }
     let record = b
         .store
         .user_by_username(&validate::username_key(&me.username))
@@ -59,6 +67,9 @@ pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -
     let mut tx = b.store.begin().await?;
     tx.set_password_hash(record.id, Some(&hash), now).await?;
     let ended = tx.delete_sessions_of(record.id, ctx.session.as_deref()).await?;
+    if let Some(s) = &ctx.session {
+        tx.set_session_auth(s, now).await?;
+    }
     let mut ev = audit(b, ctx, "password.changed", true);
     ev.target = Some(me.username.clone());
     ev.after = Some(json!({ "other_sessions_ended": ended }));

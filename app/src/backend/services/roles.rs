@@ -55,6 +55,7 @@ pub async fn set_abilities(
     abilities: AbilitySet,
     on: bool,
 ) -> Result<Role, Error> {
+    super::sudo_grants(b, ctx)?;
     let (_w, mut tx) = global_admin_tx(b, ctx, policy::can_manage_roles).await?;
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     let mut after = before.clone();

@@ -15,7 +15,7 @@ use crate::backend::{Backend, Ctx};
 use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
 use crate::domain::ids::{OrgId, RoleId, ADMIN_ROLE, VIEWER_ROLE};
-use crate::domain::policy::{self, Actor};
+use crate::domain::policy;
 use crate::domain::users::{
     AccountHolder, AccountLevel, NewUser, User, UserChanges, UserPage, UserQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
@@ -94,13 +94,9 @@ pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> 
 
 /// The account if the caller may see it.
 async fn visible(b: &Backend, ctx: &Ctx, username: &str) -> Result<UserRecord, Error> {
-    let actor = ctx.actor()?;
     let org = ctx.org();
-    let (actor, actor_member) = {
-        let m = b.access.read();
-        let member = actor.is_some_and(|a| m.is_member(a.id, org));
-        (actor.map(|a| Actor { abilities: m.abilities(Some(a.id), org).1, ..a }), member)
-    };
+    let actor = ctx.reader(b, org)?;
+    let actor_member = actor.is_some_and(|a| b.access.read().is_member(a.id, org));
     // The ability comes first: without it, even a missing account is "forbidden".
     policy::can_view_account(actor, actor_member, true, None).map_err(Error::Forbidden)?;
     let u =
@@ -378,6 +374,9 @@ async fn write_update(
     let active = tx.active_super_admins().await?;
     let target = target_of(tx, ctx, before).await?;
     policy::can_update_user(actor, org, target, c.status, c.super_admin, active).map_err(Error::Forbidden)?;
+    if c.super_admin.is_some_and(|f| f != before.super_admin) {
+        super::sudo_grants(b, ctx)?;
+    }
     let now = b.now();
     let mut after = before.clone();
     if let Some(n) = c.full_name {

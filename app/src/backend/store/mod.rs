@@ -124,6 +124,61 @@ pub struct SessionRecord {
     pub org_id: OrgId,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// Last sign-in or re-authentication (sudo mode).
+    pub auth_at: i64,
+}
+
+/// An account's TOTP seed (sealed) and replay state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    pub secret: Vec<u8>,
+    pub confirmed: bool,
+    pub last_step: i64,
+}
+
+/// A stored API key or personal access token (its hash stays in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: UserId,
+    pub name: String,
+    pub kind: crate::domain::tokens::TokenKind,
+    pub prefix: String,
+    pub abilities: Option<AbilitySet>,
+    pub created_at: i64,
+    /// 0: never / not yet.
+    pub expires_at: i64,
+    pub last_used_at: i64,
+    pub revoked_at: i64,
+}
+
+impl TokenRecord {
+    pub fn to_info(&self) -> crate::domain::tokens::TokenInfo {
+        let some = |t: i64| (t > 0).then_some(t);
+        crate::domain::tokens::TokenInfo {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.kind,
+            prefix: self.prefix.clone(),
+            abilities: self.abilities,
+            created_at: self.created_at,
+            expires_at: some(self.expires_at),
+            last_used_at: some(self.last_used_at),
+            revoked_at: some(self.revoked_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTokenRecord<'a> {
+    pub user_id: UserId,
+    pub name: &'a str,
+    pub kind: crate::domain::tokens::TokenKind,
+    pub prefix: &'a str,
+    pub token_hash: &'a [u8],
+    pub abilities: Option<AbilitySet>,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +268,18 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
     /// The counter every access-changing transaction bumps.
     async fn access_version(&self) -> StoreResult<i64>;
+    /// A token by the SHA-256 of its text, with its owner.
+    async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<(TokenRecord, UserRecord)>>;
+    async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()>;
+    /// An account's tokens, newest first.
+    async fn tokens_of(&self, user: UserId) -> StoreResult<Vec<TokenRecord>>;
+    /// Whether TOTP is on, and how many recovery codes are left.
+    async fn two_factor_of(&self, user: UserId) -> StoreResult<(bool, i64)>;
+    /// Whether the organization requires two-factor authentication of its members, and
+    /// whether the instance does.
+    async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)>;
+    /// (consecutive failures, next allowed time) of a throttle key.
+    async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>>;
     /// The whole access model, with the version it was read at (one read transaction).
     async fn load_access(&self) -> StoreResult<(i64, AccessModel)>;
     /// One account's part of the access model; `None` once it is deleted.
@@ -299,4 +366,30 @@ pub trait Tx: Send {
     async fn throttle_claim(&mut self, key: &str, now: i64) -> StoreResult<bool>;
     async fn throttle_clear(&mut self, key: &str) -> StoreResult<()>;
     async fn insert_audit(&mut self, e: &AuditRecord) -> StoreResult<()>;
+    async fn set_session_auth(&mut self, token_hash: &[u8], now: i64) -> StoreResult<()>;
+    async fn totp(&mut self, user: UserId) -> StoreResult<Option<TotpRecord>>;
+    /// Stores a new, unconfirmed seed (replacing an unconfirmed one).
+    async fn put_pending_totp(&mut self, user: UserId, sealed: &[u8], now: i64) -> StoreResult<()>;
+    /// Confirms a pending seed at `step`; false if there is none pending.
+    async fn confirm_totp(&mut self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Records `step` as used if it is newer than the last one used: false means the code
+    /// (or a later one) was already accepted — a replay.
+    async fn consume_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Removes the seed and every recovery code.
+    async fn delete_totp(&mut self, user: UserId) -> StoreResult<()>;
+    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()>;
+    async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[Vec<u8>]) -> StoreResult<()>;
+    /// Marks an unused code used; false if no such unused code.
+    async fn use_recovery_code(&mut self, user: UserId, hash: &[u8], now: i64) -> StoreResult<bool>;
+    async fn recovery_codes_left(&mut self, user: UserId) -> StoreResult<i64>;
+    async fn insert_challenge(&mut self, token_hash: &[u8], user: UserId, now: i64) -> StoreResult<()>;
+    /// The account and creation time of a second-factor challenge.
+    async fn challenge(&mut self, token_hash: &[u8]) -> StoreResult<Option<(UserId, i64)>>;
+    /// Ends a challenge; false if it was already gone (used by a concurrent request).
+    async fn delete_challenge(&mut self, token_hash: &[u8]) -> StoreResult<bool>;
+    async fn insert_token(&mut self, t: &NewTokenRecord<'_>) -> StoreResult<i64>;
+    async fn token(&mut self, id: i64) -> StoreResult<Option<TokenRecord>>;
+    async fn revoke_token(&mut self, id: i64, now: i64) -> StoreResult<bool>;
+    async fn set_org_two_factor(&mut self, org: OrgId, required: bool) -> StoreResult<()>;
+    async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
 }

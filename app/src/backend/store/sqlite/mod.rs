@@ -2,6 +2,8 @@
 //! transactions queue in-process instead of failing with SQLITE_BUSY. Write transactions start
 //! with BEGIN IMMEDIATE, so facts read inside them cannot be changed by another process (the
 //! CLI) before the write lands.
+mod auth;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -409,7 +411,8 @@ impl Store for SqliteStore {
 
     async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLS}, s.org_id AS s_org, s.created_at AS s_created, s.last_seen_at AS s_seen \
+            "SELECT {USER_COLS}, s.org_id AS s_org, s.created_at AS s_created, s.last_seen_at AS s_seen, \
+             s.auth_at AS s_auth \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
         ))
         .bind(token_hash)
@@ -422,6 +425,7 @@ impl Store for SqliteStore {
             org_id: OrgId(r.try_get("s_org")?),
             created_at: r.try_get("s_created")?,
             last_seen_at: r.try_get("s_seen")?,
+            auth_at: r.try_get("s_auth")?,
         };
         Ok(Some((session, user)))
     }
@@ -469,6 +473,25 @@ impl Store for SqliteStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<(TokenRecord, UserRecord)>> {
+        auth::token_by_hash(&self.read, token_hash).await
+    }
+    async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
+        auth::touch_token(&self.write, id, now).await
+    }
+    async fn tokens_of(&self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
+        auth::tokens_of(&self.read, user).await
+    }
+    async fn two_factor_of(&self, user: UserId) -> StoreResult<(bool, i64)> {
+        auth::two_factor_of(&self.read, user).await
+    }
+    async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)> {
+        auth::two_factor_required(&self.read, org).await
+    }
+    async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        auth::throttle_state(&self.read, key).await
     }
 
     async fn access_version(&self) -> StoreResult<i64> {
@@ -1039,12 +1062,13 @@ impl Tx for SqliteTx {
 
     async fn insert_session(&mut self, s: &NewSession<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, auth_at, ip, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.token_hash)
         .bind(s.user_id.0)
         .bind(s.org_id.0)
+        .bind(s.now)
         .bind(s.now)
         .bind(s.now)
         .bind(s.ip)
@@ -1125,5 +1149,59 @@ impl Tx for SqliteTx {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+    async fn set_session_auth(&mut self, token_hash: &[u8], now: i64) -> StoreResult<()> {
+        auth::set_session_auth(&mut self.tx, token_hash, now).await
+    }
+    async fn totp(&mut self, user: UserId) -> StoreResult<Option<TotpRecord>> {
+        auth::totp(&mut self.tx, user).await
+    }
+    async fn put_pending_totp(&mut self, user: UserId, sealed: &[u8], now: i64) -> StoreResult<()> {
+        auth::put_pending_totp(&mut self.tx, user, sealed, now).await
+    }
+    async fn confirm_totp(&mut self, user: UserId, step: i64) -> StoreResult<bool> {
+        auth::confirm_totp(&mut self.tx, user, step).await
+    }
+    async fn consume_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool> {
+        auth::consume_totp_step(&mut self.tx, user, step).await
+    }
+    async fn delete_totp(&mut self, user: UserId) -> StoreResult<()> {
+        auth::delete_totp(&mut self.tx, user).await
+    }
+    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()> {
+        auth::set_two_factor(&mut self.tx, user, on).await
+    }
+    async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[Vec<u8>]) -> StoreResult<()> {
+        auth::replace_recovery_codes(&mut self.tx, user, hashes).await
+    }
+    async fn use_recovery_code(&mut self, user: UserId, hash: &[u8], now: i64) -> StoreResult<bool> {
+        auth::use_recovery_code(&mut self.tx, user, hash, now).await
+    }
+    async fn recovery_codes_left(&mut self, user: UserId) -> StoreResult<i64> {
+        auth::recovery_codes_left(&mut self.tx, user).await
+    }
+    async fn insert_challenge(&mut self, token_hash: &[u8], user: UserId, now: i64) -> StoreResult<()> {
+        auth::insert_challenge(&mut self.tx, token_hash, user, now).await
+    }
+    async fn challenge(&mut self, token_hash: &[u8]) -> StoreResult<Option<(UserId, i64)>> {
+        auth::challenge(&mut self.tx, token_hash).await
+    }
+    async fn delete_challenge(&mut self, token_hash: &[u8]) -> StoreResult<bool> {
+        auth::delete_challenge(&mut self.tx, token_hash).await
+    }
+    async fn insert_token(&mut self, t: &NewTokenRecord<'_>) -> StoreResult<i64> {
+        auth::insert_token(&mut self.tx, t).await
+    }
+    async fn token(&mut self, id: i64) -> StoreResult<Option<TokenRecord>> {
+        auth::token(&mut self.tx, id).await
+    }
+    async fn revoke_token(&mut self, id: i64, now: i64) -> StoreResult<bool> {
+        auth::revoke_token(&mut self.tx, id, now).await
+    }
+    async fn set_org_two_factor(&mut self, org: OrgId, required: bool) -> StoreResult<()> {
+        auth::set_org_two_factor(&mut self.tx, org, required).await
+    }
+    async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        auth::set_setting(&mut self.tx, key, value).await
     }
 }

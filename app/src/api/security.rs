@@ -1,0 +1,41 @@
+use leptos::prelude::*;
+
+use crate::domain::security::{RecoveryCodes, SecurityStatus, TotpEnrolment};
+use crate::domain::Error;
+
+#[server(prefix = "/rpc", endpoint = "security_status")]
+pub async fn get_security_status() -> Result<SecurityStatus, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::status(&b, &ctx).await)
+}
+
+#[server(prefix = "/rpc", endpoint = "begin_totp")]
+pub async fn begin_totp() -> Result<TotpEnrolment, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::begin_totp(&b, &ctx).await)
+}
+
+#[server(prefix = "/rpc", endpoint = "confirm_totp")]
+pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::confirm_totp(&b, &ctx, &code).await)
+}
+
+#[server(prefix = "/rpc", endpoint = "regenerate_recovery_codes")]
+pub async fn regenerate_recovery_codes() -> Result<RecoveryCodes, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::regenerate_recovery_codes(&b, &ctx).await)
+}
+
+#[server(prefix = "/rpc", endpoint = "disable_two_factor")]
+pub async fn disable_two_factor() -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::disable(&b, &ctx).await)
+}
+
+/// An administrator turns off another account's two-factor authentication.
+#[server(prefix = "/rpc", endpoint = "reset_two_factor")]
+pub async fn reset_two_factor(username: String, reason: String) -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::admin_reset(&b, &ctx, &username, &reason).await)
+}

@@ -1,0 +1,118 @@
+//! Secrets at rest (TOTP seeds today, database credentials later): XChaCha20-Poly1305 with a
+//! random 192-bit nonce per value and associated data that binds each ciphertext to its row
+//! (e.g. `totp:42`), so a value copied onto another account fails to decrypt. The key comes
+//! from the environment or a key file outside the database, so a stolen database file alone
+//! reveals no secret.
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+
+const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("the secret key must be 32 bytes, base64-encoded")]
+    BadKey,
+    /// Wrong key, wrong row, or tampered data: never tells which.
+    #[error("a stored secret could not be decrypted (wrong key or tampered data)")]
+    Decrypt,
+}
+
+#[derive(Clone)]
+pub struct SecretBox {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(..)")
+    }
+}
+
+impl SecretBox {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self { cipher: XChaCha20Poly1305::new(key.into()) }
+    }
+
+    /// A box with a fresh random key: for tests and for processes that never read secrets
+    /// written by another process.
+    pub fn random() -> Self {
+        Self::new(&new_key())
+    }
+
+    /// From the base64 text of a key file or `ROSTER_SECRET_KEY`.
+    pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| CryptoError::BadKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
+        Ok(Self::new(&key))
+    }
+
+    /// nonce || ciphertext+tag
+    pub fn seal(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = Payload { msg: plaintext, aad: aad.as_bytes() };
+        // Encryption with a valid key and nonce cannot fail for inputs of this size.
+        let ct = self.cipher.encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
+        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        if sealed.len() < NONCE_LEN + 16 {
+            return Err(CryptoError::Decrypt);
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .map_err(|_| CryptoError::Decrypt)
+    }
+}
+
+pub fn new_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut k);
+    k
+}
+
+pub fn key_to_base64(key: &[u8; 32]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let b = SecretBox::random();
+        let sealed = b.seal(b"seed bytes", "totp:1");
+        assert_eq!(b.open(&sealed, "totp:1").as_deref(), Ok(&b"seed bytes"[..]));
+        // Same plaintext, different nonce each time.
+        assert_ne!(sealed, b.seal(b"seed bytes", "totp:1"));
+        // Bound to its row.
+        assert_eq!(b.open(&sealed, "totp:2"), Err(CryptoError::Decrypt));
+        // Any flipped bit is caught.
+        for i in 0..sealed.len() {
+            let mut t = sealed.clone();
+            t[i] ^= 1;
+            assert_eq!(b.open(&t, "totp:1"), Err(CryptoError::Decrypt), "bit flip at {i}");
+        }
+        // Another key.
+        assert_eq!(SecretBox::random().open(&sealed, "totp:1"), Err(CryptoError::Decrypt));
+        assert_eq!(b.open(&sealed[..10], "totp:1"), Err(CryptoError::Decrypt));
+    }
+
+    #[test]
+    fn key_text() {
+        let k = new_key();
+        let b = SecretBox::from_base64(&format!("{}\n", key_to_base64(&k))).expect("valid key");
+        let sealed = SecretBox::new(&k).seal(b"x", "a");
+        assert_eq!(b.open(&sealed, "a").as_deref(), Ok(&b"x"[..]));
+        assert_eq!(SecretBox::from_base64("c2hvcnQ=").err(), Some(CryptoError::BadKey));
+        assert_eq!(SecretBox::from_base64("not base64!").err(), Some(CryptoError::BadKey));
+    }
+}

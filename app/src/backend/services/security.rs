@@ -1,0 +1,271 @@
+//! Second factors: TOTP enrolment with recovery codes, their use at sign-in and for
+//! re-authentication, turning them off, and the admin reset. Threats: a stolen database
+//! (seeds sealed with the instance key, recovery codes hashed), replay (the last accepted
+//! step is consumed with a conditional UPDATE in the transaction that accepts the code),
+//! guessing (a per-account throttle on every code check), a hijacked session turning 2FA off
+//! or reading new codes (sudo mode), and lock-out (recovery codes; admins can reset).
+use serde_json::json;
+
+use super::{audit, sudo_credentials};
+use crate::backend::store::Tx;
+use crate::backend::totp;
+use crate::backend::{Backend, Ctx};
+use crate::domain::error::Error;
+use crate::domain::ids::UserId;
+use crate::domain::policy;
+use crate::domain::security::{RecoveryCodes, SecurityStatus, TotpEnrolment};
+use crate::domain::validate;
+
+fn aad(user: UserId) -> String {
+    format!("totp:{}", user.0)
+}
+
+/// The throttle key of every code check for an account (sign-in step, re-authentication).
+pub(crate) fn code_throttle_key(user: UserId) -> String {
+    format!("mfa:{}", user.0)
+}
+
+pub async fn status(b: &Backend, ctx: &Ctx) -> Result<SecurityStatus, Error> {
+    let u = ctx.user()?;
+    let (totp, left) = b.store.two_factor_of(u.id).await?;
+    let (org_req, instance_req) = b.store.two_factor_required(u.org).await?;
+    let has_password = b
+        .store
+        .user_by_username(&validate::username_key(&u.username))
+        .await?
+        .is_some_and(|r| r.password_hash.is_some());
+    Ok(SecurityStatus {
+        totp,
+        recovery_codes_left: left,
+        recently_authenticated: sudo_credentials(b, ctx).is_ok(),
+        two_factor_required: org_req || instance_req,
+        has_password,
+    })
+}
+
+/// Starts enrolment: a new seed, stored sealed and unconfirmed until a code from the app
+/// confirms it. Shown this once.
+pub async fn begin_totp(b: &Backend, ctx: &Ctx) -> Result<TotpEnrolment, Error> {
+    let u = ctx.user()?.clone();
+    sudo_credentials(b, ctx)?;
+    let secret = totp::new_secret();
+    let sealed = b.secrets.seal(&secret, &aad(u.id));
+    let mut tx = b.store.begin().await?;
+    if tx.totp(u.id).await?.is_some_and(|t| t.confirmed) {
+        return Err(Error::Conflict {
+            field: None,
+            message: "Two-factor authentication is already on. Turn it off first to enrol a new app.".into(),
+        });
+    }
+    tx.put_pending_totp(u.id, &sealed, b.now()).await?;
+    tx.commit().await?;
+    let uri = totp::otpauth_uri(&b.config.totp_issuer, &u.username, &secret);
+    let qr_svg = totp::qr_svg(&uri).ok_or_else(|| crate::backend::internal("QR code could not be rendered"))?;
+    Ok(TotpEnrolment { secret: totp::base32(&secret), uri, qr_svg })
+}
+
+/// Confirms enrolment with a current code; turns 2FA on and returns the recovery codes
+/// (shown once).
+pub async fn confirm_totp(b: &Backend, ctx: &Ctx, code: &str) -> Result<RecoveryCodes, Error> {
+    let u = ctx.user()?.clone();
+    sudo_credentials(b, ctx)?;
+    let now = b.now();
+    let mut tx = b.store.begin().await?;
+    let pending = match tx.totp(u.id).await? {
+        Some(t) if !t.confirmed => t,
+        Some(_) => {
+            return Err(Error::Conflict { field: None, message: "Two-factor authentication is already on.".into() })
+        }
+        None => return Err(Error::invalid("code", "Start again: choose Enable two-factor authentication.")),
+    };
+    let key = code_throttle_key(u.id);
+    if !tx.throttle_claim(&key, now).await? {
+        tx.commit().await?;
+        return Err(too_many());
+    }
+    let secret = b.secrets.open(&pending.secret, &aad(u.id)).map_err(crate::backend::internal)?;
+    let Some(step) = totp::matching_steps(&secret, code, now).first().copied() else {
+        let mut ev = audit(b, ctx, "2fa.enabled", false);
+        ev.target = Some(u.username.clone());
+        ev.after = Some(json!({ "reason": "bad_code" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        return Err(Error::invalid(
+            "code",
+            "That code is not valid. Check the time on your device and try the current code.",
+        ));
+    };
+    if !tx.confirm_totp(u.id, step).await? {
+        return Err(Error::Conflict { field: None, message: "Two-factor authentication is already on.".into() });
+    }
+    tx.throttle_clear(&key).await?;
+    tx.set_two_factor(u.id, true).await?;
+    let codes = totp::new_recovery_codes();
+    tx.replace_recovery_codes(u.id, &codes.iter().map(|c| totp::recovery_hash(c)).collect::<Vec<_>>()).await?;
+    let mut ev = audit(b, ctx, "2fa.enabled", true);
+    ev.target = Some(u.username.clone());
+    ev.before = Some(json!({ "totp": false }));
+    ev.after = Some(json!({ "totp": true, "recovery_codes": codes.len() }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(RecoveryCodes { codes })
+}
+
+/// A fresh batch of recovery codes; the old batch stops working.
+pub async fn regenerate_recovery_codes(b: &Backend, ctx: &Ctx) -> Result<RecoveryCodes, Error> {
+    let u = ctx.user()?.clone();
+    sudo_credentials(b, ctx)?;
+    let mut tx = b.store.begin().await?;
+    if !tx.totp(u.id).await?.is_some_and(|t| t.confirmed) {
+        return Err(Error::Conflict { field: None, message: "Turn on two-factor authentication first.".into() });
+    }
+    let before = tx.recovery_codes_left(u.id).await?;
+    let codes = totp::new_recovery_codes();
+    tx.replace_recovery_codes(u.id, &codes.iter().map(|c| totp::recovery_hash(c)).collect::<Vec<_>>()).await?;
+    let mut ev = audit(b, ctx, "2fa.recovery_codes_regenerated", true);
+    ev.target = Some(u.username.clone());
+    ev.before = Some(json!({ "recovery_codes_left": before }));
+    ev.after = Some(json!({ "recovery_codes_left": codes.len() }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(RecoveryCodes { codes })
+}
+
+/// Turns 2FA off for the signed-in account (sudo mode).
+pub async fn disable(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
+    let u = ctx.user()?.clone();
+    sudo_credentials(b, ctx)?;
+    let mut tx = b.store.begin().await?;
+    let was = tx.totp(u.id).await?.is_some_and(|t| t.confirmed);
+    tx.delete_totp(u.id).await?;
+    tx.set_two_factor(u.id, false).await?;
+    let mut ev = audit(b, ctx, "2fa.disabled", true);
+    ev.target = Some(u.username.clone());
+    ev.before = Some(json!({ "totp": was }));
+    ev.after = Some(json!({ "totp": false }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An administrator turns off a user's 2FA (lost phone and codes), with a reason for the
+/// audit trail. Same right as changing the account; the admin must have signed in recently.
+pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -> Result<(), Error> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid("reason", "Give a reason: it is kept in the audit log."));
+    }
+    if reason.chars().count() > 500 {
+        return Err(Error::invalid("reason", "The reason must be at most 500 characters."));
+    }
+    ctx.actor()?;
+    sudo_credentials(b, ctx)?;
+    let mut tx = b.store.begin().await?;
+    let actor = super::actor_in(&mut tx, ctx, ctx.org()).await?;
+    let target_rec =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let target = super::target_of(&mut tx, ctx, &target_rec).await?;
+    let active = tx.active_super_admins().await?;
+    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    let was = tx.totp(target_rec.id).await?.is_some_and(|t| t.confirmed);
+    tx.delete_totp(target_rec.id).await?;
+    tx.set_two_factor(target_rec.id, false).await?;
+    tx.throttle_clear(&code_throttle_key(target_rec.id)).await?;
+    let mut ev = audit(b, ctx, "2fa.reset", true);
+    ev.target = Some(target_rec.username.clone());
+    ev.before = Some(json!({ "totp": was }));
+    ev.after = Some(json!({ "totp": false, "reason": reason }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks a TOTP or recovery code for `user` inside `tx`, consuming it on success. Returns
+/// the method that worked. The caller has claimed a throttle attempt already.
+pub(crate) async fn verify_code(
+    b: &Backend,
+    tx: &mut Box<dyn Tx>,
+    user: UserId,
+    code: &str,
+    now: i64,
+) -> Result<Option<&'static str>, Error> {
+    let code = code.trim();
+    if code.is_empty() || code.len() > 64 {
+        return Ok(None);
+    }
+    if totp::looks_like_recovery(code) {
+        return Ok(tx.use_recovery_code(user, &totp::recovery_hash(code), now).await?.then_some("recovery_code"));
+    }
+    let Some(t) = tx.totp(user).await?.filter(|t| t.confirmed) else { return Ok(None) };
+    let secret = b.secrets.open(&t.secret, &aad(user)).map_err(crate::backend::internal)?;
+    for step in totp::matching_steps(&secret, code, now) {
+        if tx.consume_totp_step(user, step).await? {
+            return Ok(Some("totp"));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn too_many() -> Error {
+    Error::invalid("code", "Too many attempts. Wait a few minutes, then try again.")
+}
+
+/// Sudo mode: proves the session's owner again with the password or a current code.
+pub async fn reauthenticate(b: &Backend, ctx: &Ctx, password: &str, code: &str) -> Result<(), Error> {
+    let u = ctx.user()?.clone();
+    let Some(session) = ctx.session.clone() else {
+        return Err(Error::Forbidden(policy::Denied::TokenNotAllowed));
+    };
+    let record = b.store.user_by_username(&validate::username_key(&u.username)).await?.ok_or(Error::Unauthenticated)?;
+    let now = b.now();
+    if !password.is_empty() {
+        if password.len() > validate::PASSWORD_MAX_BYTES {
+            return Err(Error::invalid("password", "The password is not correct."));
+        }
+        let key = format!("user:{}", u.id.0);
+        let mut tx = b.store.begin().await?;
+        let allowed = tx.throttle_claim(&key, now).await?;
+        tx.commit().await?;
+        if !allowed {
+            return Err(Error::invalid("password", "Too many attempts. Wait a few minutes, then try again."));
+        }
+        let ok = b.hasher.verify(validate::normalize_password(password), record.password_hash.clone()).await?;
+        let mut tx = b.store.begin().await?;
+        if ok {
+            tx.throttle_clear(&key).await?;
+            tx.set_session_auth(&session, b.now()).await?;
+        }
+        let mut ev = audit(b, ctx, "reauthenticated", ok);
+        ev.target = Some(u.username.clone());
+        ev.after = Some(json!({ "method": "password" }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        if !ok {
+            return Err(Error::invalid("password", "The password is not correct."));
+        }
+        Ok(())
+    } else if !code.trim().is_empty() {
+        let key = code_throttle_key(u.id);
+        let mut tx = b.store.begin().await?;
+        if !tx.throttle_claim(&key, now).await? {
+            tx.commit().await?;
+            return Err(too_many());
+        }
+        let method = verify_code(b, &mut tx, u.id, code, now).await?;
+        if method.is_some() {
+            tx.throttle_clear(&key).await?;
+            tx.set_session_auth(&session, now).await?;
+        }
+        let mut ev = audit(b, ctx, "reauthenticated", method.is_some());
+        ev.target = Some(u.username.clone());
+        ev.after = Some(json!({ "method": method.unwrap_or("code") }));
+        tx.insert_audit(&ev).await?;
+        tx.commit().await?;
+        if method.is_none() {
+            return Err(Error::invalid("code", "That code is not valid."));
+        }
+        Ok(())
+    } else {
+        Err(Error::invalid("password", "Enter your password."))
+    }
+}

@@ -1,0 +1,161 @@
+//! API keys and personal access tokens on the wire: generation, look-up on every request,
+//! and a throttle for failed look-ups. Threats: guessing (256 random bits, failures
+//! throttled per client address), theft from the database (only SHA-256 is stored), a token
+//! outliving its purpose (expiry, revocation and the owner's status are checked on every
+//! request), a token doing more than intended (scope intersected with the owner's current
+//! abilities, see `policy::token_abilities`).
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use rand::RngCore;
+
+use super::sessions::hash_token;
+use super::{Backend, SessionUser, TokenAuth};
+use crate::domain::throttle::delay_after;
+use crate::domain::tokens::TokenKind;
+use crate::domain::users::UserStatus;
+
+/// A new token's text (shown once) and its public prefix.
+pub fn generate(kind: TokenKind) -> (String, String) {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let token = format!("{}{secret}", kind.prefix());
+    let prefix = format!("{}{}", kind.prefix(), &secret[..6]);
+    (token, prefix)
+}
+
+/// Whether a string has the shape of one of our tokens (cheap check before any look-up).
+pub fn looks_like_token(s: &str) -> bool {
+    [TokenKind::ApiKey, TokenKind::Pat].iter().any(|k| {
+        s.strip_prefix(k.prefix()).is_some_and(|rest| {
+            rest.len() == 43 && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+    })
+}
+
+/// Consecutive failed token look-ups per client address, with the sign-in schedule's delays.
+#[derive(Default)]
+pub struct FailureThrottle {
+    map: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl FailureThrottle {
+    /// Whether `key` may try now.
+    pub fn allowed(&self, key: &str, now: i64) -> bool {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).is_none_or(|(_, next)| now >= *next)
+    }
+
+    pub fn fail(&self, key: &str, now: i64) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded memory under a spray of addresses: forget entries whose wait is over.
+        if map.len() > 100_000 {
+            map.retain(|_, (_, next)| *next > now);
+        }
+        let e = map.entry(key.to_string()).or_insert((0, 0));
+        e.0 = e.0.saturating_add(1);
+        e.1 = now + delay_after(e.0);
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+/// Why a presented token was refused (the client only ever sees "unauthenticated").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    Throttled,
+    Unknown,
+    Expired,
+    Revoked,
+    OwnerInactive,
+}
+
+/// Resolves a presented token to its owner, on every request. `client` keys the failure
+/// throttle (the client address).
+pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUser, Refused> {
+    let now = b.now();
+    let throttle_key = format!("token:{client}");
+    if !b.token_failures.allowed(&throttle_key, now) {
+        return Err(Refused::Throttled);
+    }
+    let found = if looks_like_token(token) {
+        match b.store.token_by_hash(&hash_token(token)).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "token look-up failed");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let refused = match &found {
+        None => Some(Refused::Unknown),
+        Some((t, _)) if t.revoked_at > 0 => Some(Refused::Revoked),
+        Some((t, _)) if t.expires_at > 0 && t.expires_at <= now => Some(Refused::Expired),
+        Some((_, u)) if u.status != UserStatus::Active || u.public => Some(Refused::OwnerInactive),
+        Some(_) => None,
+    };
+    if let Some(r) = refused {
+        b.token_failures.fail(&throttle_key, now);
+        return Err(r);
+    }
+    let Some((t, u)) = found else { return Err(Refused::Unknown) };
+    // Last use to the minute: no write on every request.
+    if now - t.last_used_at > 60_000 {
+        if let Err(e) = b.store.touch_token(t.id, now).await {
+            tracing::warn!(error = %e, "could not record token use");
+        }
+    }
+    let org = b.access.read().orgs_of(u.id).first().copied().unwrap_or(crate::domain::ids::DEFAULT_ORG);
+    let mut user = SessionUser {
+        id: u.id,
+        username: u.username,
+        full_name: u.full_name,
+        email: u.email,
+        super_admin: u.super_admin,
+        org,
+        token: Some(TokenAuth { id: t.id, scope: t.abilities }),
+    };
+    user.super_admin = user.narrow(u.super_admin, crate::domain::abilities::AbilitySet::EMPTY).0;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape() {
+        for kind in [TokenKind::ApiKey, TokenKind::Pat] {
+            let (t, p) = generate(kind);
+            assert!(t.starts_with(kind.prefix()) && t.starts_with(&p));
+            assert!(looks_like_token(&t), "{t}");
+            assert_eq!(p.len(), kind.prefix().len() + 6);
+            assert_ne!(generate(kind).0, t);
+        }
+        assert!(!looks_like_token("rst_pat_short"));
+        assert!(!looks_like_token(&format!("rst_xyz_{}", "a".repeat(43))));
+    }
+
+    #[test]
+    fn failure_throttle_escalates_and_clears() {
+        let t = FailureThrottle::default();
+        let now = 1_000_000;
+        for _ in 0..crate::domain::throttle::FREE_FAILURES {
+            assert!(t.allowed("ip", now));
+            t.fail("ip", now);
+        }
+        assert!(t.allowed("ip", now));
+        t.fail("ip", now);
+        assert!(!t.allowed("ip", now), "the fourth failure starts the delays");
+        assert!(t.allowed("ip", now + 1000));
+        assert!(t.allowed("other", now));
+        t.clear("ip");
+        assert!(t.allowed("ip", now));
+    }
+}

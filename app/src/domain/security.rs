@@ -1,0 +1,39 @@
+//! Two-factor authentication as the browser sees it.
+use serde::{Deserialize, Serialize};
+
+/// An account's second factors (Profile -> Security).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityStatus {
+    pub totp: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: i64,
+    /// Whether this session may change credentials now without re-entering the password.
+    pub recently_authenticated: bool,
+    /// Whether the current organization or the instance requires two-factor authentication.
+    pub two_factor_required: bool,
+    pub has_password: bool,
+}
+
+/// What enrolment shows once: the QR code, the URI behind it, and the secret for manual entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub uri: String,
+    /// An SVG document, rendered by the server.
+    pub qr_svg: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// The answer to a password sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInStep {
+    /// Signed in.
+    Done(crate::domain::users::Me),
+    /// The password was right; a TOTP or recovery code is needed next.
+    SecondFactor,
+}

@@ -1,0 +1,230 @@
+//! Profile -> Security: two-factor authentication (enrol with a QR code, recovery codes,
+//! turn off), the inline "confirm it is you" prompt of sudo mode, and the admin reset.
+use leptos::prelude::*;
+
+use super::{field_error, form_error, Field};
+use crate::api::auth::Reauthenticate;
+use crate::api::security::{
+    get_security_status, BeginTotp, ConfirmTotp, DisableTwoFactor, RegenerateRecoveryCodes, ResetTwoFactor,
+};
+use crate::domain::policy::Denied;
+use crate::domain::Error;
+
+/// Whether an action's last answer asks for a fresh sign-in.
+pub fn needs_reauth<T>(v: &Option<Result<T, Error>>) -> bool {
+    matches!(v, Some(Err(Error::Forbidden(Denied::ReauthRequired))))
+}
+
+/// "Confirm it is you": the password again (or a current code), inline. `on_done` runs once
+/// the server accepted it, typically repeating the action that asked for it.
+#[component]
+pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> impl IntoView {
+    let action = ServerAction::<Reauthenticate>::new();
+    let value: Signal<_> = action.value().into();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            on_done.run(());
+        }
+    });
+    view! {
+        <div class="sudo" role="group" aria-labelledby="sudo-title">
+            <h3 id="sudo-title">"Confirm it is you"</h3>
+            <p class="muted">"This change needs a recent sign-in. Enter your password to continue."</p>
+            <ActionForm action=action attr:novalidate=true>
+                <Field id="sudo_password" name="password" label="Your password" kind="password" autocomplete="current-password" required=true
+                    error=Signal::derive(move || field_error(value, "password")().or_else(field_error(value, "code")))/>
+                {form_error(value, &["password", "code"])}
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Confirm"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// The QR code SVG without its XML prolog, for embedding in the page.
+fn svg_body(svg: &str) -> String {
+    svg.find("<svg").map(|i| svg[i..].to_string()).unwrap_or_default()
+}
+
+#[component]
+pub fn SecuritySection() -> impl IntoView {
+    let begin = ServerAction::<BeginTotp>::new();
+    let confirm = ServerAction::<ConfirmTotp>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let disable = ServerAction::<DisableTwoFactor>::new();
+    let status = Resource::new(
+        move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
+        |_| get_security_status(),
+    );
+    // Which action asked for a fresh sign-in, to repeat it afterwards.
+    let pending = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        if begin.value().with(needs_reauth) {
+            pending.set(Some("begin"));
+        } else if regenerate.value().with(needs_reauth) {
+            pending.set(Some("regenerate"));
+        } else if disable.value().with(needs_reauth) {
+            pending.set(Some("disable"));
+        }
+    });
+    let retry = move |_| {
+        match pending.get_untracked() {
+            Some("begin") => {
+                begin.dispatch(BeginTotp {});
+            }
+            Some("regenerate") => {
+                regenerate.dispatch(RegenerateRecoveryCodes {});
+            }
+            Some("disable") => {
+                disable.dispatch(DisableTwoFactor {});
+            }
+            _ => {}
+        }
+        pending.set(None);
+    };
+    let cv: Signal<_> = confirm.value().into();
+    let bv: Signal<_> = begin.value().into();
+    let rv: Signal<_> = regenerate.value().into();
+    let dv: Signal<_> = disable.value().into();
+    // Recovery codes to show once: from confirming enrolment or regenerating.
+    let codes = Signal::derive(move || {
+        let from_confirm = confirm.value().get().and_then(|r| r.ok());
+        let from_regen = regenerate.value().get().and_then(|r| r.ok());
+        // The most recent of the two (versions tell which ran last).
+        if regenerate.version().get() > 0 && from_regen.is_some() && confirm.version().get() == 0 {
+            from_regen
+        } else {
+            from_regen.or(from_confirm)
+        }
+    });
+    let enrolling =
+        move || begin.value().get().and_then(|r| r.ok()).filter(|_| confirm.value().get().is_none_or(|r| r.is_err()));
+    view! {
+        <section class="card" aria-labelledby="security-title">
+            <h2 id="security-title">"Security"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || status.get().map(|r| match r {
+                    Ok(s) => view! {
+                        <dl class="facts">
+                            <dt>"Two-factor authentication"</dt>
+                            <dd><span class=if s.totp { "badge success" } else { "badge" }>{if s.totp { "On" } else { "Off" }}</span></dd>
+                            {s.totp.then(|| view! { <dt>"Recovery codes left"</dt><dd>{s.recovery_codes_left}</dd> })}
+                        </dl>
+                        {(s.two_factor_required && !s.totp).then(|| view! {
+                            <p class="alert" role="status">"Your organization requires two-factor authentication. Turn it on now."</p>
+                        })}
+                        {if s.totp {
+                            view! {
+                                <div class="buttons">
+                                    <button type="button" on:click=move |_| { regenerate.dispatch(RegenerateRecoveryCodes {}); }>"Regenerate recovery codes"</button>
+                                    <button type="button" class="danger" on:click=move |_| { disable.dispatch(DisableTwoFactor {}); }>"Turn off two-factor authentication"</button>
+                                </div>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <Show when=move || enrolling().is_none()>
+                                    <button type="button" class="primary" on:click=move |_| { begin.dispatch(BeginTotp {}); }>"Enable two-factor authentication"</button>
+                                </Show>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                    Err(e) => view! { <super::ErrorBox error=e/> }.into_any(),
+                })}
+            </Transition>
+            {move || pending.get().map(|_| view! { <SudoPrompt on_done=retry/> })}
+            {move || (!bv.with(needs_reauth)).then(|| form_error(bv, &[])())}
+            {move || (!rv.with(needs_reauth)).then(|| form_error(rv, &[])())}
+            {move || (!dv.with(needs_reauth)).then(|| form_error(dv, &[])())}
+            {move || matches!(disable.value().get(), Some(Ok(()))).then(|| view! {
+                <p class="alert ok" role="status">"Two-factor authentication is off."</p>
+            })}
+            {move || enrolling().map(|e| view! {
+                <div class="enrol">
+                    <h3>"Set up your authenticator app"</h3>
+                    <p>"Scan this QR code with an authenticator app (such as FreeOTP, Aegis or Google Authenticator), then enter the code it shows."</p>
+                    <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=svg_body(&e.qr_svg)></div>
+                    <p>"Cannot scan? Enter this secret key instead:"</p>
+                    <p><code class="secret" aria-label="Secret key">{e.secret.clone()}</code></p>
+                    <details><summary>"Show the setup link"</summary><p><code class="wrap">{e.uri.clone()}</code></p></details>
+                    <ActionForm action=confirm attr:novalidate=true>
+                        <Field id="code" label="Code from your app" autocomplete="one-time-code" required=true
+                            error=Signal::derive(field_error(cv, "code"))/>
+                        {form_error(cv, &["code"])}
+                        <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Confirm and turn on"</button>
+                    </ActionForm>
+                </div>
+            })}
+            {move || codes.get().map(|c| {
+                let text = c.codes.join("\n");
+                let href = format!("data:text/plain;charset=utf-8,{}", super::enc(&format!("Roster recovery codes\n\n{text}\n")));
+                view! {
+                    <div class="recovery" role="region" aria-label="Recovery codes">
+                        <h3>"Your recovery codes"</h3>
+                        <p class="alert">"Save these codes somewhere safe. Each works once if you lose your device. They are shown only now."</p>
+                        <ul class="codes">{c.codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}</ul>
+                        <div class="buttons">
+                            <a class="button" href=href download="roster-recovery-codes.txt">"Download codes"</a>
+                            <CopyButton text=text label="Copy codes"/>
+                        </div>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}
+
+/// Copies `text` to the clipboard (in the browser; a no-op during server rendering).
+#[component]
+pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+        copied.set(true);
+    };
+    view! {
+        <button type="button" on:click=on_click>{label}</button>
+        <span class="muted" role="status">{move || copied.get().then_some("Copied.")}</span>
+    }
+}
+
+/// On an account's admin page: turn off its two-factor authentication, with a reason.
+#[component]
+pub fn TwoFactorReset(username: String) -> impl IntoView {
+    let reset = ServerAction::<ResetTwoFactor>::new();
+    let value: Signal<_> = reset.value().into();
+    let reauth = RwSignal::new(false);
+    let confirmed = RwSignal::new(false);
+    Effect::new(move |_| {
+        if reset.value().with(needs_reauth) {
+            reauth.set(true);
+            confirmed.set(false);
+        }
+    });
+    view! {
+        <div class="danger-zone">
+            <h2>"Two-factor authentication"</h2>
+            {move || (matches!(reset.value().get(), Some(Ok(())))).then(|| view! {
+                <p class="alert ok" role="status">"Two-factor authentication was reset. The user can sign in with the password alone and set it up again."</p>
+            })}
+            <Show when=move || reauth.get()>
+                <SudoPrompt on_done=move |_| {
+                    reauth.set(false);
+                    confirmed.set(true);
+                }/>
+            </Show>
+            {move || confirmed.get().then(|| view! { <p class="alert ok" role="status">"Confirmed. Choose Reset again to finish."</p> })}
+            <ActionForm action=reset attr:novalidate=true>
+                <input type="hidden" name="username" value=username.clone()/>
+                <Field id="reason" label="Reason for the reset" required=true
+                    hint="For the audit log, e.g. the ticket number and how the user's identity was checked."
+                    error=Signal::derive(field_error(value, "reason"))/>
+                {move || (!value.with(needs_reauth)).then(|| form_error(value, &["reason"])())}
+                <button type="submit" class="danger" disabled=move || reset.pending().get()>"Reset two-factor authentication"</button>
+            </ActionForm>
+        </div>
+    }
+}
