@@ -36,27 +36,37 @@ pub fn looks_like_token(s: &str) -> bool {
 }
 
 /// Consecutive failed token look-ups per client address, with the sign-in schedule's delays.
+/// Successes do not reset the count (a valid token between guesses must not wipe it); a
+/// quiet period does.
 #[derive(Default)]
 pub struct FailureThrottle {
-    map: Mutex<HashMap<String, (u32, i64)>>,
+    /// key -> (failures, next allowed at, last failure at)
+    map: Mutex<HashMap<String, (u32, i64, i64)>>,
 }
+
+/// After this long without a failure, a client's count starts again from zero.
+const QUIET_MS: i64 = crate::domain::throttle::MAX_DELAY_MS;
 
 impl FailureThrottle {
     /// Whether `key` may try now.
     pub fn allowed(&self, key: &str, now: i64) -> bool {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).is_none_or(|(_, next)| now >= *next)
+        map.get(key).is_none_or(|(_, next, _)| now >= *next)
     }
 
     pub fn fail(&self, key: &str, now: i64) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded memory under a spray of addresses: forget entries whose wait is over.
         if map.len() > 100_000 {
-            map.retain(|_, (_, next)| *next > now);
+            map.retain(|_, (_, next, _)| *next > now);
         }
-        let e = map.entry(key.to_string()).or_insert((0, 0));
+        let e = map.entry(key.to_string()).or_insert((0, 0, now));
+        if now - e.2 > QUIET_MS {
+            e.0 = 0;
+        }
         e.0 = e.0.saturating_add(1);
         e.1 = now + delay_after(e.0);
+        e.2 = now;
     }
 
     pub fn clear(&self, key: &str) {
@@ -157,5 +167,12 @@ mod tests {
         assert!(t.allowed("other", now));
         t.clear("ip");
         assert!(t.allowed("ip", now));
+        // A quiet period starts the count again.
+        for _ in 0..10 {
+            t.fail("q", now);
+        }
+        let later = now + QUIET_MS + 1;
+        t.fail("q", later);
+        assert!(t.allowed("q", later), "one failure after a quiet period is free");
     }
 }

@@ -135,6 +135,7 @@ impl TestApp {
 /// The password every `member()` account gets.
 pub const MEMBER_PW: &str = "members passphrase for tests";
 
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
@@ -152,6 +153,19 @@ impl Client {
     pub async fn rpc(&self, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let r = self.http.post(format!("{}/rpc/{name}", self.base)).form(form).send().await.expect("rpc");
         parts(r).await
+    }
+
+    /// Re-authenticates (sudo mode) with the test password of this account, then runs `f`.
+    pub async fn reauth_then<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let (_, me) = self.rpc("current_user", &[]).await;
+        let pw = if me["username"] == "admin" { ADMIN_PW } else { MEMBER_PW };
+        let (s, b) = self.rpc("reauthenticate", &[("password", pw)]).await;
+        assert_eq!(s, 200, "re-authenticate: {b}");
+        f(self.clone()).await
     }
 
     pub async fn rpc_raw(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
