@@ -53,7 +53,10 @@ pub fn ProfilePage() -> impl IntoView {
                 <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
         </section>
-        <super::security::SecuritySection/>
-        <super::tokens::TokensSection/>
+        // (signed-out visitors get the one sign-in message above, not one per section)
+        <Show when=move || session.current().is_some()>
+            <super::security::SecuritySection/>
+            <super::tokens::TokensSection/>
+        </Show>
     }
 }
