@@ -545,6 +545,15 @@ const CASES: &[Case] = &[
     c("rpc list_tokens", "UUAAAAAAA"),
     c("rpc create_token", "UUAAAAAAF"),
     c("rpc revoke_token", "UUNNNNNNN"),
+    c("rpc list_passkeys", "UUAAAAAAA"),
+    c("rpc begin_passkey_registration", "UUAAAAAAF"),
+    c("rpc finish_passkey_registration", "UUAAAAAAA"),
+    c("rpc rename_passkey", "UUNNNNNNN"),
+    c("rpc delete_passkey", "UUNNNNNNF"),
+    c("rpc begin_passkey_sign_in", "AAAAAAAAA"),
+    c("rpc finish_passkey_sign_in", "AAAAAAAAA"),
+    c("rpc begin_passkey_second_factor", "AAAAAAAAA"),
+    c("rpc finish_passkey_second_factor", "AAAAAAAAA"),
     c("GET /openapi.json", "AAAAAAAAA"),
     c("GET /users", "UUFFFFFAF"),
     c("POST /users", "UUFFFAFAF"),
@@ -796,7 +805,12 @@ async fn authorization_matrix() {
                     "confirm_totp" | "sign_in_code" => vec![("code", "000000")],
                     "reset_two_factor" => vec![("username", &victim2), ("reason", "matrix test")],
                     "create_token" => vec![("token[name]", "rpc token"), ("token[kind]", "pat")],
-                    "revoke_token" => vec![("id", "999999")],
+                    "revoke_token" | "delete_passkey" => vec![("id", "999999")],
+                    "rename_passkey" => vec![("id", "999999"), ("name", "renamed")],
+                    "begin_passkey_registration" => vec![("name", "laptop")],
+                    "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
+                        vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
+                    }
                     _ => vec![],
                 };
                 client.rpc(name, &form).await.0

@@ -39,7 +39,7 @@ async fn enrol(app: &TestApp, c: &Client) -> (String, Vec<String>) {
 async fn password_step(app: &TestApp, user: &str, pw: &str) -> Client {
     let c = app.browser();
     let (s, body) = c.rpc("sign_in", &[("login", user), ("password", pw)]).await;
-    assert_eq!((s, body), (200, json!("SecondFactor")));
+    assert_eq!((s, body), (200, json!({"SecondFactor": {"totp": true, "passkey": false}})));
     c
 }
 

@@ -41,9 +41,9 @@ pub async fn sign_in(login: String, password: String) -> Result<SignInStep, Erro
             super::set_header(http::header::SET_COOKIE, sessions::set_cookie(&b, &s.token));
             Ok(SignInStep::Done(s.me))
         }
-        SignInOutcome::SecondFactor { challenge } => {
+        SignInOutcome::SecondFactor { challenge, totp, passkey } => {
             super::set_header(http::header::SET_COOKIE, sessions::set_challenge_cookie(&b, &challenge));
-            Ok(SignInStep::SecondFactor)
+            Ok(SignInStep::SecondFactor { totp, passkey })
         }
     }
 }

@@ -119,11 +119,30 @@ pub struct Backend {
     /// Failed token look-ups per client address (tokens are too long to guess, but every
     /// pathway is throttled; kept in memory so a valid token costs no extra write).
     pub token_failures: Arc<tokens::FailureThrottle>,
+    /// The WebAuthn relying party: present when the public URL is configured (browsers bind
+    /// passkeys to it, so it cannot be guessed from request headers).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+}
+
+/// The relying party for `origin` (`https://roster.example.com`, or `http://localhost:PORT`
+/// for local use): RP id = its host, exact origin match (no other ports or subdomains).
+pub fn relying_party(origin: &str) -> Option<webauthn_rs::Webauthn> {
+    let url = webauthn_rs::prelude::Url::parse(origin).ok()?;
+    let host = url.host_str()?.to_string();
+    let built = webauthn_rs::WebauthnBuilder::new(&host, &url).and_then(|b| b.rp_name("Roster").build());
+    match built {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(origin, error = %e, "passkeys are off: the public URL is not a valid WebAuthn origin");
+            None
+        }
+    }
 }
 
 impl Backend {
     /// Call `load_access` before serving: until then every check is denied.
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let webauthn = config.public_origin.as_deref().and_then(relying_party).map(Arc::new);
         let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
         Self {
             store,
@@ -133,6 +152,7 @@ impl Backend {
             access: Arc::new(access::Access::default()),
             secrets,
             token_failures: Arc::new(tokens::FailureThrottle::default()),
+            webauthn,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod access;
 pub mod error;
 pub mod ids;
 pub mod orgs;
+pub mod passkeys;
 pub mod policy;
 pub mod roles;
 pub mod security;

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityStatus {
     pub totp: bool,
+    pub passkeys: Vec<crate::domain::passkeys::PasskeyInfo>,
+    /// Whether this instance can register and check passkeys (it needs its public URL).
+    pub passkeys_available: bool,
     /// Unused recovery codes left.
     pub recovery_codes_left: i64,
     /// Whether this session may change credentials now without re-entering the password.
@@ -34,6 +37,7 @@ pub struct RecoveryCodes {
 pub enum SignInStep {
     /// Signed in.
     Done(crate::domain::users::Me),
-    /// The password was right; a TOTP or recovery code is needed next.
-    SecondFactor,
+    /// The password was right; a second factor is needed next: a TOTP or recovery code, or
+    /// a passkey when the account has one.
+    SecondFactor { totp: bool, passkey: bool },
 }

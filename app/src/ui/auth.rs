@@ -4,6 +4,9 @@ use leptos_router::hooks::use_navigate;
 
 use super::{field_error, form_error, Field, Session};
 use crate::api::auth::{sign_up_open, SignIn, SignInCode, SignUp};
+use crate::api::passkeys::{
+    begin_passkey_second_factor, begin_passkey_sign_in, finish_passkey_second_factor, finish_passkey_sign_in,
+};
 use crate::domain::security::SignInStep;
 
 #[component]
@@ -18,6 +21,7 @@ pub fn SignInPage() -> impl IntoView {
         navigate(if super_admin { "/admin/users" } else { "/profile" }, Default::default());
     };
     let go2 = go.clone();
+    let go3 = go.clone();
     Effect::new(move |_| {
         if let Some(Ok(SignInStep::Done(me))) = action.value().get() {
             go(me.super_admin);
@@ -28,7 +32,52 @@ pub fn SignInPage() -> impl IntoView {
             go2(me.super_admin);
         }
     });
-    let second = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor)));
+    let second = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { .. })));
+    let has_passkey = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { passkey: true, .. })));
+    let has_totp = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { totp: true, .. })));
+    // Passkey ceremonies run in the browser (not Send): local tasks, results in signals.
+    let pk_error = RwSignal::new(None::<String>);
+    let pk_busy = RwSignal::new(false);
+    let pk_signed_in = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        if let Some(super_admin) = pk_signed_in.get() {
+            go3(super_admin);
+        }
+    });
+    let done = move |r: Result<crate::domain::users::Me, String>| {
+        pk_busy.set(false);
+        match r {
+            Ok(me) => pk_signed_in.set(Some(me.super_admin)),
+            Err(e) => pk_error.set(Some(e)),
+        }
+    };
+    let sign_in_with_passkey = move |_| {
+        pk_error.set(None);
+        pk_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = async {
+                let c = begin_passkey_sign_in().await.map_err(|e| e.to_string())?;
+                let cred = super::webauthn::get(&c.options).await?;
+                finish_passkey_sign_in(c.ceremony, cred).await.map_err(|e| e.to_string())
+            }
+            .await;
+            done(r);
+        });
+    };
+    let second_with_passkey = move |_| {
+        pk_error.set(None);
+        pk_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = async {
+                let c = begin_passkey_second_factor().await.map_err(|e| e.to_string())?;
+                let cred = super::webauthn::get(&c.options).await?;
+                finish_passkey_second_factor(c.ceremony, cred).await.map_err(|e| e.to_string())
+            }
+            .await;
+            done(r);
+        });
+    };
+    let pk_alert = move || pk_error.get().map(|e| view! { <div class="alert error" role="alert">{e}</div> });
     let open = Resource::new(|| (), |_| sign_up_open());
     let value: Signal<_> = action.value().into();
     let cv: Signal<_> = code.value().into();
@@ -36,12 +85,16 @@ pub fn SignInPage() -> impl IntoView {
         <Show when=second>
             <section class="card narrow">
                 <h1>"Two-factor authentication"</h1>
+                <Show when=has_passkey>
+                    <p><button type="button" class="primary" disabled=move || pk_busy.get() on:click=second_with_passkey>"Use a passkey"</button></p>
+                    {pk_alert}
+                </Show>
                 <ActionForm action=code attr:novalidate=true>
                     <Field id="code" label="Authentication code" autocomplete="one-time-code" required=true
-                        hint="The 6-digit code from your authenticator app, or one of your recovery codes."
+                        hint=if has_totp() { "The 6-digit code from your authenticator app, or one of your recovery codes." } else { "One of your recovery codes." }
                         error=Signal::derive(field_error(cv, "code"))/>
                     {form_error(cv, &["code"])}
-                    <button type="submit" class="primary" disabled=move || code.pending().get()>"Verify"</button>
+                    <button type="submit" class=move || if has_passkey() { "" } else { "primary" } disabled=move || code.pending().get()>"Verify"</button>
                 </ActionForm>
                 <p class="muted"><a href="/sign-in">"Start over"</a></p>
             </section>
@@ -55,6 +108,9 @@ pub fn SignInPage() -> impl IntoView {
                 {form_error(value, &[])}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
+            <div class="or"><span>"or"</span></div>
+            <button type="button" class="passkey" disabled=move || pk_busy.get() on:click=sign_in_with_passkey>"Sign in with a passkey"</button>
+            {pk_alert}
             <Suspense fallback=|| ()>
                 {move || open.get().and_then(|r| r.ok()).filter(|o| *o).map(|_| view! {
                     <p class="muted">"No account exists yet. " <a href="/sign-up">"Create the first account"</a></p>

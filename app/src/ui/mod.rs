@@ -10,6 +10,7 @@ pub mod roles;
 pub mod security;
 pub mod tokens;
 pub mod users;
+pub mod webauthn;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

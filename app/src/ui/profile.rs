@@ -6,7 +6,7 @@ use crate::api::profile::{ChangePassword, UpdateProfile};
 use crate::domain::Error;
 
 #[component]
-pub fn ProfilePage() -> impl IntoView {
+pub fn ProfilePage() -> AnyView {
     let session = expect_context::<Session>();
     let update = ServerAction::<UpdateProfile>::new();
     let change = ServerAction::<ChangePassword>::new();
@@ -59,4 +59,5 @@ pub fn ProfilePage() -> impl IntoView {
             <super::tokens::TokensSection/>
         </Show>
     }
+    .into_any()
 }

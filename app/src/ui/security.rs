@@ -18,7 +18,7 @@ pub fn needs_reauth<T>(v: &Option<Result<T, Error>>) -> bool {
 /// "Confirm it is you": the password again (or a current code), inline. `on_done` runs once
 /// the server accepted it, typically repeating the action that asked for it.
 #[component]
-pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> AnyView {
     let action = ServerAction::<Reauthenticate>::new();
     let value: Signal<_> = action.value().into();
     Effect::new(move |_| {
@@ -38,6 +38,7 @@ pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> impl IntoView {
             </ActionForm>
         </div>
     }
+    .into_any()
 }
 
 /// The QR code SVG without its XML prolog, for embedding in the page.
@@ -46,7 +47,7 @@ fn svg_body(svg: &str) -> String {
 }
 
 #[component]
-pub fn SecuritySection() -> impl IntoView {
+pub fn SecuritySection() -> AnyView {
     let begin = ServerAction::<BeginTotp>::new();
     let confirm = ServerAction::<ConfirmTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
@@ -109,6 +110,7 @@ pub fn SecuritySection() -> impl IntoView {
                             <dd><span class=if s.totp { "badge success" } else { "badge" }>{if s.totp { "On" } else { "Off" }}</span></dd>
                             {s.totp.then(|| view! { <dt>"Recovery codes left"</dt><dd>{s.recovery_codes_left}</dd> })}
                         </dl>
+                        <PasskeysPanel available=s.passkeys_available/>
                         {(s.two_factor_required && !s.totp).then(|| view! {
                             <p class="alert" role="status">"Your organization requires two-factor authentication. Turn it on now."</p>
                         })}
@@ -170,6 +172,7 @@ pub fn SecuritySection() -> impl IntoView {
             })}
         </section>
     }
+    .into_any()
 }
 
 /// Copies `text` to the clipboard (in the browser; a no-op during server rendering).
@@ -193,7 +196,7 @@ pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
 
 /// On an account's admin page: turn off its two-factor authentication, with a reason.
 #[component]
-pub fn TwoFactorReset(username: String) -> impl IntoView {
+pub fn TwoFactorReset(username: String) -> AnyView {
     let reset = ServerAction::<ResetTwoFactor>::new();
     let value: Signal<_> = reset.value().into();
     let reauth = RwSignal::new(false);
@@ -227,4 +230,120 @@ pub fn TwoFactorReset(username: String) -> impl IntoView {
             </ActionForm>
         </div>
     }
+    .into_any()
+}
+
+/// Profile -> Security -> Passkeys: add (named), rename, remove.
+#[component]
+pub fn PasskeysPanel(available: bool) -> AnyView {
+    use crate::api::passkeys::{
+        begin_passkey_registration, delete_passkey, finish_passkey_registration, list_passkeys, rename_passkey,
+    };
+    let version = RwSignal::new(0u32);
+    let list = Resource::new(move || version.get(), |_| list_passkeys());
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let reauth = RwSignal::new(None::<PendingPasskey>);
+    let added = RwSignal::new(None::<String>);
+    // Runs a passkey action; a "confirm it is you" answer opens the prompt and remembers
+    // what to repeat.
+    let run = move |what: PendingPasskey| {
+        error.set(None);
+        added.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r: Result<Option<String>, Error> = match what.clone() {
+                PendingPasskey::Add(n) => {
+                    async {
+                        let c = begin_passkey_registration(n.clone()).await?;
+                        let cred =
+                            super::webauthn::create(&c.options).await.map_err(|m| Error::invalid("passkey", m))?;
+                        let info = finish_passkey_registration(c.ceremony, cred).await?;
+                        Ok(Some(info.name))
+                    }
+                    .await
+                }
+                PendingPasskey::Remove(id) => delete_passkey(id).await.map(|_| None),
+            };
+            busy.set(false);
+            match r {
+                Ok(done) => {
+                    added.set(done);
+                    name.set(String::new());
+                    version.update(|v| *v += 1);
+                }
+                Err(Error::Forbidden(Denied::ReauthRequired)) => reauth.set(Some(what)),
+                Err(e) => {
+                    error.set(Some(e.field("passkey").or_else(|| e.field("name")).unwrap_or_else(|| e.to_string())))
+                }
+            }
+        });
+    };
+    view! {
+        <div class="passkeys" role="group" aria-labelledby="passkeys-title">
+            <h3 id="passkeys-title">"Passkeys"</h3>
+            {(!available).then(|| view! {
+                <p class="muted">"Passkeys are not available: the administrator has to set Roster's public URL."</p>
+            })}
+            <Transition fallback=|| ()>
+                {move || list.get().map(|r| match r {
+                    Ok(ps) if ps.is_empty() => view! { <p class="muted">"No passkeys yet."</p> }.into_any(),
+                    Ok(ps) => view! {
+                        <ul class="passkey-list" aria-label="Your passkeys">
+                            {ps.into_iter().map(|p| {
+                                let id = p.id;
+                                let input_id = format!("passkey-name-{id}");
+                                let label = format!("Name of passkey {}", p.name);
+                                let remove_label = format!("Remove passkey {}", p.name);
+                                let current = RwSignal::new(p.name.clone());
+                                view! {
+                                    <li>
+                                        <label class="sr-only" for=input_id.clone()>{label}</label>
+                                        <input id=input_id type="text" prop:value=move || current.get()
+                                            on:input=move |ev| current.set(event_target_value(&ev))/>
+                                        <button type="button" on:click=move |_| {
+                                            let n = current.get_untracked();
+                                            leptos::task::spawn_local(async move {
+                                                match rename_passkey(id, n).await {
+                                                    Ok(()) => version.update(|v| *v += 1),
+                                                    Err(e) => error.set(Some(e.to_string())),
+                                                }
+                                            });
+                                        }>"Rename"</button>
+                                        <span class="muted">"Added " {crate::domain::users::format_time(p.created_at)}
+                                            ", last used " {p.last_used_at.map(crate::domain::users::format_time).unwrap_or_else(|| "never".into())}</span>
+                                        <button type="button" class="danger" aria-label=remove_label
+                                            on:click=move |_| run(PendingPasskey::Remove(id))>"Remove"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <super::ErrorBox error=e/> }.into_any(),
+                })}
+            </Transition>
+            {move || reauth.get().map(|what| view! {
+                <SudoPrompt on_done=move |_| { reauth.set(None); run(what.clone()); }/>
+            })}
+            <form novalidate on:submit=move |ev| { ev.prevent_default(); run(PendingPasskey::Add(name.get_untracked())); }>
+                <div class="field">
+                    <label for="new_passkey_name">"Passkey name"</label>
+                    <input id="new_passkey_name" type="text" placeholder="e.g. Work laptop" prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev)) disabled=!available/>
+                </div>
+                <button type="submit" disabled=move || busy.get() || !available>"Add passkey"</button>
+            </form>
+            {move || error.get().map(|e| view! { <div class="alert error" role="alert">{e}</div> })}
+            {move || added.get().map(|n| view! { <p class="alert ok" role="status">"Passkey " <strong>{n}</strong> " added."</p> })}
+        </div>
+    }
+    .into_any()
+}
+
+/// A passkey action waiting for the "confirm it is you" prompt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PendingPasskey {
+    Add(String),
+    Remove(i64),
 }

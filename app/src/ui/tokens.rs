@@ -9,7 +9,7 @@ use crate::domain::tokens::NewToken;
 use crate::domain::users::format_time;
 
 #[component]
-pub fn TokensSection() -> impl IntoView {
+pub fn TokensSection() -> AnyView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let list = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
@@ -142,6 +142,7 @@ pub fn TokensSection() -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 /// Now in unix milliseconds (the browser's clock; the server's while rendering).

@@ -198,8 +198,10 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     };
     tx.throttle_clear(&throttle_key).await?;
     // A second factor is due: no session yet, only a short-lived, single-use challenge
-    // that reaches nothing but the code step.
-    if tx.totp(user.id).await?.is_some_and(|t| t.confirmed) {
+    // that reaches nothing but the second-factor step.
+    let totp = tx.totp(user.id).await?.is_some_and(|t| t.confirmed);
+    let passkey = !tx.passkeys_of(user.id).await?.is_empty();
+    if totp || passkey {
         let challenge = new_token();
         tx.insert_challenge(&hash_token(&challenge), user.id, now).await?;
         let mut ev = audit(b, ctx, "sign_in.password_accepted", true);
@@ -209,7 +211,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         ev.after = Some(json!({ "next": "second_factor" }));
         tx.insert_audit(&ev).await?;
         tx.commit().await?;
-        return Ok(SignInOutcome::SecondFactor { challenge });
+        return Ok(SignInOutcome::SecondFactor { challenge, totp, passkey });
     }
     let signed_in = start_session(b, ctx, &mut tx, &user, now, "password").await?;
     tx.commit().await?;
@@ -219,15 +221,18 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
 /// What a correct password leads to.
 pub enum SignInOutcome {
     Done(SignedIn),
-    /// The raw challenge token goes into its own short-lived cookie.
+    /// The raw challenge token goes into its own short-lived cookie; the flags say which
+    /// second factors the account has.
     SecondFactor {
         challenge: String,
+        totp: bool,
+        passkey: bool,
     },
 }
 
 /// Opens a session in `tx` (ending the browser's previous one: no fixation) and audits the
 /// sign-in.
-async fn start_session(
+pub(crate) async fn start_session(
     b: &Backend,
     ctx: &Ctx,
     tx: &mut Box<dyn crate::backend::store::Tx>,
@@ -258,6 +263,19 @@ async fn start_session(
     ev.after = Some(json!({ "method": method }));
     tx.insert_audit(&ev).await?;
     Ok(SignedIn { token, me: me_of(b, user, org) })
+}
+
+/// The account a valid (unexpired) second-factor challenge belongs to.
+pub(crate) async fn challenged_user(b: &Backend, ctx: &Ctx) -> Result<UserId, Error> {
+    let expired = || Error::invalid("code", "This sign-in has expired. Start again with your password.");
+    let challenge = ctx.challenge.clone().ok_or_else(expired)?;
+    let mut tx = b.store.begin().await?;
+    let found = tx.challenge(&challenge).await?;
+    tx.commit().await?;
+    match found {
+        Some((user, created)) if b.now() - created <= b.config.mfa_challenge_ms => Ok(user),
+        _ => Err(expired()),
+    }
 }
 
 /// The second step: a TOTP or recovery code for the challenge in the browser's cookie.

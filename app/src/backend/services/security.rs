@@ -34,8 +34,11 @@ pub async fn status(b: &Backend, ctx: &Ctx) -> Result<SecurityStatus, Error> {
         .user_by_username(&validate::username_key(&u.username))
         .await?
         .is_some_and(|r| r.password_hash.is_some());
+    let passkeys = b.store.passkeys_of(u.id).await?.iter().map(|p| p.to_info()).collect();
     Ok(SecurityStatus {
         totp,
+        passkeys,
+        passkeys_available: b.webauthn.is_some(),
         recovery_codes_left: left,
         recently_authenticated: sudo_credentials(b, ctx).is_ok(),
         two_factor_required: org_req || instance_req,
@@ -99,7 +102,7 @@ pub async fn confirm_totp(b: &Backend, ctx: &Ctx, code: &str) -> Result<Recovery
         return Err(Error::Conflict { field: None, message: "Two-factor authentication is already on.".into() });
     }
     tx.throttle_clear(&key).await?;
-    tx.set_two_factor(u.id, true).await?;
+    tx.refresh_two_factor(u.id).await?;
     let codes = totp::new_recovery_codes();
     tx.replace_recovery_codes(u.id, &codes.iter().map(|c| totp::recovery_hash(c)).collect::<Vec<_>>()).await?;
     let mut ev = audit(b, ctx, "2fa.enabled", true);
@@ -138,7 +141,7 @@ pub async fn disable(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
     let mut tx = b.store.begin().await?;
     let was = tx.totp(u.id).await?.is_some_and(|t| t.confirmed);
     tx.delete_totp(u.id).await?;
-    tx.set_two_factor(u.id, false).await?;
+    tx.refresh_two_factor(u.id).await?;
     let mut ev = audit(b, ctx, "2fa.disabled", true);
     ev.target = Some(u.username.clone());
     ev.before = Some(json!({ "totp": was }));
@@ -169,12 +172,17 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
     let was = tx.totp(target_rec.id).await?.is_some_and(|t| t.confirmed);
     tx.delete_totp(target_rec.id).await?;
-    tx.set_two_factor(target_rec.id, false).await?;
+    // Passkeys are second factors too (and may live on the lost device).
+    let passkeys = tx.passkeys_of(target_rec.id).await?;
+    for p in &passkeys {
+        tx.delete_passkey(p.id).await?;
+    }
+    tx.refresh_two_factor(target_rec.id).await?;
     tx.throttle_clear(&code_throttle_key(target_rec.id)).await?;
     let mut ev = audit(b, ctx, "2fa.reset", true);
     ev.target = Some(target_rec.username.clone());
-    ev.before = Some(json!({ "totp": was }));
-    ev.after = Some(json!({ "totp": false, "reason": reason }));
+    ev.before = Some(json!({ "totp": was, "passkeys": passkeys.len() }));
+    ev.after = Some(json!({ "totp": false, "passkeys": 0, "reason": reason }));
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
     Ok(())

@@ -169,6 +169,41 @@ impl TokenRecord {
     }
 }
 
+/// A registered passkey; `passkey` is webauthn-rs's serialised credential (public key and
+/// counter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    pub id: i64,
+    pub user_id: UserId,
+    pub name: String,
+    pub credential_id: Vec<u8>,
+    pub passkey: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+}
+
+impl PasskeyRecord {
+    pub fn to_info(&self) -> crate::domain::passkeys::PasskeyInfo {
+        crate::domain::passkeys::PasskeyInfo {
+            id: self.id,
+            name: self.name.clone(),
+            created_at: self.created_at,
+            last_used_at: (self.last_used_at > 0).then_some(self.last_used_at),
+        }
+    }
+}
+
+/// A WebAuthn ceremony in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeremonyRecord {
+    pub purpose: String,
+    pub user_id: Option<UserId>,
+    /// The passkey name chosen at registration.
+    pub label: String,
+    pub state: String,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTokenRecord<'a> {
     pub user_id: UserId,
@@ -278,6 +313,7 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the organization requires two-factor authentication of its members, and
     /// whether the instance does.
     async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)>;
+    async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
     /// (consecutive failures, next allowed time) of a throttle key.
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>>;
     /// The whole access model, with the version it was read at (one read transaction).
@@ -392,4 +428,25 @@ pub trait Tx: Send {
     async fn revoke_token(&mut self, id: i64, now: i64) -> StoreResult<bool>;
     async fn set_org_two_factor(&mut self, org: OrgId, required: bool) -> StoreResult<()>;
     async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
+    /// Sets the account's 2FA flag from what it has: a confirmed TOTP seed or a passkey.
+    async fn refresh_two_factor(&mut self, user: UserId) -> StoreResult<bool>;
+    async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
+    /// `Conflict { field: "passkey" }` if the credential is registered already (to anyone).
+    async fn insert_passkey(
+        &mut self,
+        user: UserId,
+        name: &str,
+        credential_id: &[u8],
+        passkey: &str,
+        now: i64,
+    ) -> StoreResult<i64>;
+    async fn update_passkey(&mut self, id: i64, passkey: &str, now: i64) -> StoreResult<()>;
+    async fn rename_passkey(&mut self, id: i64, name: &str) -> StoreResult<()>;
+    async fn delete_passkey(&mut self, id: i64) -> StoreResult<()>;
+    async fn webauthn_handle(&mut self, user: UserId) -> StoreResult<Option<Vec<u8>>>;
+    async fn set_webauthn_handle(&mut self, user: UserId, handle: &[u8]) -> StoreResult<()>;
+    async fn user_by_webauthn_handle(&mut self, handle: &[u8]) -> StoreResult<Option<UserId>>;
+    async fn insert_ceremony(&mut self, id_hash: &[u8], c: &CeremonyRecord) -> StoreResult<()>;
+    /// Removes and returns a ceremony (single-use).
+    async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>>;
 }

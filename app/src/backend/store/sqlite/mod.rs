@@ -3,6 +3,7 @@
 //! with BEGIN IMMEDIATE, so facts read inside them cannot be changed by another process (the
 //! CLI) before the write lands.
 mod auth;
+mod passkeys;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -489,6 +490,9 @@ impl Store for SqliteStore {
     }
     async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)> {
         auth::two_factor_required(&self.read, org).await
+    }
+    async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
+        passkeys::passkeys_of_pool(&self.read, user).await
     }
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
         auth::throttle_state(&self.read, key).await
@@ -1203,5 +1207,45 @@ impl Tx for SqliteTx {
     }
     async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
         auth::set_setting(&mut self.tx, key, value).await
+    }
+    async fn refresh_two_factor(&mut self, user: UserId) -> StoreResult<bool> {
+        passkeys::refresh_two_factor(&mut self.tx, user).await
+    }
+    async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
+        passkeys::passkeys_of(&mut self.tx, user).await
+    }
+    async fn insert_passkey(
+        &mut self,
+        user: UserId,
+        name: &str,
+        credential_id: &[u8],
+        passkey: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        passkeys::insert_passkey(&mut self.tx, user, name, credential_id, passkey, now).await
+    }
+    async fn update_passkey(&mut self, id: i64, passkey: &str, now: i64) -> StoreResult<()> {
+        passkeys::update_passkey(&mut self.tx, id, passkey, now).await
+    }
+    async fn rename_passkey(&mut self, id: i64, name: &str) -> StoreResult<()> {
+        passkeys::rename_passkey(&mut self.tx, id, name).await
+    }
+    async fn delete_passkey(&mut self, id: i64) -> StoreResult<()> {
+        passkeys::delete_passkey(&mut self.tx, id).await
+    }
+    async fn webauthn_handle(&mut self, user: UserId) -> StoreResult<Option<Vec<u8>>> {
+        passkeys::webauthn_handle(&mut self.tx, user).await
+    }
+    async fn set_webauthn_handle(&mut self, user: UserId, handle: &[u8]) -> StoreResult<()> {
+        passkeys::set_webauthn_handle(&mut self.tx, user, handle).await
+    }
+    async fn user_by_webauthn_handle(&mut self, handle: &[u8]) -> StoreResult<Option<UserId>> {
+        passkeys::user_by_webauthn_handle(&mut self.tx, handle).await
+    }
+    async fn insert_ceremony(&mut self, id_hash: &[u8], c: &CeremonyRecord) -> StoreResult<()> {
+        passkeys::insert_ceremony(&mut self.tx, id_hash, c).await
+    }
+    async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>> {
+        passkeys::take_ceremony(&mut self.tx, id_hash).await
     }
 }
