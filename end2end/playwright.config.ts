@@ -13,6 +13,10 @@ export const dbURL = `sqlite:${state}/e2e.db`;
 // story's first-run sign-up).
 const accessState = path.join(__dirname, '.state-access');
 const accessPort = port + 1;
+// A third server for passkeys: WebAuthn binds credentials to the configured public URL, and
+// browsers refuse WebAuthn on IP addresses, so this one is reached as http://localhost.
+const passkeyState = path.join(__dirname, '.state-passkeys');
+const passkeyPort = port + 2;
 
 export default defineConfig({
   testDir: './tests',
@@ -49,6 +53,15 @@ export default defineConfig({
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: 'warn' },
+    },
+    {
+      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort}`,
+      url: `http://127.0.0.1:${passkeyPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_DATABASE_URL: `sqlite:${passkeyState}/passkeys.db`, ROSTER_LOG: 'warn' },
     },
   ],
 });

@@ -62,6 +62,20 @@ impl TestApp {
         Client { http, base: self.base.clone() }
     }
 
+    /// A browser on a page served from `origin` (the configured public URL).
+    pub fn browser_at(&self, origin: &str) -> Client {
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_str(origin).expect("origin"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(h)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Client { http, base: self.base.clone() }
+    }
+
     /// A script using an API key or personal access token (no cookies, no browser headers).
     pub fn with_token(&self, token: &str) -> Client {
         let mut h = HeaderMap::new();
