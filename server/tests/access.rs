@@ -558,6 +558,8 @@ const CASES: &[Case] = &[
     c("GET /check", "UUFFAAFA"),
     c("GET /explain", "UUFFAAFA"),
     c("GET /events", "UUAAAAAA"),
+    c("GET /audit", "UUFFFFFA"),
+    c("GET /audit/export", "UUFFFFFA"),
     // Last: it ends the session the persona used for everything above.
     c("rpc sign_out", "AAAAAAAA"),
 ];

@@ -4,6 +4,7 @@
 //! `ROUTES` lists every route; the router is built from it and a test keeps the OpenAPI
 //! document in step with it.
 pub mod access;
+pub mod audit;
 pub mod orgs;
 pub mod roles;
 pub mod users;
@@ -48,6 +49,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/check"),
     ("get", "/explain"),
     ("get", "/events"),
+    ("get", "/audit"),
+    ("get", "/audit/export"),
 ];
 
 pub fn router() -> Router<crate::ServerState> {
@@ -71,6 +74,8 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/check", get(access::check))
         .route("/explain", get(access::explain))
         .route("/events", get(events))
+        .route("/audit", get(audit::list))
+        .route("/audit/export", get(audit::export))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
 }
 
