@@ -28,8 +28,8 @@ test('the audit log filters by event and outcome and exports CSV', async ({ page
   await expect(table.getByText('org.created')).toBeVisible();
 
   // Filter: sign-in failures only.
-  await page.getByLabel('Event').fill('sign_in');
-  await page.getByLabel('Outcome').selectOption('failure');
+  await page.getByLabel('Event', { exact: true }).fill('sign_in');
+  await page.getByLabel('Outcome', { exact: true }).selectOption('failure');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page).toHaveURL(/\/admin\/audit\?event=sign_in&outcome=failure$/);
   await expect(table.getByText('org.created')).toHaveCount(0);
@@ -41,7 +41,7 @@ test('the audit log filters by event and outcome and exports CSV', async ({ page
   }
   // The before/after comparison names the reason.
   await expect(rows.first().getByRole('rowheader', { name: 'reason' })).toBeVisible();
-  await expect(page.getByLabel('Outcome')).toHaveValue('failure');
+  await expect(page.getByLabel('Outcome', { exact: true })).toHaveValue('failure');
 
   // The export link carries the filters and downloads a CSV of the same events.
   const exportCsv = page.getByRole('link', { name: 'Export CSV' });
@@ -68,6 +68,6 @@ test('the audit log filters by event and outcome and exports CSV', async ({ page
   await expect(page).toHaveURL(/\?event=sign_in&outcome=failure$/);
   await page.goBack();
   await expect(page).toHaveURL(/\/admin\/audit$/);
-  await expect(page.getByLabel('Outcome')).toHaveValue('');
+  await expect(page.getByLabel('Outcome', { exact: true })).toHaveValue('');
   await expect(table.getByText('org.created')).toBeVisible();
 });

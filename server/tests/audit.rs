@@ -228,6 +228,9 @@ async fn invalid_filters_are_field_errors() {
             assert_eq!(s, 422, "export {query}: {e}");
         }
     }
+    // Exports run from the newest event back: a "newer than" cursor is refused, not guessed at.
+    let (s, e) = admin.get("/api/v1/audit/export?format=csv&after=3").await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (422, json!("after")), "{e}");
     let (s, e) = admin.get("/api/v1/audit/export?format=xml").await;
     assert_eq!((s, e["error"]["fields"][0]["field"].clone()), (422, json!("format")), "{e}");
     // The server function answers the same, with the field named.

@@ -116,10 +116,12 @@ pub fn AuditPage() -> impl IntoView {
                 v.unwrap_or_default()
             }
         };
+        // `value` for the server-rendered page, `prop:value` so back/forward also updates an
+        // input the user has typed in (the attribute no longer shows once it is edited).
         view! {
             <div class="field">
                 <label for=id>{label}</label>
-                <input id=id name=name type=kind node_ref=node prop:value=shown
+                <input id=id name=name type=kind node_ref=node value=shown prop:value=shown
                     list=(name == "event").then_some("audit-events")
                     aria-invalid=move || err.get().is_some().then_some("true")
                     aria-describedby=described/>
@@ -140,7 +142,7 @@ pub fn AuditPage() -> impl IntoView {
                 {field("audit-target", "target", "Target", "text", target, Some("A username, role:NAME or org:NAME"))}
                 <div class="field">
                     <label for="audit-org">"Organization"</label>
-                    <select id="audit-org" name="org" node_ref=org
+                    <select id="audit-org" name="org" node_ref=org prop:value=move || query.read().get("org").unwrap_or_default()
                         aria-invalid=move || org_error.get().is_some().then_some("true")>
                         <option value="" selected=selected("org", "")>"Any organization"</option>
                         <Transition fallback=|| ()>
@@ -160,6 +162,7 @@ pub fn AuditPage() -> impl IntoView {
                 <div class="field">
                     <label for="audit-outcome">"Outcome"</label>
                     <select id="audit-outcome" name="outcome" node_ref=outcome
+                        prop:value=move || query.read().get("outcome").unwrap_or_default()
                         aria-invalid=move || outcome_error.get().is_some().then_some("true")>
                         <option value="" selected=selected("outcome", "")>"Any outcome"</option>
                         <option value="success" selected=selected("outcome", "success")>"Success"</option>
