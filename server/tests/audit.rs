@@ -80,6 +80,9 @@ impl TestApp {
     }
 }
 
+/// Which seeded events a filter should select.
+type Keep = Box<dyn Fn(&Seeded) -> bool>;
+
 /// Ids newest first, as the viewer orders them: by time, then id.
 fn expected(seeded: &[(i64, Seeded)], keep: impl Fn(&Seeded) -> bool) -> Vec<i64> {
     let mut v: Vec<(i64, i64)> = seeded.iter().filter(|(_, s)| keep(s)).map(|(id, s)| (s.at, *id)).collect();
@@ -110,7 +113,7 @@ async fn every_filter_selects_exactly_its_events() {
     let admin = app.admin().await;
     let seeded = seed(&app, 120).await;
     let seeded_only = |f: &str| format!("{}{f}", seeded_range());
-    let cases: Vec<(String, Box<dyn Fn(&Seeded) -> bool>)> = vec![
+    let cases: Vec<(String, Keep)> = vec![
         (seeded_only(""), Box::new(|_| true)),
         // case-insensitive actor and target
         (seeded_only("&actor=alice"), Box::new(|s| s.actor == "Alice")),

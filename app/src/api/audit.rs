@@ -1,11 +1,13 @@
+// The page sends each filter as its own argument (form-encoded, like the URL it comes from);
+// the server function macro generates more functions with the same arguments.
+#![allow(clippy::too_many_arguments)]
 use leptos::prelude::*;
 
-use crate::domain::audit::{AuditPage, AuditQuery};
+use crate::domain::audit::AuditPage;
 use crate::domain::Error;
 
 /// One page of the audit trail for the filters in the page's URL (text, validated by the
 /// service: a bad filter comes back as field errors).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "list_audit")]
 pub async fn list_audit(
     actor: Option<String>,
@@ -19,6 +21,6 @@ pub async fn list_audit(
     after: Option<String>,
 ) -> Result<AuditPage, Error> {
     let (b, ctx) = super::reply(super::ctx())?;
-    let q = AuditQuery { actor, target, org, event, outcome, from, to, before, after };
+    let q = crate::domain::audit::AuditQuery { actor, target, org, event, outcome, from, to, before, after };
     super::reply(crate::backend::services::audit::list(&b, &ctx, &q, None).await)
 }
