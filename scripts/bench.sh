@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): release WASM size, server idle memory, users-list latency at 100k users,
-# the access model at 100k users (reload, toggle, check, member lists). The access check versus
+# the access model at 100k users (reload, toggle, check, member lists), the audit log at 1M events. The access check versus
 # casbin is its own criterion bench: bench/access.sh.
 # Prints a Markdown report and writes it to bench/results/latest.md; copy figures into
 # docs/benchmarks.md by hand, with the machine they were measured on.
@@ -37,5 +37,7 @@ echo >> "$out"
 cargo bench -p server --bench users_list | tee -a "$out"
 echo >> "$out"
 cargo bench -p server --bench access_scale | tee -a "$out"
+echo >> "$out"
+cargo bench -p server --bench audit_log | tee -a "$out"
 echo
 echo "Report written to $out"

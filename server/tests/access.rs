@@ -582,6 +582,8 @@ const CASES: &[Case] = &[
     c("GET /check", "UUFFAAFAA"),
     c("GET /explain", "UUFFAAFAA"),
     c("GET /events", "UUAAAAAAU"),
+    c("GET /audit", "UUFFFFFAF"),
+    c("GET /audit/export", "UUFFFFFAF"),
     c("GET /me", "UUAAAAAAA"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),

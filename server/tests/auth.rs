@@ -155,7 +155,7 @@ async fn throttle_counts_concurrent_failures_exactly() {
     }
     // Only the attempts that got a slot were counted and hashed; the rest were refused up
     // front. With no time passing, exactly FREE_FAILURES + 1 slots exist.
-    let audit = app.backend.store.list_audit(None, 200).await.expect("audit");
+    let audit = app.backend.store.list_audit(&Default::default(), Default::default(), 200).await.expect("audit");
     let bad = audit
         .iter()
         .filter(|e| e.event == "sign_in" && e.after.as_deref().is_some_and(|a| a.contains("bad_credentials")))

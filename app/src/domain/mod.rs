@@ -3,6 +3,7 @@
 //! milliseconds.
 pub mod abilities;
 pub mod access;
+pub mod audit;
 pub mod error;
 pub mod ids;
 pub mod orgs;

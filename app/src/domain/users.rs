@@ -244,26 +244,8 @@ impl Me {
     }
 }
 
-/// One audit event as listed at /admin/audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: i64,
-    pub actor: Option<String>,
-    pub target: Option<String>,
-    pub event: String,
-    pub outcome: String,
-    pub ip: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    pub events: Vec<AuditEntry>,
-    /// Pass back as `before` for older events.
-    pub next: Option<i64>,
-}
+// The audit trail's types live in `domain::audit`; re-exported for existing users.
+pub use super::audit::{AuditEntry, AuditPage};
 
 /// Formats unix milliseconds as `YYYY-MM-DD HH:MM UTC` (UI and CLI).
 pub fn format_time(ms: i64) -> String {

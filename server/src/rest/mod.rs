@@ -5,6 +5,7 @@
 //! `ROUTES` lists every route; the router is built from it and a test keeps the OpenAPI
 //! document in step with it.
 pub mod access;
+pub mod audit;
 pub mod orgs;
 pub mod roles;
 pub mod tokens;
@@ -55,6 +56,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/tokens"),
     ("delete", "/tokens/{id}"),
     ("post", "/users/{username}/two-factor/reset"),
+    ("get", "/audit"),
+    ("get", "/audit/export"),
 ];
 
 pub fn router() -> Router<crate::ServerState> {
@@ -82,6 +85,8 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/users/{username}/two-factor/reset", axum::routing::post(tokens::reset_two_factor))
+        .route("/audit", get(audit::list))
+        .route("/audit/export", get(audit::export))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
 }
 

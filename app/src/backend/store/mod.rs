@@ -8,8 +8,9 @@ use async_trait::async_trait;
 
 use crate::domain::abilities::AbilitySet;
 use crate::domain::access::{AccessModel, Grant, UserEntry};
+use crate::domain::audit::{AuditEntry, AuditFilter, AuditSeek};
 use crate::domain::ids::{OrgId, RoleId, UserId};
-use crate::domain::users::{AccountHolder, AccountLevel, AuditEntry, SortDir, SortField, User, UserStatus};
+use crate::domain::users::{AccountHolder, AccountLevel, SortDir, SortField, User, UserStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -300,7 +301,10 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_session(&self, token_hash: &[u8], now: i64) -> StoreResult<()>;
     /// Ends sessions idle since before `idle_before` or created before `created_before`.
     async fn purge_sessions(&self, idle_before: i64, created_before: i64) -> StoreResult<u64>;
-    async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Up to `limit` events matching `filter`, in (time, id) order walking away from the
+    /// cursor: newest first for `Newest`/`Before`, oldest first for `After` (the caller
+    /// reverses). One query, answered from one index per filter (migration 0005).
+    async fn list_audit(&self, filter: &AuditFilter, seek: AuditSeek, limit: u32) -> StoreResult<Vec<AuditEntry>>;
     /// The counter every access-changing transaction bumps.
     async fn access_version(&self) -> StoreResult<i64>;
     /// A token by the SHA-256 of its text, with its owner.

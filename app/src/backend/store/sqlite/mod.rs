@@ -15,8 +15,9 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use super::*;
 use crate::domain::abilities::Ability;
 use crate::domain::access::RoleEntry;
+use crate::domain::audit::{AuditEntry, AuditFilter, AuditSeek, EventMatch};
 use crate::domain::ids::{OrgId, RoleId, UserId};
-use crate::domain::users::{AccountHolder, AccountLevel, AuditEntry, SortDir, SortField, UserStatus};
+use crate::domain::users::{AccountHolder, AccountLevel, SortDir, SortField, UserStatus};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -248,6 +249,76 @@ impl SqliteStore {
     }
 }
 
+/// A bound parameter of the audit list query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditArg {
+    Int(i64),
+    Text(String),
+}
+
+/// The audit list query for a filter and cursor, with its parameters in order. Every
+/// predicate is written exactly as an index of migration 0005 is defined (`COLLATE NOCASE`
+/// for actor and target, the category expression for event prefixes), and the order is
+/// (at, id) — the tail of each of those indexes — so SQLite walks one index from the cursor
+/// and stops after `limit` rows. The cursor is an event id; its time is looked up in the same
+/// statement (a primary-key probe, evaluated once).
+pub fn audit_query(f: &AuditFilter, seek: AuditSeek, limit: u32) -> (String, Vec<AuditArg>) {
+    let mut sql = String::from(
+        "SELECT id, at, actor, target, org_id, event, outcome, ip, user_agent, before, after \
+         FROM audit_events WHERE 1=1",
+    );
+    let mut args = Vec::new();
+    if let Some(a) = &f.actor {
+        sql.push_str(" AND actor = ? COLLATE NOCASE");
+        args.push(AuditArg::Text(a.clone()));
+    }
+    if let Some(t) = &f.target {
+        sql.push_str(" AND target = ? COLLATE NOCASE");
+        args.push(AuditArg::Text(t.clone()));
+    }
+    if let Some(o) = f.org {
+        sql.push_str(" AND org_id = ?");
+        args.push(AuditArg::Int(o));
+    }
+    match &f.event {
+        Some(EventMatch::Exact(e)) => {
+            sql.push_str(" AND event = ?");
+            args.push(AuditArg::Text(e.clone()));
+        }
+        Some(EventMatch::Category(c)) => {
+            sql.push_str(" AND substr(event, 1, instr(event, '.')) = ?");
+            args.push(AuditArg::Text(c.clone()));
+        }
+        None => {}
+    }
+    if let Some(o) = f.outcome {
+        sql.push_str(" AND outcome = ?");
+        args.push(AuditArg::Text(o.as_str().to_string()));
+    }
+    if let Some(from) = f.from {
+        sql.push_str(" AND at >= ?");
+        args.push(AuditArg::Int(from));
+    }
+    if let Some(to) = f.to {
+        sql.push_str(" AND at <= ?");
+        args.push(AuditArg::Int(to));
+    }
+    let (cmp, ord, cursor) = match seek {
+        AuditSeek::Newest => ("", "DESC", None),
+        AuditSeek::Before(id) => ("<", "DESC", Some(id)),
+        AuditSeek::After(id) => (">", "ASC", Some(id)),
+    };
+    if let Some(id) = cursor {
+        // An unknown id gives NULL, so no rows rather than the wrong ones.
+        sql.push_str(&format!(" AND (at, id) {cmp} ((SELECT at FROM audit_events WHERE id = ?), ?)"));
+        args.push(AuditArg::Int(id));
+        args.push(AuditArg::Int(id));
+    }
+    sql.push_str(&format!(" ORDER BY at {ord}, id {ord} LIMIT ?"));
+    args.push(AuditArg::Int(limit as i64));
+    (sql, args)
+}
+
 const USER_COLS: &str = "u.id, u.username, u.full_name, u.email, u.password_hash, u.status, u.super_admin, \
      u.two_factor, u.created_at, u.last_sign_in_at, u.kind";
 
@@ -449,15 +520,16 @@ impl Store for SqliteStore {
         Ok(r.rows_affected())
     }
 
-    async fn list_audit(&self, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, target, event, outcome, ip, before, after FROM audit_events \
-             WHERE id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(before_id.unwrap_or(i64::MAX))
-        .bind(limit as i64)
-        .fetch_all(&self.read)
-        .await?;
+    async fn list_audit(&self, filter: &AuditFilter, seek: AuditSeek, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let (sql, args) = audit_query(filter, seek, limit);
+        let mut query = sqlx::query(&sql);
+        for a in args {
+            query = match a {
+                AuditArg::Int(i) => query.bind(i),
+                AuditArg::Text(t) => query.bind(t),
+            };
+        }
+        let rows = query.fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
@@ -465,9 +537,11 @@ impl Store for SqliteStore {
                     at: r.try_get("at")?,
                     actor: r.try_get("actor")?,
                     target: r.try_get("target")?,
+                    org_id: r.try_get("org_id")?,
                     event: r.try_get("event")?,
                     outcome: r.try_get("outcome")?,
                     ip: r.try_get("ip")?,
+                    user_agent: r.try_get("user_agent")?,
                     before: r.try_get("before")?,
                     after: r.try_get("after")?,
                 })

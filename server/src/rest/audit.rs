@@ -1,0 +1,64 @@
+//! `/api/v1/audit`: the audit trail, filtered and keyset-paged, and its export as CSV or JSON
+//! Lines. Filters are query parameters (`actor`, `target`, `org`, `event`, `outcome`, `from`,
+//! `to`), validated by the domain like the page's.
+use std::collections::HashMap;
+
+use app::backend::services::audit as svc;
+use app::domain::audit::{AuditPage, AuditQuery, ExportFormat};
+use app::domain::Error;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::{ApiResult, CtxExt};
+use crate::ServerState;
+
+fn query_of(p: &HashMap<String, String>) -> AuditQuery {
+    AuditQuery::from_pairs(p.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+pub async fn list(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Query(p): Query<HashMap<String, String>>,
+) -> ApiResult<Json<AuditPage>> {
+    let limit = match p.get("limit").map(String::as_str) {
+        None | Some("") => None,
+        Some(v) => Some(v.parse::<u32>().map_err(|_| Error::invalid("limit", "Limit must be a positive number."))?),
+    };
+    Ok(Json(svc::list(&s.backend, &ctx.0, &query_of(&p), limit).await?))
+}
+
+/// Streams the whole filtered trail: one keyset batch at a time, so memory stays flat
+/// whatever its size. Refusals and invalid filters are answered as JSON errors before the
+/// first byte; a database failure mid-stream ends the body early (the download is then
+/// incomplete, and the error is logged with its reference).
+pub async fn export(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Query(p): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let format = ExportFormat::parse(p.get("format").map(String::as_str).unwrap_or("csv"))?;
+    let export = svc::export(&s.backend, &ctx.0, &query_of(&p), format).await?;
+    let stream = futures_util::stream::unfold(Some(export), |state| async move {
+        let mut export = state?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    });
+    let stamp = app::domain::audit::iso_time(s.backend.now()).replace([':', '.'], "-");
+    let filename = format!("roster-audit-{stamp}.{}", format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
