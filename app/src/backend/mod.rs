@@ -176,6 +176,9 @@ pub struct SessionUser {
     pub org: OrgId,
     /// Set when the request authenticated with an API key or personal access token.
     pub token: Option<TokenAuth>,
+    /// The organization or the instance requires two-factor authentication and the account
+    /// has none yet: it may only reach its profile and security settings.
+    pub needs_two_factor: bool,
 }
 
 /// The token behind a request.
@@ -237,6 +240,9 @@ impl Ctx {
     pub fn actor(&self) -> Result<Option<Actor>, Error> {
         match &self.caller {
             Caller::Anonymous => Err(Error::Unauthenticated),
+            Caller::User(u) if u.needs_two_factor => {
+                Err(Error::Forbidden(crate::domain::policy::Denied::TwoFactorRequired))
+            }
             Caller::User(u) => Ok(Some(Actor {
                 id: u.id,
                 super_admin: u.super_admin,
@@ -252,6 +258,9 @@ impl Ctx {
         match &self.caller {
             Caller::Anonymous => Err(Error::Unauthenticated),
             Caller::Cli => Ok(None),
+            Caller::User(u) if u.needs_two_factor => {
+                Err(Error::Forbidden(crate::domain::policy::Denied::TwoFactorRequired))
+            }
             Caller::User(u) => {
                 let (sa, abilities) = b.access.read().abilities(Some(u.id), org);
                 let owner_sa = sa || (u.token.is_none() && u.super_admin);

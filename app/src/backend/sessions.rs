@@ -128,6 +128,7 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, 
         }
     }
     let org = current_org(b, user.id, user.super_admin, session.org_id);
+    let needs_two_factor = !user.two_factor && two_factor_required(b, org).await;
     Some((
         hash,
         SessionUser {
@@ -138,9 +139,22 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, 
             super_admin: user.super_admin,
             org,
             token: None,
+            needs_two_factor,
         },
         session.auth_at,
     ))
+}
+
+/// Whether `org` or the whole instance requires two-factor authentication (a failed read
+/// errs on the side of requiring it).
+pub(crate) async fn two_factor_required(b: &Backend, org: crate::domain::ids::OrgId) -> bool {
+    match b.store.two_factor_required(org).await {
+        Ok((o, i)) => o || i,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the 2FA requirement");
+            true
+        }
+    }
 }
 
 /// The session's organization while the account may still be there; otherwise the first

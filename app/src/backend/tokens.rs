@@ -122,7 +122,9 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
         }
     }
     let org = b.access.read().orgs_of(u.id).first().copied().unwrap_or(crate::domain::ids::DEFAULT_ORG);
+    let needs_two_factor = !u.two_factor && super::sessions::two_factor_required(b, org).await;
     let mut user = SessionUser {
+        needs_two_factor,
         id: u.id,
         username: u.username,
         full_name: u.full_name,

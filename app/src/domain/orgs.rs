@@ -15,6 +15,9 @@ pub struct Org {
     pub id: i64,
     pub name: String,
     pub members: i64,
+    /// Members must have two-factor authentication.
+    #[serde(default)]
+    pub require_2fa: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

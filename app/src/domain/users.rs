@@ -235,6 +235,10 @@ pub struct Me {
     pub orgs: Vec<crate::domain::orgs::OrgRef>,
     /// What the account may do in `org` (all of it for super admins).
     pub abilities: crate::domain::abilities::AbilitySet,
+    /// Two-factor authentication is required here and the account has none: only the
+    /// profile is open until it is set up.
+    #[serde(default)]
+    pub needs_two_factor: bool,
 }
 
 impl Me {

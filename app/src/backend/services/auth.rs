@@ -134,6 +134,7 @@ pub(crate) fn me_for(
         org: current,
         orgs: refs,
         abilities: if super_admin { AbilitySet::all() } else { abilities },
+        needs_two_factor: false,
     }
 }
 
@@ -347,6 +348,10 @@ pub fn me(b: &Backend, ctx: &Ctx) -> Option<Me> {
     match &ctx.caller {
         crate::backend::Caller::User(u) => {
             let mut me = me_for(b, u.id, &u.username, &u.full_name, &u.email, u.super_admin, u.org);
+            me.needs_two_factor = u.needs_two_factor;
+            if u.needs_two_factor {
+                me.abilities = AbilitySet::EMPTY;
+            }
             if u.token.is_some() {
                 let owner_sa = b.access.read().abilities(Some(u.id), u.org).0;
                 me.abilities = u.narrow(owner_sa, me.abilities).1;

@@ -18,7 +18,7 @@ use crate::domain::validate;
 const PAGE: u32 = 50;
 
 fn to_org(o: OrgRecord) -> Org {
-    Org { id: o.id.0, name: o.name, members: o.members }
+    Org { id: o.id.0, name: o.name, members: o.members, require_2fa: o.require_2fa }
 }
 
 /// Organizations the caller may see: all for super admins (and the CLI), their own otherwise.
@@ -54,7 +54,7 @@ pub async fn create(b: &Backend, ctx: &Ctx, name: &str) -> Result<Org, Error> {
     ev.after = Some(json!({ "id": id.0, "name": name }));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Org(id)).await?;
-    Ok(Org { id: id.0, name, members: 0 })
+    Ok(Org { id: id.0, name, members: 0, require_2fa: false })
 }
 
 pub async fn rename(b: &Backend, ctx: &Ctx, org: OrgId, name: &str) -> Result<Org, Error> {
@@ -70,7 +70,7 @@ pub async fn rename(b: &Backend, ctx: &Ctx, org: OrgId, name: &str) -> Result<Or
     ev.after = Some(json!({ "name": name }));
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::Org(org)).await?;
-    Ok(Org { id: org.0, name, members })
+    Ok(Org { id: org.0, name, members, require_2fa: before.require_2fa })
 }
 
 /// Deletes an organization and its memberships (the accounts stay). The default

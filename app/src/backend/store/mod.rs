@@ -242,6 +242,8 @@ pub struct OrgRecord {
     pub id: OrgId,
     pub name: String,
     pub members: i64,
+    /// Members must have two-factor authentication.
+    pub require_2fa: bool,
 }
 
 /// A member of an organization with their role there.
@@ -318,6 +320,8 @@ pub trait Store: Send + Sync + 'static {
     /// whether the instance does.
     async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)>;
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
+    /// Whether the whole instance requires two-factor authentication.
+    async fn instance_requires_2fa(&self) -> StoreResult<bool>;
     /// (consecutive failures, next allowed time) of a throttle key.
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>>;
     /// The whole access model, with the version it was read at (one read transaction).

@@ -376,13 +376,19 @@ fn role_from_row(r: &SqliteRow) -> Result<RoleRecord, sqlx::Error> {
 }
 
 /// An organization without counting its members (what writes need).
-const ORG_SQL_UNCOUNTED: &str = "SELECT o.id, o.name, 0 AS members FROM orgs o";
+const ORG_SQL_UNCOUNTED: &str = "SELECT o.id, o.name, 0 AS members, o.require_2fa FROM orgs o";
 
 const ORG_SQL: &str =
-    "SELECT o.id, o.name, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS members FROM orgs o";
+    "SELECT o.id, o.name, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS members, o.require_2fa \
+     FROM orgs o";
 
 fn org_from_row(r: &SqliteRow) -> Result<OrgRecord, sqlx::Error> {
-    Ok(OrgRecord { id: OrgId(r.try_get("id")?), name: r.try_get("name")?, members: r.try_get("members")? })
+    Ok(OrgRecord {
+        id: OrgId(r.try_get("id")?),
+        name: r.try_get("name")?,
+        members: r.try_get("members")?,
+        require_2fa: r.try_get::<i64, _>("require_2fa")? != 0,
+    })
 }
 
 /// A packed row of `load_access` that does not parse (cannot happen with our own schema).
@@ -567,6 +573,9 @@ impl Store for SqliteStore {
     }
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
         passkeys::passkeys_of_pool(&self.read, user).await
+    }
+    async fn instance_requires_2fa(&self) -> StoreResult<bool> {
+        Ok(self.two_factor_required(crate::domain::ids::DEFAULT_ORG).await?.1)
     }
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
         auth::throttle_state(&self.read, key).await
