@@ -284,6 +284,7 @@ async fn main() {
                 super_admin: false,
                 org: big,
                 token: None,
+                needs_two_factor: false,
             }),
             ip: None,
             user_agent: None,

@@ -323,3 +323,63 @@ async fn seeds_are_sealed_at_rest_and_bound_to_their_account() {
     assert_eq!(code(&b), "Internal");
     assert_eq!(whoami(&c).await, Value::Null);
 }
+
+#[tokio::test]
+async fn a_required_second_factor_leaves_only_the_security_settings_open() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    admin.post_json("/api/v1/orgs", &json!({"name": "Acme"})).await;
+    let ivy = app.member(&admin, "ivy", "Acme", "Admin").await;
+    assert_eq!(ivy.rpc("list_members", &[]).await.0, 200);
+    // A super admin without 2FA may not require it (they would lock themselves out).
+    let acme =
+        app.backend.access.read().orgs.iter().find(|(_, n)| n.as_str() == "Acme").map(|(id, _)| id.0).expect("acme");
+    let (s, b) = admin.rpc("set_two_factor_requirement", &[("org", &acme.to_string()), ("required", "true")]).await;
+    assert_eq!(s, 409, "{b}");
+    let (_, _) = enrol(&app, &admin).await;
+    let (s, b) = admin.rpc("set_two_factor_requirement", &[("org", &acme.to_string()), ("required", "true")]).await;
+    assert_eq!(s, 200, "{b}");
+    // ivy's very next request: only the profile and security settings are open.
+    let (s, b) = ivy.rpc("list_members", &[]).await;
+    assert_eq!((s, b), (403, json!({"Forbidden": "TwoFactorRequired"})));
+    assert_eq!(ivy.get("/api/v1/orgs/Acme/members").await.0, 403);
+    let (_, me) = ivy.rpc("current_user", &[]).await;
+    assert_eq!(me["needs_two_factor"], json!(true));
+    let (s, _) = ivy.rpc("security_status", &[]).await;
+    assert_eq!(s, 200);
+    // Enrolling lifts it at once.
+    let _ = enrol(&app, &ivy).await;
+    assert_eq!(ivy.rpc("list_members", &[]).await.0, 200);
+    // Instance-wide: a member of another organization is caught too.
+    let joe = app.member(&admin, "joe", "Default", "Member").await;
+    assert_eq!(joe.rpc("explain_access", &[("user", "joe"), ("org", ""), ("ability", "run-backups")]).await.0, 200);
+    let (s, _) = admin.rpc("set_two_factor_requirement", &[("required", "true")]).await;
+    assert_eq!(s, 200);
+    let (s, _) = joe.rpc("explain_access", &[("user", "joe"), ("org", ""), ("ability", "run-backups")]).await;
+    assert_eq!(s, 403);
+    let (_, on) = admin.rpc("instance_two_factor_requirement", &[]).await;
+    assert_eq!(on, json!(true));
+    // Audited, with before/after.
+    let (_, audit) = admin.rpc("list_audit", &[("event", "settings.two_factor_required")]).await;
+    assert!(audit["events"].as_array().is_some_and(|e| e.len() == 2), "{audit}");
+}
+
+#[tokio::test]
+async fn an_admin_unlocks_a_throttled_account() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    app.member(&admin, "kim", "Default", "Member").await;
+    let c = app.browser();
+    for _ in 0..app::domain::throttle::FREE_FAILURES + 1 {
+        c.rpc("sign_in", &[("login", "kim"), ("password", "wrong wrong wrong")]).await;
+    }
+    // Throttled: even the right password is refused (same generic answer).
+    let (s, _) = c.rpc("sign_in", &[("login", "kim"), ("password", MEMBER_PW)]).await;
+    assert_eq!(s, 401);
+    let (s, b) = admin.rpc("unlock_user", &[("username", "kim")]).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = c.rpc("sign_in", &[("login", "kim"), ("password", MEMBER_PW)]).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, audit) = admin.rpc("list_audit", &[("event", "user.unlocked")]).await;
+    assert_eq!(audit["events"][0]["target"], "kim");
+}

@@ -39,3 +39,24 @@ pub async fn reset_two_factor(username: String, reason: String) -> Result<(), Er
     let (b, ctx) = super::reply(super::ctx())?;
     super::reply(crate::backend::services::security::admin_reset(&b, &ctx, &username, &reason).await)
 }
+
+/// Super admins: require two-factor authentication in an organization (`org`) or everywhere.
+#[server(prefix = "/rpc", endpoint = "set_two_factor_requirement")]
+pub async fn set_two_factor_requirement(org: Option<i64>, required: bool) -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    let org = org.map(crate::domain::ids::OrgId);
+    super::reply(crate::backend::services::security::set_requirement(&b, &ctx, org, required).await)
+}
+
+#[server(prefix = "/rpc", endpoint = "instance_two_factor_requirement")]
+pub async fn instance_two_factor_requirement() -> Result<bool, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::instance_requirement(&b, &ctx).await)
+}
+
+/// Lifts a sign-in lock-out.
+#[server(prefix = "/rpc", endpoint = "unlock_user")]
+pub async fn unlock_user(username: String) -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::security::unlock(&b, &ctx, &username).await)
+}

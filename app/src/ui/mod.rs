@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
         <Title text="Roster"/>
         <Router>
             <Header/>
+            <TwoFactorBanner/>
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Home/>
@@ -197,6 +198,23 @@ fn Header() -> impl IntoView {
                 }}
             </Transition>
         </header>
+    }
+}
+
+/// Shown while the organization (or instance) requires 2FA and the account has none.
+#[component]
+fn TwoFactorBanner() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || session.current().filter(|m| m.needs_two_factor).map(|_| view! {
+                <div class="alert banner" role="alert">
+                    "Two-factor authentication is required here. "
+                    <A href="/profile">"Set it up in your profile"</A>
+                    " to use the rest of Roster."
+                </div>
+            })}
+        </Transition>
     }
 }
 

@@ -221,10 +221,22 @@ pub fn OrgsPage() -> impl IntoView {
     let create = ServerAction::<CreateOrg>::new();
     let rename = ServerAction::<RenameOrg>::new();
     let delete = ServerAction::<DeleteOrg>::new();
+    let require = ServerAction::<crate::api::security::SetTwoFactorRequirement>::new();
     let orgs = Resource::new(
-        move || (live.track(), create.version().get(), rename.version().get(), delete.version().get()),
+        move || {
+            (
+                live.track(),
+                create.version().get(),
+                rename.version().get(),
+                delete.version().get(),
+                require.version().get(),
+            )
+        },
         |_| list_orgs(),
     );
+    let instance =
+        Resource::new(move || require.version().get(), |_| crate::api::security::instance_two_factor_requirement());
+    let require_value = Signal::from(require.value());
     let create_value = Signal::from(create.value());
     let rename_value = Signal::from(rename.value());
     let delete_value = Signal::from(delete.value());
@@ -238,6 +250,16 @@ pub fn OrgsPage() -> impl IntoView {
             {form_error(create_value, &["name"])}
             {form_error(rename_value, &[])}
             {form_error(delete_value, &[])}
+            {form_error(require_value, &[])}
+            <Transition fallback=|| ()>
+                {move || instance.get().and_then(|r| r.ok()).map(|on| view! {
+                    <div class="field check">
+                        <input type="checkbox" id="require-2fa-instance" checked=on
+                            on:change=move |ev| { require.dispatch(crate::api::security::SetTwoFactorRequirement { org: None, required: event_target_checked(&ev) }); }/>
+                        <label for="require-2fa-instance">"Require two-factor authentication for everyone"</label>
+                    </div>
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || orgs.get().map(|r| match r {
                     Ok(list) => view! {
@@ -249,6 +271,9 @@ pub fn OrgsPage() -> impl IntoView {
                                 let label = format!("Name of {} ({} members)", o.name, o.members);
                                 let delete_label = format!("Delete {}", o.name);
                                 let name = o.name.clone();
+                                let org_id = o.id;
+                                let check_id = format!("require-2fa-{}", o.id);
+                                let check_label = format!("Require 2FA in {}", o.name);
                                 view! {
                                     <li class="role-admin">
                                         <ActionForm action=rename attr:class="inline">
@@ -261,6 +286,11 @@ pub fn OrgsPage() -> impl IntoView {
                                             <input type="hidden" name="org" value=id2.clone()/>
                                             <button type="submit" class="danger">{delete_label.clone()}</button>
                                         </ActionForm>
+                                        <span class="field check">
+                                            <input type="checkbox" id=check_id.clone() checked=o.require_2fa
+                                                on:change=move |ev| { require.dispatch(crate::api::security::SetTwoFactorRequirement { org: Some(org_id), required: event_target_checked(&ev) }); }/>
+                                            <label for=check_id>{check_label}</label>
+                                        </span>
                                     </li>
                                 }
                             }).collect_view()}

@@ -347,3 +347,23 @@ pub enum PendingPasskey {
     Add(String),
     Remove(i64),
 }
+
+/// On an account's admin page: lift a sign-in lock-out (too many failed attempts).
+#[component]
+pub fn UnlockUser(username: String) -> AnyView {
+    let unlock = ServerAction::<crate::api::security::UnlockUser>::new();
+    let value: Signal<_> = unlock.value().into();
+    view! {
+        <div class="unlock">
+            <ActionForm action=unlock attr:class="inline">
+                <input type="hidden" name="username" value=username/>
+                <button type="submit" class="secondary">"Unlock sign-in"</button>
+            </ActionForm>
+            {form_error(value, &[])}
+            {move || matches!(unlock.value().get(), Some(Ok(()))).then(|| view! {
+                <p class="alert ok" role="status">"Sign-in unlocked: failed attempts were forgotten."</p>
+            })}
+        </div>
+    }
+    .into_any()
+}

@@ -353,6 +353,7 @@ pub fn EditUserPage() -> impl IntoView {
                                 </div>
                             </ActionForm>
                             {u.two_factor.then(|| view! { <super::security::TwoFactorReset username=u.username.clone()/> })}
+                            <super::security::UnlockUser username=u.username.clone()/>
                             <Memberships username=u.username.clone()/>
                             <AccountLists username=u.username.clone()/>
                             <div class="danger-zone">

@@ -26,7 +26,9 @@ pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Res
     match &ctx.caller {
         Caller::Cli => Ok(None),
         Caller::Anonymous => Err(Error::Unauthenticated),
-        Caller::User(u) if u.needs_two_factor => Err(Error::Forbidden(crate::domain::policy::Denied::TwoFactorRequired)),
+        Caller::User(u) if u.needs_two_factor => {
+            Err(Error::Forbidden(crate::domain::policy::Denied::TwoFactorRequired))
+        }
         Caller::User(u) => {
             let (super_admin, abilities) = tx.actor_facts(u.id, org).await?.ok_or(Error::Unauthenticated)?;
             let (super_admin, abilities) = u.narrow(super_admin, abilities);

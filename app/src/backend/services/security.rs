@@ -277,3 +277,74 @@ pub async fn reauthenticate(b: &Backend, ctx: &Ctx, password: &str, code: &str) 
         Err(Error::invalid("password", "Enter your password."))
     }
 }
+
+/// Requires two-factor authentication of every member of `org`, or (`None`) of everyone.
+/// Super admins only; they must have it themselves first (or they would lock themselves out).
+pub async fn set_requirement(
+    b: &Backend,
+    ctx: &Ctx,
+    org: Option<crate::domain::ids::OrgId>,
+    required: bool,
+) -> Result<(), Error> {
+    let (_w, mut tx) = super::global_admin_tx(b, ctx, policy::can_manage_orgs).await?;
+    if required {
+        if let Some(me) = ctx.actor_id() {
+            if !tx.user_by_id(me).await?.is_some_and(|u| u.two_factor) {
+                return Err(Error::Conflict {
+                    field: None,
+                    message: "Turn on two-factor authentication for your own account first.".into(),
+                });
+            }
+        }
+    }
+    let (before, scope) = match org {
+        Some(o) => {
+            let rec = tx.org(o).await?.ok_or_else(|| Error::not_found("Organization"))?;
+            tx.set_org_two_factor(o, required).await?;
+            (rec.require_2fa, format!("org:{}", rec.name))
+        }
+        None => {
+            let before = b.store.instance_requires_2fa().await?;
+            tx.set_setting("require_2fa", if required { "true" } else { "false" }).await?;
+            (before, "instance".to_string())
+        }
+    };
+    let mut ev = audit(b, ctx, "settings.two_factor_required", true);
+    ev.org_id = org.or(ev.org_id);
+    ev.target = Some(scope);
+    ev.before = Some(json!({ "required": before }));
+    ev.after = Some(json!({ "required": required }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn instance_requirement(b: &Backend, ctx: &Ctx) -> Result<bool, Error> {
+    policy::can_manage_orgs(ctx.actor()?).map_err(Error::Forbidden)?;
+    Ok(b.store.instance_requires_2fa().await?)
+}
+
+/// An administrator lifts the sign-in throttle on an account (after a lock-out), audited.
+pub async fn unlock(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
+    ctx.actor()?;
+    let mut tx = b.store.begin().await?;
+    let actor = super::actor_in(&mut tx, ctx, ctx.org()).await?;
+    let target_rec =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let target = super::target_of(&mut tx, ctx, &target_rec).await?;
+    let active = tx.active_super_admins().await?;
+    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    for key in [
+        format!("user:{}", target_rec.id.0),
+        code_throttle_key(target_rec.id),
+        format!("name:{}", validate::username_key(&target_rec.username)),
+        format!("name:{}", target_rec.email.to_lowercase()),
+    ] {
+        tx.throttle_clear(&key).await?;
+    }
+    let mut ev = audit(b, ctx, "user.unlocked", true);
+    ev.target = Some(target_rec.username.clone());
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
