@@ -18,6 +18,10 @@ const accessPort = port + 1;
 const passkeyState = path.join(__dirname, '.state-passkeys');
 const passkeyPort = port + 2;
 
+// Request lines (method and path) included: the last spec checks that no secret used by the
+// suite ever reaches these logs.
+const LOG = 'info,tower_http=debug,sqlx=warn';
+
 export default defineConfig({
   testDir: './tests',
   fullyParallel: false,
@@ -37,31 +41,31 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `rm -rf "${state}" && mkdir -p "${state}" && exec "${bin}" serve --addr 127.0.0.1:${port} --site-root "${siteRoot}"`,
+      command: `rm -rf "${state}" && mkdir -p "${state}" && exec "${bin}" serve --addr 127.0.0.1:${port} --site-root "${siteRoot}" 2>>"${state}/server.log"`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { ROSTER_DATABASE_URL: dbURL, ROSTER_LOG: 'warn' },
+      env: { ROSTER_DATABASE_URL: dbURL, ROSTER_LOG: LOG },
     },
     {
-      command: `rm -rf "${accessState}" && mkdir -p "${accessState}" && exec "${bin}" serve --addr 127.0.0.1:${accessPort} --site-root "${siteRoot}"`,
+      command: `rm -rf "${accessState}" && mkdir -p "${accessState}" && exec "${bin}" serve --addr 127.0.0.1:${accessPort} --site-root "${siteRoot}" 2>>"${accessState}/server.log"`,
       url: `http://127.0.0.1:${accessPort}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: 'warn' },
+      env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: LOG },
     },
     {
-      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort}`,
+      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort} 2>>"${passkeyState}/server.log"`,
       url: `http://127.0.0.1:${passkeyPort}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { ROSTER_DATABASE_URL: `sqlite:${passkeyState}/passkeys.db`, ROSTER_LOG: 'warn' },
+      env: { ROSTER_DATABASE_URL: `sqlite:${passkeyState}/passkeys.db`, ROSTER_LOG: LOG },
     },
   ],
 });

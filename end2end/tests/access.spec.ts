@@ -4,10 +4,11 @@
 // switcher changes what the member sees; an org admin trying to delete a user who belongs
 // to another organization is offered "remove from organization" with the reason.
 import { test, expect, Browser, BrowserContext, Page, APIRequestContext } from '@playwright/test';
-import { accessURL, accessDbURL, cliAt, hydrated, markDocument, expectSameDocument } from './fixtures/roster';
+import { accessURL, accessDbURL, cliAt, hydrated, markDocument, expectSameDocument, rememberSecrets } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
 const PW = 'access story passphrase';
+rememberSecrets(PW);
 const cli = (...args: string[]) => cliAt(accessDbURL, ...args);
 
 test.use({ baseURL: accessURL });

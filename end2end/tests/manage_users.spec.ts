@@ -2,12 +2,13 @@
 // users -> search -> sort -> page -> edit -> copy -> disable (cuts off that user's open
 // session) -> delete; plus the generic sign-in error and no-reload interactions.
 import { test, expect, Browser, BrowserContext, Page } from '@playwright/test';
-import { cli, hydrated, markDocument, expectSameDocument } from './fixtures/roster';
+import { cli, hydrated, markDocument, expectSameDocument, rememberSecrets } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 import { UsersPage } from './fixtures/users_page';
 
 const ADMIN = { username: 'admin', fullName: 'Ada Admin', email: 'admin@example.com', password: 'correct horse battery staple' };
 const BOB_PW = 'blue river long secret';
+rememberSecrets(ADMIN.password, BOB_PW, 'silver lantern passphrase', 'another long passphrase', 'quiet harbor passphrase');
 
 test.describe.configure({ mode: 'serial' });
 

@@ -4,7 +4,7 @@
 // personal access token, use it, revoke it.
 import { test, expect, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
-import { accessURL, accessDbURL, cliAt, hydrated } from './fixtures/roster';
+import { accessURL, accessDbURL, cliAt, hydrated, rememberSecrets, rememberSessions } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
 const PW = 'two factor story passphrase';
@@ -32,6 +32,7 @@ async function signOut(page: Page) {
 }
 
 test.beforeAll(() => {
+  rememberSecrets(PW);
   cliAt(accessDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'tess', '-e', 'tess@example.com', '-f', 'Tess', '-l', 'Test', '-p', PW);
 });
 
@@ -57,6 +58,8 @@ test('enrol TOTP from the profile with a code computed by oathtool', async ({ pa
   const codes = page.getByRole('region', { name: 'Recovery codes' });
   await expect(codes.getByRole('listitem')).toHaveCount(10);
   recovery = (await codes.getByRole('listitem').allTextContents()).map((c) => c.trim());
+  rememberSecrets(secret, ...recovery);
+  await rememberSessions(page.context());
   expect(recovery[0]).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
   await expect(codes.getByRole('link', { name: 'Download codes' })).toHaveAttribute('download', 'roster-recovery-codes.txt');
   await expect(security.getByText('On', { exact: true })).toBeVisible();
@@ -108,6 +111,8 @@ test('a personal access token works until it is revoked', async ({ page, playwri
   await page.getByRole('button', { name: 'Create token' }).click();
   const token = await page.getByLabel('Your new token').inputValue();
   expect(token).toMatch(/^rst_pat_/);
+  rememberSecrets(token);
+  await rememberSessions(page.context());
   const tokens = page.getByRole('table', { name: 'Your tokens' });
   await expect(tokens.getByRole('row', { name: /e2e script/ })).toContainText('active');
   // A script, without cookies.

@@ -3,7 +3,7 @@
 // profile, sign in with it without a password, use it as the second factor after a
 // password, rename it, and see a cloned credential (counter rolled back) refused.
 import { test, expect, Page, BrowserContext, CDPSession } from '@playwright/test';
-import { passkeyURL, passkeyDbURL, cliAt, hydrated } from './fixtures/roster';
+import { passkeyURL, passkeyDbURL, cliAt, hydrated, rememberSecrets, rememberSessions } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
 const PW = 'passkey story passphrase';
@@ -16,6 +16,7 @@ let cdp: CDPSession;
 let authenticatorId = '';
 
 test.beforeAll(async ({ browser }) => {
+  rememberSecrets(PW);
   cliAt(passkeyDbURL, 'user', 'create', '-r', 'Admin', '-u', 'root', '-e', 'root@example.com', '-f', 'Root', '-l', 'Admin', '-p', PW);
   cliAt(passkeyDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'pia', '-e', 'pia@example.com', '-f', 'Pia', '-l', 'Passkey', '-p', PW);
   context = await browser.newContext({ baseURL: passkeyURL });
@@ -67,6 +68,7 @@ test('sign in with the passkey alone; the counter moves on every use', async () 
   await new SignInPage(page).goto();
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page.getByText('Signed in as')).toContainText('pia');
+  await rememberSessions(page.context());
   expect((await credential()).signCount).toBeGreaterThan(before);
   await signOut();
 });

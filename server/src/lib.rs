@@ -79,7 +79,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         // Spans name the path only: a query string may carry an API key (`?apikey=`).
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
-                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
             },
         ))
         // A bug must never show a stack trace: answer a plain JSON 500 and log it.

@@ -8,7 +8,7 @@ async fn create(c: &Client, body: Value) -> (u16, Value) {
     c.post_json("/api/v1/tokens", &body).await
 }
 
-fn bare(app: &TestApp) -> reqwest::Client {
+fn bare() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
 
@@ -43,7 +43,7 @@ async fn a_token_is_shown_once_stored_hashed_and_accepted_three_ways() {
     assert_eq!(s, 201);
     let key = k["token"].as_str().expect("key").to_string();
     assert!(key.starts_with("rst_key_"));
-    let http = bare(&app);
+    let http = bare();
     let r = http.get(format!("{}/api/v1/me", app.base)).header("x-api-key", &key).send().await.expect("req");
     assert_eq!(r.status().as_u16(), 200);
     let r = http.get(format!("{}/api/v1/me?apikey={key}", app.base)).send().await.expect("req");
