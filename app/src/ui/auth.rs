@@ -89,13 +89,16 @@ pub fn SignInPage() -> impl IntoView {
                     <p><button type="button" class="primary" disabled=move || pk_busy.get() on:click=second_with_passkey>"Use a passkey"</button></p>
                     {pk_alert}
                 </Show>
-                <ActionForm action=code attr:novalidate=true>
-                    <Field id="code" label="Authentication code" autocomplete="one-time-code" required=true
-                        hint=if has_totp() { "The 6-digit code from your authenticator app, or one of your recovery codes." } else { "One of your recovery codes." }
-                        error=Signal::derive(field_error(cv, "code"))/>
-                    {form_error(cv, &["code"])}
-                    <button type="submit" class=move || if has_passkey() { "" } else { "primary" } disabled=move || code.pending().get()>"Verify"</button>
-                </ActionForm>
+                // (recovery codes come with TOTP: an account with passkeys only has none)
+                <Show when=has_totp>
+                    <ActionForm action=code attr:novalidate=true>
+                        <Field id="code" label="Authentication code" autocomplete="one-time-code" required=true
+                            hint="The 6-digit code from your authenticator app, or one of your recovery codes."
+                            error=Signal::derive(field_error(cv, "code"))/>
+                        {form_error(cv, &["code"])}
+                        <button type="submit" class=move || if has_passkey() { "" } else { "primary" } disabled=move || code.pending().get()>"Verify"</button>
+                    </ActionForm>
+                </Show>
                 <p class="muted"><a href="/sign-in">"Start over"</a></p>
             </section>
         </Show>
