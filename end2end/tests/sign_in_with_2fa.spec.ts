@@ -126,3 +126,53 @@ test('a personal access token works until it is revoked', async ({ page, playwri
   expect(after.status()).toBe(401);
   await script.dispose();
 });
+
+test('regenerated codes replace the old ones; an admin resets 2FA with a reason and unlocks sign-in', async ({ page, browser }) => {
+  cliAt(accessDbURL, 'user', 'create', '-r', 'Admin', '-u', 'keeper', '-e', 'keeper@example.com', '-f', 'Keeper', '-l', 'Admin', '-p', PW);
+  await signInWithPassword(page);
+  await page.getByLabel('Authentication code').fill(recovery[2]);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByText('Signed in as')).toContainText('tess');
+  await page.goto('/profile');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Regenerate recovery codes' }).click();
+  const codes = page.getByRole('region', { name: 'Recovery codes' });
+  await expect(codes.getByRole('listitem')).toHaveCount(10);
+  const fresh = (await codes.getByRole('listitem').allTextContents()).map((c) => c.trim());
+  expect(fresh).not.toContain(recovery[3]);
+  rememberSecrets(...fresh);
+  await signOut(page);
+  // The old batch is gone.
+  await signInWithPassword(page);
+  await page.getByLabel('Authentication code').fill(recovery[3]);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByText('That code is not valid.')).toBeVisible();
+
+  const adminContext = await browser.newContext({ baseURL: accessURL });
+  const admin = await adminContext.newPage();
+  const signIn = new SignInPage(admin);
+  await signIn.goto();
+  await signIn.signIn('keeper', PW);
+  await expect(admin.getByText('Signed in as')).toContainText('keeper');
+  // Requiring 2FA needs the admin's own 2FA first: said in words, nothing changes.
+  await admin.goto('/admin/orgs');
+  await hydrated(admin);
+  await admin.getByLabel('Require 2FA in Default').check();
+  await expect(admin.getByRole('alert')).toContainText('Turn on two-factor authentication for your own account first.');
+  await admin.goto('/admin/users/tess');
+  await hydrated(admin);
+  await admin.getByRole('button', { name: 'Reset two-factor authentication' }).click();
+  await expect(admin.getByText('Give a reason: it is kept in the audit log.')).toBeVisible();
+  await admin.getByLabel('Reason for the reset').fill('Lost phone, identity checked by video call');
+  await admin.getByRole('button', { name: 'Reset two-factor authentication' }).click();
+  await expect(admin.getByRole('status').filter({ hasText: 'Two-factor authentication was reset.' })).toBeVisible();
+  await admin.getByRole('button', { name: 'Unlock sign-in' }).click();
+  await expect(admin.getByRole('status').filter({ hasText: 'Sign-in unlocked' })).toBeVisible();
+  await adminContext.close();
+
+  // The password alone signs tess in now.
+  const signInAgain = new SignInPage(page);
+  await signInAgain.goto();
+  await signInAgain.signIn('tess', PW);
+  await expect(page.getByText('Signed in as')).toContainText('tess');
+});

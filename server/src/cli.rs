@@ -732,23 +732,16 @@ pub async fn run_token(b: &Backend, cmd: TokenCommand) -> u8 {
                 Err(e) => finish(Err(e)),
             }
         }
-        TokenCommand::List { username } => {
-            let owner = match b.store.user_by_username(&app::domain::validate::username_key(&username)).await {
-                Ok(Some(u)) => u,
-                Ok(None) => return finish(Err(Error::not_found("User"))),
-                Err(e) => return finish(Err(e.into())),
-            };
-            match b.store.tokens_of(owner.id).await {
-                Ok(list) => {
-                    let now = b.now();
-                    for t in list.iter().map(|t| t.to_info()) {
-                        let scope = t.abilities.map(|a| a.codes().join(",")).unwrap_or_else(|| "(owner's)".into());
-                        println!("{}\t{}\t{}\t{}\t{}", t.id, t.prefix, t.name, t.state(now), scope);
-                    }
-                    0
+        TokenCommand::List { username } => match token_svc::list(b, &ctx, Some(&username)).await {
+            Ok(list) => {
+                let now = b.now();
+                for t in list {
+                    let scope = t.abilities.map(|a| a.codes().join(",")).unwrap_or_else(|| "(owner's)".into());
+                    println!("{}\t{}\t{}\t{}\t{}", t.id, t.prefix, t.name, t.state(now), scope);
                 }
-                Err(e) => finish(Err(e.into())),
+                0
             }
-        }
+            Err(e) => finish(Err(e)),
+        },
     }
 }

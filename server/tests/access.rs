@@ -742,22 +742,8 @@ async fn authorization_matrix() {
                     format!("copy{p}"),
                     format!("copy{p}@example.com"),
                 );
-                let (new_role, new_org, own_email) = (
-                    format!("rpcrole{p}"),
-                    format!("rpcorg{p}"),
-                    format!(
-                        "{}@example.com",
-                        match *persona {
-                            "viewer" => "viewer_user",
-                            "operator" => "operator_user",
-                            "member" => "member_user",
-                            "admin_a" => "admin_a_user",
-                            "admin_b" => "admin_b_user",
-                            "token" => "admin_a_user",
-                            _ => "super_user",
-                        }
-                    ),
-                );
+                let (new_role, new_org, own_email) =
+                    (format!("rpcrole{p}"), format!("rpcorg{p}"), format!("{me}@example.com"));
                 let victim2_email = format!("{victim2}@example.com");
                 let form: Vec<(&str, &str)> = match name {
                     "switch_org" => vec![("org", &acme_s)],

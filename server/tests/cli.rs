@@ -1,19 +1,7 @@
 //! The `roster` binary: user, org, role and access commands, and their exit codes.
-use std::process::Command;
+mod common;
 
-fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .env("ROSTER_DATABASE_URL", db)
-        .env("ROSTER_LOG", "error")
-        .args(args)
-        .output()
-        .expect("run roster");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
+use common::roster;
 
 fn db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("dir");

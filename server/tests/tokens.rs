@@ -208,20 +208,7 @@ async fn failed_token_look_ups_are_throttled_per_client() {
 async fn the_cli_creates_tokens_for_service_accounts() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
-    let roster = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-            .env("ROSTER_DATABASE_URL", &app.db_url)
-            .env("ROSTER_LOG", "error")
-            .env_remove("ROSTER_SECRET_KEY")
-            .args(args)
-            .output()
-            .expect("run roster");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let roster = |args: &[&str]| common::roster(&app.db_url, args);
     let (code, _, err) = roster(&[
         "user",
         "create",

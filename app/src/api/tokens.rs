@@ -6,7 +6,7 @@ use crate::domain::Error;
 #[server(prefix = "/rpc", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, Error> {
     let (b, ctx) = super::reply(super::ctx())?;
-    super::reply(crate::backend::services::tokens::list(&b, &ctx).await)
+    super::reply(crate::backend::services::tokens::list(&b, &ctx, None).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_token")]

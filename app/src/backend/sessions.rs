@@ -128,7 +128,8 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, 
         }
     }
     let org = current_org(b, user.id, user.super_admin, session.org_id);
-    let needs_two_factor = !user.two_factor && two_factor_required(b, org).await;
+    let needs_two_factor = !user.two_factor
+        && if org == session.org_id { session.requires_2fa } else { two_factor_required(b, org).await };
     Some((
         hash,
         SessionUser {

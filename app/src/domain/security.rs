@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityStatus {
     pub totp: bool,
-    pub passkeys: Vec<crate::domain::passkeys::PasskeyInfo>,
     /// Whether this instance can register and check passkeys (it needs its public URL).
     pub passkeys_available: bool,
     /// Unused recovery codes left.
@@ -14,7 +13,6 @@ pub struct SecurityStatus {
     pub recently_authenticated: bool,
     /// Whether the current organization or the instance requires two-factor authentication.
     pub two_factor_required: bool,
-    pub has_password: bool,
 }
 
 /// What enrolment shows once: the QR code, the URI behind it, and the secret for manual entry.

@@ -19,7 +19,7 @@ pub async fn me(State(s): State<ServerState>, ctx: CtxExt) -> ApiResult<Json<Me>
 }
 
 pub async fn list(State(s): State<ServerState>, ctx: CtxExt) -> ApiResult<Json<Vec<TokenInfo>>> {
-    Ok(Json(svc::list(&s.backend, &ctx.0).await?))
+    Ok(Json(svc::list(&s.backend, &ctx.0, None).await?))
 }
 
 pub async fn create(

@@ -50,16 +50,7 @@ impl TestApp {
 
     /// A cookie-keeping client that sends the headers a same-origin browser page sends.
     pub fn browser(&self) -> Client {
-        let mut h = HeaderMap::new();
-        h.insert("origin", HeaderValue::from_str(&self.base).expect("origin"));
-        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .default_headers(h)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Client { http, base: self.base.clone() }
+        self.browser_at(&self.base)
     }
 
     /// A browser on a page served from `origin` (the configured public URL).
@@ -214,4 +205,20 @@ pub fn code(v: &Value) -> String {
         Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
         _ => String::new(),
     }
+}
+
+/// Runs the `roster` binary on `db`; returns (exit code, stdout, stderr).
+pub fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_LOG", "error")
+        .env_remove("ROSTER_SECRET_KEY")
+        .args(args)
+        .output()
+        .expect("run roster");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }

@@ -138,6 +138,12 @@ pub(crate) fn me_for(
     }
 }
 
+/// The sign-in throttle key of an account (whichever name was typed); shared with
+/// re-authentication and the admin unlock.
+pub(crate) fn password_throttle_key(user: UserId) -> String {
+    format!("user:{}", user.0)
+}
+
 /// Where a new session starts: the first organization the account belongs to.
 fn first_org(b: &Backend, id: UserId) -> OrgId {
     b.access.read().orgs_of(id).first().copied().unwrap_or(DEFAULT_ORG)
@@ -155,7 +161,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     //    names with no account are throttled by name, the same way.
     let user = b.store.user_by_login(&key).await?;
     let throttle_key = match &user {
-        Some(u) => format!("user:{}", u.id.0),
+        Some(u) => password_throttle_key(u.id),
         None => format!("name:{key}"),
     };
     let now = b.now();

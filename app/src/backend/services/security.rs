@@ -29,20 +29,12 @@ pub async fn status(b: &Backend, ctx: &Ctx) -> Result<SecurityStatus, Error> {
     let u = ctx.user()?;
     let (totp, left) = b.store.two_factor_of(u.id).await?;
     let (org_req, instance_req) = b.store.two_factor_required(u.org).await?;
-    let has_password = b
-        .store
-        .user_by_username(&validate::username_key(&u.username))
-        .await?
-        .is_some_and(|r| r.password_hash.is_some());
-    let passkeys = b.store.passkeys_of(u.id).await?.iter().map(|p| p.to_info()).collect();
     Ok(SecurityStatus {
         totp,
-        passkeys,
         passkeys_available: b.webauthn.is_some(),
         recovery_codes_left: left,
         recently_authenticated: sudo_credentials(b, ctx).is_ok(),
         two_factor_required: org_req || instance_req,
-        has_password,
     })
 }
 
@@ -164,12 +156,7 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     ctx.actor()?;
     sudo_credentials(b, ctx)?;
     let mut tx = b.store.begin().await?;
-    let actor = super::actor_in(&mut tx, ctx, ctx.org()).await?;
-    let target_rec =
-        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let target = super::target_of(&mut tx, ctx, &target_rec).await?;
-    let active = tx.active_super_admins().await?;
-    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    let target_rec = managed_account(&mut tx, ctx, username).await?;
     let was = tx.totp(target_rec.id).await?.is_some_and(|t| t.confirmed);
     tx.delete_totp(target_rec.id).await?;
     // Passkeys are second factors too (and may live on the lost device).
@@ -186,6 +173,21 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The account `username` if the caller may change it (the users admin's rule), read in `tx`.
+async fn managed_account(
+    tx: &mut Box<dyn Tx>,
+    ctx: &Ctx,
+    username: &str,
+) -> Result<crate::backend::store::UserRecord, Error> {
+    let actor = super::actor_in(tx, ctx, ctx.org()).await?;
+    let record =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let target = super::target_of(tx, ctx, &record).await?;
+    let active = tx.active_super_admins().await?;
+    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    Ok(record)
 }
 
 /// Checks a TOTP or recovery code for `user` inside `tx`, consuming it on success. Returns
@@ -230,7 +232,7 @@ pub async fn reauthenticate(b: &Backend, ctx: &Ctx, password: &str, code: &str) 
         if password.len() > validate::PASSWORD_MAX_BYTES {
             return Err(Error::invalid("password", "The password is not correct."));
         }
-        let key = format!("user:{}", u.id.0);
+        let key = super::auth::password_throttle_key(u.id);
         let mut tx = b.store.begin().await?;
         let allowed = tx.throttle_claim(&key, now).await?;
         tx.commit().await?;
@@ -328,14 +330,9 @@ pub async fn instance_requirement(b: &Backend, ctx: &Ctx) -> Result<bool, Error>
 pub async fn unlock(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
     ctx.actor()?;
     let mut tx = b.store.begin().await?;
-    let actor = super::actor_in(&mut tx, ctx, ctx.org()).await?;
-    let target_rec =
-        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let target = super::target_of(&mut tx, ctx, &target_rec).await?;
-    let active = tx.active_super_admins().await?;
-    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    let target_rec = managed_account(&mut tx, ctx, username).await?;
     for key in [
-        format!("user:{}", target_rec.id.0),
+        super::auth::password_throttle_key(target_rec.id),
         code_throttle_key(target_rec.id),
         format!("name:{}", validate::username_key(&target_rec.username)),
         format!("name:{}", target_rec.email.to_lowercase()),

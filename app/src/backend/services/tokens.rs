@@ -15,9 +15,16 @@ use crate::domain::validate;
 
 const MAX_DAYS: i64 = 3650;
 
-pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<TokenInfo>, Error> {
-    let u = ctx.user()?;
-    Ok(b.store.tokens_of(u.id).await?.iter().map(|t| t.to_info()).collect())
+/// The caller's tokens, or (CLI only) `for_user`'s.
+pub async fn list(b: &Backend, ctx: &Ctx, for_user: Option<&str>) -> Result<Vec<TokenInfo>, Error> {
+    let owner = match (&ctx.caller, for_user) {
+        (Caller::Cli, Some(name)) => {
+            b.store.user_by_username(&validate::username_key(name)).await?.ok_or_else(|| Error::not_found("User"))?.id
+        }
+        (_, Some(_)) => return Err(Error::Forbidden(policy::Denied::NotSuperAdmin)),
+        (_, None) => ctx.user()?.id,
+    };
+    Ok(b.store.tokens_of(owner).await?.iter().map(|t| t.to_info()).collect())
 }
 
 /// Creates a token for the caller, or (CLI only) for `for_user`. The secret is returned this

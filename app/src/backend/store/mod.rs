@@ -127,6 +127,9 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// Last sign-in or re-authentication (sudo mode).
     pub auth_at: i64,
+    /// Whether the session's organization or the instance requires 2FA (read with the
+    /// session: no second query on every request).
+    pub requires_2fa: bool,
 }
 
 /// An account's TOTP seed (sealed) and replay state.
@@ -421,7 +424,6 @@ pub trait Tx: Send {
     async fn consume_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool>;
     /// Removes the seed and every recovery code.
     async fn delete_totp(&mut self, user: UserId) -> StoreResult<()>;
-    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()>;
     async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[Vec<u8>]) -> StoreResult<()>;
     /// Marks an unused code used; false if no such unused code.
     async fn use_recovery_code(&mut self, user: UserId, hash: &[u8], now: i64) -> StoreResult<bool>;

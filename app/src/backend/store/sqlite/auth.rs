@@ -149,11 +149,6 @@ pub(super) async fn delete_totp(c: &mut SqliteConnection, user: UserId) -> Store
     Ok(())
 }
 
-pub(super) async fn set_two_factor(c: &mut SqliteConnection, user: UserId, on: bool) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET two_factor = ? WHERE id = ?").bind(on as i64).bind(user.0).execute(c).await?;
-    Ok(())
-}
-
 pub(super) async fn replace_recovery_codes(
     c: &mut SqliteConnection,
     user: UserId,

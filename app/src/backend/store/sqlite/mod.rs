@@ -490,7 +490,9 @@ impl Store for SqliteStore {
     async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLS}, s.org_id AS s_org, s.created_at AS s_created, s.last_seen_at AS s_seen, \
-             s.auth_at AS s_auth \
+             s.auth_at AS s_auth, \
+             COALESCE((SELECT require_2fa FROM orgs WHERE id = s.org_id), 0) \
+               OR COALESCE((SELECT value = 'true' FROM settings WHERE key = 'require_2fa'), 0) AS s_2fa \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
         ))
         .bind(token_hash)
@@ -504,6 +506,7 @@ impl Store for SqliteStore {
             created_at: r.try_get("s_created")?,
             last_seen_at: r.try_get("s_seen")?,
             auth_at: r.try_get("s_auth")?,
+            requires_2fa: r.try_get::<i64, _>("s_2fa")? != 0,
         };
         Ok(Some((session, user)))
     }
@@ -572,7 +575,7 @@ impl Store for SqliteStore {
         auth::two_factor_required(&self.read, org).await
     }
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
-        passkeys::passkeys_of_pool(&self.read, user).await
+        passkeys::passkeys_of(&self.read, user).await
     }
     async fn instance_requires_2fa(&self) -> StoreResult<bool> {
         Ok(self.two_factor_required(crate::domain::ids::DEFAULT_ORG).await?.1)
@@ -1255,9 +1258,6 @@ impl Tx for SqliteTx {
     async fn delete_totp(&mut self, user: UserId) -> StoreResult<()> {
         auth::delete_totp(&mut self.tx, user).await
     }
-    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()> {
-        auth::set_two_factor(&mut self.tx, user, on).await
-    }
     async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[Vec<u8>]) -> StoreResult<()> {
         auth::replace_recovery_codes(&mut self.tx, user, hashes).await
     }
@@ -1295,7 +1295,7 @@ impl Tx for SqliteTx {
         passkeys::refresh_two_factor(&mut self.tx, user).await
     }
     async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
-        passkeys::passkeys_of(&mut self.tx, user).await
+        passkeys::passkeys_of(&mut *self.tx, user).await
     }
     async fn insert_passkey(
         &mut self,

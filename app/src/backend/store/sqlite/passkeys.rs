@@ -1,5 +1,5 @@
 //! SQL for passkeys, WebAuthn user handles and ceremony state.
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 use crate::backend::store::{CeremonyRecord, PasskeyRecord, StoreError, StoreResult};
 use crate::domain::ids::UserId;
@@ -18,18 +18,14 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PasskeyRecord, sqlx::Error> {
     })
 }
 
-pub(super) async fn passkeys_of_pool(pool: &SqlitePool, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
+/// An account's passkeys, through the read pool or inside a transaction.
+pub(super) async fn passkeys_of<'e>(
+    e: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    user: UserId,
+) -> StoreResult<Vec<PasskeyRecord>> {
     let rows = sqlx::query(&format!("SELECT {COLS} FROM passkeys WHERE user_id = ? ORDER BY id"))
         .bind(user.0)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
-}
-
-pub(super) async fn passkeys_of(c: &mut SqliteConnection, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM passkeys WHERE user_id = ? ORDER BY id"))
-        .bind(user.0)
-        .fetch_all(c)
+        .fetch_all(e)
         .await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
