@@ -18,6 +18,10 @@ const accessPort = port + 1;
 const passkeyState = path.join(__dirname, '.state-passkeys');
 const passkeyPort = port + 2;
 
+// A real OpenID provider (npm oidc-provider) for single sign-on, registered with the passkeys
+// server's redirect URI.
+export const oidcPort = port + 9;
+
 // Request lines (method and path) included: the last spec checks that no secret used by the
 // suite ever reaches these logs.
 const LOG = 'info,tower_http=debug,sqlx=warn';
@@ -66,6 +70,19 @@ export default defineConfig({
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ROSTER_DATABASE_URL: `sqlite:${passkeyState}/passkeys.db`, ROSTER_LOG: LOG },
+    },
+    {
+      command: 'exec node oidc/provider.mjs',
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        OIDC_PORT: String(oidcPort),
+        OIDC_ISSUER: `http://localhost:${oidcPort}`,
+        OIDC_REDIRECT_URIS: `http://localhost:${passkeyPort}/auth/oidc/corp/callback`,
+      },
     },
   ],
 });

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod http_guard;
 pub mod rest;
+pub mod sso;
 
 use std::net::SocketAddr;
 
@@ -55,6 +56,8 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .nest("/api/v1", rest::router())
         .route("/healthz", get(|| async { "ok" }))
+        .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
+        .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
         .leptos_routes_with_context(&state, routes, move || provide_context(b2.clone()), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())

@@ -557,6 +557,14 @@ const CASES: &[Case] = &[
     c("rpc finish_passkey_sign_in", "AAAAAAAAA"),
     c("rpc begin_passkey_second_factor", "AAAAAAAAA"),
     c("rpc finish_passkey_second_factor", "AAAAAAAAA"),
+    c("rpc pending_second_factor", "AAAAAAAAA"),
+    c("rpc sso_buttons", "AAAAAAAAA"),
+    c("rpc list_sso_providers", "UUFFFFFAF"),
+    c("rpc save_sso_provider", "UUFFFFFAF"),
+    c("rpc delete_sso_provider", "UUFFFFFNF"),
+    c("rpc linked_providers", "UUAAAAAAA"),
+    c("rpc begin_sso_link", "UUAAAAAAF"),
+    c("rpc unlink_sso", "UUNNNNNNF"),
     c("GET /openapi.json", "AAAAAAAAA"),
     c("GET /users", "UUFFFFFAF"),
     c("POST /users", "UUFFFAFAF"),
@@ -588,6 +596,10 @@ const CASES: &[Case] = &[
     c("GET /audit", "UUFFFFFAF"),
     c("GET /audit/export", "UUFFFFFAF"),
     c("GET /me", "UUAAAAAAA"),
+    c("GET /sso/providers", "UUFFFFFAF"),
+    c("POST /sso/providers", "UUFFFFFAF"),
+    c("PUT /sso/providers/{slug}", "UUFFFFFAF"),
+    c("DELETE /sso/providers/{slug}", "UUFFFFFNF"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),
     c("DELETE /tokens/{id}", "UUNNNNNNN"),
@@ -801,6 +813,13 @@ async fn authorization_matrix() {
                     "revoke_token" | "delete_passkey" => vec![("id", "999999")],
                     "rename_passkey" => vec![("id", "999999"), ("name", "renamed")],
                     "begin_passkey_registration" => vec![("name", "laptop")],
+                    "save_sso_provider" => vec![
+                        ("provider[slug]", "matrix"),
+                        ("provider[display_name]", "Matrix"),
+                        ("provider[issuer]", "not a url"),
+                        ("provider[client_id]", "c"),
+                    ],
+                    "delete_sso_provider" | "begin_sso_link" | "unlink_sso" => vec![("slug", "nope")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
                     }
@@ -821,7 +840,8 @@ async fn authorization_matrix() {
                     .replace("/tokens/{id}", "/tokens/999999")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
-                    .replace("{holder}", "member_user");
+                    .replace("{holder}", "member_user")
+                    .replace("{slug}", "nope");
                 if path == "/check" || path == "/explain" {
                     path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
                 }
@@ -839,6 +859,9 @@ async fn authorization_matrix() {
                     "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
                     "POST /tokens" => json!({"name": "api token", "kind": "api_key"}),
                     "POST /users/{username}/two-factor/reset" => json!({"reason": "matrix test"}),
+                    "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
+                        json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})
+                    }
                     _ => Value::Null,
                 };
                 let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");

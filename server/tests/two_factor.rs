@@ -2,38 +2,8 @@
 //! SQLite file, with codes computed by `oathtool` (Debian's oath-toolkit), not by our code.
 mod common;
 
-use common::{code, Client, TestApp, ADMIN_PW, MEMBER_PW};
+use common::{code, enrol, oathtool, secs, Client, TestApp, ADMIN_PW, MEMBER_PW};
 use serde_json::{json, Value};
-
-/// The TOTP code for `secret` (base32) at unix time `secs`, from oathtool.
-fn oathtool(secret: &str, secs: i64) -> String {
-    let out = std::process::Command::new("oathtool")
-        .args(["--totp", "-b", &format!("--now=@{secs}"), secret])
-        .output()
-        .expect("oathtool is installed (scripts/install.sh installs it)");
-    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn secs(app: &TestApp) -> i64 {
-    use app::backend::Clock;
-    app.clock.now_ms() / 1000
-}
-
-/// Enrols TOTP for a signed-in client; returns (base32 secret, recovery codes).
-async fn enrol(app: &TestApp, c: &Client) -> (String, Vec<String>) {
-    let (s, e) = c.rpc("begin_totp", &[]).await;
-    assert_eq!(s, 200, "{e}");
-    let secret = e["secret"].as_str().expect("secret").to_string();
-    assert!(e["uri"].as_str().expect("uri").starts_with("otpauth://totp/Roster:"));
-    assert!(e["qr_svg"].as_str().expect("svg").contains("<svg"));
-    let (s, r) = c.rpc("confirm_totp", &[("code", &oathtool(&secret, secs(app)))]).await;
-    assert_eq!(s, 200, "{r}");
-    let codes: Vec<String> =
-        r["codes"].as_array().expect("codes").iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
-    assert_eq!(codes.len(), 10);
-    (secret, codes)
-}
 
 /// A fresh browser past the password step for `user` (holding a challenge cookie).
 async fn password_step(app: &TestApp, user: &str, pw: &str) -> Client {

@@ -59,6 +59,14 @@ pub async fn sign_in_code(code: String) -> Result<Me, Error> {
     Ok(s.me)
 }
 
+/// The second sign-in step still due in this browser (after a single sign-on redirect).
+#[server(prefix = "/rpc", endpoint = "pending_second_factor")]
+pub async fn pending_second_factor() -> Result<Option<SignInStep>, Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    let pending = super::reply(crate::backend::services::auth::pending_second_factor(&b, &ctx).await)?;
+    Ok(pending.map(|(totp, passkey)| SignInStep::SecondFactor { totp, passkey }))
+}
+
 /// Sudo mode: enter the password (or a code) again before a sensitive change.
 #[server(prefix = "/rpc", endpoint = "reauthenticate")]
 pub async fn reauthenticate(password: String, #[server(default)] code: String) -> Result<(), Error> {

@@ -3,6 +3,7 @@
 //! write -> audit, in one transaction, for an explicit caller.
 pub mod access;
 pub mod crypto;
+pub mod oidc;
 pub mod password;
 pub mod services;
 pub mod sessions;
@@ -116,9 +117,12 @@ pub struct Backend {
     pub access: Arc<access::Access>,
     /// Seals secrets stored in the database (TOTP seeds).
     pub secrets: crypto::SecretBox,
-    /// Failed token look-ups per client address (tokens are too long to guess, but every
-    /// pathway is throttled; kept in memory so a valid token costs no extra write).
+    /// Failed token look-ups and single sign-on callbacks per client address (tokens are
+    /// too long to guess, but every pathway is throttled; kept in memory so a valid token
+    /// costs no extra write).
     pub token_failures: Arc<tokens::FailureThrottle>,
+    /// The OpenID Connect relying party (HTTP client and discovery cache).
+    pub oidc: Arc<oidc::Oidc>,
     /// The WebAuthn relying party: present when the public URL is configured (browsers bind
     /// passkeys to it, so it cannot be guessed from request headers).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
@@ -152,6 +156,7 @@ impl Backend {
             access: Arc::new(access::Access::default()),
             secrets,
             token_failures: Arc::new(tokens::FailureThrottle::default()),
+            oidc: Arc::new(oidc::Oidc::new()),
             webauthn,
         }
     }

@@ -78,6 +78,28 @@ pub fn token_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
     cookie_value(header, cookie_name(b.config.secure_cookies))
 }
 
+/// The cookie that binds a single sign-on flow to the browser that started it. Sent only to
+/// the callback path, and for as long as a flow may take.
+pub const SSO_COOKIE: &str = "roster_sso";
+
+pub fn set_sso_cookie(b: &Backend, value: &str) -> String {
+    format!(
+        "{SSO_COOKIE}={value}; Path=/auth/oidc/; HttpOnly; SameSite=Lax; Max-Age=600{}",
+        if b.config.secure_cookies { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_sso_cookie(b: &Backend) -> String {
+    format!(
+        "{SSO_COOKIE}=; Path=/auth/oidc/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        if b.config.secure_cookies { "; Secure" } else { "" }
+    )
+}
+
+pub fn sso_from_cookie_header(header: &str) -> Option<String> {
+    cookie_value(header, SSO_COOKIE)
+}
+
 /// Finds the second-factor challenge token in a Cookie header.
 pub fn challenge_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
     cookie_value(header, challenge_cookie_name(b.config.secure_cookies))

@@ -194,6 +194,11 @@ pub fn can_manage_orgs(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Single sign-on providers decide who gets in (and can create accounts): super admins only.
+pub fn can_manage_sso(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
 /// Seeing an organization's members and their access: membership there (super admins
 /// aside) and view-users or manage-users there. What the public account grants does not make
 /// a non-member one.
@@ -509,7 +514,15 @@ mod tests {
 
     #[test]
     fn global_settings_are_for_super_admins() {
-        for f in [can_view_users, can_create_user, can_view_audit, can_copy_user, can_manage_roles, can_manage_orgs] {
+        for f in [
+            can_view_users,
+            can_create_user,
+            can_view_audit,
+            can_copy_user,
+            can_manage_roles,
+            can_manage_orgs,
+            can_manage_sso,
+        ] {
             assert_eq!(f(Some(ADMIN)), Ok(()));
             assert_eq!(f(Some(PLAIN)), Err(Denied::NotSuperAdmin));
             // an org admin is not a super admin

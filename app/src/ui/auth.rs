@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::{field_error, form_error, Field, Session};
-use crate::api::auth::{sign_up_open, SignIn, SignInCode, SignUp};
+use crate::api::auth::{pending_second_factor, sign_up_open, SignIn, SignInCode, SignUp};
 use crate::api::passkeys::{
     begin_passkey_second_factor, begin_passkey_sign_in, finish_passkey_second_factor, finish_passkey_sign_in,
 };
@@ -32,9 +32,27 @@ pub fn SignInPage() -> impl IntoView {
             go2(me.super_admin);
         }
     });
-    let second = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { .. })));
-    let has_passkey = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { passkey: true, .. })));
-    let has_totp = move || matches!(action.value().get(), Some(Ok(SignInStep::SecondFactor { totp: true, .. })));
+    // The second step follows a password here, or a single sign-on that redirected back
+    // with `?step=second-factor` (the challenge is in a cookie; the server says what is due).
+    let query = leptos_router::hooks::use_query_map();
+    // (browser-only: the server renders the password form, the browser switches after asking)
+    let pending = LocalResource::new(move || {
+        let due = query.with(|q| q.get("step").is_some_and(|s| s == "second-factor"));
+        async move {
+            if due {
+                pending_second_factor().await.ok().flatten()
+            } else {
+                None
+            }
+        }
+    });
+    let step = move || match action.value().get() {
+        Some(Ok(s @ SignInStep::SecondFactor { .. })) => Some(s),
+        _ => pending.get().flatten(),
+    };
+    let second = move || matches!(step(), Some(SignInStep::SecondFactor { .. }));
+    let has_passkey = move || matches!(step(), Some(SignInStep::SecondFactor { passkey: true, .. }));
+    let has_totp = move || matches!(step(), Some(SignInStep::SecondFactor { totp: true, .. }));
     // Passkey ceremonies run in the browser (not Send): local tasks, results in signals.
     let pk_error = RwSignal::new(None::<String>);
     let pk_busy = RwSignal::new(false);
@@ -105,6 +123,7 @@ pub fn SignInPage() -> impl IntoView {
         <Show when=move || !second()>
         <section class="card narrow">
             <h1>"Sign in to Roster"</h1>
+            <super::sso::SsoError/>
             <ActionForm action=action attr:novalidate=true>
                 <Field id="login" label="Username or email" autocomplete="username" required=true error=Signal::derive(|| None)/>
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
@@ -114,6 +133,7 @@ pub fn SignInPage() -> impl IntoView {
             <div class="or"><span>"or"</span></div>
             <button type="button" class="passkey" disabled=move || pk_busy.get() on:click=sign_in_with_passkey>"Sign in with a passkey"</button>
             {pk_alert}
+            <super::sso::SsoButtons/>
             <Suspense fallback=|| ()>
                 {move || open.get().and_then(|r| r.ok()).filter(|o| *o).map(|_| view! {
                     <p class="muted">"No account exists yet. " <a href="/sign-up">"Create the first account"</a></p>

@@ -8,6 +8,7 @@ pub mod orgs;
 pub mod profile;
 pub mod roles;
 pub mod security;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 pub mod webauthn;
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/new") view=users::NewUserPage/>
                     <Route path=path!("/admin/users/:username") view=users::EditUserPage/>
                     <Route path=path!("/admin/audit") view=audit::AuditPage/>
+                    <Route path=path!("/admin/sso") view=sso::SsoPage/>
                     <Route path=path!("/roles") view=roles::RolesPage/>
                     <Route path=path!("/members") view=orgs::MembersPage/>
                     <Route path=path!("/admin/orgs") view=orgs::OrgsPage/>
@@ -150,6 +152,7 @@ fn Header() -> impl IntoView {
                                         <A href="/admin/orgs">"Organizations"</A>
                                         <A href="/admin/users">"Users"</A>
                                         <A href="/admin/audit">"Audit log"</A>
+                                        <A href="/admin/sso">"Single sign-on"</A>
                                     </Show>
                                     <A href="/profile">"Profile"</A>
                                 </nav>

@@ -56,6 +56,7 @@ pub fn ProfilePage() -> AnyView {
         // (signed-out visitors get the one sign-in message above, not one per section)
         <Show when=move || session.current().is_some()>
             <super::security::SecuritySection/>
+            <super::sso::LinkedProvidersSection/>
             <super::tokens::TokensSection/>
         </Show>
     }

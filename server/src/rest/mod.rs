@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod orgs;
 pub mod roles;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 
@@ -58,6 +59,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/users/{username}/two-factor/reset"),
     ("get", "/audit"),
     ("get", "/audit/export"),
+    ("get", "/sso/providers"),
+    ("post", "/sso/providers"),
+    ("put", "/sso/providers/{slug}"),
+    ("delete", "/sso/providers/{slug}"),
 ];
 
 pub fn router() -> Router<crate::ServerState> {
@@ -87,6 +92,8 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/users/{username}/two-factor/reset", axum::routing::post(tokens::reset_two_factor))
         .route("/audit", get(audit::list))
         .route("/audit/export", get(audit::export))
+        .route("/sso/providers", get(sso::list).post(sso::create))
+        .route("/sso/providers/{slug}", put(sso::update).delete(sso::delete))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
 }
 

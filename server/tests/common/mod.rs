@@ -189,6 +189,10 @@ impl Client {
         parts(self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("patch")).await
     }
 
+    pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        parts(self.http.put(format!("{}{path}", self.base)).json(body).send().await.expect("put")).await
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         parts(self.http.delete(format!("{}{path}", self.base)).send().await.expect("delete")).await
     }
@@ -221,4 +225,34 @@ pub fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// The TOTP code for `secret` (base32) at unix time `secs`, from oathtool.
+pub fn oathtool(secret: &str, secs: i64) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", &format!("--now=@{secs}"), secret])
+        .output()
+        .expect("oathtool is installed (scripts/install.sh installs it)");
+    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn secs(app: &TestApp) -> i64 {
+    use app::backend::Clock;
+    app.clock.now_ms() / 1000
+}
+
+/// Enrols TOTP for a signed-in client; returns (base32 secret, recovery codes).
+pub async fn enrol(app: &TestApp, c: &Client) -> (String, Vec<String>) {
+    let (s, e) = c.rpc("begin_totp", &[]).await;
+    assert_eq!(s, 200, "{e}");
+    let secret = e["secret"].as_str().expect("secret").to_string();
+    assert!(e["uri"].as_str().expect("uri").starts_with("otpauth://totp/Roster:"));
+    assert!(e["qr_svg"].as_str().expect("svg").contains("<svg"));
+    let (s, r) = c.rpc("confirm_totp", &[("code", &oathtool(&secret, secs(app)))]).await;
+    assert_eq!(s, 200, "{r}");
+    let codes: Vec<String> =
+        r["codes"].as_array().expect("codes").iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
 }

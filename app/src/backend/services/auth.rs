@@ -285,6 +285,15 @@ pub(crate) async fn challenged_user(b: &Backend, ctx: &Ctx) -> Result<UserId, Er
     }
 }
 
+/// The second step still due in this browser (after a single sign-on, which lands on the
+/// sign-in page by a redirect): which factors the challenged account has.
+pub async fn pending_second_factor(b: &Backend, ctx: &Ctx) -> Result<Option<(bool, bool)>, Error> {
+    let Ok(user) = challenged_user(b, ctx).await else { return Ok(None) };
+    let totp = b.store.two_factor_of(user).await?.0;
+    let passkey = !b.store.passkeys_of(user).await?.is_empty();
+    Ok(Some((totp, passkey)))
+}
+
 /// The second step: a TOTP or recovery code for the challenge in the browser's cookie.
 /// One write transaction checks the challenge and the throttle, consumes the code and
 /// opens the session, so two submissions of one code cannot both succeed.

@@ -8,6 +8,7 @@ pub mod passkeys;
 pub mod profile;
 pub mod roles;
 pub mod security;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 

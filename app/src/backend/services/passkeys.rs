@@ -187,7 +187,8 @@ pub async fn delete(b: &Backend, ctx: &Ctx, id: i64) -> Result<(), Error> {
     let target = all.iter().find(|p| p.id == id).ok_or_else(|| Error::not_found("Passkey"))?;
     let record = tx.user_by_id(u.id).await?.ok_or(Error::Unauthenticated)?;
     let totp = tx.totp(u.id).await?.is_some_and(|t| t.confirmed);
-    if all.len() == 1 && record.password_hash.is_none() && !totp {
+    let linked = !tx.sso_links_of(u.id).await?.is_empty();
+    if all.len() == 1 && record.password_hash.is_none() && !totp && !linked {
         return Err(Error::Conflict {
             field: None,
             message: "This passkey is your only way to sign in: set a password or add another passkey first.".into(),

@@ -4,6 +4,7 @@
 //! CLI) before the write lands.
 mod auth;
 mod passkeys;
+mod sso;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -576,6 +577,12 @@ impl Store for SqliteStore {
     }
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
         passkeys::passkeys_of(&self.read, user).await
+    }
+    async fn sso_providers(&self) -> StoreResult<Vec<SsoProviderRecord>> {
+        sso::providers(&self.read).await
+    }
+    async fn sso_links_of(&self, user: UserId) -> StoreResult<Vec<SsoLinkRecord>> {
+        sso::links_of(&self.read, user).await
     }
     async fn instance_requires_2fa(&self) -> StoreResult<bool> {
         Ok(self.two_factor_required(crate::domain::ids::DEFAULT_ORG).await?.1)
@@ -1330,5 +1337,38 @@ impl Tx for SqliteTx {
     }
     async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>> {
         passkeys::take_ceremony(&mut self.tx, id_hash).await
+    }
+    async fn sso_provider(&mut self, slug: &str) -> StoreResult<Option<SsoProviderRecord>> {
+        sso::provider_by_slug(&mut self.tx, slug).await
+    }
+    async fn sso_provider_by_id(&mut self, id: i64) -> StoreResult<Option<SsoProviderRecord>> {
+        sso::provider_by_id(&mut self.tx, id).await
+    }
+    async fn save_sso_provider(&mut self, p: &SsoProviderRecord) -> StoreResult<i64> {
+        sso::save_provider(&mut self.tx, p).await
+    }
+    async fn delete_sso_provider(&mut self, id: i64) -> StoreResult<()> {
+        sso::delete_provider(&mut self.tx, id).await
+    }
+    async fn insert_sso_flow(&mut self, f: &SsoFlowRecord, purge_before: i64) -> StoreResult<()> {
+        sso::insert_flow(&mut self.tx, f, purge_before).await
+    }
+    async fn take_sso_flow(&mut self, state_hash: &[u8]) -> StoreResult<Option<SsoFlowRecord>> {
+        sso::take_flow(&mut self.tx, state_hash).await
+    }
+    async fn sso_link(&mut self, issuer: &str, subject: &str) -> StoreResult<Option<SsoLinkRecord>> {
+        sso::link(&mut self.tx, issuer, subject).await
+    }
+    async fn sso_links_of(&mut self, user: UserId) -> StoreResult<Vec<SsoLinkRecord>> {
+        sso::links_of(&mut *self.tx, user).await
+    }
+    async fn insert_sso_link(&mut self, l: &SsoLinkRecord) -> StoreResult<i64> {
+        sso::insert_link(&mut self.tx, l).await
+    }
+    async fn touch_sso_link(&mut self, id: i64, now: i64) -> StoreResult<()> {
+        sso::touch_link(&mut self.tx, id, now).await
+    }
+    async fn delete_sso_link(&mut self, id: i64) -> StoreResult<()> {
+        sso::delete_link(&mut self.tx, id).await
     }
 }

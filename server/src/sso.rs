@@ -1,0 +1,62 @@
+//! Single sign-on endpoints the browser navigates to (not server functions: they answer with
+//! redirects). `POST /auth/oidc/{slug}/start` comes from the sign-in page's form (so the
+//! cross-site check covers it) and sends the browser to the provider with a flow cookie;
+//! `GET /auth/oidc/{slug}/callback` is where the provider sends it back. Outcomes land on
+//! our own pages with a refusal code at most (never text from the request).
+use app::backend::services::sso::{self, Callback, Finished};
+use app::backend::{sessions, Backend, Ctx};
+use app::domain::sso::SsoRefusal;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+fn see_other(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub async fn start(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, Path(slug): Path<String>) -> Response {
+    match sso::begin(&b, &ctx, &slug, false).await {
+        Ok(begun) => see_other(&begun.url, &[sessions::set_sso_cookie(&b, &begun.browser_secret)]),
+        Err(_) => see_other(&format!("/sign-in?sso_error={}", SsoRefusal::Unavailable.code()), &[]),
+    }
+}
+
+pub async fn callback(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path(slug): Path<String>,
+    Query(cb): Query<Callback>,
+    headers: HeaderMap,
+) -> Response {
+    let browser = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(sessions::sso_from_cookie_header);
+    let clear = sessions::clear_sso_cookie(&b);
+    match sso::finish(&b, &ctx, &slug, cb, browser.as_deref()).await {
+        Ok(Finished::SignedIn(s)) => {
+            let to = if s.me.super_admin { "/admin/users" } else { "/profile" };
+            see_other(to, &[sessions::set_cookie(&b, &s.token), clear])
+        }
+        Ok(Finished::SecondFactor { challenge }) => {
+            see_other("/sign-in?step=second-factor", &[sessions::set_challenge_cookie(&b, &challenge), clear])
+        }
+        Ok(Finished::Linked) => see_other("/profile?sso_linked=1", &[clear]),
+        Err(r) => {
+            let page = if r.link { "/profile" } else { "/sign-in" };
+            // A bad state matched no flow of this browser: keep its cookie, so a forged
+            // callback sent to someone mid-sign-in does not break their real one.
+            let cookies = if r.reason == SsoRefusal::State { vec![] } else { vec![clear] };
+            see_other(&format!("{page}?sso_error={}", r.reason.code()), &cookies)
+        }
+    }
+}

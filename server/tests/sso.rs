@@ -1,0 +1,458 @@
+//! Single sign-on against a real, certified OpenID provider (npm `oidc-provider`, started from
+//! `end2end/oidc/provider.mjs`; `make test` installs it), a real listener and a SQLite file.
+//! The test client plays the browser: it follows the provider's redirects and submits its
+//! development login form, then brings the callback back to Roster.
+mod common;
+
+use common::{enrol, oathtool, secs, Client, TestApp, ADMIN_PW, MEMBER_PW};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+/// The public URL the tests' Roster claims to have (redirect URIs are built from it; the
+/// test client carries callbacks over to the real listener).
+const ORIGIN: &str = "http://roster.test";
+const SLUG: &str = "corp";
+
+struct Op {
+    issuer: String,
+    // Held for the life of the test process: the provider exits when its stdin closes.
+    _child: std::sync::Mutex<std::process::Child>,
+}
+
+static OP: OnceCell<Op> = OnceCell::const_new();
+
+/// One provider for the whole test binary (every test uses the same redirect URI).
+async fn op() -> &'static Op {
+    OP.get_or_init(|| async {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("addr").port()
+        };
+        let issuer = format!("http://127.0.0.1:{port}");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "npm oidc-provider is missing: run `make test` (or `npm ci` in end2end/)"
+        );
+        let child = std::process::Command::new("node")
+            .arg("oidc/provider.mjs")
+            .current_dir(&dir)
+            .env("OIDC_PORT", port.to_string())
+            .env("OIDC_ISSUER", &issuer)
+            .env("OIDC_REDIRECT_URIS", format!("{ORIGIN}/auth/oidc/{SLUG}/callback"))
+            .env("OIDC_EXIT_WITH_STDIN", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node is installed");
+        let child = std::sync::Mutex::new(child);
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if let Ok(r) = http.get(format!("{issuer}/.well-known/openid-configuration")).send().await {
+                if r.status() == 200 {
+                    return Op { issuer, _child: child };
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the OpenID provider did not start");
+    })
+    .await
+}
+
+async fn app() -> TestApp {
+    TestApp::start_with(app::backend::Config { public_origin: Some(ORIGIN.into()), ..Default::default() }).await
+}
+
+/// The provider settings the tests start from (JSON API body).
+fn provider(issuer: &str, extra: Value) -> Value {
+    let mut p = json!({
+        "slug": SLUG, "display_name": "Corp IdP", "issuer": issuer, "client_id": "roster-test",
+        "client_secret": "test-client-secret-not-for-production", "auto_create": true,
+        "org": "Default", "role": "Member",
+    });
+    if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    p
+}
+
+async fn configure(app: &TestApp, admin: &Client, extra: Value) {
+    let (s, body) = admin.post_json("/api/v1/sso/providers", &provider(&op().await.issuer, extra)).await;
+    assert_eq!(s, 201, "{body}");
+    let _ = app;
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Follows the provider from its authorization URL through login (and consent) until it
+/// redirects to our public URL; returns that callback URL.
+async fn at_provider(c: &Client, auth_url: &str, login: &str) -> String {
+    let issuer = &op().await.issuer;
+    let mut url = auth_url.to_string();
+    for _ in 0..12 {
+        if url.starts_with(ORIGIN) {
+            return url;
+        }
+        if url.starts_with('/') {
+            url = format!("{issuer}{url}");
+        }
+        let r = c.http.get(&url).send().await.expect("provider");
+        if r.status().is_redirection() {
+            url = location(&r);
+            continue;
+        }
+        let page = r.text().await.unwrap_or_default();
+        let form: Vec<(&str, &str)> = if page.contains(r#"name="prompt" value="login""#) {
+            vec![("prompt", "login"), ("login", login), ("password", "anything")]
+        } else if page.contains(r#"name="prompt" value="consent""#) {
+            vec![("prompt", "consent")]
+        } else {
+            panic!("unexpected page at the provider: {page}");
+        };
+        let r = c.http.post(&url).form(&form).send().await.expect("provider form");
+        assert!(r.status().is_redirection(), "provider answered {}", r.status());
+        url = location(&r);
+    }
+    panic!("the provider never redirected back");
+}
+
+/// Presses "Sign in with Corp IdP" and signs in at the provider as `login`; returns the
+/// callback URL the provider sent the browser to (not yet followed).
+async fn start(app: &TestApp, c: &Client, login: &str) -> String {
+    let r = c.http.post(format!("{}/auth/oidc/{SLUG}/start", app.base)).send().await.expect("start");
+    assert_eq!(r.status(), 303);
+    let auth = location(&r);
+    assert!(auth.starts_with(&op().await.issuer), "{auth}");
+    for p in ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code"] {
+        assert!(auth.contains(p), "{p} missing from {auth}");
+    }
+    at_provider(c, &auth, login).await
+}
+
+/// Brings a callback URL to Roster; returns where Roster sends the browser next.
+async fn callback(app: &TestApp, c: &Client, url: &str) -> String {
+    let path = url.strip_prefix(ORIGIN).expect("our URL");
+    let r = c.http.get(format!("{}{path}", app.base)).send().await.expect("callback");
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    location(&r)
+}
+
+async fn sso(app: &TestApp, login: &str) -> (Client, String) {
+    let c = app.browser_at(ORIGIN);
+    let url = start(app, &c, login).await;
+    let to = callback(app, &c, &url).await;
+    (c, to)
+}
+
+/// The first account (super admin), signed in on a page of our public URL.
+async fn admin(app: &TestApp) -> Client {
+    let admin = app.browser_at(ORIGIN);
+    let (s, body) = admin
+        .rpc(
+            "sign_up",
+            &[("username", "admin"), ("full_name", "A"), ("email", "admin@example.com"), ("password", ADMIN_PW)],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    admin
+}
+
+/// A member with a password, signed in on a page of our public URL.
+async fn member(app: &TestApp, admin: &Client, username: &str) -> Client {
+    let body = json!({"username": username, "email": format!("{username}@example.com"), "password": MEMBER_PW, "org": "Default", "role": "Member"});
+    let (s, body) = admin.post_json("/api/v1/users", &body).await;
+    assert_eq!(s, 201, "{body}");
+    let c = app.browser_at(ORIGIN);
+    assert_eq!(c.rpc("sign_in", &[("login", username), ("password", MEMBER_PW)]).await.0, 200);
+    c
+}
+
+/// Brings a callback that must be refused; then lets a minute pass so the per-address
+/// throttle (3 free failures, then 1 s, 2 s, 4 s...) does not turn the next refusal into
+/// "throttled" (flows live 10 minutes).
+async fn refused(app: &TestApp, c: &Client, url: &str) -> String {
+    let to = callback(app, c, url).await;
+    app.clock.advance_ms(60_000);
+    to
+}
+
+async fn me(c: &Client) -> Value {
+    c.get("/api/v1/me").await.1
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&app.db_url).await.expect("db");
+    let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect("count");
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn first_sign_in_creates_the_account_in_the_providers_org_and_role_then_finds_it_again() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({})).await;
+    // The sign-in page lists it.
+    let (_, buttons) = app.browser_at(ORIGIN).rpc("sso_buttons", &[]).await;
+    assert_eq!(buttons, json!([{"slug": SLUG, "display_name": "Corp IdP"}]));
+
+    let (alice, to) = sso(&app, "alice").await;
+    assert_eq!(to, "/profile");
+    let m = me(&alice).await;
+    assert_eq!((m["username"].clone(), m["email"].clone()), (json!("alice"), json!("alice@example.test")));
+    assert_eq!(m["org"]["name"], json!("Default"));
+    assert!(m["abilities"].as_array().is_some_and(|a| !a.is_empty()), "Member's abilities: {m}");
+    let (_, u) = admin.get("/api/v1/users/alice").await;
+    assert_eq!(u["full_name"], json!("Test alice"));
+    // Linked by (issuer, subject); no password.
+    let issuer = op().await.issuer.clone();
+    assert_eq!(
+        count(&app, &format!("SELECT count(*) FROM sso_links WHERE issuer = '{issuer}' AND subject = 'alice'")).await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE username = 'alice' AND password_hash IS NULL").await, 1);
+    // Audited: creation with where it came from, and the sign-in.
+    let (_, log) = admin.get("/api/v1/audit?event=user.created").await;
+    let after = log["events"][0]["after"].as_str().unwrap_or_default().to_string();
+    assert!(after.contains(r#""via":{"sso":"corp","subject":"alice"}"#), "{log}");
+
+    // The same identity again: the same account, nothing new.
+    let users = count(&app, "SELECT count(*) FROM users").await;
+    let (again, to) = sso(&app, "alice").await;
+    assert_eq!(to, "/profile");
+    assert_eq!(me(&again).await["username"], json!("alice"));
+    assert_eq!(count(&app, "SELECT count(*) FROM users").await, users);
+    // The provider's secret is sealed at rest and never returned.
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM sso_providers WHERE instr(client_secret, 'test-client-secret') > 0").await,
+        0
+    );
+    let (_, list) = admin.get("/api/v1/sso/providers").await;
+    assert!(!list.to_string().contains("test-client-secret"), "{list}");
+    assert_eq!(list[0]["has_secret"], json!(true));
+    assert_eq!(list[0]["redirect_uri"], json!(format!("{ORIGIN}/auth/oidc/{SLUG}/callback")));
+}
+
+#[tokio::test]
+async fn the_state_is_single_use_bound_to_its_browser_and_cannot_be_tampered_with() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({})).await;
+
+    // A tampered state: refused, no session, no account.
+    let c = app.browser_at(ORIGIN);
+    let url = start(&app, &c, "mallory").await;
+    let tampered = url.replace("state=", "state=x");
+    assert_eq!(refused(&app, &c, &tampered).await, "/sign-in?sso_error=state");
+    assert_eq!(me(&c).await["username"], Value::Null);
+    // The genuine one still works once (the tampered attempt consumed nothing)...
+    assert_eq!(callback(&app, &c, &url).await, "/profile");
+    assert_eq!(me(&c).await["username"], json!("mallory"));
+    // ...and never twice.
+    let c2 = app.browser_at(ORIGIN);
+    assert_eq!(refused(&app, &c2, &url).await, "/sign-in?sso_error=state");
+    assert_eq!(refused(&app, &c, &url).await, "/sign-in?sso_error=state");
+
+    // A callback carried to another browser (login CSRF): that browser has no flow cookie.
+    let attacker = app.browser_at(ORIGIN);
+    let url = start(&app, &attacker, "mallory").await;
+    let victim = app.browser_at(ORIGIN);
+    assert_eq!(refused(&app, &victim, &url).await, "/sign-in?sso_error=state");
+    assert_eq!(me(&victim).await["username"], Value::Null);
+    // ...and it is spent now, for the attacker too.
+    assert_eq!(refused(&app, &attacker, &url).await, "/sign-in?sso_error=state");
+
+    // An expired flow.
+    let c = app.browser_at(ORIGIN);
+    let url = start(&app, &c, "mallory").await;
+    app.clock.advance_ms(11 * 60_000);
+    assert_eq!(refused(&app, &c, &url).await, "/sign-in?sso_error=state");
+
+    // The provider's own refusal, and a code that is not the provider's.
+    let c = app.browser_at(ORIGIN);
+    let url = start(&app, &c, "mallory").await;
+    let code = url.split("code=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string();
+    assert_eq!(refused(&app, &c, &url.replace(&code, "forged-code")).await, "/sign-in?sso_error=failed");
+
+    // Every refusal is audited with its reason.
+    let (_, log) = admin.get("/api/v1/audit?event=sso.sign_in").await;
+    let text = log.to_string();
+    for reason in ["unknown or used state", "started in another browser", "expired"] {
+        assert!(text.contains(reason), "{reason} not audited: {text}");
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_never_joined_by_email_and_owners_link_and_unlink_from_their_profile() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({})).await;
+    // bob exists with the email the provider will report for "bob".
+    let (s, body) = admin
+        .post_json(
+            "/api/v1/users",
+            &json!({"username": "bob", "email": "bob@example.test", "password": MEMBER_PW, "org": "Default", "role": "Member"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (c, to) = sso(&app, "bob").await;
+    assert_eq!(to, "/sign-in?sso_error=account_exists");
+    assert_eq!(me(&c).await["username"], Value::Null);
+    // Not with another username either: the email is taken.
+    assert_eq!(count(&app, "SELECT count(*) FROM sso_links").await, 0);
+
+    // bob signs in with his password and links the provider himself.
+    let bob = app.browser_at(ORIGIN);
+    assert_eq!(bob.rpc("sign_in", &[("login", "bob"), ("password", MEMBER_PW)]).await.0, 200);
+    let (_, links) = bob.rpc("linked_providers", &[]).await;
+    assert_eq!(links[0]["linked_at"], Value::Null);
+    let (s, url) = bob.rpc("begin_sso_link", &[("slug", SLUG)]).await;
+    assert_eq!(s, 200, "{url}");
+    let back = at_provider(&bob, url.as_str().unwrap_or_default(), "bob").await;
+    assert_eq!(callback(&app, &bob, &back).await, "/profile?sso_linked=1");
+    let (_, links) = bob.rpc("linked_providers", &[]).await;
+    assert!(links[0]["linked_at"].is_i64(), "{links}");
+    assert_eq!(links[0]["email"], json!("bob@example.test"));
+    // Now the provider signs him in.
+    let (c, to) = sso(&app, "bob").await;
+    assert_eq!(to, "/profile");
+    assert_eq!(me(&c).await["username"], json!("bob"));
+    // Another account cannot link the same identity.
+    let carol = member(&app, &admin, "carol").await;
+    let (_, url) = carol.rpc("begin_sso_link", &[("slug", SLUG)]).await;
+    let back = at_provider(&carol, url.as_str().unwrap_or_default(), "bob").await;
+    assert_eq!(callback(&app, &carol, &back).await, "/profile?sso_error=linked_elsewhere");
+    // Unlinking: bob keeps his password, so he may.
+    let (s, body) = bob.rpc("unlink_sso", &[("slug", SLUG)]).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, to) = sso(&app, "bob").await;
+    assert_eq!(to, "/sign-in?sso_error=account_exists");
+
+    // An account created by the provider has no other way in: unlinking is refused.
+    let (dave, _) = sso(&app, "dave").await;
+    let (s, body) = dave.rpc("unlink_sso", &[("slug", SLUG)]).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.to_string().contains("only way to sign in"), "{body}");
+    // Linking needs a recent sign-in (sudo mode), like every credential change.
+    app.clock.advance_ms(11 * 60_000);
+    let (s, body) = carol.rpc("begin_sso_link", &[("slug", SLUG)]).await;
+    assert_eq!(s, 403, "{body}");
+}
+
+#[tokio::test]
+async fn allowed_domains_unverified_emails_unknown_people_and_disabled_accounts_are_refused() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({"allowed_domains": "corp.example"})).await;
+    assert_eq!(sso(&app, "eve").await.1, "/sign-in?sso_error=domain");
+    app.clock.advance_ms(60_000);
+    assert_eq!(sso(&app, "unverified@corp.example").await.1, "/sign-in?sso_error=domain");
+    app.clock.advance_ms(60_000);
+    let (dan, to) = sso(&app, "dan@corp.example").await;
+    assert_eq!(to, "/profile");
+    assert_eq!(me(&dan).await["username"], json!("dan"));
+
+    // Without first-sign-in creation, unknown people are refused; known ones still get in.
+    let mut p = provider(&op().await.issuer, json!({"allowed_domains": "", "auto_create": false, "client_secret": ""}));
+    p["org"] = json!("");
+    p["role"] = json!("");
+    let (s, body) = admin.put_json(&format!("/api/v1/sso/providers/{SLUG}"), &p).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["has_secret"], json!(true), "an empty secret keeps the stored one");
+    assert_eq!(sso(&app, "stranger").await.1, "/sign-in?sso_error=no_account");
+    app.clock.advance_ms(60_000);
+    assert_eq!(sso(&app, "dan@corp.example").await.1, "/profile");
+
+    // A disabled account does not get in through the provider either.
+    let (s, body) = admin.patch_json("/api/v1/users/dan", &json!({"status": "disabled"})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(sso(&app, "dan@corp.example").await.1, "/sign-in?sso_error=disabled");
+
+    // A disabled provider: no button, no flow.
+    p["enabled"] = json!(false);
+    let (s, _) = admin.put_json(&format!("/api/v1/sso/providers/{SLUG}"), &p).await;
+    assert_eq!(s, 200);
+    assert_eq!(app.browser_at(ORIGIN).rpc("sso_buttons", &[]).await.1, json!([]));
+    let r =
+        app.browser_at(ORIGIN).http.post(format!("{}/auth/oidc/{SLUG}/start", app.base)).send().await.expect("start");
+    assert_eq!(location(&r), "/sign-in?sso_error=unavailable");
+}
+
+#[tokio::test]
+async fn an_account_with_a_second_factor_still_needs_it_after_the_provider() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({})).await;
+    let (erin, _) = sso(&app, "erin").await;
+    let (secret, _) = enrol(&app, &erin).await;
+    app.clock.advance_ms(30_000);
+    let (c, to) = sso(&app, "erin").await;
+    assert_eq!(to, "/sign-in?step=second-factor");
+    assert_eq!(me(&c).await["username"], Value::Null, "no session before the code");
+    let (_, pending) = c.rpc("pending_second_factor", &[]).await;
+    assert_eq!(pending, json!({"SecondFactor": {"totp": true, "passkey": false}}));
+    let (s, m) = c.rpc("sign_in_code", &[("code", &oathtool(&secret, secs(&app)))]).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(me(&c).await["username"], json!("erin"));
+}
+
+#[tokio::test]
+async fn providers_are_validated_and_callbacks_are_throttled() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let fields = |v: &Value| -> Vec<String> {
+        v["error"]["fields"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f["field"].as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    let (s, body) = admin
+        .post_json(
+            "/api/v1/sso/providers",
+            &json!({"slug": "Bad Slug", "display_name": "", "issuer": "http://idp.example.com", "client_id": "",
+                    "scopes": "openid \"x", "allowed_domains": "nodot", "auto_create": true, "org": "Nope", "role": ""}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let f = fields(&body);
+    for want in ["slug", "display_name", "issuer", "client_id", "scopes", "allowed_domains"] {
+        assert!(f.contains(&want.to_string()), "{want} not reported: {body}");
+    }
+    // An issuer with no discovery document behind it is caught when saving.
+    let (s, body) = admin.post_json("/api/v1/sso/providers", &provider("http://127.0.0.1:9", json!({}))).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(fields(&body), vec!["issuer".to_string()]);
+    // New accounts need an organization and a role that exist.
+    let (s, body) =
+        admin.post_json("/api/v1/sso/providers", &provider(&op().await.issuer, json!({"org": "Nope"}))).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(fields(&body), vec!["org".to_string()]);
+    configure(&app, &admin, json!({})).await;
+    let (s, _) = admin.post_json("/api/v1/sso/providers", &provider(&op().await.issuer, json!({}))).await;
+    assert_eq!(s, 409, "the slug is taken");
+
+    // Guessing callbacks from one address: after a few failures, even a genuine one waits.
+    let c = app.browser_at(ORIGIN);
+    for _ in 0..3 {
+        let to = callback(&app, &c, &format!("{ORIGIN}/auth/oidc/{SLUG}/callback?code=x&state=guess")).await;
+        assert_eq!(to, "/sign-in?sso_error=state");
+    }
+    let mut throttled = false;
+    for _ in 0..10 {
+        let to = callback(&app, &c, &format!("{ORIGIN}/auth/oidc/{SLUG}/callback?code=x&state=guess")).await;
+        if to == "/sign-in?sso_error=throttled" {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "callbacks were never throttled");
+    // Deleting the provider removes it (and its links).
+    assert_eq!(admin.delete(&format!("/api/v1/sso/providers/{SLUG}")).await.0, 204);
+    assert_eq!(admin.get("/api/v1/sso/providers").await.1, json!([]));
+}
