@@ -58,6 +58,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
+        .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
         .leptos_routes_with_context(&state, routes, move || provide_context(b2.clone()), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -69,6 +70,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
         .layer(axum::middleware::from_fn_with_state(backend, http_guard::session))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(axum::middleware::from_fn(rest::avatar::too_big_to_profile))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -14,3 +14,9 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let (b, ctx) = super::reply(super::ctx())?;
     super::reply(crate::backend::services::profile::change_password(&b, &ctx, &current_password, &new_password).await)
 }
+
+#[server(prefix = "/rpc", endpoint = "remove_avatar")]
+pub async fn remove_avatar() -> Result<(), Error> {
+    let (b, ctx) = super::reply(super::ctx())?;
+    super::reply(crate::backend::services::profile::remove_avatar(&b, &ctx).await)
+}

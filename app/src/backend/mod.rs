@@ -2,6 +2,7 @@
 //! the services every adapter calls. A service is one use case: load facts -> policy ->
 //! write -> audit, in one transaction, for an explicit caller.
 pub mod access;
+pub mod avatar;
 pub mod crypto;
 pub mod oidc;
 pub mod password;

@@ -4,6 +4,7 @@
 pub mod abilities;
 pub mod access;
 pub mod audit;
+pub mod avatar;
 pub mod error;
 pub mod ids;
 pub mod orgs;

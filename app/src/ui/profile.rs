@@ -2,7 +2,8 @@
 use leptos::prelude::*;
 
 use super::{field_error, form_error, ErrorBox, Field, Session};
-use crate::api::profile::{ChangePassword, UpdateProfile};
+use crate::api::profile::{ChangePassword, RemoveAvatar, UpdateProfile};
+use crate::domain::avatar::AvatarError;
 use crate::domain::Error;
 
 #[component]
@@ -55,10 +56,53 @@ pub fn ProfilePage() -> AnyView {
         </section>
         // (signed-out visitors get the one sign-in message above, not one per section)
         <Show when=move || session.current().is_some()>
+            <AvatarSection/>
             <super::security::SecuritySection/>
             <super::sso::LinkedProvidersSection/>
             <super::tokens::TokensSection/>
         </Show>
+    }
+    .into_any()
+}
+
+/// Profile -> Picture: a plain multipart form (the server answers with a redirect back here,
+/// `?avatar=saved` or `?avatar_error=CODE`), and removal.
+#[component]
+fn AvatarSection() -> AnyView {
+    let session = expect_context::<Session>();
+    let remove = ServerAction::<RemoveAvatar>::new();
+    let query = leptos_router::hooks::use_query_map();
+    let username = move || session.current().map(|m| m.username).unwrap_or_default();
+    // (the picture URL changes after a removal, so the browser asks again)
+    let src = move || format!("/api/v1/users/{}/avatar?v={}", super::enc(&username()), remove.version().get());
+    let rv: Signal<_> = remove.value().into();
+    view! {
+        <section class="card" aria-labelledby="avatar-title">
+            <h2 id="avatar-title">"Picture"</h2>
+            <div class="avatar-row">
+                <img class="avatar" src=src alt="Your picture" width="96" height="96"/>
+                <form method="post" action="/profile/avatar" enctype="multipart/form-data" class="avatar-form">
+                    <div class="field">
+                        <label for="avatar">"New picture"</label>
+                        <input id="avatar" name="avatar" type="file" accept="image/png,image/jpeg,image/webp" required=true
+                            aria-describedby="avatar-hint"/>
+                        <p class="hint" id="avatar-hint">"PNG, JPEG or WebP, at most 1 MB. It is cropped to a square."</p>
+                    </div>
+                    <div class="buttons">
+                        <button type="submit" class="primary">"Upload picture"</button>
+                        <button type="button" on:click=move |_| { remove.dispatch(RemoveAvatar {}); }>"Remove picture"</button>
+                    </div>
+                </form>
+            </div>
+            {move || query.with(|q| q.get("avatar_error")).and_then(|c| AvatarError::from_code(&c)).map(|e| view! {
+                <div class="alert error" role="alert">{e.to_string()}</div>
+            })}
+            {move || query.with(|q| q.get("avatar")).filter(|v| v == "saved").map(|_| view! {
+                <p class="alert ok" role="status">"Picture saved."</p>
+            })}
+            {move || matches!(remove.value().get(), Some(Ok(()))).then(|| view! { <p class="alert ok" role="status">"Picture removed."</p> })}
+            {form_error(rv, &[])}
+        </section>
     }
     .into_any()
 }

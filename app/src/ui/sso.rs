@@ -74,9 +74,9 @@ pub fn SsoPage() -> AnyView {
                     Ok(ps) if ps.is_empty() => view! { <p>"No providers yet."</p> }.into_any(),
                     Ok(ps) => view! {
                         <table>
-                            <caption class="visually-hidden">"Providers"</caption>
+                            <caption class="sr-only">"Providers"</caption>
                             <thead><tr><th scope="col">"Provider"</th><th scope="col">"Issuer"</th><th scope="col">"New accounts"</th>
-                                <th scope="col">"Redirect URI to register"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <th scope="col">"Redirect URI to register"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {ps.into_iter().map(|p| {
                                     let edit = p.clone();
@@ -134,7 +134,7 @@ pub fn SsoPage() -> AnyView {
                             hint=if p.has_secret { "Stored (encrypted). Leave empty to keep it." } else { "Leave empty for a public client (PKCE only)." }
                             error=fe("client_secret")/>
                         <Field id="sso_scopes" name="provider[scopes]" label="Scopes" value=p.scopes.clone() error=fe("scopes")/>
-                        <fieldset>
+                        <fieldset class="group">
                             <legend>"Claim mapping"</legend>
                             <Field id="sso_username_claim" name="provider[username_claim]" label="Username claim" value=p.username_claim.clone() error=fe("username_claim")/>
                             <Field id="sso_email_claim" name="provider[email_claim]" label="Email claim" value=p.email_claim.clone() error=fe("email_claim")/>

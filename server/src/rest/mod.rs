@@ -6,6 +6,7 @@
 //! document in step with it.
 pub mod access;
 pub mod audit;
+pub mod avatar;
 pub mod orgs;
 pub mod roles;
 pub mod sso;
@@ -59,6 +60,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/users/{username}/two-factor/reset"),
     ("get", "/audit"),
     ("get", "/audit/export"),
+    ("get", "/users/{username}/avatar"),
+    ("put", "/me/avatar"),
+    ("delete", "/me/avatar"),
     ("get", "/sso/providers"),
     ("post", "/sso/providers"),
     ("put", "/sso/providers/{slug}"),
@@ -92,6 +96,8 @@ pub fn router() -> Router<crate::ServerState> {
         .route("/users/{username}/two-factor/reset", axum::routing::post(tokens::reset_two_factor))
         .route("/audit", get(audit::list))
         .route("/audit/export", get(audit::export))
+        .route("/users/{username}/avatar", get(avatar::get))
+        .route("/me/avatar", put(avatar::put).delete(avatar::delete))
         .route("/sso/providers", get(sso::list).post(sso::create))
         .route("/sso/providers/{slug}", put(sso::update).delete(sso::delete))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })

@@ -77,3 +77,46 @@ pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -
     tx.commit().await?;
     Ok(())
 }
+
+/// Sets the caller's picture from an upload (validated, cropped, resized, re-encoded: see
+/// `backend::avatar`), off the async runtime.
+pub async fn set_avatar(b: &Backend, ctx: &Ctx, upload: Vec<u8>) -> Result<(), Error> {
+    let me = ctx.user()?.clone();
+    let png = tokio::task::spawn_blocking(move || crate::backend::avatar::normalize(&upload))
+        .await
+        .map_err(crate::backend::internal)?
+        .map_err(|e| Error::invalid("avatar", e.to_string()))?;
+    let mut tx = b.store.begin().await?;
+    let replaced = tx.set_avatar(me.id, Some(&png), b.now()).await?;
+    let mut ev = audit(b, ctx, "user.avatar_set", true);
+    ev.target = Some(me.username.clone());
+    ev.after = Some(json!({ "bytes": png.len(), "replaced": replaced }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn remove_avatar(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
+    let me = ctx.user()?.clone();
+    let mut tx = b.store.begin().await?;
+    if tx.set_avatar(me.id, None, b.now()).await? {
+        let mut ev = audit(b, ctx, "user.avatar_removed", true);
+        ev.target = Some(me.username.clone());
+        tx.insert_audit(&ev).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An account's picture for a caller who may see the account (itself, or with view-users
+/// there): the PNG, or `None` when it has none.
+pub async fn avatar(b: &Backend, ctx: &Ctx, username: &str) -> Result<Option<Vec<u8>>, Error> {
+    let me = ctx.user()?;
+    let id = if me.username.eq_ignore_ascii_case(username) {
+        me.id
+    } else {
+        super::users::get(b, ctx, username).await?;
+        b.store.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?.id
+    };
+    Ok(b.store.avatar(id).await?.map(|(png, _)| png))
+}

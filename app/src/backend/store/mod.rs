@@ -370,6 +370,8 @@ pub trait Store: Send + Sync + 'static {
     /// whether the instance does.
     async fn two_factor_required(&self, org: OrgId) -> StoreResult<(bool, bool)>;
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
+    /// An account's picture (PNG) and when it was set.
+    async fn avatar(&self, user: UserId) -> StoreResult<Option<(Vec<u8>, i64)>>;
     /// Every single sign-on provider, by display name.
     async fn sso_providers(&self) -> StoreResult<Vec<SsoProviderRecord>>;
     async fn sso_links_of(&self, user: UserId) -> StoreResult<Vec<SsoLinkRecord>>;
@@ -509,6 +511,8 @@ pub trait Tx: Send {
     async fn insert_ceremony(&mut self, id_hash: &[u8], c: &CeremonyRecord) -> StoreResult<()>;
     /// Removes and returns a ceremony (single-use).
     async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>>;
+    /// Sets (`Some`) or removes an account's picture; whether one existed before.
+    async fn set_avatar(&mut self, user: UserId, png: Option<&[u8]>, now: i64) -> StoreResult<bool>;
     async fn sso_provider(&mut self, slug: &str) -> StoreResult<Option<SsoProviderRecord>>;
     async fn sso_provider_by_id(&mut self, id: i64) -> StoreResult<Option<SsoProviderRecord>>;
     /// Inserts (`id` 0) or updates a provider; `Conflict { field: "slug" }` on a taken slug.

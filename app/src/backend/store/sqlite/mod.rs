@@ -578,6 +578,12 @@ impl Store for SqliteStore {
     async fn passkeys_of(&self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
         passkeys::passkeys_of(&self.read, user).await
     }
+    async fn avatar(&self, user: UserId) -> StoreResult<Option<(Vec<u8>, i64)>> {
+        Ok(sqlx::query_as("SELECT image, updated_at FROM avatars WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.read)
+            .await?)
+    }
     async fn sso_providers(&self) -> StoreResult<Vec<SsoProviderRecord>> {
         sso::providers(&self.read).await
     }
@@ -1337,6 +1343,29 @@ impl Tx for SqliteTx {
     }
     async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>> {
         passkeys::take_ceremony(&mut self.tx, id_hash).await
+    }
+    async fn set_avatar(&mut self, user: UserId, png: Option<&[u8]>, now: i64) -> StoreResult<bool> {
+        let existed: i64 = sqlx::query_scalar("SELECT count(*) FROM avatars WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        match png {
+            Some(png) => {
+                sqlx::query(
+                    "INSERT INTO avatars (user_id, image, updated_at) VALUES (?, ?, ?) \
+                     ON CONFLICT (user_id) DO UPDATE SET image = excluded.image, updated_at = excluded.updated_at",
+                )
+                .bind(user.0)
+                .bind(png)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM avatars WHERE user_id = ?").bind(user.0).execute(&mut *self.tx).await?;
+            }
+        }
+        Ok(existed > 0)
     }
     async fn sso_provider(&mut self, slug: &str) -> StoreResult<Option<SsoProviderRecord>> {
         sso::provider_by_slug(&mut self.tx, slug).await
