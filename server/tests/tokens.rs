@@ -266,3 +266,37 @@ async fn the_cli_creates_tokens_for_service_accounts() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let _ = admin;
 }
+
+#[tokio::test]
+async fn look_ups_come_from_memory_until_this_process_writes_and_follow_other_processes_within_a_second() {
+    use app::backend::auth_cache::TTL_MS;
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let cy = app.member(&admin, "cy", "Default", "Member").await;
+    let (_, t) = create(&cy, json!({"name": "ci", "kind": "pat"})).await;
+    let token = t["token"].as_str().expect("token").to_string();
+    let api = app.with_token(&token);
+    assert_eq!(api.get("/api/v1/me").await.0, 200);
+    assert_eq!(cy.get("/api/v1/me").await.0, 200);
+
+    // Another process (the CLI, an operator's SQL) changes the database behind our back: the
+    // answers come from memory for at most a second, then follow.
+    let other = sqlx::SqlitePool::connect(&app.db_url).await.expect("pool");
+    sqlx::query("UPDATE api_tokens SET revoked_at = 1").execute(&other).await.expect("revoke");
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'cy'").execute(&other).await.expect("disable");
+    assert_eq!(api.get("/api/v1/me").await.0, 200, "the token look-up is answered from memory");
+    assert_eq!(cy.get("/api/v1/me").await.0, 200, "the session look-up is answered from memory");
+    app.clock.advance_ms(TTL_MS);
+    assert_eq!(api.get("/api/v1/me").await.0, 401);
+    assert_eq!(cy.get("/api/v1/me").await.0, 401);
+
+    // Any write this process commits makes every remembered look-up stale at once.
+    sqlx::query("UPDATE users SET status = 'active' WHERE username = 'cy'").execute(&other).await.expect("enable");
+    app.clock.advance_ms(TTL_MS);
+    assert_eq!(cy.get("/api/v1/me").await.0, 200);
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'cy'").execute(&other).await.expect("disable");
+    let (s, _) = admin.rpc("update_profile", &[("full_name", "Ada"), ("email", "admin@example.com")]).await;
+    assert_eq!(s, 200);
+    assert_eq!(cy.get("/api/v1/me").await.0, 401, "refused on the very next request");
+    other.close().await;
+}

@@ -2,6 +2,7 @@
 //! the services every adapter calls. A service is one use case: load facts -> policy ->
 //! write -> audit, in one transaction, for an explicit caller.
 pub mod access;
+pub mod auth_cache;
 pub mod avatar;
 pub mod crypto;
 pub mod oidc;
@@ -124,6 +125,9 @@ pub struct Backend {
     pub token_failures: Arc<tokens::FailureThrottle>,
     /// The OpenID Connect relying party (HTTP client and discovery cache).
     pub oidc: Arc<oidc::Oidc>,
+    /// Resolved sessions and tokens (see `auth_cache`): no database read per request.
+    pub session_cache: Arc<auth_cache::AuthCache<sessions::CachedSession>>,
+    pub token_cache: Arc<auth_cache::AuthCache<tokens::CachedToken>>,
     /// The WebAuthn relying party: present when the public URL is configured (browsers bind
     /// passkeys to it, so it cannot be guessed from request headers).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
@@ -158,6 +162,8 @@ impl Backend {
             secrets,
             token_failures: Arc::new(tokens::FailureThrottle::default()),
             oidc: Arc::new(oidc::Oidc::new()),
+            session_cache: Arc::default(),
+            token_cache: Arc::default(),
             webauthn,
         }
     }

@@ -114,12 +114,35 @@ fn cookie_value(header: &str, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A resolved session as the in-memory look-up keeps it.
+#[derive(Debug, Clone)]
+pub struct CachedSession {
+    pub user: SessionUser,
+    pub auth_at: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
 /// Resolves a token to its signed-in account, on every request: a session whose account was
 /// disabled or deleted, or that is idle or too old, gives nothing (and expired ones are
 /// removed), so such changes take effect on the very next request. Also returns when the
-/// session last proved its owner (sudo mode).
+/// session last proved its owner (sudo mode). Answered from memory while nothing was written
+/// since (see `auth_cache`).
 pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, i64)> {
     let hash = hash_token(token);
+    let now = b.now();
+    let generation = b.store.write_generation();
+    if let Some(c) = b.session_cache.get(&hash, generation, now) {
+        let fresh =
+            now - c.last_seen_at <= b.config.session_idle_ms && now - c.created_at <= b.config.session_absolute_ms;
+        if fresh {
+            if now - c.last_seen_at > 60_000 {
+                touch(b, &hash, now).await;
+                b.session_cache.update(&hash, |c| c.last_seen_at = now);
+            }
+            return Some((hash, c.user, c.auth_at));
+        }
+    }
     let found = match b.store.session(&hash).await {
         Ok(f) => f,
         Err(e) => {
@@ -128,10 +151,10 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, 
         }
     };
     let (session, user) = found?;
-    let now = b.now();
     let expired = now - session.last_seen_at > b.config.session_idle_ms
         || now - session.created_at > b.config.session_absolute_ms;
     if expired {
+        b.session_cache.remove(&hash);
         if let Ok(mut tx) = b.store.begin().await {
             let ok = tx.delete_session(&hash).await.is_ok();
             if ok {
@@ -144,28 +167,38 @@ pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, 
         return None;
     }
     // Refresh the idle clock at most once a minute: no write on every request.
+    let mut last_seen_at = session.last_seen_at;
     if now - session.last_seen_at > 60_000 {
-        if let Err(e) = b.store.touch_session(&hash, now).await {
-            tracing::warn!(error = %e, "could not refresh session");
-        }
+        touch(b, &hash, now).await;
+        last_seen_at = now;
     }
     let org = current_org(b, user.id, user.super_admin, session.org_id);
     let needs_two_factor = !user.two_factor
         && if org == session.org_id { session.requires_2fa } else { two_factor_required(b, org).await };
-    Some((
-        hash,
-        SessionUser {
-            id: user.id,
-            username: user.username,
-            full_name: user.full_name,
-            email: user.email,
-            super_admin: user.super_admin,
-            org,
-            token: None,
-            needs_two_factor,
-        },
-        session.auth_at,
-    ))
+    let resolved = SessionUser {
+        id: user.id,
+        username: user.username,
+        full_name: user.full_name,
+        email: user.email,
+        super_admin: user.super_admin,
+        org,
+        token: None,
+        needs_two_factor,
+    };
+    let cached = CachedSession {
+        user: resolved.clone(),
+        auth_at: session.auth_at,
+        created_at: session.created_at,
+        last_seen_at,
+    };
+    b.session_cache.put(hash.clone(), cached, generation, now);
+    Some((hash, resolved, session.auth_at))
+}
+
+async fn touch(b: &Backend, hash: &[u8], now: i64) {
+    if let Err(e) = b.store.touch_session(hash, now).await {
+        tracing::warn!(error = %e, "could not refresh session");
+    }
 }
 
 /// Whether `org` or the whole instance requires two-factor authentication (a failed read

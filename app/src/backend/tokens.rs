@@ -84,16 +84,36 @@ pub enum Refused {
     OwnerInactive,
 }
 
+/// A resolved token as the in-memory look-up keeps it.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    pub user: SessionUser,
+    pub expires_at: i64,
+    pub last_used_at: i64,
+}
+
 /// Resolves a presented token to its owner, on every request. `client` keys the failure
-/// throttle (the client address).
+/// throttle (the client address). Answered from memory while nothing was written since (see
+/// `auth_cache`); refusals are never cached.
 pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUser, Refused> {
     let now = b.now();
     let throttle_key = format!("token:{client}");
     if !b.token_failures.allowed(&throttle_key, now) {
         return Err(Refused::Throttled);
     }
+    let hash = hash_token(token);
+    let generation = b.store.write_generation();
+    if let Some(c) = b.token_cache.get(&hash, generation, now) {
+        if c.expires_at == 0 || c.expires_at > now {
+            if now - c.last_used_at > 60_000 {
+                touch(b, c.user.token.as_ref().map(|t| t.id).unwrap_or_default(), now).await;
+                b.token_cache.update(&hash, |c| c.last_used_at = now);
+            }
+            return Ok(c.user);
+        }
+    }
     let found = if looks_like_token(token) {
-        match b.store.token_by_hash(&hash_token(token)).await {
+        match b.store.token_by_hash(&hash).await {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "token look-up failed");
@@ -116,10 +136,10 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
     }
     let Some((t, u)) = found else { return Err(Refused::Unknown) };
     // Last use to the minute: no write on every request.
+    let mut last_used_at = t.last_used_at;
     if now - t.last_used_at > 60_000 {
-        if let Err(e) = b.store.touch_token(t.id, now).await {
-            tracing::warn!(error = %e, "could not record token use");
-        }
+        touch(b, t.id, now).await;
+        last_used_at = now;
     }
     let org = b.access.read().orgs_of(u.id).first().copied().unwrap_or(crate::domain::ids::DEFAULT_ORG);
     let needs_two_factor = !u.two_factor && super::sessions::two_factor_required(b, org).await;
@@ -134,7 +154,19 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
         token: Some(TokenAuth { id: t.id, scope: t.abilities }),
     };
     user.super_admin = user.narrow(u.super_admin, crate::domain::abilities::AbilitySet::EMPTY).0;
+    b.token_cache.put(
+        hash,
+        CachedToken { user: user.clone(), expires_at: t.expires_at, last_used_at },
+        generation,
+        now,
+    );
     Ok(user)
+}
+
+async fn touch(b: &Backend, id: i64, now: i64) {
+    if let Err(e) = b.store.touch_token(id, now).await {
+        tracing::warn!(error = %e, "could not record token use");
+    }
 }
 
 #[cfg(test)]

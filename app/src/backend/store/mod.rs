@@ -344,6 +344,9 @@ pub struct AuditRecord {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A number that changes after every write transaction this process commits: what was
+    /// read before it changed may be stale (the in-memory session and token look-ups).
+    fn write_generation(&self) -> u64;
     async fn user_count(&self) -> StoreResult<i64>;
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>>;
     async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>>;

@@ -25,6 +25,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Moves after every committed write transaction (see `Store::write_generation`).
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -39,7 +41,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        Ok(Self { read, write })
+        Ok(Self { read, write, generation: Default::default() })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -447,7 +449,11 @@ fn map_unique(e: sqlx::Error) -> StoreError {
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx { tx, generation: self.generation.clone() }))
+    }
+
+    fn write_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn user_count(&self) -> StoreResult<i64> {
@@ -830,12 +836,14 @@ const LEVEL_SQL: &str = "SELECT level FROM account_access WHERE target_id = ? AN
 
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
