@@ -58,7 +58,9 @@ struct OtherClaims {
 impl AdditionalClaims for OtherClaims {}
 
 pub struct Oidc {
-    http: openidconnect::reqwest::Client,
+    /// `None` if the TLS backend could not start: single sign-on then fails cleanly rather
+    /// than falling back to a client that follows redirects.
+    http: Option<openidconnect::reqwest::Client>,
     metadata: Mutex<HashMap<String, (Arc<CoreProviderMetadata>, i64)>>,
 }
 
@@ -75,8 +77,13 @@ impl Oidc {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| tracing::error!(error = %e, "single sign-on is off: no HTTP client"))
+            .ok();
         Self { http, metadata: Mutex::new(HashMap::new()) }
+    }
+
+    fn http(&self) -> Result<&openidconnect::reqwest::Client, OidcError> {
+        self.http.as_ref().ok_or_else(|| OidcError::Config("no HTTP client (TLS backend unavailable)".into()))
     }
 
     /// The provider's discovery document and keys, from the cache when fresh.
@@ -89,7 +96,7 @@ impl Oidc {
             }
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| OidcError::Config(e.to_string()))?;
-        let m = CoreProviderMetadata::discover_async(url, &self.http)
+        let m = CoreProviderMetadata::discover_async(url, self.http()?)
             .await
             .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
         let m = Arc::new(m);
@@ -163,7 +170,7 @@ impl Oidc {
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| OidcError::Config(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
-            .request_async(&self.http)
+            .request_async(self.http()?)
             .await
             .map_err(|e| OidcError::Exchange(error_chain(&e)))?;
         let id_token = response.id_token().ok_or_else(|| OidcError::Verify("no ID token in the response".into()))?;
@@ -189,7 +196,7 @@ impl Oidc {
                 .user_info(response.access_token().clone(), Some(claims.subject().clone()))
                 .map_err(|e| OidcError::Config(e.to_string()))?;
             let info: UserInfoClaims<OtherClaims, CoreGenderClaim> =
-                req.request_async(&self.http).await.map_err(|e| OidcError::UserInfo(error_chain(&e)))?;
+                req.request_async(self.http()?).await.map_err(|e| OidcError::UserInfo(error_chain(&e)))?;
             if let Ok(Value::Object(extra)) = serde_json::to_value(&info) {
                 for (k, v) in extra {
                     // The ID token's own facts (iss, aud, sub, nonce...) stay as verified.

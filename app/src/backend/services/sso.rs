@@ -139,7 +139,6 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
             ));
         }
     }
-    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     policy::can_manage_sso(super::actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
     let (org_id, role_id) = if input.auto_create || !input.org.trim().is_empty() || !input.role.trim().is_empty() {
