@@ -261,9 +261,8 @@ pub async fn begin(b: &Backend, ctx: &Ctx, slug: &str, link: bool) -> Result<Beg
     } else {
         None
     };
-    let mut tx = b.store.begin().await?;
-    let p = tx.sso_provider(slug).await?.filter(|p| p.enabled).ok_or_else(unavailable)?;
-    tx.commit().await?;
+    // (a read: no write transaction, which would also make every remembered look-up stale)
+    let p = b.store.sso_providers().await?.into_iter().find(|p| p.slug == slug && p.enabled).ok_or_else(unavailable)?;
     let cfg = config_of(b, &p)?;
     let now = b.now();
     let started = b.oidc.authorize(&cfg, now).await.map_err(|e| {
