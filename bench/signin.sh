@@ -10,19 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
-for tool in wrk sqlite3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "[bench] apt-get install $tool"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y -qq "$tool" >/dev/null
-  fi
-done
-# shellcheck source=../scripts/toolchain.sh
-source scripts/toolchain.sh
-cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"   # the same build as `make build`
-bin=target/server-release/roster
-dir="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_setup wrk sqlite3
 export ROSTER_DATABASE_URL="sqlite:$dir/bench.db" ROSTER_LOG=warn
 pw="quiet bench passphrase number two"
 "$bin" user create -r Admin -u root -e root@example.com -f Root -l Bench -p "$pw" >/dev/null

@@ -33,9 +33,12 @@ pub async fn callback(
     State(b): State<Backend>,
     Extension(ctx): Extension<Ctx>,
     Path(slug): Path<String>,
-    Query(cb): Query<Callback>,
+    query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // A malformed query (a repeated parameter, say) is a bad state like any other, not a
+    // bare 400: it carries no flow this browser started.
+    let cb = query.map(|Query(cb)| cb).unwrap_or_default();
     let browser = headers
         .get_all(header::COOKIE)
         .iter()

@@ -268,6 +268,10 @@ async fn the_state_is_single_use_bound_to_its_browser_and_cannot_be_tampered_wit
     // ...and it is spent now, for the attacker too.
     assert_eq!(refused(&app, &attacker, &url).await, "/sign-in?sso_error=state");
 
+    // A malformed callback (a repeated parameter): the same refusal, not a bare 400.
+    let doubled = format!("{ORIGIN}/auth/oidc/{SLUG}/callback?state=a&state=b&code=c");
+    assert_eq!(refused(&app, &c, &doubled).await, "/sign-in?sso_error=state");
+
     // An expired flow.
     let c = app.browser_at(ORIGIN);
     let url = start(&app, &c, "mallory").await;

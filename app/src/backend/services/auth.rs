@@ -204,8 +204,20 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         }
     };
     tx.throttle_clear(&throttle_key).await?;
-    // A second factor is due: no session yet, only a short-lived, single-use challenge
-    // that reaches nothing but the second-factor step.
+    after_first_factor(b, ctx, tx, &user, now, "password").await
+}
+
+/// After a first factor (a password, a single sign-on): when the account has a second
+/// factor, no session yet, only a short-lived, single-use challenge that reaches nothing but
+/// the second-factor step; otherwise the session. Commits `tx` either way.
+pub(crate) async fn after_first_factor(
+    b: &Backend,
+    ctx: &Ctx,
+    mut tx: Box<dyn crate::backend::store::Tx>,
+    user: &crate::backend::store::UserRecord,
+    now: i64,
+    method: &str,
+) -> Result<SignInOutcome, Error> {
     let totp = tx.totp(user.id).await?.is_some_and(|t| t.confirmed);
     let passkey = !tx.passkeys_of(user.id).await?.is_empty();
     if totp || passkey {
@@ -215,12 +227,12 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         ev.actor_id = Some(user.id);
         ev.actor = Some(user.username.clone());
         ev.target = Some(user.username.clone());
-        ev.after = Some(json!({ "next": "second_factor" }));
+        ev.after = Some(json!({ "method": method, "next": "second_factor" }));
         tx.insert_audit(&ev).await?;
         tx.commit().await?;
         return Ok(SignInOutcome::SecondFactor { challenge, totp, passkey });
     }
-    let signed_in = start_session(b, ctx, &mut tx, &user, now, "password").await?;
+    let signed_in = start_session(b, ctx, &mut tx, user, now, method).await?;
     tx.commit().await?;
     Ok(SignInOutcome::Done(signed_in))
 }

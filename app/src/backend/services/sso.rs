@@ -9,7 +9,7 @@
 //! escalating throttle), and the provider's secret leaking from the database (sealed).
 use serde_json::json;
 
-use super::auth::{start_session, SignedIn};
+use super::auth::{start_session, SignInOutcome, SignedIn};
 use super::{audit, commit_access, sudo_credentials, sudo_grants, user_snapshot, validate_name, Fields};
 use crate::backend::access::Change;
 use crate::backend::oidc::ProviderConfig;
@@ -515,27 +515,14 @@ async fn sign_in(b: &Backend, ctx: &Ctx, p: &SsoProviderRecord, id: &Identity) -
 async fn finish_sign_in(
     b: &Backend,
     ctx: &Ctx,
-    mut tx: Box<dyn Tx>,
+    tx: Box<dyn Tx>,
     user: &UserRecord,
     now: i64,
 ) -> Result<Finished, Failure> {
-    let totp = tx.totp(user.id).await?.is_some_and(|t| t.confirmed);
-    let passkey = !tx.passkeys_of(user.id).await?.is_empty();
-    if totp || passkey {
-        let challenge = new_token();
-        tx.insert_challenge(&hash_token(&challenge), user.id, now).await?;
-        let mut ev = audit(b, ctx, "sign_in.password_accepted", true);
-        ev.actor_id = Some(user.id);
-        ev.actor = Some(user.username.clone());
-        ev.target = Some(user.username.clone());
-        ev.after = Some(json!({ "method": "sso", "next": "second_factor" }));
-        tx.insert_audit(&ev).await?;
-        tx.commit().await?;
-        return Ok(Finished::SecondFactor { challenge });
-    }
-    let s = start_session(b, ctx, &mut tx, user, now, "sso").await?;
-    tx.commit().await?;
-    Ok(Finished::SignedIn(s))
+    Ok(match super::auth::after_first_factor(b, ctx, tx, user, now, "sso").await? {
+        SignInOutcome::Done(s) => Finished::SignedIn(s),
+        SignInOutcome::SecondFactor { challenge, .. } => Finished::SecondFactor { challenge },
+    })
 }
 
 /// First sign-in of an unknown identity: a new account (no password) in the provider's

@@ -211,7 +211,7 @@ pub struct CeremonyRecord {
 /// A single sign-on provider as stored; `client_secret` is sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SsoProviderRecord {
-    /// 0 for a provider not yet stored.
+    /// 0 for a provider not yet stored (ignored when saving: the slug identifies it).
     pub id: i64,
     pub slug: String,
     pub display_name: String,
@@ -518,8 +518,8 @@ pub trait Tx: Send {
     async fn set_avatar(&mut self, user: UserId, png: Option<&[u8]>, now: i64) -> StoreResult<bool>;
     async fn sso_provider(&mut self, slug: &str) -> StoreResult<Option<SsoProviderRecord>>;
     async fn sso_provider_by_id(&mut self, id: i64) -> StoreResult<Option<SsoProviderRecord>>;
-    /// Inserts (`id` 0) or updates a provider; `Conflict { field: "slug" }` on a taken slug.
-    /// An update with no secret keeps the stored one.
+    /// Inserts or updates (by slug) a provider; an update with no secret keeps the stored one.
+    /// The service decides which of the two it means.
     async fn save_sso_provider(&mut self, p: &SsoProviderRecord) -> StoreResult<i64>;
     async fn delete_sso_provider(&mut self, id: i64) -> StoreResult<()>;
     /// Stores a flow, dropping flows started before `purge_before`.

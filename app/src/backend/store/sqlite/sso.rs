@@ -68,42 +68,21 @@ pub(super) async fn provider_by_id(c: &mut SqliteConnection, id: i64) -> StoreRe
     Ok(row.as_ref().map(provider_row).transpose()?)
 }
 
+/// One statement for both: the slug never changes, so it identifies the row; an update
+/// without a secret keeps the stored one.
 pub(super) async fn save_provider(c: &mut SqliteConnection, p: &SsoProviderRecord) -> StoreResult<i64> {
-    let conflict = |e: sqlx::Error| match e.as_database_error() {
-        Some(db) if db.is_unique_violation() => StoreError::Conflict { field: "slug" },
-        _ => StoreError::Db(e),
-    };
-    if p.id == 0 {
-        let r = sqlx::query(
-            "INSERT INTO sso_providers (slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
-             email_claim, name_claim, auto_create, org_id, role_id, allowed_domains, enabled, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&p.slug)
-        .bind(&p.display_name)
-        .bind(&p.issuer)
-        .bind(&p.client_id)
-        .bind(&p.client_secret)
-        .bind(&p.scopes)
-        .bind(&p.username_claim)
-        .bind(&p.email_claim)
-        .bind(&p.name_claim)
-        .bind(p.auto_create)
-        .bind(p.org_id.map(|o| o.0))
-        .bind(p.role_id.map(|r| r.0))
-        .bind(&p.allowed_domains)
-        .bind(p.enabled)
-        .bind(p.created_at)
-        .execute(c)
-        .await
-        .map_err(conflict)?;
-        return Ok(r.last_insert_rowid());
-    }
-    sqlx::query(
-        "UPDATE sso_providers SET display_name = ?, issuer = ?, client_id = ?, \
-         client_secret = COALESCE(?, client_secret), scopes = ?, username_claim = ?, email_claim = ?, name_claim = ?, \
-         auto_create = ?, org_id = ?, role_id = ?, allowed_domains = ?, enabled = ? WHERE id = ?",
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sso_providers (slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
+         email_claim, name_claim, auto_create, org_id, role_id, allowed_domains, enabled, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (slug) DO UPDATE SET display_name = excluded.display_name, issuer = excluded.issuer, \
+         client_id = excluded.client_id, client_secret = COALESCE(excluded.client_secret, client_secret), \
+         scopes = excluded.scopes, username_claim = excluded.username_claim, email_claim = excluded.email_claim, \
+         name_claim = excluded.name_claim, auto_create = excluded.auto_create, org_id = excluded.org_id, \
+         role_id = excluded.role_id, allowed_domains = excluded.allowed_domains, enabled = excluded.enabled \
+         RETURNING id",
     )
+    .bind(&p.slug)
     .bind(&p.display_name)
     .bind(&p.issuer)
     .bind(&p.client_id)
@@ -117,11 +96,10 @@ pub(super) async fn save_provider(c: &mut SqliteConnection, p: &SsoProviderRecor
     .bind(p.role_id.map(|r| r.0))
     .bind(&p.allowed_domains)
     .bind(p.enabled)
-    .bind(p.id)
-    .execute(c)
-    .await
-    .map_err(conflict)?;
-    Ok(p.id)
+    .bind(p.created_at)
+    .fetch_one(c)
+    .await?;
+    Ok(id)
 }
 
 pub(super) async fn delete_provider(c: &mut SqliteConnection, id: i64) -> StoreResult<()> {
