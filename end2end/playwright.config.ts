@@ -18,6 +18,11 @@ const accessPort = port + 1;
 const passkeyState = path.join(__dirname, '.state-passkeys');
 const passkeyPort = port + 2;
 
+// A fourth server for the console's browser edge (questions before destructive actions,
+// forms without the WASM, small screens, live updates), seeded through the CLI.
+const edgeState = path.join(__dirname, '.state-edge');
+const edgePort = port + 3;
+
 // A real OpenID provider (npm oidc-provider) for single sign-on, registered with the passkeys
 // server's redirect URI.
 export const oidcPort = port + 9;
@@ -63,13 +68,22 @@ export default defineConfig({
       env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: LOG },
     },
     {
-      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort} 2>>"${passkeyState}/server.log"`,
+      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort} --allow-internal-urls 2>>"${passkeyState}/server.log"`,
       url: `http://127.0.0.1:${passkeyPort}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ROSTER_DATABASE_URL: `sqlite:${passkeyState}/passkeys.db`, ROSTER_LOG: LOG },
+    },
+    {
+      command: `rm -rf "${edgeState}" && mkdir -p "${edgeState}" && exec "${bin}" serve --addr 127.0.0.1:${edgePort} --site-root "${siteRoot}" 2>>"${edgeState}/server.log"`,
+      url: `http://127.0.0.1:${edgePort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_DATABASE_URL: `sqlite:${edgeState}/edge.db`, ROSTER_LOG: LOG },
     },
     {
       command: 'exec node oidc/provider.mjs',

@@ -34,5 +34,10 @@ test('upload, refuse and remove a profile picture', async ({ page }) => {
 
   await hydrated(page);
   await page.getByRole('button', { name: 'Remove picture' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Remove your picture?' });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Picture removed.' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Remove picture' }).click();
+  await dialog.getByRole('button', { name: 'Remove picture' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Picture removed.' })).toBeVisible();
 });

@@ -46,8 +46,10 @@ test('enrol TOTP from the profile with a code computed by oathtool', async ({ pa
   await expect(security.getByText('Off', { exact: true })).toBeVisible();
   await page.getByRole('button', { name: 'Enable two-factor authentication' }).click();
   await expect(page.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
-  secret = (await page.getByLabel('Secret key').textContent())?.trim() ?? '';
-  expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+  // Shown in groups of four, as people copy it by hand.
+  const shown = (await page.getByLabel('Secret key').textContent())?.trim() ?? '';
+  expect(shown).toMatch(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/);
+  secret = shown.replace(/\s/g, '');
   enrolledAt = Math.floor(Date.now() / 1000);
   // A wrong code first: a clear error, still off.
   await page.getByLabel('Code from your app').fill('000000');
@@ -64,6 +66,9 @@ test('enrol TOTP from the profile with a code computed by oathtool', async ({ pa
   await expect(codes.getByRole('link', { name: 'Download codes' })).toHaveAttribute('download', 'roster-recovery-codes.txt');
   await expect(security.getByText('On', { exact: true })).toBeVisible();
   await expect(security.getByText('Recovery codes left')).toBeVisible();
+  // The codes stay until the person says they saved them.
+  await codes.getByRole('button', { name: 'I have saved these codes' }).click();
+  await expect(codes).toHaveCount(0);
   await signOut(page);
 });
 
@@ -121,6 +126,7 @@ test('a personal access token works until it is revoked', async ({ page, playwri
   expect(me.status()).toBe(200);
   expect((await me.json()).username).toBe('tess');
   await page.getByRole('button', { name: 'Revoke e2e script' }).click();
+  await page.getByRole('dialog', { name: 'Revoke the token e2e script?' }).getByRole('button', { name: 'Revoke token' }).click();
   await expect(tokens.getByRole('row', { name: /e2e script/ })).toContainText('revoked');
   const after = await script.get('/api/v1/me', { headers: { Authorization: `Bearer ${token}` } });
   expect(after.status()).toBe(401);
@@ -136,6 +142,9 @@ test('regenerated codes replace the old ones; an admin resets 2FA with a reason 
   await page.goto('/profile');
   await hydrated(page);
   await page.getByRole('button', { name: 'Regenerate recovery codes' }).click();
+  const replace = page.getByRole('dialog', { name: 'Replace your recovery codes?' });
+  await expect(replace).toContainText('stop working at once');
+  await replace.getByRole('button', { name: 'Replace the codes' }).click();
   const codes = page.getByRole('region', { name: 'Recovery codes' });
   await expect(codes.getByRole('listitem')).toHaveCount(10);
   const fresh = (await codes.getByRole('listitem').allTextContents()).map((c) => c.trim());
@@ -157,15 +166,30 @@ test('regenerated codes replace the old ones; an admin resets 2FA with a reason 
   // Requiring 2FA needs the admin's own 2FA first: said in words, nothing changes.
   await admin.goto('/admin/orgs');
   await hydrated(admin);
-  await admin.getByLabel('Require 2FA in Default').check();
-  await expect(admin.getByRole('alert')).toContainText('Turn on two-factor authentication for your own account first.');
+  await admin.getByRole('button', { name: 'Require 2FA in Default' }).click();
+  const require = admin.getByRole('dialog', { name: 'Require two-factor authentication in Default?' });
+  await require.getByRole('button', { name: 'Require 2FA in Default' }).click();
+  await expect(require.getByRole('alert')).toContainText('Turn on two-factor authentication for your own account first.');
+  await require.getByRole('button', { name: 'Cancel' }).click();
   await admin.goto('/admin/users/tess');
   await hydrated(admin);
   await admin.getByRole('button', { name: 'Reset two-factor authentication' }).click();
-  await expect(admin.getByText('Give a reason: it is kept in the audit log.')).toBeVisible();
-  await admin.getByLabel('Reason for the reset').fill('Lost phone, identity checked by video call');
-  await admin.getByRole('button', { name: 'Reset two-factor authentication' }).click();
+  const reset = admin.getByRole('dialog', { name: "Reset tess's two-factor authentication?" });
+  await reset.getByRole('button', { name: 'Reset two-factor authentication' }).click();
+  await expect(reset.getByText('Give a reason: it is kept in the audit log.')).toBeVisible();
+  await reset.getByLabel('Reason for the reset').fill('Lost phone, identity checked by video call');
+  await reset.getByRole('button', { name: 'Reset two-factor authentication' }).click();
   await expect(admin.getByRole('status').filter({ hasText: 'Two-factor authentication was reset.' })).toBeVisible();
+  // Not held back: no unlock button. After a burst of wrong passwords, there is one.
+  await expect(admin.getByRole('button', { name: 'Unlock sign-in' })).toHaveCount(0);
+  for (let i = 0; i < 5; i++) {
+    await admin.request.post('/rpc/sign_in', {
+      form: { login: 'tess', password: `wrong password number ${i}` },
+      headers: { Origin: accessURL, 'Sec-Fetch-Site': 'same-origin' },
+    });
+  }
+  await admin.reload();
+  await hydrated(admin);
   await admin.getByRole('button', { name: 'Unlock sign-in' }).click();
   await expect(admin.getByRole('status').filter({ hasText: 'Sign-in unlocked' })).toBeVisible();
   await adminContext.close();

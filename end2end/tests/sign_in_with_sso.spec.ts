@@ -65,15 +65,17 @@ test('someone unknown signs in through the provider and gets an account', async 
   await new SignInPage(page).goto();
   await page.getByRole('button', { name: 'Sign in with Corp IdP' }).click();
   await signInAtProvider(page, 'olivia');
-  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page).toHaveURL(/\/$/);
   await expect(page.getByText('Signed in as')).toContainText('olivia');
   await rememberSessions(context);
+  await page.goto('/profile');
   await hydrated(page);
   await expect(page.getByLabel('Email')).toHaveValue('olivia@example.test');
   const linked = page.getByRole('region', { name: 'Linked sign-in providers' });
   await expect(linked.getByText(/linked .* as olivia@example\.test/)).toBeVisible();
   // The account has no password, so the provider cannot be unlinked.
   await linked.getByRole('button', { name: 'Unlink Corp IdP' }).click();
+  await page.getByRole('dialog', { name: 'Unlink Corp IdP?' }).getByRole('button', { name: 'Unlink provider' }).click();
   await expect(linked.getByRole('alert')).toContainText('only way to sign in');
   await context.close();
 });

@@ -9,7 +9,7 @@ use app::backend::password::Hasher;
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let h = Hasher::new();
+    let h = Hasher::default();
     let n = 40;
     rt.block_on(async {
         let stored = h.hash("quiet bench passphrase number two".into()).await.expect("hash");

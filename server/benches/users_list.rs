@@ -46,7 +46,7 @@ async fn main() {
 
     // Seed: one hash for everyone, multi-row INSERTs in one transaction.
     let t = Instant::now();
-    let hasher = app::backend::password::Hasher::new();
+    let hasher = app::backend::password::Hasher::default();
     let hash = hasher.hash("bench user passphrase".into()).await.expect("hash");
     let pool = store.write_pool().clone();
     let mut tx = pool.begin().await.expect("tx");

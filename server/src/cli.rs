@@ -253,6 +253,11 @@ pub struct ServeArgs {
     /// may be changed and roles granted without entering the password again.
     #[arg(long, env = "ROSTER_SUDO_MINUTES", default_value_t = 10)]
     pub sudo_minutes: i64,
+    /// Let the server fetch URLs on loopback, private and link-local addresses (single
+    /// sign-on providers on the local network). Off by default: a provider URL, or an
+    /// endpoint its discovery document names, must be a public https address.
+    #[arg(long, env = "ROSTER_ALLOW_INTERNAL_URLS", default_value_t = false)]
+    pub allow_internal_urls: bool,
 }
 
 /// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their
@@ -357,6 +362,7 @@ pub fn exit_code(e: &Error) -> u8 {
         Error::NotFound { .. } => 4,
         Error::Forbidden(_) | Error::Unauthenticated | Error::SignInFailed => 5,
         Error::Invalid { .. } => 6,
+        Error::TooManyRequests { .. } => 8,
         Error::Internal { .. } | Error::Transport(_) => EXIT_UNEXPECTED,
     }
 }

@@ -40,10 +40,16 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
         let client = ctx.ip.clone().unwrap_or_default();
         match tokens::resolve(&b, &presented, &client).await {
             Ok(user) => ctx.caller = Caller::User(user),
-            Err(_) => {
-                let err = Error::Unauthenticated;
-                return (StatusCode::UNAUTHORIZED, axum::Json(crate::rest::error_body(&err))).into_response();
+            Err(tokens::Refused::Throttled { wait_ms }) => {
+                let wait_secs = (wait_ms + 999) / 1000;
+                let err = Error::TooManyRequests { wait_secs };
+                let mut res = crate::rest::ApiError(err).into_response();
+                if let Ok(v) = header::HeaderValue::from_str(&wait_secs.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return res;
             }
+            Err(_) => return crate::rest::ApiError(Error::Unauthenticated).into_response(),
         }
     } else if let Some(token) = token {
         if let Some((hash, user, auth_at)) = sessions::resolve(&b, &token).await {

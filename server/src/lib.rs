@@ -2,9 +2,12 @@
 //! Roster's HTTP server: the Leptos pages and server functions, the JSON API, and the two
 //! middlewares every request passes: session resolution (who is asking) and the cross-site
 //! request check (mutations only from our own pages). `router` is what tests call.
+pub mod assets;
 pub mod cli;
+pub mod edge;
 pub mod http_guard;
 pub mod rest;
+pub mod rpc;
 pub mod sso;
 
 use std::net::SocketAddr;
@@ -31,7 +34,13 @@ impl FromRef<ServerState> for LeptosOptions {
 }
 
 pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
-    LeptosOptions::builder().output_name("roster").site_root(site_root).site_pkg_dir("pkg").site_addr(addr).build()
+    LeptosOptions::builder()
+        .output_name("roster")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .hash_files(assets::hashed_names())
+        .build()
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
@@ -47,6 +56,8 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
     let b2 = backend.clone();
     let b3 = backend.clone();
     Router::new()
+        // (each server function has its own route, added with the pages below; this one
+        // answers names that are none)
         .route(
             "/rpc/{*fn_name}",
             post(move |req| {
@@ -56,6 +67,13 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .nest("/api/v1", rest::router())
         .route("/healthz", get(|| async { "ok" }))
+        // The built front end, precompressed (see `assets`).
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(std::path::Path::new(leptos.site_root.as_ref()).join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
         .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
@@ -67,20 +85,30 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
             move || provide_context(b3.clone()),
             app::shell,
         ))
+        // Statuses and native form posts of server functions (inside the guards: a refused
+        // cross-site post is refused before any of this).
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), rpc::layer))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
-        .layer(axum::middleware::from_fn_with_state(backend, http_guard::session))
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::session))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(axum::middleware::from_fn(edge::json_errors))
         .layer(axum::middleware::from_fn(rest::avatar::too_big_to_profile))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        // No framing by other sites (clickjacking).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        // Pages and JSON compressed on the fly (the event stream is left alone: it would be
+        // held back in the compressor's buffer).
+        .layer(tower_http::compression::CompressionLayer::new())
+        // Caching, HSTS, the content security policy of non-page answers, long URIs.
+        .layer(axum::middleware::from_fn_with_state(
+            edge::Edge {
+                hsts: backend.config.public_origin.as_deref().is_some_and(|o| o.starts_with("https://")),
+                immutable_assets: leptos.hash_files,
+            },
+            edge::headers,
+        ))
         // Spans name the path only: a query string may carry an API key (`?apikey=`).
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {

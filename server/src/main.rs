@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> u8 {
             config.session_idle_ms = args.session_idle_minutes.max(1) * 60_000;
             config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
             config.sudo_ms = args.sudo_minutes.max(1) * 60_000;
+            config.allow_internal_urls = args.allow_internal_urls;
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,
@@ -81,6 +82,9 @@ fn origin_of(url: &str) -> String {
 
 async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
     let leptos = server::leptos_options(&args.site_root, args.addr);
+    // Compressed copies of the front end, made in the background (served plain until ready).
+    let pkg = std::path::Path::new(&args.site_root).join("pkg");
+    tokio::task::spawn_blocking(move || server::assets::precompress(&pkg));
     let app = server::router(backend.clone(), leptos);
     // Another process (the CLI, a second server) may change access in the database: notice
     // within a second and reload. Changes made through this server apply before it answers.
@@ -116,6 +120,12 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
+    // No Nagle delay on small writes (streamed page chunks, events): with delayed ACKs it
+    // added tens of milliseconds to every page on a kept-alive connection.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -47,7 +47,8 @@ pub async fn callback(
     let clear = sessions::clear_sso_cookie(&b);
     match sso::finish(&b, &ctx, &slug, cb, browser.as_deref()).await {
         Ok(Finished::SignedIn(s)) => {
-            let to = if s.me.super_admin { "/admin/users" } else { "/profile" };
+            // Everyone lands on the same home, whichever way they signed in.
+            let to = "/";
             see_other(to, &[sessions::set_cookie(&b, &s.token), clear])
         }
         Ok(Finished::SecondFactor { challenge }) => {

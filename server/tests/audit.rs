@@ -458,3 +458,32 @@ async fn each_filter_walks_one_index_without_sorting() {
         }
     }
 }
+
+/// Changes that belong to no organization (roles, the instance-wide 2FA switch) are not filed
+/// under whichever organization the admin was working in; an organization's own setting is
+/// filed under it.
+#[tokio::test]
+async fn global_changes_are_filed_under_no_organization() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, acme) = admin.post_json("/api/v1/orgs", &json!({"name": "Acme"})).await;
+    assert_eq!(s, 201);
+    let acme = acme["id"].as_i64().expect("id");
+    let (s, _) = admin.rpc("switch_org", &[("org", &acme.to_string())]).await;
+    assert_eq!(s, 200);
+    let (s, role) = admin.post_json("/api/v1/roles", &json!({"name": "Auditors"})).await;
+    assert_eq!(s, 201);
+    let r = admin
+        .http
+        .put(format!("{}/api/v1/roles/{}/abilities/view-users", app.base, role["id"]))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, page) = admin.get("/api/v1/audit?event=role.").await;
+    let events = page["events"].as_array().expect("events");
+    assert!(events.len() >= 2, "{page}");
+    for e in events {
+        assert!(e["org_id"].is_null(), "a role change filed under an organization: {e}");
+    }
+}

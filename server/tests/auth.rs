@@ -343,7 +343,12 @@ async fn responses_carry_security_headers() {
     let r = reqwest::get(format!("{}/healthz", app.base)).await.expect("get");
     let h = r.headers();
     assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
-    assert_eq!(h.get("content-security-policy").and_then(|v| v.to_str().ok()), Some("frame-ancestors 'none'"));
+    // (not a page: nothing may run, nothing may frame it)
+    assert_eq!(
+        h.get("content-security-policy").and_then(|v| v.to_str().ok()),
+        Some("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+    );
+    assert_eq!(h.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
     assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("same-origin"));
 }
 

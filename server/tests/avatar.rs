@@ -106,3 +106,34 @@ async fn uploads_are_validated_normalised_and_shown_to_those_who_may_see_the_acc
     let (_, log) = admin.get("/api/v1/audit?event=user.avatar_removed").await;
     assert_eq!(log["events"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn picture_decoding_waits_for_a_free_slot_in_the_cpu_queue() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let alice = app.member(&admin, "alice", "Default", "Member").await;
+    let body = picture(800, 600, ImageFormat::Png);
+    // Every slot busy (as under a burst of uploads or sign-ins): the upload waits its turn...
+    let held = app.backend.cpu.hold_all().await.expect("slots");
+    let upload = {
+        let alice = alice.clone();
+        let base = app.base.clone();
+        tokio::spawn(async move {
+            alice
+                .http
+                .put(format!("{base}/api/v1/me/avatar"))
+                .header("content-type", "image/png")
+                .body(body)
+                .send()
+                .await
+                .expect("put")
+                .status()
+                .as_u16()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!upload.is_finished(), "decoding must not start while every CPU slot is taken");
+    // ...and runs as soon as one is free.
+    drop(held);
+    assert_eq!(upload.await.expect("join"), 204);
+}

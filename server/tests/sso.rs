@@ -62,7 +62,12 @@ async fn op() -> &'static Op {
 }
 
 async fn app() -> TestApp {
-    TestApp::start_with(app::backend::Config { public_origin: Some(ORIGIN.into()), ..Default::default() }).await
+    TestApp::start_with(app::backend::Config {
+        public_origin: Some(ORIGIN.into()),
+        allow_internal_urls: true,
+        ..Default::default()
+    })
+    .await
 }
 
 /// The provider settings the tests start from (JSON API body).
@@ -203,7 +208,7 @@ async fn first_sign_in_creates_the_account_in_the_providers_org_and_role_then_fi
     assert_eq!(buttons, json!([{"slug": SLUG, "display_name": "Corp IdP"}]));
 
     let (alice, to) = sso(&app, "alice").await;
-    assert_eq!(to, "/profile");
+    assert_eq!(to, "/");
     let m = me(&alice).await;
     assert_eq!((m["username"].clone(), m["email"].clone()), (json!("alice"), json!("alice@example.test")));
     assert_eq!(m["org"]["name"], json!("Default"));
@@ -225,7 +230,7 @@ async fn first_sign_in_creates_the_account_in_the_providers_org_and_role_then_fi
     // The same identity again: the same account, nothing new.
     let users = count(&app, "SELECT count(*) FROM users").await;
     let (again, to) = sso(&app, "alice").await;
-    assert_eq!(to, "/profile");
+    assert_eq!(to, "/");
     assert_eq!(me(&again).await["username"], json!("alice"));
     assert_eq!(count(&app, "SELECT count(*) FROM users").await, users);
     // The provider's secret is sealed at rest and never returned.
@@ -252,7 +257,7 @@ async fn the_state_is_single_use_bound_to_its_browser_and_cannot_be_tampered_wit
     assert_eq!(refused(&app, &c, &tampered).await, "/sign-in?sso_error=state");
     assert_eq!(me(&c).await["username"], Value::Null);
     // The genuine one still works once (the tampered attempt consumed nothing)...
-    assert_eq!(callback(&app, &c, &url).await, "/profile");
+    assert_eq!(callback(&app, &c, &url).await, "/");
     assert_eq!(me(&c).await["username"], json!("mallory"));
     // ...and never twice.
     let c2 = app.browser_at(ORIGIN);
@@ -325,7 +330,7 @@ async fn accounts_are_never_joined_by_email_and_owners_link_and_unlink_from_thei
     assert_eq!(links[0]["email"], json!("bob@example.test"));
     // Now the provider signs him in.
     let (c, to) = sso(&app, "bob").await;
-    assert_eq!(to, "/profile");
+    assert_eq!(to, "/");
     assert_eq!(me(&c).await["username"], json!("bob"));
     // Another account cannot link the same identity.
     let carol = member(&app, &admin, "carol").await;
@@ -359,7 +364,7 @@ async fn allowed_domains_unverified_emails_unknown_people_and_disabled_accounts_
     assert_eq!(sso(&app, "unverified@corp.example").await.1, "/sign-in?sso_error=domain");
     app.clock.advance_ms(60_000);
     let (dan, to) = sso(&app, "dan@corp.example").await;
-    assert_eq!(to, "/profile");
+    assert_eq!(to, "/");
     assert_eq!(me(&dan).await["username"], json!("dan"));
 
     // Without first-sign-in creation, unknown people are refused; known ones still get in.
@@ -371,7 +376,7 @@ async fn allowed_domains_unverified_emails_unknown_people_and_disabled_accounts_
     assert_eq!(body["has_secret"], json!(true), "an empty secret keeps the stored one");
     assert_eq!(sso(&app, "stranger").await.1, "/sign-in?sso_error=no_account");
     app.clock.advance_ms(60_000);
-    assert_eq!(sso(&app, "dan@corp.example").await.1, "/profile");
+    assert_eq!(sso(&app, "dan@corp.example").await.1, "/");
 
     // A disabled account does not get in through the provider either.
     let (s, body) = admin.patch_json("/api/v1/users/dan", &json!({"status": "disabled"})).await;
@@ -459,4 +464,81 @@ async fn providers_are_validated_and_callbacks_are_throttled() {
     // Deleting the provider removes it (and its links).
     assert_eq!(admin.delete(&format!("/api/v1/sso/providers/{SLUG}")).await.0, 204);
     assert_eq!(admin.get("/api/v1/sso/providers").await.1, json!([]));
+}
+
+/// A provider impostor on loopback whose discovery document names endpoints elsewhere; it
+/// counts the requests it gets.
+async fn impostor(jwks_uri: impl Fn(u16) -> String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": jwks_uri(port),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let h = hits.clone();
+    let router = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let doc = doc.clone();
+        let h = h.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            if uri.path() == "/.well-known/openid-configuration" {
+                axum::Json(doc).into_response()
+            } else {
+                axum::Json(json!({"keys": []})).into_response()
+            }
+        }
+    });
+    use axum::response::IntoResponse;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (issuer, hits)
+}
+
+#[tokio::test]
+async fn provider_urls_are_parsed_and_internal_addresses_refused() {
+    // Without the operator's permission, nothing internal is fetched, whatever the spelling.
+    let strict =
+        TestApp::start_with(app::backend::Config { public_origin: Some(ORIGIN.into()), ..Default::default() }).await;
+    let root = admin(&strict).await;
+    let (issuer, hits) = impostor(|p| format!("http://127.0.0.1:{p}/jwks")).await;
+    for bad in [
+        issuer.clone(),
+        "http://127.0.0.1:80@internal.example/".to_string(),
+        "https://169.254.169.254/latest".to_string(),
+        "https://10.1.2.3/realms/x".to_string(),
+        "https://[fd00::1]/".to_string(),
+        "https://user:secret@login.example.com/".to_string(),
+    ] {
+        let (s, body) = root.post_json("/api/v1/sso/providers", &provider(&bad, json!({}))).await;
+        assert_eq!(s, 422, "{bad}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], "issuer", "{bad}: {body}");
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was fetched");
+
+    // With it, the issuer may be local, but every endpoint its document names still passes
+    // the URL rule: a JWKS address with userinfo is never requested.
+    let app = app().await;
+    let admin = admin(&app).await;
+    let (issuer, hits) = impostor(|p| format!("http://user:pw@127.0.0.1:{p}/jwks")).await;
+    let (s, body) = admin.post_json("/api/v1/sso/providers", &provider(&issuer, json!({}))).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1, "the discovery document only, not the JWKS");
+    // The answer is one sentence that tells nothing about what the fetch met (a closed port,
+    // a timeout, a non-JSON answer would otherwise make this form a port scanner).
+    let (s, closed) = admin.post_json("/api/v1/sso/providers", &provider("http://127.0.0.1:9", json!({}))).await;
+    assert_eq!(s, 422, "{closed}");
+    assert_eq!(closed["error"]["fields"][0]["message"], body["error"]["fields"][0]["message"]);
+    let msg = closed["error"]["message"].as_str().unwrap_or_default().to_lowercase();
+    for leak in ["refused", "connect", "error sending", "tcp", "jwks", "userinfo"] {
+        assert!(!msg.contains(leak), "{leak} in {msg}");
+    }
 }

@@ -187,7 +187,7 @@ async fn a_scoped_token_of_a_super_admin_is_not_a_super_admin_and_tokens_cannot_
 }
 
 #[tokio::test]
-async fn failed_token_look_ups_are_throttled_per_client() {
+async fn failed_token_look_ups_are_throttled_per_client_and_never_lock_out_a_valid_token() {
     let app = TestApp::start().await;
     let admin = app.admin().await;
     let cat = app.member(&admin, "cat", "Default", "Member").await;
@@ -197,10 +197,23 @@ async fn failed_token_look_ups_are_throttled_per_client() {
     for _ in 0..app::domain::throttle::FREE_FAILURES + 1 {
         assert_eq!(bad.get("/api/v1/me").await.0, 401);
     }
-    // Throttled: even a good token from this address waits (no oracle while guessing).
-    assert_eq!(good.get("/api/v1/me").await.0, 401);
-    app.clock.advance_ms(1_000);
-    assert_eq!(good.get("/api/v1/me").await.0, 200);
+    // The guessing client is told to wait, with the time in Retry-After and the JSON body...
+    let r = bad.http.get(format!("{}/api/v1/me", app.base)).send().await.expect("get");
+    assert_eq!(r.status().as_u16(), 429);
+    let retry: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(code(&body), "too_many_requests");
+    // ...while a valid token from the same address (another script behind the same proxy,
+    // or the owner) is answered at once: the throttle never locks out a real credential.
+    for _ in 0..10 {
+        assert_eq!(bad.get("/api/v1/me").await.0, 429);
+        let (s, me) = good.get("/api/v1/me").await;
+        assert_eq!((s, me["username"].clone()), (200, json!("cat")));
+    }
+    // The wait is over after a quiet period: a failure is a plain 401 again.
+    app.clock.advance_ms(app::domain::throttle::MAX_DELAY_MS + 1);
+    assert_eq!(bad.get("/api/v1/me").await.0, 401);
     let _ = MEMBER_PW;
 }
 

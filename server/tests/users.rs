@@ -471,3 +471,123 @@ async fn search_pages_match_a_full_filter_beyond_the_scan_window() {
         assert_eq!(got, expected, "search {term:?}");
     }
 }
+
+/// An org admin's token, and any session past its sudo window, cannot set another account's
+/// password or email (a way into that account); other changes still work.
+#[tokio::test]
+async fn credentials_of_another_account_need_sudo_mode_and_never_a_token() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    admin.post_json("/api/v1/orgs", &json!({"name": "Acme"})).await;
+    let org_admin = app.member(&admin, "oscar", "Acme", "Admin").await;
+    app.member(&admin, "mel", "Acme", "Member").await;
+    let new_pw = json!({"password": "a fresh passphrase for her"});
+    let new_email = json!({"email": "mel@attacker.example"});
+
+    // An unscoped token of the org admin: refused for password and email, with the reason.
+    let (s, t) = org_admin.post_json("/api/v1/tokens", &json!({"name": "automation", "kind": "pat"})).await;
+    assert_eq!(s, 201, "{t}");
+    let token = app.with_token(t["token"].as_str().expect("token"));
+    for body in [&new_pw, &new_email, &json!({"password": "a fresh passphrase for her", "full_name": "Mel"})] {
+        let (s, e) = token.patch_json("/api/v1/users/mel", body).await;
+        assert_eq!((s, code(&e)), (403, "token_not_allowed".to_string()), "{body}: {e}");
+    }
+    // Nothing was written (the name change in the last body included).
+    let (_, mel) = admin.get("/api/v1/users/mel").await;
+    assert_eq!((mel["email"].clone(), mel["full_name"].clone()), (json!("mel@example.com"), json!("User mel")));
+    // Other changes with the token are fine, and the same email (unchanged) is no change.
+    let (s, e) =
+        token.patch_json("/api/v1/users/mel", &json!({"full_name": "Mel M", "email": "mel@example.com"})).await;
+    assert_eq!(s, 200, "{e}");
+    // The old password still signs in.
+    let c = app.browser();
+    assert_eq!(c.rpc("sign_in", &[("login", "mel"), ("password", common::MEMBER_PW)]).await.0, 200);
+
+    // A super admin whose sign-in is older than the sudo window must re-authenticate first,
+    // through the API and through the page's server function alike.
+    app.clock.advance_ms(app.backend.config.sudo_ms + 1);
+    let (s, e) = admin.patch_json("/api/v1/users/mel", &new_pw).await;
+    assert_eq!((s, code(&e)), (403, "reauth_required".to_string()), "{e}");
+    let (s, e) = admin
+        .rpc(
+            "update_user",
+            &[("username", "mel"), ("full_name", "Mel M"), ("email", "mel@attacker.example"), ("status", "active")],
+        )
+        .await;
+    assert_eq!((s, code(&e)), (403, "Forbidden".to_string()), "{e}");
+    assert_eq!(e, json!({"Forbidden": "ReauthRequired"}));
+    let (s, e) = admin.rpc("reauthenticate", &[("password", ADMIN_PW)]).await;
+    assert_eq!(s, 200, "{e}");
+    let (s, e) = admin.patch_json("/api/v1/users/mel", &new_pw).await;
+    assert_eq!(s, 200, "{e}");
+    // The reset ended mel's sessions; the new password works.
+    let c = app.browser();
+    assert_eq!(c.rpc("sign_in", &[("login", "mel"), ("password", "a fresh passphrase for her")]).await.0, 200);
+}
+
+/// Org admins see only their organization: accounts elsewhere are "not found" on every
+/// route, exactly like accounts that do not exist.
+#[tokio::test]
+async fn accounts_in_other_organizations_are_not_found_whether_they_exist_or_not() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    for o in ["Acme", "Beta"] {
+        admin.post_json("/api/v1/orgs", &json!({"name": o})).await;
+    }
+    let acme_admin = app.member(&admin, "ann", "Acme", "Admin").await;
+    app.member(&admin, "bob_b", "Beta", "Member").await;
+    let (s, t) = acme_admin.post_json("/api/v1/tokens", &json!({"name": "t", "kind": "pat"})).await;
+    assert_eq!(s, 201);
+    let token = app.with_token(t["token"].as_str().expect("token"));
+    let viewer = json!({"username": "bob_b", "role": 1});
+    let ghost = json!({"username": "nobody_here", "role": 1});
+    for c in [&acme_admin, &token] {
+        let same = |path: &str| {
+            let c = c.clone();
+            let (a, b) = (path.replace("USER", "bob_b"), path.replace("USER", "nobody_here"));
+            async move { (c.get(&a).await, c.get(&b).await) }
+        };
+        for path in [
+            "/api/v1/check?user=USER&org=Acme&ability=run-backups",
+            "/api/v1/explain?user=USER&org=Acme&ability=run-backups",
+            "/api/v1/users/USER",
+            "/api/v1/users/USER/memberships",
+        ] {
+            let ((s1, b1), (s2, b2)) = same(path).await;
+            assert_eq!((s1, code(&b1)), (404, "not_found".to_string()), "{path}: {b1}");
+            assert_eq!((s2, code(&b2)), (s1, code(&b1)), "{path}: {b2}");
+        }
+        // Changing or pulling in such an account: the same.
+        for (path, body) in [
+            ("/api/v1/users/bob_b", json!({"full_name": "x"})),
+            ("/api/v1/users/nobody_here", json!({"full_name": "x"})),
+        ] {
+            assert_eq!(c.patch_json(path, &body).await.0, 404, "{path}");
+        }
+        let (s1, _) = c.post_json("/api/v1/orgs/Acme/members", &viewer).await;
+        let (s2, _) = c.post_json("/api/v1/orgs/Acme/members", &ghost).await;
+        assert_eq!((s1, s2), (404, 404));
+        // Organizations it does not belong to: the same answer as organizations that do not exist.
+        for path in ["/api/v1/orgs/Beta/members", "/api/v1/check?user=ann&org=Beta&ability=run-backups"] {
+            let (s1, b1) = c.get(path).await;
+            let (s2, b2) = c.get(&path.replace("Beta", "Gamma")).await;
+            assert_eq!((s1, s2), (404, 404), "{path}: {b1} {b2}");
+            assert_eq!(b1, b2, "{path}");
+        }
+    }
+    // An account on the org admin's own list may be pulled in (the account's owner, or a
+    // super admin, put it there); its memberships elsewhere stay unnamed.
+    let (s, e) = admin.put_json("/api/v1/users/bob_b/access/ann", &json!({"level": "view"})).await;
+    assert_eq!(s, 200, "{e}");
+    let (s, m) = acme_admin.post_json("/api/v1/orgs/Acme/members", &viewer).await;
+    assert_eq!(s, 201, "{m}");
+    let (_, ms) = acme_admin.get("/api/v1/users/bob_b/memberships").await;
+    let names: Vec<&str> = ms.as_array().expect("list").iter().filter_map(|m| m["org"]["name"].as_str()).collect();
+    assert_eq!(names, ["Acme"], "Beta is not named to an Acme admin");
+    let (_, ms) = admin.get("/api/v1/users/bob_b/memberships").await;
+    assert_eq!(ms.as_array().map(Vec::len), Some(2), "super admins see every membership");
+    // Super admins pull in anyone.
+    app.member(&admin, "cy", "Beta", "Member").await;
+    let (s, _) = admin.post_json("/api/v1/orgs/Acme/members", &json!({"username": "cy", "role": 1})).await;
+    assert_eq!(s, 201);
+}

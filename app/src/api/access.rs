@@ -8,9 +8,9 @@ use crate::domain::Error;
 #[server(prefix = "/rpc", endpoint = "explain_access")]
 pub async fn explain_access(user: String, org: String, ability: String) -> Result<Explanation, Error> {
     use crate::backend::services::{access, orgs};
-    let (b, ctx) = super::reply(super::ctx())?;
-    let ability = super::reply(access::parse_ability(&ability))?;
-    let org = if org.trim().is_empty() { ctx.org() } else { super::reply(orgs::resolve(&b, &org))? };
+    let (b, ctx) = super::ctx()?;
+    let ability = access::parse_ability(&ability)?;
+    let org = if org.trim().is_empty() { ctx.org() } else { orgs::visible(&b, &ctx, &org)? };
     let user = Some(user.as_str()).filter(|u| !u.trim().is_empty());
-    super::reply(access::explain(&b, &ctx, user, org, ability))
+    access::explain(&b, &ctx, user, org, ability)
 }

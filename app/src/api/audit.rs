@@ -20,7 +20,7 @@ pub async fn list_audit(
     before: Option<String>,
     after: Option<String>,
 ) -> Result<AuditPage, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
+    let (b, ctx) = super::ctx()?;
     let q = crate::domain::audit::AuditQuery { actor, target, org, event, outcome, from, to, before, after };
-    super::reply(crate::backend::services::audit::list(&b, &ctx, &q, None).await)
+    crate::backend::services::audit::list(&b, &ctx, &q, None).await
 }

@@ -2,7 +2,8 @@
 //! request context the session middleware attached, calls one service and returns its result;
 //! the error type is the domain's own (serialised as JSON), so the UI can show field errors
 //! and denial sentences. Every server function is a POST under `/rpc/`; the server's
-//! cross-site check covers them all.
+//! cross-site check covers them all, and its `/rpc` route gives every error its HTTP status
+//! and answers forms posted before the WASM arrived (see `server/src/rpc.rs`).
 pub mod access;
 pub mod audit;
 pub mod auth;
@@ -27,12 +28,34 @@ impl FromServerFnError for Error {
         match value {
             // Arguments that do not even parse (e.g. a missing form field) are the caller's
             // mistake, not ours: say so without a stack trace.
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Error::Invalid {
-                errors: vec![crate::domain::FieldError::new("request", format!("Malformed request: {m}"))],
-            },
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => malformed(&m),
             other => Error::Transport(other.to_string()),
         }
     }
+}
+
+/// A request whose arguments do not parse: the field named when the parser names one
+/// ("missing field `password`"), else the request as a whole. Statuses come from the error
+/// (422 here) at the `/rpc` route, for every server function alike.
+fn malformed(m: &str) -> Error {
+    let named = m.split('`').nth(1).filter(|f| !f.is_empty() && f.len() <= 64 && !f.contains(' '));
+    match named {
+        Some(f) if m.contains("missing field") => Error::invalid(f, "This field is required."),
+        Some(f) => Error::invalid(f, format!("This value is not valid: {m}")),
+        None => Error::invalid("request", format!("Malformed request: {m}")),
+    }
+}
+
+/// A numeric id argument (forms send text): a clear field error instead of a parse failure.
+#[cfg(feature = "ssr")]
+pub(crate) fn id_arg(field: &str, raw: &str) -> Result<i64, Error> {
+    raw.trim().parse::<i64>().map_err(|_| Error::invalid(field, format!("'{}' is not a valid {field} id.", raw.trim())))
+}
+
+/// A yes/no argument: `true`/`on`/`1` (a ticked checkbox sends "on"); anything else is no.
+#[cfg(feature = "ssr")]
+pub(crate) fn flag_arg(raw: &str) -> bool {
+    matches!(raw.trim(), "true" | "on" | "1" | "yes")
 }
 
 #[cfg(feature = "ssr")]
@@ -46,6 +69,38 @@ pub(crate) fn ctx() -> Result<(crate::backend::Backend, crate::backend::Ctx), Er
     Ok((b, ctx))
 }
 
+/// Whether this call is a form the browser posted natively (before the WASM arrived): it
+/// expects a page back, not JSON.
+#[cfg(feature = "ssr")]
+pub(crate) fn plain_form_post() -> bool {
+    use leptos::prelude::use_context;
+    use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    })
+}
+
+/// Where a natively posted form goes on success (the `/rpc` route answers 303 to it; without
+/// this it goes back to the page it was on). The WASM app navigates by itself: no effect.
+#[cfg(feature = "ssr")]
+pub(crate) fn on_success_go(path: &str) {
+    if plain_form_post() {
+        if let (Some(res), Ok(v)) =
+            (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(path))
+        {
+            res.insert_header(http::header::LOCATION, v);
+        }
+    }
+}
+
+/// The path of the page a natively posted form was on (its Referer), if any.
+#[cfg(feature = "ssr")]
+pub(crate) fn referer_path() -> Option<String> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    let r = parts.headers.get(http::header::REFERER)?.to_str().ok()?;
+    let rest = r.split_once("://").map(|(_, rest)| rest)?;
+    Some(rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into()))
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) fn set_header(name: http::HeaderName, value: String) {
     if let (Some(res), Ok(v)) =
@@ -53,20 +108,4 @@ pub(crate) fn set_header(name: http::HeaderName, value: String) {
     {
         res.append_header(name, v);
     }
-}
-
-/// Gives a failed server function the HTTP status that matches its error (401, 403, 404, 409,
-/// 422...), instead of the framework's blanket 500, so logs and clients can tell a refused
-/// request from a fault.
-#[cfg(feature = "ssr")]
-pub(crate) fn reply<T>(r: Result<T, Error>) -> Result<T, Error> {
-    if let Err(e) = &r {
-        if let (Some(res), Ok(status)) = (
-            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-            http::StatusCode::from_u16(e.http_status()),
-        ) {
-            res.set_status(status);
-        }
-    }
-    r
 }

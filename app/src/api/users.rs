@@ -23,23 +23,23 @@ pub async fn list_users(
     after: Option<String>,
     before: Option<String>,
 ) -> Result<UserPage, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
-    let sort = super::reply(match sort.as_deref() {
+    let (b, ctx) = super::ctx()?;
+    let sort = match sort.as_deref() {
         None | Some("") => Ok(SortField::default()),
         Some(s) => SortField::parse(s).ok_or_else(|| Error::invalid("sort", format!("Cannot sort by '{s}'."))),
-    })?;
-    let dir = super::reply(match dir.as_deref() {
+    }?;
+    let dir = match dir.as_deref() {
         None | Some("") => Ok(SortDir::default()),
         Some(d) => SortDir::parse(d).ok_or_else(|| Error::invalid("dir", "Direction must be asc or desc.")),
-    })?;
+    }?;
     let q = UserQuery { search, sort, dir, after, before, limit: None };
-    super::reply(crate::backend::services::users::list(&b, &ctx, q).await)
+    crate::backend::services::users::list(&b, &ctx, q).await
 }
 
 #[server(prefix = "/rpc", endpoint = "get_user")]
 pub async fn get_user(username: String) -> Result<User, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
-    super::reply(crate::backend::services::users::get(&b, &ctx, &username).await)
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::users::get(&b, &ctx, &username).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_user")]
@@ -52,18 +52,20 @@ pub async fn create_user(
     super_admin: Option<String>,
     role: Option<String>,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
+    let (b, ctx) = super::ctx()?;
     let n = NewUser {
         username,
         full_name,
         email,
         password: Some(password),
         super_admin: checkbox(&super_admin),
-        status: super::reply(parse_status(&status))?,
+        status: parse_status(&status)?,
         org: None,
         role: role.filter(|r| !r.is_empty()),
     };
-    super::reply(crate::backend::services::users::create(&b, &ctx, n).await)
+    let u = crate::backend::services::users::create(&b, &ctx, n).await?;
+    super::on_success_go(&format!("/admin/users/{}?created=1", crate::ui::enc(&u.username)));
+    Ok(u)
 }
 
 #[server(prefix = "/rpc", endpoint = "copy_user")]
@@ -74,9 +76,11 @@ pub async fn copy_user(
     email: String,
     password: String,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
+    let (b, ctx) = super::ctx()?;
     let n = NewUser { username, full_name, email, password: Some(password), ..Default::default() };
-    super::reply(crate::backend::services::users::copy(&b, &ctx, &source, n).await)
+    let u = crate::backend::services::users::copy(&b, &ctx, &source, n).await?;
+    super::on_success_go(&format!("/admin/users/{}?created=1", crate::ui::enc(&u.username)));
+    Ok(u)
 }
 
 #[server(prefix = "/rpc", endpoint = "update_user")]
@@ -88,27 +92,32 @@ pub async fn update_user(
     super_admin: Option<String>,
     password: Option<String>,
 ) -> Result<User, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
+    let (b, ctx) = super::ctx()?;
     let c = UserChanges {
         full_name: Some(full_name),
         email: Some(email),
-        status: Some(super::reply(parse_status(&status))?),
+        status: Some(parse_status(&status)?),
         super_admin: Some(checkbox(&super_admin)),
         password: password.filter(|p| !p.is_empty()),
     };
-    super::reply(crate::backend::services::users::update(&b, &ctx, &username, c).await)
+    crate::backend::services::users::update(&b, &ctx, &username, c).await
 }
 
 #[server(prefix = "/rpc", endpoint = "delete_user")]
 pub async fn delete_user(username: String) -> Result<(), Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
-    super::reply(crate::backend::services::users::delete(&b, &ctx, &username).await)
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::users::delete(&b, &ctx, &username).await?;
+    // The account's own page is gone: back to the list (from the members page, back there).
+    if super::referer_path().is_some_and(|p| p.starts_with("/admin/users/")) {
+        super::on_success_go("/admin/users");
+    }
+    Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "account_holders")]
 pub async fn account_holders(username: String) -> Result<Vec<crate::domain::users::AccountHolder>, Error> {
-    let (b, ctx) = super::reply(super::ctx())?;
-    super::reply(crate::backend::services::users::account_holders(&b, &ctx, &username).await)
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::users::account_holders(&b, &ctx, &username).await
 }
 
 /// `level`: "view", "edit", or "none" to take `holder` off the lists.
@@ -119,12 +128,20 @@ pub async fn set_account_holder(
     level: String,
 ) -> Result<Vec<crate::domain::users::AccountHolder>, Error> {
     use crate::domain::users::AccountLevel;
-    let (b, ctx) = super::reply(super::ctx())?;
-    let level = super::reply(match level.as_str() {
+    let (b, ctx) = super::ctx()?;
+    let level = match level.as_str() {
         "none" => Ok(None),
         other => {
             AccountLevel::parse(other).map(Some).ok_or_else(|| Error::invalid("level", "Choose view, edit or none."))
         }
-    })?;
-    super::reply(crate::backend::services::users::set_account_holder(&b, &ctx, &username, &holder, level).await)
+    }?;
+    crate::backend::services::users::set_account_holder(&b, &ctx, &username, &holder, level).await
+}
+
+/// The password rules in force (shown on every form that sets a password; public: the
+/// first sign-up needs them too).
+#[server(prefix = "/rpc", endpoint = "password_rules")]
+pub async fn password_rules() -> Result<String, Error> {
+    let (b, _) = super::ctx()?;
+    Ok(b.config.password_policy.describe())
 }

@@ -4,8 +4,10 @@
 pub mod access;
 pub mod auth_cache;
 pub mod avatar;
+pub mod cpu;
 pub mod crypto;
 pub mod oidc;
+pub mod outbound;
 pub mod password;
 pub mod services;
 pub mod sessions;
@@ -43,6 +45,9 @@ pub struct Config {
     /// The instance key that seals secrets at rest (from a key file or the environment,
     /// never the database). `None`: a throwaway key (tests).
     pub secret_key: Option<[u8; 32]>,
+    /// Whether the server may fetch URLs on loopback, private and link-local addresses
+    /// (single sign-on providers on the local network). Off: SSRF protection.
+    pub allow_internal_urls: bool,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             mfa_challenge_ms: 5 * 60 * 1000,
             totp_issuer: "Roster".to_string(),
             secret_key: None,
+            allow_internal_urls: false,
         }
     }
 }
@@ -73,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("mfa_challenge_ms", &self.mfa_challenge_ms)
             .field("totp_issuer", &self.totp_issuer)
             .field("secret_key", &self.secret_key.map(|_| "(set)"))
+            .field("allow_internal_urls", &self.allow_internal_urls)
             .finish()
     }
 }
@@ -116,6 +123,8 @@ pub struct Backend {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub hasher: password::Hasher,
+    /// CPU-heavy work (hashing, picture decoding), one job per core at a time.
+    pub cpu: cpu::CpuQueue,
     pub access: Arc<access::Access>,
     /// Seals secrets stored in the database (TOTP seeds).
     pub secrets: crypto::SecretBox,
@@ -152,16 +161,19 @@ impl Backend {
     /// Call `load_access` before serving: until then every check is denied.
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let webauthn = config.public_origin.as_deref().and_then(relying_party).map(Arc::new);
+        let oidc = Arc::new(oidc::Oidc::new(config.allow_internal_urls));
+        let cpu = cpu::CpuQueue::default();
         let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
         Self {
             store,
             config: Arc::new(config),
             clock,
-            hasher: password::Hasher::new(),
+            hasher: password::Hasher::new(cpu.clone()),
+            cpu,
             access: Arc::new(access::Access::default()),
             secrets,
             token_failures: Arc::new(tokens::FailureThrottle::default()),
-            oidc: Arc::new(oidc::Oidc::new()),
+            oidc,
             session_cache: Arc::default(),
             token_cache: Arc::default(),
             webauthn,

@@ -1,11 +1,12 @@
 //! The OpenID Connect relying party: discovery (cached), the authorization URL with PKCE
 //! (S256), state and nonce, and the code exchange with ID token verification (signature,
 //! issuer, audience, expiry, nonce, access token hash) by the `openidconnect` crate.
-//! Threats: SSRF through redirects (the HTTP client follows none), a hung provider (timeouts),
-//! token substitution (at_hash checked when present; userinfo bound to the ID token's subject).
+//! Threats: SSRF (every request, the discovery document's endpoints included, goes through
+//! `outbound::Fetcher`: no redirects, no userinfo, no internal addresses unless allowed), a
+//! hung provider (timeouts), token substitution (at_hash checked when present; userinfo
+//! bound to the ID token's subject).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
 use openidconnect::{
@@ -13,6 +14,8 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde_json::{Map, Value};
+
+use super::outbound::Fetcher;
 
 /// How long discovery documents (and the signing keys fetched with them) are reused.
 const METADATA_TTL_MS: i64 = 60 * 60 * 1000;
@@ -60,29 +63,20 @@ impl AdditionalClaims for OtherClaims {}
 pub struct Oidc {
     /// `None` if the TLS backend could not start: single sign-on then fails cleanly rather
     /// than falling back to a client that follows redirects.
-    http: Option<openidconnect::reqwest::Client>,
+    http: Option<Fetcher>,
     metadata: Mutex<HashMap<String, (Arc<CoreProviderMetadata>, i64)>>,
 }
 
-impl Default for Oidc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Oidc {
-    pub fn new() -> Self {
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
+    /// `allow_internal`: whether providers may live on loopback or private addresses.
+    pub fn new(allow_internal: bool) -> Self {
+        let http = Fetcher::new(allow_internal)
             .map_err(|e| tracing::error!(error = %e, "single sign-on is off: no HTTP client"))
             .ok();
         Self { http, metadata: Mutex::new(HashMap::new()) }
     }
 
-    fn http(&self) -> Result<&openidconnect::reqwest::Client, OidcError> {
+    fn http(&self) -> Result<&Fetcher, OidcError> {
         self.http.as_ref().ok_or_else(|| OidcError::Config("no HTTP client (TLS backend unavailable)".into()))
     }
 
@@ -96,9 +90,9 @@ impl Oidc {
             }
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| OidcError::Config(e.to_string()))?;
-        let m = CoreProviderMetadata::discover_async(url, self.http()?)
-            .await
-            .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
+        let http = self.http()?;
+        let m =
+            CoreProviderMetadata::discover_async(url, http).await.map_err(|e| OidcError::Discovery(error_chain(&e)))?;
         let m = Arc::new(m);
         if let Ok(mut cache) = self.metadata.lock() {
             cache.insert(issuer.to_string(), (m.clone(), now));
@@ -166,11 +160,12 @@ impl Oidc {
     ) -> Result<Map<String, Value>, OidcError> {
         let m = self.metadata(&p.issuer, now).await?;
         let client = Self::client(p, &m)?;
+        let http = self.http()?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| OidcError::Config(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
-            .request_async(self.http()?)
+            .request_async(http)
             .await
             .map_err(|e| OidcError::Exchange(error_chain(&e)))?;
         let id_token = response.id_token().ok_or_else(|| OidcError::Verify("no ID token in the response".into()))?;
@@ -196,7 +191,7 @@ impl Oidc {
                 .user_info(response.access_token().clone(), Some(claims.subject().clone()))
                 .map_err(|e| OidcError::Config(e.to_string()))?;
             let info: UserInfoClaims<OtherClaims, CoreGenderClaim> =
-                req.request_async(self.http()?).await.map_err(|e| OidcError::UserInfo(error_chain(&e)))?;
+                req.request_async(http).await.map_err(|e| OidcError::UserInfo(error_chain(&e)))?;
             if let Ok(Value::Object(extra)) = serde_json::to_value(&info) {
                 for (k, v) in extra {
                     // The ID token's own facts (iss, aud, sub, nonce...) stay as verified.

@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use super::cpu::CpuQueue;
 
 use super::internal;
 use crate::domain::error::{Error, FieldError};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 
 fn argon2() -> Argon2<'static> {
     // Params::new only fails for out-of-range values; these are the documented defaults.
@@ -20,25 +20,24 @@ fn argon2() -> Argon2<'static> {
 
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    cpu: CpuQueue,
     dummy: Arc<OnceLock<String>>,
 }
 
 impl Default for Hasher {
     fn default() -> Self {
-        Self::new()
+        Self::new(CpuQueue::default())
     }
 }
 
 impl Hasher {
-    pub fn new() -> Self {
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { permits: Arc::new(Semaphore::new(n)), dummy: Arc::new(OnceLock::new()) }
+    /// Hashing runs in `cpu`, the queue shared with other CPU-heavy work.
+    pub fn new(cpu: CpuQueue) -> Self {
+        Self { cpu, dummy: Arc::new(OnceLock::new()) }
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-        let _permit = self.permits.acquire().await.map_err(internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(internal)
+        self.cpu.run(f).await
     }
 
     /// Hashes an already normalised password.
@@ -120,7 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_salted_and_verify() {
-        let h = Hasher::new();
+        let h = Hasher::default();
         let a = h.hash("correct horse battery".into()).await.unwrap();
         let b = h.hash("correct horse battery".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");

@@ -129,7 +129,12 @@ pub struct CachedSession {
 /// session last proved its owner (sudo mode). Answered from memory while nothing was written
 /// since (see `auth_cache`).
 pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, i64)> {
-    let hash = hash_token(token);
+    resolve_hash(b, hash_token(token)).await
+}
+
+/// `resolve` for a session known by its hash (a long-lived request, such as the event
+/// stream, checks its session again with the same rules: status, idle and absolute expiry).
+pub async fn resolve_hash(b: &Backend, hash: Vec<u8>) -> Option<(Vec<u8>, SessionUser, i64)> {
     let now = b.now();
     let generation = b.store.write_generation();
     if let Some(c) = b.session_cache.get(&hash, generation, now) {

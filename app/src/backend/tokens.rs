@@ -1,6 +1,9 @@
 //! API keys and personal access tokens on the wire: generation, look-up on every request,
-//! and a throttle for failed look-ups. Threats: guessing (256 random bits, failures
-//! throttled per client address), theft from the database (only SHA-256 is stored), a token
+//! and a throttle for failed look-ups. Threats: guessing (256 random bits; failed look-ups
+//! are counted per client address and a client past the free ones is told to wait), a
+//! throttle turned against its owner (the token is always looked up first: a valid token is
+//! never refused because others from the same address, or behind the same proxy, failed),
+//! theft from the database (only SHA-256 is stored), a token
 //! outliving its purpose (expiry, revocation and the owner's status are checked on every
 //! request), a token doing more than intended (scope intersected with the owner's current
 //! abilities, see `policy::token_abilities`).
@@ -69,15 +72,25 @@ impl FailureThrottle {
         e.2 = now;
     }
 
+    /// Milliseconds until `key` may try again (0: now).
+    pub fn wait_ms(&self, key: &str, now: i64) -> i64 {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).map(|(_, next, _)| (*next - now).max(0)).unwrap_or(0)
+    }
+
     pub fn clear(&self, key: &str) {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
 
-/// Why a presented token was refused (the client only ever sees "unauthenticated").
+/// Why a presented token was refused (the client only ever sees "unauthenticated", or
+/// "too many requests" with the wait once its failures pass the free ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    Throttled,
+    /// An unknown (or expired, revoked...) token from a client that must wait this long.
+    Throttled {
+        wait_ms: i64,
+    },
     Unknown,
     Expired,
     Revoked,
@@ -94,13 +107,12 @@ pub struct CachedToken {
 
 /// Resolves a presented token to its owner, on every request. `client` keys the failure
 /// throttle (the client address). Answered from memory while nothing was written since (see
-/// `auth_cache`); refusals are never cached.
+/// `auth_cache`); refusals are never cached. The token is looked up before the throttle is
+/// asked: only failed look-ups are throttled, so guesses from an address (or from everyone
+/// behind one proxy) never lock a valid token out.
 pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUser, Refused> {
     let now = b.now();
     let throttle_key = format!("token:{client}");
-    if !b.token_failures.allowed(&throttle_key, now) {
-        return Err(Refused::Throttled);
-    }
     let hash = hash_token(token);
     let generation = b.store.write_generation();
     if let Some(c) = b.token_cache.get(&hash, generation, now) {
@@ -131,8 +143,11 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
         Some(_) => None,
     };
     if let Some(r) = refused {
+        // A client that is already waiting is told how long; its failure still counts.
+        let waiting = !b.token_failures.allowed(&throttle_key, now);
         b.token_failures.fail(&throttle_key, now);
-        return Err(r);
+        let wait_ms = b.token_failures.wait_ms(&throttle_key, now);
+        return Err(if waiting { Refused::Throttled { wait_ms } } else { r });
     }
     let Some((t, u)) = found else { return Err(Refused::Unknown) };
     // Last use to the minute: no write on every request.

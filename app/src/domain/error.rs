@@ -34,6 +34,9 @@ pub enum Error {
     Conflict { field: Option<String>, message: String },
     #[error("{}", invalid_summary(.errors))]
     Invalid { errors: Vec<FieldError> },
+    /// Too many failed attempts from this client: wait, then try again.
+    #[error("Too many failed attempts. Try again in {wait_secs} seconds.")]
+    TooManyRequests { wait_secs: i64 },
     #[error("Something went wrong on our side. Reference: {ref_id}.")]
     Internal { ref_id: String },
     /// Only produced in the browser, when the server could not be reached or answered
@@ -75,6 +78,7 @@ impl Error {
             Error::NotFound { .. } => 404,
             Error::Conflict { .. } => 409,
             Error::Invalid { .. } => 422,
+            Error::TooManyRequests { .. } => 429,
             Error::Internal { .. } => 500,
             Error::Transport(_) => 502,
         }
@@ -89,6 +93,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::Invalid { .. } => "invalid",
+            Error::TooManyRequests { .. } => "too_many_requests",
             Error::Internal { .. } => "internal",
             Error::Transport(_) => "transport",
         }

@@ -52,3 +52,11 @@ pub struct Membership {
     pub role_id: i64,
     pub extras: AbilitySet,
 }
+
+/// An account that may be added to an organization (search-as-you-type when adding a
+/// member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub username: String,
+    pub full_name: String,
+}

@@ -232,6 +232,21 @@ pub fn can_set_access(
     Ok(())
 }
 
+/// Adding an account that is not yet a member of the actor's organization. Super admins
+/// (and the CLI) add anyone. Holders of manage-users add only accounts they can already see
+/// (`listed`: on their view or edit list): accounts of other organizations are theirs to
+/// keep, and adding one would reveal its details. `Ok(false)`: answer "not found", as for an
+/// account that does not exist. (Invitations, which the account accepts, come later.)
+pub fn can_pull_in(actor: Option<Actor>, listed: bool) -> Result<bool, Denied> {
+    match actor {
+        Some(a) if !a.super_admin => {
+            require(actor, Ability::ManageUsers)?;
+            Ok(listed)
+        }
+        _ => Ok(true),
+    }
+}
+
 /// Creating an account straight into an organization with a role (org admins).
 pub fn can_create_member(actor: Option<Actor>, granted: AbilitySet) -> Result<(), Denied> {
     let Some(a) = actor else { return Ok(()) };
@@ -267,6 +282,16 @@ pub fn can_manage_account(actor: Option<Actor>, org: OrgId, target: Target) -> R
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether the actor may learn that an account exists when acting on it: super admins (and
+/// the CLI) always; anyone else when it belongs to their organization or lists them. The
+/// others get "not found", the same answer as for an account that does not exist.
+pub fn sees_account(actor: Option<Actor>, target_in_org: bool, listed: Option<AccountLevel>) -> bool {
+    match actor {
+        Some(a) if !a.super_admin => target_in_org || listed.is_some(),
+        _ => true,
     }
 }
 
@@ -422,6 +447,22 @@ mod tests {
     }
     fn public() -> Target {
         Target { public: true, ..t(9, false, Active) }
+    }
+
+    #[test]
+    fn pulling_in_accounts_from_elsewhere() {
+        // (actor, listed) -> Ok(visible) or the denial
+        let cases: &[(Option<Actor>, bool, Result<bool, Denied>)] = &[
+            (None, false, Ok(true)),
+            (Some(ADMIN), false, Ok(true)),
+            (Some(org_admin(5)), true, Ok(true)),
+            (Some(org_admin(5)), false, Ok(false)),
+            (Some(member(6)), true, Err(Denied::MissingAbility(Ability::ManageUsers))),
+            (Some(PLAIN), false, Err(Denied::MissingAbility(Ability::ManageUsers))),
+        ];
+        for (actor, listed, want) in cases {
+            assert_eq!(can_pull_in(*actor, *listed), *want, "{actor:?} listed={listed}");
+        }
     }
 
     #[test]

@@ -115,40 +115,6 @@ pub fn slug(raw: &str) -> Result<String, FieldError> {
     Ok(s.to_string())
 }
 
-/// Issuer URLs: https, or http on a loopback host (local testing); no query or fragment.
-/// Returned exactly as typed apart from whitespace: the issuer in the provider's discovery
-/// document and ID tokens must match it character for character.
-pub fn issuer(raw: &str) -> Result<String, FieldError> {
-    let s = raw.trim();
-    let f = |m: &str| Err(FieldError::new("issuer", m));
-    if s.is_empty() {
-        return f("Enter the issuer URL, like https://login.example.com/realms/main.");
-    }
-    if s.len() > 500 {
-        return f("The issuer URL must be at most 500 characters.");
-    }
-    let rest = if let Some(r) = s.strip_prefix("https://") {
-        r
-    } else if let Some(r) = s.strip_prefix("http://") {
-        let host = if r.starts_with('[') {
-            r.split_inclusive(']').next().unwrap_or("")
-        } else {
-            r.split(['/', ':']).next().unwrap_or("")
-        };
-        if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-            return f("The issuer URL must use https:// (plain http only for localhost).");
-        }
-        r
-    } else {
-        return f("The issuer URL must start with https://.");
-    };
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || rest.contains(['?', '#']) || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return f("The issuer URL must be a plain URL with a host and no query or fragment.");
-    }
-    Ok(s.to_string())
-}
-
 /// The allowed email domains: lower-cased, `@` and whitespace stripped; empty admits any.
 pub fn domains(raw: &str) -> Result<Vec<String>, FieldError> {
     let mut out = Vec::new();
@@ -355,31 +321,6 @@ mod tests {
         for bad in ["", "Okta", "1okta", "ok ta", "ok_ta", &"a".repeat(33)] {
             assert!(slug(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn issuers_need_https_except_on_loopback() {
-        assert!(issuer("https://login.example.com/realms/main").is_ok());
-        assert!(issuer("http://localhost:9090").is_ok());
-        assert!(issuer("http://127.0.0.1:9090/").is_ok());
-        assert!(issuer("http://[::1]:9090").is_ok());
-        for bad in [
-            "",
-            "login.example.com",
-            "http://login.example.com",
-            "http://localhost.evil.com",
-            "https://",
-            "https://x.example.com/?a=b",
-            "https://x.example.com/#f",
-            "ftp://x.example.com",
-            "https://x.example.com/a b",
-            "http://[::2]:9090",
-            "http://[evil",
-        ] {
-            assert!(issuer(bad).is_err(), "{bad}");
-        }
-        // Kept as typed: a trailing slash is part of the issuer identifier.
-        assert_eq!(issuer("https://a.example.com/").unwrap(), "https://a.example.com/");
     }
 
     #[test]

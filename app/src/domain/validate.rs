@@ -98,6 +98,31 @@ pub struct PasswordPolicy {
     pub require_symbol: bool,
 }
 
+impl PasswordPolicy {
+    /// The rules in one sentence, for the forms that set a password.
+    pub fn describe(&self) -> String {
+        let mut kinds = Vec::new();
+        if self.require_upper {
+            kinds.push("an upper-case letter");
+        }
+        if self.require_lower {
+            kinds.push("a lower-case letter");
+        }
+        if self.require_digit {
+            kinds.push("a digit");
+        }
+        if self.require_symbol {
+            kinds.push("a symbol");
+        }
+        let mut s = format!("At least {} characters", self.min_length);
+        if !kinds.is_empty() {
+            s.push_str(&format!(", with {}", kinds.join(", ")));
+        }
+        s.push_str(". Not a common password, and not the username or email. A passphrase works well.");
+        s
+    }
+}
+
 impl Default for PasswordPolicy {
     fn default() -> Self {
         // 15: while a password is the only factor (NIST 800-63B rev 4).

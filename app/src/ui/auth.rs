@@ -15,10 +15,11 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let code = ServerAction::<SignInCode>::new();
     let navigate = use_navigate();
-    let go = move |super_admin: bool| {
+    // Everyone lands on the same home (the same page a form posted before the WASM arrives
+    // is sent to).
+    let go = move |_super_admin: bool| {
         session.refresh();
-        // Straight to the right page: "/" would decide from the session before it reloads.
-        navigate(if super_admin { "/admin/users" } else { "/profile" }, Default::default());
+        navigate("/", Default::default());
     };
     let go2 = go.clone();
     let go3 = go.clone();
@@ -35,17 +36,17 @@ pub fn SignInPage() -> impl IntoView {
     // The second step follows a password here, or a single sign-on that redirected back
     // with `?step=second-factor` (the challenge is in a cookie; the server says what is due).
     let query = leptos_router::hooks::use_query_map();
-    // (browser-only: the server renders the password form, the browser switches after asking)
-    let pending = LocalResource::new(move || {
-        let due = query.with(|q| q.get("step").is_some_and(|s| s == "second-factor"));
-        async move {
+    // (asked on the server too: the code form works before the WASM arrives)
+    let pending = Resource::new(
+        move || query.with(|q| q.get_str("step") == Some("second-factor")),
+        |due| async move {
             if due {
                 pending_second_factor().await.ok().flatten()
             } else {
                 None
             }
-        }
-    });
+        },
+    );
     let step = move || match action.value().get() {
         Some(Ok(s @ SignInStep::SecondFactor { .. })) => Some(s),
         _ => pending.get().flatten(),
@@ -97,8 +98,9 @@ pub fn SignInPage() -> impl IntoView {
     };
     let pk_alert = move || pk_error.get().map(|e| view! { <div class="alert error" role="alert">{e}</div> });
     let open = Resource::new(|| (), |_| sign_up_open());
-    let value: Signal<_> = action.value().into();
-    let cv: Signal<_> = code.value().into();
+    let value = super::forms::outcome(action);
+    let cv = super::forms::outcome(code);
+    let typed_login = super::forms::posted_value(super::forms::name_of::<SignIn>(), "login");
     view! {
         <Show when=second>
             <section class="card narrow">
@@ -125,7 +127,8 @@ pub fn SignInPage() -> impl IntoView {
             <h1>"Sign in to Roster"</h1>
             <super::sso::SsoError/>
             <ActionForm action=action attr:novalidate=true>
-                <Field id="login" label="Username or email" autocomplete="username" required=true error=Signal::derive(|| None)/>
+                <Field id="login" label="Username or email" autocomplete="username" required=true
+                    value=typed_login.get_untracked() error=Signal::derive(|| None)/>
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
                 {form_error(value, &[])}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
@@ -152,11 +155,11 @@ pub fn SignUpPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(_)) = action.value().get() {
             session.refresh();
-            navigate("/admin/users", Default::default());
+            navigate("/", Default::default());
         }
     });
     let open = Resource::new(|| (), |_| sign_up_open());
-    let value: Signal<_> = action.value().into();
+    let value = super::forms::outcome(action);
     let fe = move |f: &'static str| Signal::derive(field_error(value, f));
     view! {
         <section class="card narrow">
@@ -166,10 +169,10 @@ pub fn SignUpPage() -> impl IntoView {
                     Ok(true) => view! {
                         <p class="muted">"This account becomes the super admin. After it exists, self sign-up closes."</p>
                         <ActionForm action=action attr:novalidate=true>
-                            <Field id="username" label="Username" autocomplete="username" required=true
+                            <Field id="username" label="Username" autocomplete="username" required=true value={super::forms::typed::<SignUp>("username")}
                                 hint="Starts with a letter or _; letters, digits and @ _ - ~." error=fe("username")/>
-                            <Field id="full_name" label="Full name" autocomplete="name" error=fe("full_name")/>
-                            <Field id="email" label="Email" kind="email" autocomplete="email" required=true error=fe("email")/>
+                            <Field id="full_name" label="Full name" autocomplete="name" value={super::forms::typed::<SignUp>("full_name")} error=fe("full_name")/>
+                            <Field id="email" label="Email" kind="email" autocomplete="email" required=true value={super::forms::typed::<SignUp>("email")} error=fe("email")/>
                             <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true
                                 hint="At least 15 characters. A passphrase works well." error=fe("password")/>
                             {form_error(value, &["username", "full_name", "email", "password"])}

@@ -3,26 +3,39 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod confirm;
+pub mod forms;
+pub mod home;
 pub mod live;
 pub mod orgs;
 pub mod profile;
 pub mod roles;
 pub mod security;
 pub mod sso;
+pub mod toast;
 pub mod tokens;
 pub mod users;
 pub mod webauthn;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::api::auth::{current_user, SignOut, SwitchOrg};
+use crate::domain::abilities::Ability;
 use crate::domain::users::Me;
 use crate::domain::Error;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Pages may run only our own scripts: the ones Leptos marks with this request's nonce
+    // and the WASM they load.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = http::HeaderValue::from_str(&page_csp(&nonce)) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                <leptos_meta::HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -39,6 +53,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The content security policy of pages; `nonce` is the one on this page's scripts.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
 }
 
 /// The signed-in account, shared by every page; `refresh` after signing in or out.
@@ -64,8 +86,11 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let version = RwSignal::new(0u32);
     let live = live::provide_live();
+    toast::provide_toasts();
     // The account (with its abilities in the current organization) follows access changes.
-    let me = Resource::new(move || (version.get(), live.track()), |_| current_user());
+    // Blocking: the server sends no HTML before it knows who is signed in, so every page is
+    // rendered for its reader from the first byte and hydrates with the same data.
+    let me = Resource::new_blocking(move || (version.get(), live.track()), |_| current_user());
     provide_context(Session { me, version });
     // Effects run only in the browser, after hydration: tests (and people debugging) can
     // tell a live page from server-rendered HTML.
@@ -85,30 +110,55 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/roster.css"/>
         <Title text="Roster"/>
         <Router>
-            <Header/>
-            <TwoFactorBanner/>
+            // The header and every page read the session: each sits inside a Transition, so
+            // no resource is read outside a Suspense (no hydration mismatch), and the page
+            // stays in place while it refreshes. (The Routes themselves stay outside any
+            // Suspense: the server finds them by walking the tree.)
+            <Transition fallback=|| ()>
+                <Header/>
+                <TwoFactorBanner/>
+            </Transition>
             <main id="main">
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=Home/>
-                    <Route path=path!("/sign-in") view=auth::SignInPage/>
-                    <Route path=path!("/sign-up") view=auth::SignUpPage/>
-                    <Route path=path!("/profile") view=profile::ProfilePage/>
-                    <Route path=path!("/admin/users") view=users::UsersPage/>
-                    <Route path=path!("/admin/users/new") view=users::NewUserPage/>
-                    <Route path=path!("/admin/users/:username") view=users::EditUserPage/>
-                    <Route path=path!("/admin/audit") view=audit::AuditPage/>
-                    <Route path=path!("/admin/sso") view=sso::SsoPage/>
-                    <Route path=path!("/roles") view=roles::RolesPage/>
-                    <Route path=path!("/members") view=orgs::MembersPage/>
-                    <Route path=path!("/admin/orgs") view=orgs::OrgsPage/>
-                    <Route path=path!("/access") view=access::ExplainPage/>
+                <Routes fallback=|| view! { <Page><NotFound/></Page> }>
+                    <Route path=path!("/") view=|| view! { <Page><home::HomePage/></Page> }/>
+                    <Route path=path!("/sign-in") view=|| view! { <Page><auth::SignInPage/></Page> }/>
+                    <Route path=path!("/sign-up") view=|| view! { <Page><auth::SignUpPage/></Page> }/>
+                    <Route path=path!("/profile") view=|| view! { <Page><profile::ProfilePage/></Page> }/>
+                    <Route path=path!("/admin/users") view=|| view! { <Page><users::UsersPage/></Page> }/>
+                    <Route path=path!("/admin/users/new") view=|| view! { <Page><users::NewUserPage/></Page> }/>
+                    <Route path=path!("/admin/users/:username") view=|| view! { <Page><users::EditUserPage/></Page> }/>
+                    <Route path=path!("/admin/audit") view=|| view! {
+                        <Page>
+                            <SuperAdminOnly what="The audit log is for super admins.">
+                                <audit::AuditPage/>
+                            </SuperAdminOnly>
+                        </Page>
+                    }/>
+                    <Route path=path!("/admin/sso") view=|| view! {
+                        <Page>
+                            <SuperAdminOnly what="Single sign-on is set up by super admins.">
+                                <sso::SsoPage/>
+                            </SuperAdminOnly>
+                        </Page>
+                    }/>
+                    <Route path=path!("/roles") view=|| view! { <Page><roles::RolesPage/></Page> }/>
+                    <Route path=path!("/members") view=|| view! { <Page><orgs::MembersPage/></Page> }/>
+                    <Route path=path!("/admin/orgs") view=|| view! { <Page><orgs::OrgsPage/></Page> }/>
+                    <Route path=path!("/access") view=|| view! { <Page><access::ExplainPage/></Page> }/>
                 </Routes>
             </main>
+            <toast::ToastRegion/>
         </Router>
     }
+}
+
+/// Every page's frame: a Transition, so whatever the page reads (the session, its data)
+/// is read inside a Suspense, and a refresh keeps the old content until the new is ready.
+#[component]
+fn Page(children: ChildrenFn) -> impl IntoView {
+    view! { <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{children()}</Transition> }
 }
 
 #[component]
@@ -130,76 +180,93 @@ fn Header() -> impl IntoView {
             live.bump();
         }
     });
+    // The small-screen menu closes after choosing a page.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        #[cfg(feature = "hydrate")]
+        if let Some(m) = menu.get_untracked() {
+            m.set_open(false);
+        }
+    });
     view! {
         <header class="topbar">
             <a class="skip" href="#main">"Skip to content"</a>
             <A href="/" attr:class="brand">"Roster"</A>
-            <Transition fallback=|| ()>
-                {move || {
-                    session.me.get().map(|me| match me {
-                        Ok(Some(me)) => {
-                            let admin = me.super_admin;
-                            let current = me.org.as_ref().map(|o| o.id).unwrap_or_default();
-                            let orgs = me.orgs.clone();
-                            let many = orgs.len() > 1;
-                            let name = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
-                            view! {
+            {move || {
+                session.me.get().map(|me| match me {
+                    Ok(Some(me)) => {
+                        let admin = me.super_admin;
+                        let current = me.org.as_ref().map(|o| o.id).unwrap_or_default();
+                        let orgs = me.orgs.clone();
+                        let many = orgs.len() > 1;
+                        let name = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+                        let sees_members = me.super_admin || me.can(Ability::ViewUsers) || me.can(Ability::ManageUsers);
+                        view! {
+                            // A disclosure: a "Menu" button on small screens (works before
+                            // the WASM arrives), always open on wide ones (see main.css).
+                            <details class="menu" node_ref=menu>
+                                <summary>"Menu"</summary>
                                 <nav aria-label="Main">
-                                    <A href="/members">"Members"</A>
+                                    <Show when=move || sees_members>
+                                        <A href="/members">"Members"</A>
+                                    </Show>
                                     <A href="/roles">"Roles"</A>
                                     <A href="/access">"Explain access"</A>
                                     <Show when=move || admin>
-                                        <A href="/admin/orgs">"Organizations"</A>
                                         <A href="/admin/users">"Users"</A>
+                                        <A href="/admin/orgs">"Organizations"</A>
                                         <A href="/admin/audit">"Audit log"</A>
                                         <A href="/admin/sso">"Single sign-on"</A>
                                     </Show>
                                     <A href="/profile">"Profile"</A>
                                 </nav>
-                                {if many {
-                                    view! {
-                                        <div class="org-switcher">
-                                            <label for="org-switcher">"Organization"</label>
-                                            <select
-                                                id="org-switcher"
-                                                on:change=move |ev| {
-                                                    if let Ok(id) = event_target_value(&ev).parse::<i64>() {
-                                                        switch.dispatch(SwitchOrg { org: id });
-                                                    }
-                                                }
-                                            >
-                                                {orgs
-                                                    .into_iter()
-                                                    .map(|o| {
-                                                        let selected = o.id == current;
-                                                        view! { <option value=o.id.to_string() selected=selected>{o.name}</option> }
-                                                    })
-                                                    .collect_view()}
-                                            </select>
-                                        </div>
-                                    }
-                                        .into_any()
-                                } else {
-                                    view! { <span class="muted org-name">{name}</span> }.into_any()
-                                }}
-                                <div class="whoami">
-                                    <span class="muted">"Signed in as "<strong>{me.username.clone()}</strong></span>
-                                    <ActionForm action=sign_out>
-                                        <button type="submit" class="link">"Sign out"</button>
+                            </details>
+                            {if many {
+                                view! {
+                                    <ActionForm action=switch attr:class="org-switcher">
+                                        <label for="org-switcher">"Organization"</label>
+                                        <select
+                                            id="org-switcher"
+                                            name="org"
+                                            on:change=move |ev| {
+                                                switch.dispatch(SwitchOrg { org: event_target_value(&ev) });
+                                            }
+                                        >
+                                            {orgs
+                                                .into_iter()
+                                                .map(|o| {
+                                                    let selected = o.id == current;
+                                                    view! { <option value=o.id.to_string() selected=selected>{o.name}</option> }
+                                                })
+                                                .collect_view()}
+                                        </select>
+                                        // (the hydrated page switches on change)
+                                        <button type="submit" class="secondary no-wasm">"Switch"</button>
                                     </ActionForm>
-                                </div>
-                            }
-                                .into_any()
+                                }
+                                    .into_any()
+                            } else {
+                                view! { <span class="org-name">{name}</span> }.into_any()
+                            }}
+                            <div class="whoami">
+                                <span class="who">"Signed in as "<strong>{me.username.clone()}</strong></span>
+                                <ActionForm action=sign_out>
+                                    <button type="submit" class="link">"Sign out"</button>
+                                </ActionForm>
+                            </div>
                         }
-                        _ => view! {
-                            <nav aria-label="Main">
-                                <A href="/sign-in">"Sign in"</A>
-                            </nav>
-                        }
-                            .into_any(),
-                    })
-                }}
-            </Transition>
+                            .into_any()
+                    }
+                    _ => view! {
+                        <nav aria-label="Main" class="signed-out">
+                            <A href="/sign-in">"Sign in"</A>
+                        </nav>
+                    }
+                        .into_any(),
+                })
+            }}
         </header>
     }
 }
@@ -209,35 +276,13 @@ fn Header() -> impl IntoView {
 fn TwoFactorBanner() -> impl IntoView {
     let session = expect_context::<Session>();
     view! {
-        <Transition fallback=|| ()>
-            {move || session.current().filter(|m| m.needs_two_factor).map(|_| view! {
-                <div class="alert banner" role="alert">
-                    "Two-factor authentication is required here. "
-                    <A href="/profile">"Set it up in your profile"</A>
-                    " to use the rest of Roster."
-                </div>
-            })}
-        </Transition>
-    }
-}
-
-/// `/`: send people where they belong.
-#[component]
-fn Home() -> impl IntoView {
-    let session = expect_context::<Session>();
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                session.me.get().map(|me| {
-                    let to = match me {
-                        Ok(Some(m)) if m.super_admin => "/admin/users",
-                        Ok(Some(_)) => "/members",
-                        _ => "/sign-in",
-                    };
-                    view! { <leptos_router::components::Redirect path=to/> }
-                })
-            }}
-        </Suspense>
+        {move || session.current().filter(|m| m.needs_two_factor).map(|_| view! {
+            <div class="alert banner" role="alert">
+                "Two-factor authentication is required here. "
+                <A href="/profile">"Set it up in your profile"</A>
+                " to use the rest of Roster."
+            </div>
+        })}
     }
 }
 
@@ -254,6 +299,40 @@ fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <A href="/">"Go to the start page"</A></p>
         </section>
+    }
+}
+
+/// A page that is not for the reader (e.g. an admin page for someone without the ability):
+/// says so plainly, with a way on, and is answered 403.
+#[component]
+pub fn NotForYou(#[prop(into)] what: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(http::StatusCode::FORBIDDEN);
+        }
+    }
+    view! {
+        <section class="card">
+            <h1>"Not available to you"</h1>
+            <p>{what}</p>
+            <p><A href="/">"Go to the start page"</A></p>
+        </section>
+    }
+}
+
+/// A page for super admins only: the page itself for them, "not for you" for everyone
+/// else (no list is requested that would be refused).
+#[component]
+pub fn SuperAdminOnly(#[prop(into)] what: String, children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        session.me.get().map(|me| match me {
+            Ok(Some(me)) if me.super_admin => children().into_any(),
+            Ok(Some(_)) => view! { <NotForYou what=what.clone()/> }.into_any(),
+            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+        })
     }
 }
 
@@ -288,10 +367,10 @@ pub fn Field(
     #[prop(into, optional)]
     name: Option<String>,
     #[prop(into, optional)] kind: Option<String>,
-    #[prop(into, optional)] value: Option<String>,
+    #[prop(into, default = None)] value: Option<String>,
     #[prop(into, optional)] autocomplete: Option<String>,
     #[prop(optional)] required: bool,
-    #[prop(into, optional)] hint: Option<String>,
+    #[prop(into, optional)] hint: MaybeProp<String>,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
     let err_id = format!("{id}-error");
@@ -299,10 +378,9 @@ pub fn Field(
     let described = {
         let err_id = err_id.clone();
         let hint_id = hint_id.clone();
-        let has_hint = hint.is_some();
         move || {
             let mut ids = Vec::new();
-            if has_hint {
+            if hint.with(|h| h.as_ref().is_some_and(|h| !h.is_empty())) {
                 ids.push(hint_id.clone());
             }
             if error.get().is_some() {
@@ -324,7 +402,7 @@ pub fn Field(
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described
             />
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            {move || hint.get().filter(|h| !h.is_empty()).map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             {move || error.get().map(|e| view! { <p class="field-error" id=err_id.clone()>{e}</p> })}
         </div>
     }

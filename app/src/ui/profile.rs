@@ -1,6 +1,8 @@
 //! The signed-in account's own page: name, email, password, security (2FA), tokens.
 use leptos::prelude::*;
 
+use super::confirm::{CancelButton, ConfirmDialog};
+use super::forms::{outcome, succeeded};
 use super::{field_error, form_error, ErrorBox, Field, Session};
 use crate::api::profile::{ChangePassword, RemoveAvatar, UpdateProfile};
 use crate::domain::avatar::AvatarError;
@@ -11,8 +13,11 @@ pub fn ProfilePage() -> AnyView {
     let session = expect_context::<Session>();
     let update = ServerAction::<UpdateProfile>::new();
     let change = ServerAction::<ChangePassword>::new();
-    let uv: Signal<_> = update.value().into();
-    let cv: Signal<_> = change.value().into();
+    let uv = outcome(update);
+    let cv = outcome(change);
+    let saved = succeeded(update);
+    let changed = succeeded(change);
+    let rules = Resource::new(|| (), |_| crate::api::users::password_rules());
     Effect::new(move |_| {
         if let Some(Ok(_)) = update.value().get() {
             session.refresh();
@@ -31,7 +36,7 @@ pub fn ProfilePage() -> AnyView {
                             <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" required=true
                                 error=Signal::derive(field_error(uv, "email"))/>
                             {form_error(uv, &["full_name", "email"])}
-                            {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <p class="alert ok" role="status">"Profile saved."</p> })}
+                            {move || saved.get().then(|| view! { <p class="alert ok" role="status">"Profile saved."</p> })}
                             <button type="submit" class="primary">"Save profile"</button>
                         </ActionForm>
                     }.into_any(),
@@ -46,9 +51,10 @@ pub fn ProfilePage() -> AnyView {
                 <Field id="current_password" label="Current password" kind="password" autocomplete="current-password" required=true
                     error=Signal::derive(field_error(cv, "current_password"))/>
                 <Field id="new_password" label="New password" kind="password" autocomplete="new-password" required=true
+                    hint=Signal::derive(move || rules.get().and_then(|r| r.ok()).unwrap_or_default())
                     error=Signal::derive(field_error(cv, "new_password"))/>
                 {form_error(cv, &["current_password", "new_password"])}
-                {move || matches!(change.value().get(), Some(Ok(_))).then(|| view! {
+                {move || changed.get().then(|| view! {
                     <p class="alert ok" role="status">"Password changed. Your other sessions were signed out."</p>
                 })}
                 <button type="submit" class="primary">"Change password"</button>
@@ -90,9 +96,18 @@ fn AvatarSection() -> AnyView {
                     </div>
                     <div class="buttons">
                         <button type="submit" class="primary">"Upload picture"</button>
-                        <button type="button" on:click=move |_| { remove.dispatch(RemoveAvatar {}); }>"Remove picture"</button>
                     </div>
                 </form>
+                <ConfirmDialog id="remove-avatar" trigger="Remove picture" trigger_class="secondary" title="Remove your picture?"
+                    done=Signal::derive(move || matches!(remove.value().get(), Some(Ok(()))))>
+                    <p>"Your initial is shown instead. You can upload a picture again at any time."</p>
+                    <ActionForm action=remove>
+                        <div class="buttons">
+                            <button type="submit" class="danger">"Remove picture"</button>
+                            <CancelButton of="remove-avatar"/>
+                        </div>
+                    </ActionForm>
+                </ConfirmDialog>
             </div>
             {move || query.with(|q| q.get("avatar_error")).and_then(|c| AvatarError::from_code(&c)).map(|e| view! {
                 <div class="alert error" role="alert">{e.to_string()}</div>

@@ -1,16 +1,29 @@
-//! The role matrix: abilities down, roles across, a toggle per cell. Everyone signed in sees
-//! it; super admins toggle cells and manage roles. A toggle applies on the server before the
-//! answer comes back; other open pages follow through the live event stream.
+//! The role matrix: abilities down, roles across, a switch per cell. Everyone signed in sees
+//! it; super admins flip cells and manage roles. A flip applies on the server before the
+//! answer comes back, says so in a message with Undo, and other open pages follow through
+//! the live event stream. Each cell is a small form (works before the WASM arrives).
 use leptos::prelude::*;
 
+use super::confirm::{CancelButton, ConfirmDialog};
+use super::forms::{outcome, typed};
 use super::live::Live;
+use super::toast::use_toasts;
 use super::{field_error, form_error, ErrorBox, Field};
 use crate::api::roles::{role_matrix, CreateRole, DeleteRole, RenameRole, SetRoleAbility};
 use crate::domain::abilities::{Ability, AbilityKind};
+use crate::domain::roles::Role;
+
+fn holders(n: i64) -> String {
+    match n {
+        1 => "1 holder".into(),
+        n => format!("{n} holders"),
+    }
+}
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
     let live = expect_context::<Live>();
+    let toasts = use_toasts();
     let toggle = ServerAction::<SetRoleAbility>::new();
     let create = ServerAction::<CreateRole>::new();
     let rename = ServerAction::<RenameRole>::new();
@@ -27,12 +40,26 @@ pub fn RolesPage() -> impl IntoView {
         },
         |_| role_matrix(),
     );
-    let toggle_error = move || {
-        toggle.value().with(|v| match v {
-            Some(Err(e)) => Some(view! { <div class="alert error" role="alert">{e.to_string()}</div> }),
-            _ => None,
-        })
-    };
+    // What the last flip asked for, to say it and offer to undo it.
+    let last = RwSignal::new(None::<(Ability, bool)>);
+    Effect::new(move |_| match toggle.value().get() {
+        Some(Ok(r)) => {
+            let Some((ability, on)) = last.get_untracked() else { return };
+            let verb = if on { "now grants" } else { "no longer grants" };
+            let text = format!("{} {verb} {} ({}).", r.name, ability.code(), holders(r.members));
+            let role = r.id;
+            toasts.with_undo(text, move || {
+                last.set(Some((ability, !on)));
+                toggle.dispatch(SetRoleAbility {
+                    role: role.to_string(),
+                    ability: ability.code().to_string(),
+                    on: (!on).to_string(),
+                });
+            });
+        }
+        Some(Err(e)) => toasts.error(e.to_string()),
+        None => {}
+    });
     view! {
         <section class="card wide">
             <h1>"Roles"</h1>
@@ -40,56 +67,35 @@ pub fn RolesPage() -> impl IntoView {
                 "Roles are the same in every organization; each member holds one role per organization. "
                 "A change applies to every holder's next request."
             </p>
-            {toggle_error}
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || super::forms::posted_error(super::forms::name_of::<SetRoleAbility>()).get()
+                .map(|e| view! { <div class="alert error" role="alert">{e.to_string()}</div> })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || matrix.get().map(|m| match m {
                     Ok(m) => {
                         let editable = m.editable;
                         let roles = m.roles.clone();
                         let header = roles
                             .iter()
-                            .map(|r| view! { <th scope="col">{r.name.clone()}<span class="muted small">{format!(" ({})", r.members)}</span></th> })
+                            .map(|r| view! {
+                                <th scope="col">{r.name.clone()}<span class="muted small block">{holders(r.members)}</span></th>
+                            })
                             .collect_view();
                         let rows = [AbilityKind::DataTool, AbilityKind::Privilege]
                             .into_iter()
                             .map(|kind| {
-                                let title = match kind {
-                                    AbilityKind::DataTool => "Data-tool abilities",
-                                    AbilityKind::Privilege => "Administrative privileges",
+                                let (title, note) = match kind {
+                                    AbilityKind::DataTool => ("What members may do in the data tools", "Backups, databases, queries, dashboards."),
+                                    AbilityKind::Privilege => ("What members may administer in Roster", "Accounts and memberships of their organization."),
                                 };
                                 let span = roles.len() + 1;
                                 let body = Ability::ALL
                                     .into_iter()
                                     .filter(|a| a.kind() == kind)
                                     .map(|a| {
-                                        let cells = roles
-                                            .iter()
-                                            .map(|r| {
-                                                let role = r.id;
-                                                let on = r.abilities.contains(a);
-                                                let label = format!("{} for {}", a.code(), r.name);
-                                                view! {
-                                                    <td class="cell">
-                                                        <input
-                                                            type="checkbox"
-                                                            aria-label=label
-                                                            checked=on
-                                                            disabled=!editable
-                                                            on:change=move |ev| {
-                                                                toggle.dispatch(SetRoleAbility {
-                                                                    role,
-                                                                    ability: a.code().to_string(),
-                                                                    on: event_target_checked(&ev),
-                                                                });
-                                                            }
-                                                        />
-                                                    </td>
-                                                }
-                                            })
-                                            .collect_view();
+                                        let cells = roles.iter().map(|r| view! { <Cell role=r.clone() ability=a editable toggle last/> }).collect_view();
                                         view! {
                                             <tr>
-                                                <th scope="row">
+                                                <th scope="row" class="sticky">
                                                     <code>{a.code()}</code>
                                                     <span class="muted small block">{a.description()}</span>
                                                 </th>
@@ -100,92 +106,157 @@ pub fn RolesPage() -> impl IntoView {
                                     .collect_view();
                                 view! {
                                     <tbody>
-                                        <tr class="group"><th scope="rowgroup" colspan=span.to_string()>{title}</th></tr>
+                                        <tr class="group">
+                                            <th scope="rowgroup" colspan=span.to_string()>{title}<span class="note">{note}</span></th>
+                                        </tr>
                                         {body}
                                     </tbody>
                                 }
                             })
                             .collect_view();
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap sticky-first" tabindex="0" role="region" aria-label="Role matrix (scrolls sideways)">
                                 <table class="matrix" aria-label="Role matrix">
-                                    <thead><tr><th scope="col">"Ability"</th>{header}</tr></thead>
+                                    <thead><tr><th scope="col" class="sticky">"Ability"</th>{header}</tr></thead>
                                     {rows}
                                 </table>
                             </div>
-                            <Show when=move || !editable>
-                                <p class="muted">"Only super admins change roles."</p>
-                            </Show>
-                            <Show when=move || editable>
-                                <ManageRoles roles=roles.clone() create rename delete/>
-                            </Show>
+                            {(!editable).then(|| view! { <p class="muted">"Only super admins change roles."</p> })}
+                            {editable.then(|| view! { <ManageRoles roles=roles.clone() create rename delete/> })}
                         }
                             .into_any()
                     }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 })}
-            </Transition>
+            </Suspense>
         </section>
+    }
+}
+
+/// One cell: a switch that is a form of its own.
+#[component]
+fn Cell(
+    role: Role,
+    ability: Ability,
+    editable: bool,
+    toggle: ServerAction<SetRoleAbility>,
+    last: RwSignal<Option<(Ability, bool)>>,
+) -> impl IntoView {
+    let on = role.abilities.contains(ability);
+    let label = format!("{} for {}", ability.code(), role.name);
+    view! {
+        <td class="cell">
+            <ActionForm action=toggle>
+                <input type="hidden" name="role" value=role.id.to_string()/>
+                <input type="hidden" name="ability" value=ability.code()/>
+                <input type="hidden" name="on" value=(!on).to_string()/>
+                <button type="submit" role="switch" class="switch" aria-checked=on.to_string() aria-label=label
+                    disabled=!editable on:click=move |_| last.set(Some((ability, !on)))>
+                    <span aria-hidden="true">{if on { "✓" } else { "" }}</span>
+                </button>
+            </ActionForm>
+        </td>
     }
 }
 
 #[component]
 fn ManageRoles(
-    roles: Vec<crate::domain::roles::Role>,
+    roles: Vec<Role>,
     create: ServerAction<CreateRole>,
     rename: ServerAction<RenameRole>,
     delete: ServerAction<DeleteRole>,
 ) -> impl IntoView {
-    let create_value = Signal::from(create.value());
-    let rename_value = Signal::from(rename.value());
-    let delete_value = Signal::from(delete.value());
+    let toasts = use_toasts();
+    let create_value = outcome(create);
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = create.value().get() {
+            toasts.ok(format!("Role {} created.", r.name));
+        }
+    });
+    Effect::new(move |_| match rename.value().get() {
+        Some(Ok(r)) => toasts.ok(format!("Renamed to {}.", r.name)),
+        Some(Err(e)) => toasts.error(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            toasts.ok("Role deleted.");
+        }
+    });
+    let rename_error = super::forms::posted_error(super::forms::name_of::<RenameRole>());
     let all = roles.clone();
     view! {
         <h2>"Manage roles"</h2>
         <ActionForm action=create attr:novalidate=true attr:class="inline">
-            <Field id="name" label="New role name" required=true error=Signal::derive(field_error(create_value, "name"))/>
+            <Field id="name" label="New role name" required=true value={typed::<CreateRole>("name")}
+                error=Signal::derive(field_error(create_value, "name"))/>
             <button type="submit">"Create role"</button>
         </ActionForm>
         {form_error(create_value, &["name"])}
-        {form_error(rename_value, &[])}
-        {form_error(delete_value, &[])}
+        {move || rename_error.get().map(|e| view! { <div class="alert error" role="alert">{e.to_string()}</div> })}
         <ul class="plain">
             {roles
                 .into_iter()
                 .map(|r| {
                     let others = all.iter().filter(|o| o.id != r.id).cloned().collect::<Vec<_>>();
-                    let rid = r.id.to_string();
-                    let rid2 = rid.clone();
-                    let rename_id = format!("rename-{}", r.id);
-                    let repl_id = format!("replacement-{}", r.id);
-                    let name = r.name.clone();
-                    let rename_label = format!("Name of {}", r.name);
-                    let repl_label = format!("Move members of {} to", r.name);
-                    let delete_label = format!("Delete {}", r.name);
-                    view! {
-                        <li class="role-admin">
-                            <ActionForm action=rename attr:class="inline">
-                                <input type="hidden" name="role" value=rid.clone()/>
-                                <label for=rename_id.clone()>{rename_label.clone()}</label>
-                                <input id=rename_id.clone() name="name" value=name.clone()/>
-                                <button type="submit" class="secondary">"Rename"</button>
-                            </ActionForm>
-                            <ActionForm action=delete attr:class="inline">
-                                <input type="hidden" name="role" value=rid2.clone()/>
-                                <label for=repl_id.clone()>{repl_label.clone()}</label>
-                                <select id=repl_id.clone() name="replacement">
-                                    <option value="">"(no members to move)"</option>
-                                    {others
-                                        .iter()
-                                        .map(|o| view! { <option value=o.id.to_string()>{o.name.clone()}</option> })
-                                        .collect_view()}
-                                </select>
-                                <button type="submit" class="danger">{delete_label.clone()}</button>
-                            </ActionForm>
-                        </li>
-                    }
+                    view! { <RoleAdmin r others rename delete/> }
                 })
                 .collect_view()}
         </ul>
+    }
+}
+
+#[component]
+fn RoleAdmin(
+    r: Role,
+    others: Vec<Role>,
+    rename: ServerAction<RenameRole>,
+    delete: ServerAction<DeleteRole>,
+) -> impl IntoView {
+    let rid = r.id.to_string();
+    let rename_id = format!("rename-{}", r.id);
+    let dialog = format!("delete-role-{}", r.id);
+    let repl_id = format!("replacement-{}", r.id);
+    let name = r.name.clone();
+    let members = r.members;
+    let deleted = Signal::derive(move || matches!(delete.value().get(), Some(Ok(()))));
+    let dv = outcome(delete);
+    let rid2 = rid.clone();
+    let (name2, name3) = (name.clone(), name.clone());
+    view! {
+        <li class="role-admin">
+            <ActionForm action=rename attr:class="inline">
+                <input type="hidden" name="role" value=rid.clone()/>
+                <label for=rename_id.clone()>{format!("Name of {name}")}</label>
+                <input id=rename_id.clone() name="name" value=name.clone()/>
+                <button type="submit" class="secondary">"Rename"</button>
+            </ActionForm>
+            <ConfirmDialog id=dialog.clone() trigger=format!("Delete {name2}") title=format!("Delete the role {name2}?") done=deleted>
+                <ActionForm action=delete>
+                    <input type="hidden" name="role" value=rid2.clone()/>
+                    {if members == 0 {
+                        view! {
+                            <p>{format!("No one holds {name3}. The role and its abilities are deleted.")}</p>
+                            <input type="hidden" name="replacement" value=""/>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p>{format!("{} hold {name3}. They get another role instead:", holders(members))}</p>
+                            <div class="field">
+                                <label for=repl_id.clone()>{format!("Move the {} of {name3} to", holders(members))}</label>
+                                <select id=repl_id.clone() name="replacement">
+                                    {others.iter().map(|o| view! { <option value=o.id.to_string()>{o.name.clone()}</option> }).collect_view()}
+                                </select>
+                            </div>
+                        }.into_any()
+                    }}
+                    {form_error(dv, &[])}
+                    <div class="buttons">
+                        <button type="submit" class="danger">"Delete role"</button>
+                        <CancelButton of=dialog.clone()/>
+                    </div>
+                </ActionForm>
+            </ConfirmDialog>
+        </li>
     }
 }

@@ -2,6 +2,7 @@
 //! turn off), the inline "confirm it is you" prompt of sudo mode, and the admin reset.
 use leptos::prelude::*;
 
+use super::confirm::{CancelButton, ConfirmDialog};
 use super::{field_error, form_error, Field};
 use crate::api::auth::Reauthenticate;
 use crate::api::security::{
@@ -39,6 +40,12 @@ pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> AnyView {
         </div>
     }
     .into_any()
+}
+
+/// A secret key as people copy it by hand: groups of four (authenticator apps ignore the
+/// spaces).
+pub fn group_in_fours(secret: &str) -> String {
+    secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 /// The QR code SVG without its XML prolog, for embedding in the page.
@@ -97,6 +104,12 @@ pub fn SecuritySection() -> AnyView {
             from_regen.or(from_confirm)
         }
     });
+    // The codes stay on screen until the person says they saved them (new codes show again).
+    let saved_codes = RwSignal::new(false);
+    Effect::new(move |_| {
+        codes.track();
+        saved_codes.set(false);
+    });
     let enrolling =
         move || begin.value().get().and_then(|r| r.ok()).filter(|_| confirm.value().get().is_none_or(|r| r.is_err()));
     view! {
@@ -117,8 +130,26 @@ pub fn SecuritySection() -> AnyView {
                         {if s.totp {
                             view! {
                                 <div class="buttons">
-                                    <button type="button" on:click=move |_| { regenerate.dispatch(RegenerateRecoveryCodes {}); }>"Regenerate recovery codes"</button>
-                                    <button type="button" class="danger" on:click=move |_| { disable.dispatch(DisableTwoFactor {}); }>"Turn off two-factor authentication"</button>
+                                    <ConfirmDialog id="regenerate-codes" trigger="Regenerate recovery codes" trigger_class="secondary"
+                                        title="Replace your recovery codes?" done=Signal::derive(move || regenerate.value().with(|v| v.is_some()))>
+                                        <p>"You get 10 new codes. The codes you have now stop working at once."</p>
+                                        <ActionForm action=regenerate>
+                                            <div class="buttons">
+                                                <button type="submit" class="danger">"Replace the codes"</button>
+                                                <CancelButton of="regenerate-codes"/>
+                                            </div>
+                                        </ActionForm>
+                                    </ConfirmDialog>
+                                    <ConfirmDialog id="disable-2fa" trigger="Turn off two-factor authentication"
+                                        title="Turn off two-factor authentication?" done=Signal::derive(move || disable.value().with(|v| v.is_some()))>
+                                        <p>"Your password alone will sign you in. Your authenticator app and recovery codes stop working; passkeys stay."</p>
+                                        <ActionForm action=disable>
+                                            <div class="buttons">
+                                                <button type="submit" class="danger">"Turn it off"</button>
+                                                <CancelButton of="disable-2fa"/>
+                                            </div>
+                                        </ActionForm>
+                                    </ConfirmDialog>
                                 </div>
                             }.into_any()
                         } else {
@@ -145,7 +176,7 @@ pub fn SecuritySection() -> AnyView {
                     <p>"Scan this QR code with an authenticator app (such as FreeOTP, Aegis or Google Authenticator), then enter the code it shows."</p>
                     <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=svg_body(&e.qr_svg)></div>
                     <p>"Cannot scan? Enter this secret key instead:"</p>
-                    <p><code class="secret" aria-label="Secret key">{e.secret.clone()}</code></p>
+                    <p><code class="secret" aria-label="Secret key">{group_in_fours(&e.secret)}</code></p>
                     <details><summary>"Show the setup link"</summary><p><code class="wrap">{e.uri.clone()}</code></p></details>
                     <ActionForm action=confirm attr:novalidate=true>
                         <Field id="code" label="Code from your app" autocomplete="one-time-code" required=true
@@ -155,7 +186,7 @@ pub fn SecuritySection() -> AnyView {
                     </ActionForm>
                 </div>
             })}
-            {move || codes.get().map(|c| {
+            {move || codes.get().filter(|_| !saved_codes.get()).map(|c| {
                 let text = c.codes.join("\n");
                 let href = format!("data:text/plain;charset=utf-8,{}", super::enc(&format!("Roster recovery codes\n\n{text}\n")));
                 view! {
@@ -167,6 +198,7 @@ pub fn SecuritySection() -> AnyView {
                             <a class="button" href=href download="roster-recovery-codes.txt">"Download codes"</a>
                             <CopyButton text=text label="Copy codes"/>
                         </div>
+                        <button type="button" class="primary saved" on:click=move |_| saved_codes.set(true)>"I have saved these codes"</button>
                     </div>
                 }
             })}
@@ -220,14 +252,21 @@ pub fn TwoFactorReset(username: String) -> AnyView {
                 }/>
             </Show>
             {move || confirmed.get().then(|| view! { <p class="alert ok" role="status">"Confirmed. Choose Reset again to finish."</p> })}
-            <ActionForm action=reset attr:novalidate=true>
-                <input type="hidden" name="username" value=username.clone()/>
-                <Field id="reason" label="Reason for the reset" required=true
-                    hint="For the audit log, e.g. the ticket number and how the user's identity was checked."
-                    error=Signal::derive(field_error(value, "reason"))/>
-                {move || (!value.with(needs_reauth)).then(|| form_error(value, &["reason"])())}
-                <button type="submit" class="danger" disabled=move || reset.pending().get()>"Reset two-factor authentication"</button>
-            </ActionForm>
+            <ConfirmDialog id="reset-2fa" trigger="Reset two-factor authentication" title=format!("Reset {username}'s two-factor authentication?")
+                done=Signal::derive(move || matches!(reset.value().get(), Some(Ok(()))) || reset.value().with(needs_reauth))>
+                <p>{format!("{username}'s authenticator app, recovery codes and passkeys stop working; the password alone signs in until they set them up again.")}</p>
+                <ActionForm action=reset attr:novalidate=true>
+                    <input type="hidden" name="username" value=username.clone()/>
+                    <Field id="reason" label="Reason for the reset" required=true
+                        hint="For the audit log, e.g. the ticket number and how the user's identity was checked."
+                        error=Signal::derive(field_error(value, "reason"))/>
+                    {move || (!value.with(needs_reauth)).then(|| form_error(value, &["reason"])())}
+                    <div class="buttons">
+                        <button type="submit" class="danger" disabled=move || reset.pending().get()>"Reset two-factor authentication"</button>
+                        <CancelButton of="reset-2fa"/>
+                    </div>
+                </ActionForm>
+            </ConfirmDialog>
         </div>
     }
     .into_any()
@@ -264,7 +303,7 @@ pub fn PasskeysPanel(available: bool) -> AnyView {
                     }
                     .await
                 }
-                PendingPasskey::Remove(id) => delete_passkey(id).await.map(|_| None),
+                PendingPasskey::Remove(id) => delete_passkey(id.to_string()).await.map(|_| None),
             };
             busy.set(false);
             match r {
@@ -305,7 +344,7 @@ pub fn PasskeysPanel(available: bool) -> AnyView {
                                         <button type="button" on:click=move |_| {
                                             let n = current.get_untracked();
                                             leptos::task::spawn_local(async move {
-                                                match rename_passkey(id, n).await {
+                                                match rename_passkey(id.to_string(), n).await {
                                                     Ok(()) => version.update(|v| *v += 1),
                                                     Err(e) => error.set(Some(e.to_string())),
                                                 }
@@ -313,8 +352,15 @@ pub fn PasskeysPanel(available: bool) -> AnyView {
                                         }>"Rename"</button>
                                         <span class="muted">"Added " {crate::domain::users::format_time(p.created_at)}
                                             ", last used " {p.last_used_at.map(crate::domain::users::format_time).unwrap_or_else(|| "never".into())}</span>
-                                        <button type="button" class="danger" aria-label=remove_label
-                                            on:click=move |_| run(PendingPasskey::Remove(id))>"Remove"</button>
+                                        <ConfirmDialog id=format!("remove-passkey-{id}") trigger="Remove" trigger_label=remove_label
+                                            title=format!("Remove the passkey {}?", p.name)>
+                                            <p>"You can no longer sign in with it. Your other ways to sign in stay."</p>
+                                            <div class="buttons">
+                                                <button type="button" class="danger" commandfor=format!("remove-passkey-{id}") command="close"
+                                                    on:click=move |_| run(PendingPasskey::Remove(id))>"Remove passkey"</button>
+                                                <CancelButton of=format!("remove-passkey-{id}")/>
+                                            </div>
+                                        </ConfirmDialog>
                                     </li>
                                 }
                             }).collect_view()}
@@ -348,22 +394,34 @@ pub enum PendingPasskey {
     Remove(i64),
 }
 
-/// On an account's admin page: lift a sign-in lock-out (too many failed attempts).
+/// On an account's admin page: lift a sign-in lock-out (too many failed attempts). Shown
+/// only while the account is held back.
 #[component]
 pub fn UnlockUser(username: String) -> AnyView {
     let unlock = ServerAction::<crate::api::security::UnlockUser>::new();
     let value: Signal<_> = unlock.value().into();
+    let name = username.clone();
+    let locked =
+        Resource::new(move || (name.clone(), unlock.version().get()), |(u, _)| crate::api::security::sign_in_locked(u));
     view! {
-        <div class="unlock">
-            <ActionForm action=unlock attr:class="inline">
-                <input type="hidden" name="username" value=username/>
-                <button type="submit" class="secondary">"Unlock sign-in"</button>
-            </ActionForm>
-            {form_error(value, &[])}
-            {move || matches!(unlock.value().get(), Some(Ok(()))).then(|| view! {
-                <p class="alert ok" role="status">"Sign-in unlocked: failed attempts were forgotten."</p>
+        <Transition fallback=|| ()>
+            {move || locked.get().map(|r| {
+                let username = username.clone();
+                r.ok().filter(|l| *l).map(|_| view! {
+                    <div class="unlock alert" role="group" aria-label="Sign-in lock-out">
+                        <p>"Sign-in is held back after too many failed attempts."</p>
+                        <ActionForm action=unlock attr:class="inline">
+                            <input type="hidden" name="username" value=username/>
+                            <button type="submit" class="secondary">"Unlock sign-in"</button>
+                        </ActionForm>
+                    </div>
+                })
             })}
-        </div>
+        </Transition>
+        {form_error(value, &[])}
+        {move || matches!(unlock.value().get(), Some(Ok(()))).then(|| view! {
+            <p class="alert ok" role="status">"Sign-in unlocked: failed attempts were forgotten."</p>
+        })}
     }
     .into_any()
 }

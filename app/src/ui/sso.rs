@@ -1,6 +1,8 @@
 //! Single sign-on: the sign-in page's provider buttons, the providers admin (Settings ->
 //! Single sign-on, super admins) and the profile's linked providers.
 use leptos::prelude::*;
+
+use super::confirm::{CancelButton, ConfirmDialog};
 use leptos_router::hooks::use_query_map;
 
 use super::security::{needs_reauth, SudoPrompt};
@@ -95,8 +97,15 @@ pub fn SsoPage() -> AnyView {
                                             <td><span class=if p.enabled { "badge success" } else { "badge" }>{if p.enabled { "Enabled" } else { "Disabled" }}</span></td>
                                             <td class="actions">
                                                 <button type="button" aria-label=format!("Edit {name}") on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
-                                                <button type="button" class="danger" aria-label=format!("Delete {}", p.display_name)
-                                                    on:click=move |_| { delete.dispatch(DeleteSsoProvider { slug: slug.clone() }); }>"Delete"</button>
+                                                <ConfirmDialog id=format!("delete-sso-{slug}") trigger="Delete" trigger_label=format!("Delete {}", p.display_name)
+                                                    title=format!("Delete the provider {}?", p.display_name)>
+                                                    <p>{format!("The \u{201c}Sign in with {}\u{201d} button goes away and every account's link to it ends. Accounts stay; those with no other way in cannot sign in until an admin sets a password.", p.display_name)}</p>
+                                                    <div class="buttons">
+                                                        <button type="button" class="danger" commandfor=format!("delete-sso-{slug}") command="close"
+                                                            on:click=move |_| { delete.dispatch(DeleteSsoProvider { slug: slug.clone() }); }>"Delete provider"</button>
+                                                        <CancelButton of=format!("delete-sso-{}", p.slug)/>
+                                                    </div>
+                                                </ConfirmDialog>
                                             </td>
                                         </tr>
                                     }
@@ -235,8 +244,15 @@ pub fn LinkedProvidersSection() -> AnyView {
                                         <li>
                                             <strong>{p.display_name.clone()}</strong>
                                             <span class="muted">{format!(" linked {}{}", format_time(at), p.email.as_ref().map(|e| format!(" as {e}")).unwrap_or_default())}</span>
-                                            <button type="button" class="danger" aria-label=format!("Unlink {name}")
-                                                on:click=move |_| { last.set(slug.clone()); unlink.dispatch(UnlinkSso { slug: slug.clone() }); }>"Unlink"</button>
+                                            <ConfirmDialog id=format!("unlink-{slug}") trigger="Unlink" trigger_label=format!("Unlink {name}")
+                                                title=format!("Unlink {name}?")>
+                                                <p>{format!("You can no longer sign in with {name}. You can link it again later.")}</p>
+                                                <div class="buttons">
+                                                    <button type="button" class="danger" commandfor=format!("unlink-{slug}") command="close"
+                                                        on:click=move |_| { last.set(slug.clone()); unlink.dispatch(UnlinkSso { slug: slug.clone() }); }>"Unlink provider"</button>
+                                                    <CancelButton of=format!("unlink-{}", p.slug)/>
+                                                </div>
+                                            </ConfirmDialog>
                                         </li>
                                     }.into_any(),
                                     None => view! {

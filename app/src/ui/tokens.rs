@@ -1,6 +1,7 @@
 //! Profile -> API tokens: create (shown once), list, revoke.
 use leptos::prelude::*;
 
+use super::confirm::{CancelButton, ConfirmDialog};
 use super::security::{needs_reauth, CopyButton, SudoPrompt};
 use super::ErrorBox;
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
@@ -126,9 +127,22 @@ pub fn TokensSection() -> AnyView {
                                             <td>{t.expires_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                                             <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                                             <td><span class=format!("badge {state}")>{state}</span></td>
-                                            <td>{(state == "active").then(|| view! {
-                                                <button type="button" class="danger" aria-label=label.clone()
-                                                    on:click=move |_| { revoke.dispatch(RevokeToken { id }); }>"Revoke"</button>
+                                            <td>{(state == "active").then(|| {
+                                                let dialog = format!("revoke-token-{id}");
+                                                view! {
+                                                    <ConfirmDialog id=dialog.clone() trigger="Revoke" trigger_label=label.clone()
+                                                        title=format!("Revoke the token {}?", t.name)
+                                                        done=Signal::derive(move || matches!(revoke.value().get(), Some(Ok(()))))>
+                                                        <p>"Scripts and services using it are refused from their next request. This cannot be undone."</p>
+                                                        <ActionForm action=revoke>
+                                                            <input type="hidden" name="id" value=id.to_string()/>
+                                                            <div class="buttons">
+                                                                <button type="submit" class="danger">"Revoke token"</button>
+                                                                <CancelButton of=dialog.clone()/>
+                                                            </div>
+                                                        </ActionForm>
+                                                    </ConfirmDialog>
+                                                }
                                             })}</td>
                                         </tr>
                                     }

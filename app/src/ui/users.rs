@@ -1,12 +1,18 @@
-//! The users admin: list (search, sort by any column, keyset paging — all in the URL so the
-//! back button and shared links work), create, copy, edit, disable/enable and delete.
+//! The users admin: list (search, sort by any column, keyset paging — all in the URL, as
+//! links and a GET form, so the back button, shared links and a page without its WASM all
+//! work), create, copy, edit, disable/enable and delete (after a question).
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use super::{enc, field_error, form_error, ErrorBox, Field};
-use crate::api::users::{get_user, list_users, CopyUser, CreateUser, DeleteUser, UpdateUser};
+use super::confirm::{CancelButton, ConfirmDialog};
+use super::forms::{outcome, succeeded, typed};
+use super::security::{needs_reauth, SudoPrompt};
+use super::{enc, field_error, form_error, ErrorBox, Field, Session};
+use crate::api::users::{get_user, list_users, password_rules, CopyUser, CreateUser, DeleteUser, UpdateUser};
+use crate::domain::abilities::Ability;
 use crate::domain::users::{format_time, SortDir, SortField, UserStatus};
+use crate::domain::Error;
 
 #[derive(Clone, PartialEq, Default)]
 struct ListState {
@@ -43,8 +49,34 @@ impl ListState {
     }
 }
 
+/// Where "back" goes for this reader: the users list for super admins, the members page
+/// for everyone else (who has no users list).
+fn back_link(super_admin: bool) -> (&'static str, &'static str) {
+    if super_admin {
+        ("/admin/users", "Back to users")
+    } else {
+        ("/members", "Back to members")
+    }
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        session.me.get().map(|me| match me {
+            Ok(Some(me)) if me.super_admin => view! { <UsersList/> }.into_any(),
+            Ok(Some(_)) => view! {
+                <super::NotForYou what="The list of every account is for super admins. The members of your organization are on the Members page."/>
+            }
+            .into_any(),
+            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn UsersList() -> impl IntoView {
     let query = use_query_map();
     let state = Memo::new(move |_| {
         let q = query.read();
@@ -68,93 +100,77 @@ pub fn UsersPage() -> impl IntoView {
             )
         },
     );
-    let navigate = use_navigate();
-    let go = move |s: ListState| navigate(&s.href(), Default::default());
-    let search_input = NodeRef::<leptos::html::Input>::new();
-    let on_search = {
-        let go = go.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let text = search_input.get().map(|i| i.value()).unwrap_or_default();
-            go(ListState {
-                search: text.trim().to_string(),
-                sort: state.get().sort,
-                dir: state.get().dir,
-                ..Default::default()
-            });
-        }
-    };
-
-    let header = {
-        let go = go.clone();
-        move |field: SortField| {
-            let go = go.clone();
-            let aria = move || {
-                let s = state.get();
-                if s.sort == field {
-                    if s.dir == SortDir::Asc {
-                        "ascending"
-                    } else {
-                        "descending"
-                    }
-                } else {
-                    "none"
-                }
-            };
-            let arrow = move || {
-                let s = state.get();
-                if s.sort != field {
-                    ""
-                } else if s.dir == SortDir::Asc {
-                    " ▲"
-                } else {
-                    " ▼"
-                }
-            };
-            view! {
-                <th scope="col" aria-sort=aria>
-                    <button type="button" class="sort" on:click=move |_| {
-                        let s = state.get();
-                        let dir = if s.sort == field { s.dir.flip() } else { SortDir::Asc };
-                        go(ListState { search: s.search, sort: field, dir, ..Default::default() });
-                    }>{field.label()}<span aria-hidden="true">{arrow}</span></button>
-                </th>
+    let header = move |field: SortField| {
+        let aria = move || {
+            let s = state.get();
+            match (s.sort == field, s.dir) {
+                (true, SortDir::Asc) => "ascending",
+                (true, SortDir::Desc) => "descending",
+                _ => "none",
             }
+        };
+        let arrow = move || {
+            let s = state.get();
+            match (s.sort == field, s.dir) {
+                (false, _) => "",
+                (true, SortDir::Asc) => " ▲",
+                (true, SortDir::Desc) => " ▼",
+            }
+        };
+        let href = move || {
+            let s = state.get();
+            let dir = if s.sort == field { s.dir.flip() } else { SortDir::Asc };
+            ListState { search: s.search, sort: field, dir, ..Default::default() }.href()
+        };
+        let first = field == SortField::Username;
+        view! {
+            <th scope="col" aria-sort=aria class:sticky=first>
+                <A href=href attr:class="sort">{field.label()}<span aria-hidden="true">{arrow}</span></A>
+            </th>
         }
     };
-
     view! {
         <section class="card wide">
             <div class="title-row">
                 <h1>"Users"</h1>
                 <A href="/admin/users/new" attr:class="button primary">"New user"</A>
             </div>
-            <form class="search" role="search" on:submit=on_search>
+            <Form method="GET" action="/admin/users" attr:class="search" attr:role="search">
                 <label for="user-search">"Search users"</label>
-                <input id="user-search" type="search" node_ref=search_input
-                    placeholder="Username, name or email" value=move || state.get().search/>
-                <button type="submit">"Search"</button>
-            </form>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                <input id="user-search" type="search" name="q" placeholder="Username, name or email" value=move || state.get().search/>
                 {move || {
-                    let header = header.clone();
-                    let go = go.clone();
+                    let s = state.get();
+                    (s.sort != SortField::default()).then(|| view! { <input type="hidden" name="sort" value=s.sort.as_str()/> })
+                }}
+                {move || {
+                    let s = state.get();
+                    (s.dir != SortDir::default()).then(|| view! { <input type="hidden" name="dir" value=s.dir.as_str()/> })
+                }}
+                <button type="submit">"Search"</button>
+            </Form>
+            <p class="muted small">
+                "The built-in account " <A href="/admin/users/public">"public"</A>
+                " stands for anonymous visitors: it never signs in, and what it is granted applies to everyone."
+            </p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
                     page.get().map(move |r| match r {
                         Ok(p) => {
-                            let (prev, next) = (p.prev.clone(), p.next.clone());
-                            let empty = p.users.is_empty();
-                            let go_prev = go.clone();
-                            let go_next = go.clone();
+                            let prev = p.prev.clone().map(|b| ListState { before: Some(b), after: None, ..state.get_untracked() }.href());
+                            let next = p.next.clone().map(|a| ListState { after: Some(a), before: None, ..state.get_untracked() }.href());
+                            let users: Vec<_> = p.users.into_iter().filter(|u| !u.public).collect();
+                            let empty = users.is_empty();
                             view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap sticky-first" tabindex="0" role="region" aria-label="Users table (scrolls sideways)">
                                 <table>
                                     <caption class="sr-only">"Users"</caption>
                                     <thead><tr>
-                                        {SortField::ALL.into_iter().map(header).collect_view()}
+                                        {header(SortField::Username)}
                                         <th scope="col">"Actions"</th>
+                                        {SortField::ALL.into_iter().filter(|f| *f != SortField::Username).map(header).collect_view()}
                                     </tr></thead>
                                     <tbody>
-                                        {p.users.into_iter().map(|u| {
+                                        {users.into_iter().map(|u| {
                                             let edit = format!("/admin/users/{}", enc(&u.username));
                                             let copy = format!("/admin/users/new?copy={}", enc(&u.username));
                                             let status = u.status.as_str();
@@ -162,51 +178,71 @@ pub fn UsersPage() -> impl IntoView {
                                             let copy_label = format!("Copy {}", u.username);
                                             view! {
                                                 <tr>
-                                                    <td><A href=edit.clone()>{u.username.clone()}</A>
-                                                        {u.super_admin.then(|| view! { <span class="badge admin">"super admin"</span> })}
-                                                        {u.public.then(|| view! { <span class="badge admin" title="Stands for anonymous visitors; cannot sign in">"public"</span> })}</td>
-                                                    <td>{u.full_name.clone()}</td>
-                                                    <td>{u.email.clone()}</td>
-                                                    <td><span class=format!("badge {status}")>{status}</span></td>
-                                                    <td>{if u.two_factor { "On" } else { "Off" }}</td>
-                                                    <td>{format_time(u.created_at)}</td>
-                                                    <td>{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                                    <th scope="row" class="sticky"><A href=edit.clone()>{u.username.clone()}</A>
+                                                        {u.super_admin.then(|| view! { <span class="badge admin">"super admin"</span> })}</th>
                                                     <td class="actions">
                                                         <A href=edit attr:aria-label=edit_label>"Edit"</A>
                                                         <A href=copy attr:aria-label=copy_label>"Copy"</A>
                                                     </td>
+                                                    <td>{u.full_name.clone()}</td>
+                                                    <td>{u.email.clone()}</td>
+                                                    <td><span class=format!("badge {status}")>{status}</span></td>
+                                                    <td>{if u.two_factor { "On" } else { "Off" }}</td>
+                                                    <td class="nowrap">{format_time(u.created_at)}</td>
+                                                    <td class="nowrap">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}
                                     </tbody>
                                 </table>
                                 </div>
-                                <Show when=move || empty>
-                                    <p class="muted">"No users match."</p>
-                                </Show>
+                                {empty.then(|| view! { <p class="muted empty">"No users match."</p> })}
                                 <nav class="pager" aria-label="Pages">
-                                    <button type="button" disabled=prev.is_none() on:click=move |_| {
-                                        let s = state.get();
-                                        go_prev(ListState { before: prev.clone(), after: None, ..s });
-                                    }>"Previous page"</button>
-                                    <button type="button" disabled=next.is_none() on:click=move |_| {
-                                        let s = state.get();
-                                        go_next(ListState { after: next.clone(), before: None, ..s });
-                                    }>"Next page"</button>
+                                    {match prev {
+                                        Some(h) => view! { <A href=h>"Previous page"</A> }.into_any(),
+                                        None => view! { <span class="muted" aria-disabled="true">"Previous page"</span> }.into_any(),
+                                    }}
+                                    {match next {
+                                        Some(h) => view! { <A href=h>"Next page"</A> }.into_any(),
+                                        None => view! { <span class="muted" aria-disabled="true">"Next page"</span> }.into_any(),
+                                    }}
                                 </nav>
                             }.into_any()
                         }
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     })
                 }}
-            </Transition>
+            </Suspense>
         </section>
     }
 }
 
+/// The password rules as a hint (the same sentence the server's checks follow).
+fn rules_hint() -> Signal<Option<String>> {
+    let rules = Resource::new(|| (), |_| password_rules());
+    Signal::derive(move || rules.get().and_then(|r| r.ok()))
+}
+
 /// `/admin/users/new`, or `/admin/users/new?copy=NAME` to copy an account's configuration.
+/// Super admins create any account; holders of manage-users create members of their
+/// current organization.
 #[component]
 pub fn NewUserPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        session.me.get().map(|me| match me {
+            Ok(Some(me)) if me.super_admin || me.can(Ability::ManageUsers) => view! { <NewUser me/> }.into_any(),
+            Ok(Some(_)) => {
+                view! { <super::NotForYou what="Creating accounts needs the manage-users ability."/> }.into_any()
+            }
+            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn NewUser(me: crate::domain::users::Me) -> impl IntoView {
     let query = use_query_map();
     let source = move || query.read().get("copy").filter(|s| !s.is_empty());
     let create = ServerAction::<CreateUser>::new();
@@ -218,23 +254,27 @@ pub fn NewUserPage() -> impl IntoView {
             navigate(&format!("/admin/users/{}?created=1", enc(&u.username)), Default::default());
         }
     });
-    let cv: Signal<_> = create.value().into();
-    let pv: Signal<_> = copy.value().into();
+    let cv = outcome(create);
+    let pv = outcome(copy);
+    let hint = rules_hint();
+    let super_admin = me.super_admin;
+    let org = StoredValue::new(me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default());
+    let (back, _) = back_link(super_admin);
     const FIELDS: &[&str] = &["username", "full_name", "email", "password", "status"];
     const FIELDS_NEW: &[&str] = &["username", "full_name", "email", "password", "status", "role"];
     view! {
         <section class="card">
-            {move || match source() {
+            {move || match source().filter(|_| super_admin) {
                 None => view! {
                     <h1>"New user"</h1>
+                    <p class="muted">{format!("The account joins {}, the organization you are working in.", org.get_value())}</p>
                     <ActionForm action=create attr:novalidate=true>
-                        <Field id="username" label="Username" required=true
+                        <Field id="username" label="Username" required=true value={typed::<CreateUser>("username")}
                             hint="Starts with a letter or _; letters, digits and @ _ - ~. Cannot be changed later."
                             error=Signal::derive(field_error(cv, "username"))/>
-                        <Field id="full_name" label="Full name" error=Signal::derive(field_error(cv, "full_name"))/>
-                        <Field id="email" label="Email" kind="email" required=true error=Signal::derive(field_error(cv, "email"))/>
-                        <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true
-                            error=Signal::derive(field_error(cv, "password"))/>
+                        <Field id="full_name" label="Full name" value={typed::<CreateUser>("full_name")} error=Signal::derive(field_error(cv, "full_name"))/>
+                        <Field id="email" label="Email" kind="email" required=true value={typed::<CreateUser>("email")} error=Signal::derive(field_error(cv, "email"))/>
+                        <PasswordField id="password" label="Password" hint error=Signal::derive(field_error(cv, "password"))/>
                         <div class="field">
                             <label for="status">"Status"</label>
                             <select id="status" name="status">
@@ -242,14 +282,16 @@ pub fn NewUserPage() -> impl IntoView {
                                 <option value="disabled">"Disabled"</option>
                             </select>
                         </div>
-                        <div class="field check">
-                            <input type="checkbox" id="super_admin" name="super_admin"/>
-                            <label for="super_admin">"Super admin"</label>
-                        </div>
+                        {super_admin.then(|| view! {
+                            <div class="field check">
+                                <input type="checkbox" id="super_admin" name="super_admin"/>
+                                <label for="super_admin">"Super admin (every ability in every organization)"</label>
+                            </div>
+                        })}
                         <div class="field">
-                            <label for="role">"Role in the current organization"</label>
+                            <label for="role">{format!("Role in {}", org.get_value())}</label>
                             <select id="role" name="role">
-                                <option value="" selected=true>"Default: Viewer (Admin for super admins)"</option>
+                                <option value="" selected=true>"Viewer (Admin for super admins)"</option>
                                 <RoleNames/>
                             </select>
                             {move || field_error(cv, "role")().map(|e| view! { <p class="field-error">{e}</p> })}
@@ -257,7 +299,7 @@ pub fn NewUserPage() -> impl IntoView {
                         {form_error(cv, FIELDS_NEW)}
                         <div class="buttons">
                             <button type="submit" class="primary" disabled=move || create.pending().get()>"Create user"</button>
-                            <A href="/admin/users">"Cancel"</A>
+                            <A href=back>"Cancel"</A>
                         </div>
                     </ActionForm>
                 }.into_any(),
@@ -266,11 +308,10 @@ pub fn NewUserPage() -> impl IntoView {
                     <p class="muted">"The new account gets " {src.clone()} "'s status, super admin flag and organizations. Personal details are not copied."</p>
                     <ActionForm action=copy attr:novalidate=true>
                         <input type="hidden" name="source" value=src.clone()/>
-                        <Field id="username" label="Username" required=true error=Signal::derive(field_error(pv, "username"))/>
-                        <Field id="full_name" label="Full name" error=Signal::derive(field_error(pv, "full_name"))/>
-                        <Field id="email" label="Email" kind="email" required=true error=Signal::derive(field_error(pv, "email"))/>
-                        <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true
-                            error=Signal::derive(field_error(pv, "password"))/>
+                        <Field id="username" label="Username" required=true value={typed::<CopyUser>("username")} error=Signal::derive(field_error(pv, "username"))/>
+                        <Field id="full_name" label="Full name" value={typed::<CopyUser>("full_name")} error=Signal::derive(field_error(pv, "full_name"))/>
+                        <Field id="email" label="Email" kind="email" required=true value={typed::<CopyUser>("email")} error=Signal::derive(field_error(pv, "email"))/>
+                        <PasswordField id="password" label="Password" hint error=Signal::derive(field_error(pv, "password"))/>
                         {form_error(pv, FIELDS)}
                         <div class="buttons">
                             <button type="submit" class="primary" disabled=move || copy.pending().get()>"Create copy"</button>
@@ -283,6 +324,37 @@ pub fn NewUserPage() -> impl IntoView {
     }
 }
 
+/// A new-password input with the rules under it.
+#[component]
+fn PasswordField(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    hint: Signal<Option<String>>,
+    #[prop(optional)] optional: bool,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = {
+        let (e, h) = (err_id.clone(), hint_id.clone());
+        move || if error.get().is_some() { format!("{h} {e}") } else { h.clone() }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id.clone() name=id.clone() type="password" autocomplete="new-password" required=!optional
+                aria-invalid=move || error.get().is_some().then_some("true") aria-describedby=described/>
+            <p class="hint" id=hint_id>
+                {move || {
+                    let rules = hint.get().unwrap_or_default();
+                    if optional { format!("Leave empty to keep the current password. {rules}") } else { rules }
+                }}
+            </p>
+            {move || error.get().map(|e| view! { <p class="field-error" id=err_id.clone()>{e}</p> })}
+        </div>
+    }
+}
+
 #[component]
 pub fn EditUserPage() -> impl IntoView {
     let params = use_params_map();
@@ -291,16 +363,33 @@ pub fn EditUserPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let user = Resource::new(move || (username(), update.version().get()), |(u, _)| get_user(u));
-    let session = expect_context::<super::Session>();
-    let confirming = RwSignal::new(false);
+    let session = expect_context::<Session>();
     let navigate = use_navigate();
+    let super_admin = move || session.current().is_some_and(|m| m.super_admin);
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
-            navigate("/admin/users", Default::default());
+            navigate(back_link(super_admin()).0, Default::default());
         }
     });
-    let uv: Signal<_> = update.value().into();
-    let dv: Signal<_> = delete.value().into();
+    let uv = outcome(update);
+    let dv = outcome(delete);
+    let saved = succeeded(update);
+    let hint = rules_hint();
+    // A password or email change past the sudo window: confirm, then save again.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let reauth = RwSignal::new(false);
+    Effect::new(move |_| {
+        if update.value().with(needs_reauth) {
+            reauth.set(true);
+        }
+    });
+    let resubmit = Callback::new(move |_| {
+        reauth.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(f) = form.get_untracked() {
+            let _ = f.request_submit();
+        }
+    });
     const FIELDS: &[&str] = &["full_name", "email", "status", "password"];
     view! {
         <section class="card">
@@ -308,76 +397,94 @@ pub fn EditUserPage() -> impl IntoView {
                 {move || user.get().map(|r| match r {
                     Ok(u) => {
                         let name = u.username.clone();
-                        let name_del = u.username.clone();
+                        let name_form = u.username.clone();
                         let name_copy = u.username.clone();
                         let active = u.status == UserStatus::Active;
+                        let public = u.public;
+                        let sa = super_admin();
+                        let (back, back_text) = back_link(sa);
+                        let delete_id = "delete-user";
+                        let deleted = Signal::derive(move || matches!(delete.value().get(), Some(Ok(()))));
                         view! {
                             <div class="title-row">
                                 <h1>"User " {u.username.clone()}</h1>
-                                <Show when=move || session.current().is_some_and(|m| m.super_admin)>
+                                {(sa && !public).then(|| view! {
                                     <A href=format!("/admin/users/new?copy={}", enc(&name_copy)) attr:class="button">"Copy"</A>
-                                </Show>
+                                })}
                             </div>
                             {move || query.read().get("created").map(|_| view! { <p class="alert ok" role="status">"User created."</p> })}
-                            <dl class="facts">
-                                <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
-                                <dt>"Last sign-in"</dt><dd>{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
-                                <dt>"2FA"</dt><dd>{if u.two_factor { "On" } else { "Off" }}</dd>
-                            </dl>
-                            <ActionForm action=update attr:novalidate=true>
-                                <input type="hidden" name="username" value=name.clone()/>
-                                <Field id="full_name" label="Full name" value=u.full_name.clone() error=Signal::derive(field_error(uv, "full_name"))/>
-                                <Field id="email" label="Email" kind="email" value=u.email.clone() required=true error=Signal::derive(field_error(uv, "email"))/>
-                                <div class="field">
-                                    <label for="status">"Status"</label>
-                                    <select id="status" name="status">
-                                        <option value="active" selected=active>"Active"</option>
-                                        <option value="disabled" selected=!active>"Disabled"</option>
-                                    </select>
-                                </div>
-                                // Only super admins grant or revoke super admin.
-                                <Show when=move || session.current().is_some_and(|m| m.super_admin)>
-                                    <div class="field check">
-                                        <input type="checkbox" id="super_admin" name="super_admin" checked=u.super_admin/>
-                                        <label for="super_admin">"Super admin"</label>
-                                    </div>
-                                </Show>
-                                <Field id="password" label="Reset password" kind="password" autocomplete="new-password"
-                                    hint="Leave empty to keep the current password. Setting one signs the user out everywhere."
-                                    error=Signal::derive(field_error(uv, "password"))/>
-                                {form_error(uv, FIELDS)}
-                                {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <p class="alert ok" role="status">"Changes saved."</p> })}
-                                <div class="buttons">
-                                    <button type="submit" class="primary" disabled=move || update.pending().get()>"Save changes"</button>
-                                    <A href="/admin/users">"Back to users"</A>
-                                </div>
-                            </ActionForm>
-                            {u.two_factor.then(|| view! { <super::security::TwoFactorReset username=u.username.clone()/> })}
-                            <super::security::UnlockUser username=u.username.clone()/>
-                            <Memberships username=u.username.clone()/>
-                            <AccountLists username=u.username.clone()/>
-                            <div class="danger-zone">
-                                <h2>"Delete account"</h2>
-                                {form_error(dv, &[])}
-                                <Show when=move || !confirming.get() fallback=move || {
-                                    let name_del = name_del.clone();
-                                    view! {
-                                        <div role="alertdialog" aria-labelledby="confirm-title" class="confirm">
-                                            <p id="confirm-title">"Delete " <strong>{name_del.clone()}</strong> "? This cannot be undone."</p>
-                                            <ActionForm action=delete attr:novalidate=true>
-                                                <input type="hidden" name="username" value=name_del.clone()/>
-                                                <button type="submit" class="danger">"Yes, delete"</button>
-                                                <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                                            </ActionForm>
+                            {if public {
+                                view! {
+                                    <p class="alert">"The built-in public account stands for anonymous visitors. It never signs in and cannot be changed or deleted; what it is granted in an organization applies to everyone there."</p>
+                                    <Memberships username=u.username.clone()/>
+                                    <p><A href=back>{back_text}</A></p>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <dl class="facts">
+                                        <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
+                                        <dt>"Last sign-in"</dt><dd>{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                                        <dt>"2FA"</dt><dd>{if u.two_factor { "On" } else { "Off" }}</dd>
+                                    </dl>
+                                    <ActionForm action=update attr:novalidate=true node_ref=form>
+                                        <input type="hidden" name="username" value=name_form.clone()/>
+                                        <Field id="full_name" label="Full name" value=u.full_name.clone() error=Signal::derive(field_error(uv, "full_name"))/>
+                                        <Field id="email" label="Email" kind="email" value=u.email.clone() required=true error=Signal::derive(field_error(uv, "email"))/>
+                                        <div class="field">
+                                            <label for="status">"Status"</label>
+                                            <select id="status" name="status">
+                                                <option value="active" selected=active>"Active"</option>
+                                                <option value="disabled" selected=!active>"Disabled (cannot sign in; sessions and tokens stop working)"</option>
+                                            </select>
                                         </div>
-                                    }
-                                }>
-                                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete user"</button>
-                                </Show>
-                            </div>
+                                        // Only super admins grant or revoke super admin.
+                                        {sa.then(|| view! {
+                                            <div class="field check">
+                                                <input type="checkbox" id="super_admin" name="super_admin" checked=u.super_admin/>
+                                                <label for="super_admin">"Super admin"</label>
+                                            </div>
+                                        })}
+                                        <PasswordField id="password" label="Reset password" hint optional=true error=Signal::derive(field_error(uv, "password"))/>
+                                        <p class="hint">"Setting a password signs the user out everywhere. Changing the password or the email needs a recent sign-in."</p>
+                                        {move || (!reauth.get()).then(|| form_error(uv, FIELDS))}
+                                        {move || saved.get().then(|| view! { <p class="alert ok" role="status">"Changes saved."</p> })}
+                                        <div class="buttons">
+                                            <button type="submit" class="primary" disabled=move || update.pending().get()>"Save changes"</button>
+                                            <A href=back>{back_text}</A>
+                                        </div>
+                                    </ActionForm>
+                                    <Show when=move || reauth.get()>
+                                        <SudoPrompt on_done=resubmit/>
+                                    </Show>
+                                    {u.two_factor.then(|| view! { <super::security::TwoFactorReset username=u.username.clone()/> })}
+                                    <super::security::UnlockUser username=u.username.clone()/>
+                                    <Memberships username=u.username.clone()/>
+                                    <AddToOrg username=u.username.clone()/>
+                                    <AccountLists username=u.username.clone()/>
+                                    <div class="danger-zone">
+                                        <h2>"Delete account"</h2>
+                                        <ConfirmDialog id=delete_id trigger="Delete user" trigger_label=format!("Delete {name}")
+                                            title=format!("Delete {name}?") done=deleted>
+                                            <p>{format!("This deletes the account {name} for good: its sign-ins, tokens, passkeys and memberships in every organization end.")}</p>
+                                            <p>"This cannot be undone."</p>
+                                            <ActionForm action=delete attr:novalidate=true>
+                                                <input type="hidden" name="username" value=name.clone()/>
+                                                {form_error(dv, &[])}
+                                                <div class="buttons">
+                                                    <button type="submit" class="danger">"Delete account"</button>
+                                                    <CancelButton of=delete_id/>
+                                                </div>
+                                            </ActionForm>
+                                        </ConfirmDialog>
+                                    </div>
+                                }.into_any()
+                            }}
                         }.into_any()
                     }
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Err(e) => {
+                        let (back, back_text) = back_link(super_admin());
+                        view! { <ErrorBox error=e/><p><A href=back>{back_text}</A></p> }.into_any()
+                    }
                 })}
             </Suspense>
         </section>
@@ -397,7 +504,8 @@ fn RoleNames() -> impl IntoView {
     }
 }
 
-/// The organizations the account belongs to, with its role in each.
+/// The organizations the account belongs to, with its role in each (those the reader may
+/// see), each linking to its members.
 #[component]
 fn Memberships(username: String) -> impl IntoView {
     let live = expect_context::<super::live::Live>();
@@ -406,12 +514,12 @@ fn Memberships(username: String) -> impl IntoView {
         <h2>"Organizations"</h2>
         <Transition fallback=|| ()>
             {move || list.get().map(|r| match r {
-                Ok(ms) if ms.is_empty() => view! { <p class="muted">"Not a member of any organization."</p> }.into_any(),
+                Ok(ms) if ms.is_empty() => view! { <p class="muted">"Not a member of any organization you can see."</p> }.into_any(),
                 Ok(ms) => view! {
                     <ul aria-label="Memberships">
                         {ms.into_iter().map(|m| {
                             let extras = if m.extras.is_empty() { String::new() } else { format!(" + {}", m.extras.codes().join(", ")) };
-                            view! { <li><strong>{m.org.name}</strong>": " {m.role} {extras}</li> }
+                            view! { <li><A href=format!("/members?org={}", m.org.id)><strong>{m.org.name}</strong></A>": " {m.role} {extras}</li> }
                         }).collect_view()}
                     </ul>
                 }.into_any(),
@@ -419,6 +527,60 @@ fn Memberships(username: String) -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Adding the account to an organization from its own page: any organization for super
+/// admins, the reader's current one otherwise.
+#[component]
+fn AddToOrg(username: String) -> impl IntoView {
+    use crate::api::orgs::{list_orgs, SetMember};
+    let session = expect_context::<Session>();
+    let live = expect_context::<super::live::Live>();
+    let add = ServerAction::<SetMember>::new();
+    let value = outcome(add);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            live.bump();
+        }
+    });
+    let me = session.current();
+    let can = me.as_ref().is_some_and(|m| m.super_admin || m.can(Ability::ManageUsers));
+    let orgs = Resource::new(move || live.track(), |_| list_orgs());
+    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
+    let current = me.and_then(|m| m.org).map(|o| o.id);
+    can.then(|| view! {
+        <h3>"Add to an organization"</h3>
+        <ActionForm action=add attr:novalidate=true attr:class="inline">
+            <input type="hidden" name="username" value=username.clone()/>
+            <input type="hidden" name="add" value="true"/>
+            <div class="field">
+                <label for="add-org">"Organization"</label>
+                <select id="add-org" name="org">
+                    <Transition fallback=|| ()>
+                        {move || orgs.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|o| {
+                            let sel = Some(o.id) == current;
+                            view! { <option value=o.id.to_string() selected=sel>{o.name}</option> }
+                        }).collect_view())}
+                    </Transition>
+                </select>
+            </div>
+            <div class="field">
+                <label for="add-org-role">"Role"</label>
+                <select id="add-org-role" name="role">
+                    <option value="" selected=true>"Choose a role"</option>
+                    <Transition fallback=|| ()>
+                        {move || roles.get().and_then(|r| r.ok()).map(|m| m.roles.into_iter().map(|r| {
+                            view! { <option value=r.id.to_string()>{r.name}</option> }
+                        }).collect_view())}
+                    </Transition>
+                </select>
+                {move || field_error(value, "role")().map(|e| view! { <p class="field-error">{e}</p> })}
+            </div>
+            <button type="submit">"Add"</button>
+        </ActionForm>
+        {form_error(value, &["role"])}
+        {move || matches!(add.value().get(), Some(Ok(_))).then(|| view! { <p class="alert ok" role="status">"Added."</p> })}
+    })
 }
 
 /// SlashDB-style lists on the account: who else may view it, and who may edit or delete it.
@@ -429,11 +591,11 @@ fn AccountLists(username: String) -> impl IntoView {
     let set = ServerAction::<SetAccountHolder>::new();
     let target = username.clone();
     let list = Resource::new(move || (target.clone(), set.version().get()), |(u, _)| account_holders(u));
-    let sv: Signal<_> = set.value().into();
+    let sv = outcome(set);
     let name = StoredValue::new(username);
     view! {
         <h2>"Who else may see or change this account"</h2>
-        <p class="muted">"Holders also need view-users (to see) or manage-users (to change or delete) in the organization they work in."</p>
+        <p class="muted">"Holders also need view-users (to see) or manage-users (to change or delete) in the organization they work in. An organization admin can add an account that lists them to their organization."</p>
         <Transition fallback=|| ()>
             {move || list.get().map(|r| match r {
                 Ok(hs) if hs.is_empty() => view! { <p>"Nobody besides the organization's admins and super admins."</p> }.into_any(),
@@ -446,9 +608,12 @@ fn AccountLists(username: String) -> impl IntoView {
                             view! {
                                 <li class="role-admin">
                                     <span><strong>{h.username.clone()}</strong>" " {level}</span>
-                                    <button type="button" class="secondary" on:click=move |_| {
-                                        set.dispatch(SetAccountHolder { username: name.get_value(), holder: who.clone(), level: "none".into() });
-                                    }>{label}</button>
+                                    <ActionForm action=set attr:class="inline">
+                                        <input type="hidden" name="username" value=name.get_value()/>
+                                        <input type="hidden" name="holder" value=who.clone()/>
+                                        <input type="hidden" name="level" value="none"/>
+                                        <button type="submit" class="secondary">{label}</button>
+                                    </ActionForm>
                                 </li>
                             }
                         }).collect_view()}

@@ -13,12 +13,13 @@ use crate::ServerState;
 /// `user` (omitted: an anonymous visitor), `org` (id or name), `ability` (code).
 fn params(
     s: &ServerState,
+    ctx: &app::backend::Ctx,
     q: &HashMap<String, String>,
 ) -> Result<(Option<String>, app::domain::ids::OrgId, app::domain::abilities::Ability), Error> {
     let org = q.get("org").ok_or_else(|| Error::invalid("org", "Give the organization (`org`, id or name)."))?;
     let ability = q.get("ability").ok_or_else(|| Error::invalid("ability", "Give the ability (`ability`)."))?;
     let ability = svc::parse_ability(ability)?;
-    let org = orgs::resolve(&s.backend, org)?;
+    let org = orgs::visible(&s.backend, ctx, org)?;
     Ok((q.get("user").cloned(), org, ability))
 }
 
@@ -27,7 +28,7 @@ pub async fn check(
     ctx: CtxExt,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<svc::Decision>> {
-    let (user, org, ability) = params(&s, &q)?;
+    let (user, org, ability) = params(&s, &ctx.0, &q)?;
     Ok(Json(svc::check(&s.backend, &ctx.0, user.as_deref(), org, ability)?))
 }
 
@@ -36,6 +37,6 @@ pub async fn explain(
     ctx: CtxExt,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Explanation>> {
-    let (user, org, ability) = params(&s, &q)?;
+    let (user, org, ability) = params(&s, &ctx.0, &q)?;
     Ok(Json(svc::explain(&s.backend, &ctx.0, user.as_deref(), org, ability)?))
 }

@@ -152,8 +152,9 @@ async fn events(
 /// How often an idle event stream checks that its session still exists.
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The same session rules as every request (account active, idle and absolute expiry).
 async fn session_alive(b: &app::backend::Backend, token_hash: &[u8]) -> bool {
-    matches!(b.store.session(token_hash).await, Ok(Some((_, u))) if u.status == app::domain::users::UserStatus::Active)
+    app::backend::sessions::resolve_hash(b, token_hash.to_vec()).await.is_some()
 }
 
 async fn openapi() -> Response {

@@ -36,12 +36,12 @@ pub async fn rename(
     body: Bytes,
 ) -> ApiResult<Json<Org>> {
     let n: OrgName = parse_json(&body)?;
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     Ok(Json(svc::rename(&s.backend, &ctx.0, org, &n.name).await?))
 }
 
 pub async fn delete(State(s): State<ServerState>, ctx: CtxExt, Path(org): Path<String>) -> ApiResult<StatusCode> {
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     svc::delete(&s.backend, &ctx.0, org).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -52,7 +52,7 @@ pub async fn members(
     Path(org): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<MemberPage>> {
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     Ok(Json(svc::members(&s.backend, &ctx.0, org, q.get("search").cloned(), q.get("after").cloned()).await?))
 }
 
@@ -72,7 +72,7 @@ pub async fn add_member(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     let n: NewMember = parse_json(&body)?;
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     let m = svc::set_member(&s.backend, &ctx.0, org, &n.username, RoleId(n.role), n.extras, true).await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
@@ -92,7 +92,7 @@ pub async fn update_member(
     body: Bytes,
 ) -> ApiResult<Json<Member>> {
     let c: MemberChanges = parse_json(&body)?;
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     Ok(Json(svc::set_member(&s.backend, &ctx.0, org, &username, RoleId(c.role), c.extras, false).await?))
 }
 
@@ -101,7 +101,7 @@ pub async fn remove_member(
     ctx: CtxExt,
     Path((org, username)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let org = svc::resolve(&s.backend, &org)?;
+    let org = svc::visible(&s.backend, &ctx.0, &org)?;
     svc::remove_member(&s.backend, &ctx.0, org, &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }

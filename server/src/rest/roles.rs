@@ -45,7 +45,7 @@ pub async fn rename(
     body: Bytes,
 ) -> ApiResult<Json<Role>> {
     let c: RoleChanges = parse_json(&body)?;
-    Ok(Json(svc::rename(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, &c.name).await?))
+    Ok(Json(svc::rename(&s.backend, &ctx.0, svc::visible(&s.backend, &ctx.0, &id)?, &c.name).await?))
 }
 
 pub async fn delete(
@@ -60,7 +60,7 @@ pub async fn delete(
             Some(RoleId(r.parse().map_err(|_| Error::invalid("replacement", "The replacement must be a role id."))?))
         }
     };
-    svc::delete(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, replacement).await?;
+    svc::delete(&s.backend, &ctx.0, svc::visible(&s.backend, &ctx.0, &id)?, replacement).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -70,7 +70,7 @@ pub async fn grant(
     Path((id, ability)): Path<(String, String)>,
 ) -> ApiResult<Json<Role>> {
     let a = access::parse_ability(&ability)?;
-    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, a, true).await?))
+    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::visible(&s.backend, &ctx.0, &id)?, a, true).await?))
 }
 
 pub async fn revoke(
@@ -79,5 +79,5 @@ pub async fn revoke(
     Path((id, ability)): Path<(String, String)>,
 ) -> ApiResult<Json<Role>> {
     let a = access::parse_ability(&ability)?;
-    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::resolve(&s.backend, &id)?, a, false).await?))
+    Ok(Json(svc::set_ability(&s.backend, &ctx.0, svc::visible(&s.backend, &ctx.0, &id)?, a, false).await?))
 }

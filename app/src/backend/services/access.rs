@@ -6,7 +6,7 @@ use crate::backend::{Backend, Ctx};
 use crate::domain::abilities::Ability;
 use crate::domain::access::Explanation;
 use crate::domain::error::Error;
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::policy;
 
 /// The check API's answer.
@@ -28,40 +28,47 @@ fn known() -> String {
     Ability::ALL.iter().map(|a| a.code()).collect::<Vec<_>>().join(", ")
 }
 
-/// Who may ask about `user` in `org`: the user themself, super admins and the CLI, and
-/// holders of view-users or manage-users in `org`.
-fn may_ask(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId) -> Result<(), Error> {
-    let Some(a) = ctx.reader(b, org)? else { return Ok(()) };
-    let m = b.access.read();
-    let is_self = user.and_then(|u| m.user_id(u)) == Some(a.id);
-    if a.super_admin || is_self {
-        return Ok(());
-    }
-    policy::can_view_members(Some(a), m.is_member(a.id, org)).map_err(Error::Forbidden)
-}
-
-/// `user: None` asks about an anonymous visitor (the public account's grants).
-pub fn explain(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId, ability: Ability) -> Result<Explanation, Error> {
-    may_ask(b, ctx, user, org)?;
+/// Who may ask about `user` in `org`, and the account asked about. Super admins and the CLI
+/// ask about anyone anywhere. Everyone else asks only in organizations they belong to
+/// (others are "not found", as if they did not exist), about themselves, or, holding
+/// view-users or manage-users there, about the organization's members: an account that is
+/// not a member there is "not found" whether it exists or not, so no one learns of accounts
+/// in other organizations. `None`: an anonymous visitor (the public account's grants).
+fn asked_about(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId) -> Result<Option<UserId>, Error> {
+    let actor = ctx.actor()?;
     let m = b.access.read();
     if !m.orgs.contains_key(&org) {
         return Err(Error::not_found("Organization"));
     }
-    let id = match user.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(m.user_id(u).ok_or_else(|| Error::not_found("User"))?),
+    let target = match user.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => Some(m.user_id(u).ok_or_else(|| Error::not_found("User"))),
         None => None,
     };
-    Ok(m.explain(id, org, ability))
+    let Some(a) = actor.filter(|a| !a.super_admin) else { return target.transpose() };
+    if !m.is_member(a.id, org) {
+        return Err(Error::not_found("Organization"));
+    }
+    if matches!(target, Some(Ok(id)) if id == a.id) {
+        return target.transpose();
+    }
+    drop(m);
+    let reader = ctx.reader(b, org)?;
+    policy::can_view_members(reader, true).map_err(Error::Forbidden)?;
+    match target {
+        Some(Ok(id)) if b.access.read().is_member(id, org) => Ok(Some(id)),
+        Some(_) => Err(Error::not_found("User")),
+        None => Ok(None),
+    }
+}
+
+pub fn explain(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId, ability: Ability) -> Result<Explanation, Error> {
+    let id = asked_about(b, ctx, user, org)?;
+    Ok(b.access.read().explain(id, org, ability))
 }
 
 pub fn check(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId, ability: Ability) -> Result<Decision, Error> {
-    may_ask(b, ctx, user, org)?;
-    let m = b.access.read();
-    let id = match user.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(m.user_id(u).ok_or_else(|| Error::not_found("User"))?),
-        None => None,
-    };
-    let (grounds, message) = m.summary(id, org, ability);
+    let id = asked_about(b, ctx, user, org)?;
+    let (grounds, message) = b.access.read().summary(id, org, ability);
     if grounds == crate::domain::access::Grounds::UnknownOrg {
         return Err(Error::not_found("Organization"));
     }

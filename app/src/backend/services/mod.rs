@@ -39,13 +39,23 @@ pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Res
 }
 
 /// The policy's view of an account, with its memberships and the caller's place on its
-/// access lists read in the transaction.
-pub(crate) async fn target_of(tx: &mut Box<dyn Tx>, ctx: &Ctx, u: &UserRecord) -> Result<Target, Error> {
+/// access lists read in the transaction. An account the actor may not see (not in `org`,
+/// not on the actor's lists) is "not found", exactly like one that does not exist.
+pub(crate) async fn target_of(
+    tx: &mut Box<dyn Tx>,
+    ctx: &Ctx,
+    actor: Option<Actor>,
+    org: OrgId,
+    u: &UserRecord,
+) -> Result<Target, Error> {
     let orgs = tx.memberships(u.id).await?;
     let listed = match ctx.actor_id() {
         Some(me) => tx.account_level(u.id, me).await?,
         None => None,
     };
+    if !crate::domain::policy::sees_account(actor, orgs.contains(&org), listed) {
+        return Err(Error::not_found("User"));
+    }
     Ok(Target {
         id: u.id,
         super_admin: u.super_admin,
@@ -118,6 +128,13 @@ pub(crate) fn audit(b: &Backend, ctx: &Ctx, event: &'static str, success: bool) 
         user_agent: ctx.user_agent.clone(),
         ..Default::default()
     }
+}
+
+/// An audit event for a change that belongs to no organization (roles, single sign-on
+/// providers, instance settings): not filed under the organization the admin happened to be
+/// working in.
+pub(crate) fn audit_global(b: &Backend, ctx: &Ctx, event: &'static str, success: bool) -> AuditRecord {
+    AuditRecord { org_id: None, ..audit(b, ctx, event, success) }
 }
 
 /// What the audit trail records of an account: never the password hash.

@@ -11,7 +11,7 @@ use crate::backend::{Backend, Ctx};
 use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
 use crate::domain::ids::{OrgId, RoleId, DEFAULT_ORG};
-use crate::domain::orgs::{Member, MemberPage, Membership, Org, OrgRef};
+use crate::domain::orgs::{Candidate, Member, MemberPage, Membership, Org, OrgRef};
 use crate::domain::policy::{self, Actor};
 use crate::domain::validate;
 
@@ -34,7 +34,20 @@ pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<Org>, Error> {
     })
 }
 
-/// An organization by id or (case-insensitive) name.
+/// An organization by id or name, as the caller may see it: super admins (and the CLI) see
+/// every organization, everyone else only those they belong to. An organization the caller
+/// may not see is "not found", exactly like one that does not exist (no probing for names).
+pub fn visible(b: &Backend, ctx: &Ctx, key: &str) -> Result<OrgId, Error> {
+    let actor = ctx.actor()?;
+    let org = resolve(b, key)?;
+    match actor {
+        Some(a) if !a.super_admin && !b.access.read().is_member(a.id, org) => Err(Error::not_found("Organization")),
+        _ => Ok(org),
+    }
+}
+
+/// An organization by id or (case-insensitive) name, whoever asks (the CLI; callers that
+/// answer to a person use `visible`).
 pub fn resolve(b: &Backend, key: &str) -> Result<OrgId, Error> {
     let m = b.access.read();
     let id = match key.trim().parse::<i64>() {
@@ -142,14 +155,61 @@ pub async fn members(
     Ok(MemberPage { org: OrgRef { id: org.0, name }, members: rows.into_iter().map(to_member).collect(), next })
 }
 
+/// Accounts the caller may add to `org` whose username, name or email contains `search`:
+/// any account for super admins, the accounts that list the caller for anyone else holding
+/// manage-users (see `policy::can_pull_in`). Members already there, and the public account,
+/// are left out. At most 10.
+pub async fn candidates(b: &Backend, ctx: &Ctx, org: OrgId, search: &str) -> Result<Vec<Candidate>, Error> {
+    let actor = reader(b, ctx, org)?;
+    let search = search.trim().to_lowercase();
+    if search.chars().count() > 200 {
+        return Err(Error::invalid("search", "Search text must be at most 200 characters."));
+    }
+    policy::can_pull_in(actor, true).map_err(Error::Forbidden)?;
+    if search.is_empty() {
+        return Ok(Vec::new());
+    }
+    const LIMIT: u32 = 10;
+    let rows = match actor {
+        Some(a) if !a.super_admin => b.store.accounts_listing(a.id, &search, LIMIT * 2).await?,
+        _ => {
+            use crate::backend::store::{Seek, UserListQuery};
+            use crate::domain::users::{SortDir, SortField};
+            let q = UserListQuery {
+                search: Some(search),
+                sort: SortField::Username,
+                dir: SortDir::Asc,
+                seek: Seek::First,
+                limit: LIMIT * 2,
+            };
+            b.store.list_users(&q).await?
+        }
+    };
+    let m = b.access.read();
+    Ok(rows
+        .into_iter()
+        .filter(|u| !u.public && !m.is_member(u.id, org))
+        .take(LIMIT as usize)
+        .map(|u| Candidate { username: u.username, full_name: u.full_name })
+        .collect())
+}
+
 /// The organizations an account belongs to, with its role in each.
 pub async fn memberships(b: &Backend, ctx: &Ctx, username: &str) -> Result<Vec<Membership>, Error> {
     // Seeing an account's memberships is seeing the account.
     super::users::get(b, ctx, username).await?;
     let id = b.access.read().user_id(username).ok_or_else(|| Error::not_found("User"))?;
-    Ok(b.store
-        .memberships_of(id)
-        .await?
+    // Organizations the caller does not belong to stay unnamed (super admins see them all).
+    let viewer = match ctx.actor()? {
+        Some(a) if !a.super_admin => Some(a.id),
+        _ => None,
+    };
+    let rows = b.store.memberships_of(id).await?;
+    let rows: Vec<_> = {
+        let m = b.access.read();
+        rows.into_iter().filter(|r| viewer.is_none_or(|v| m.is_member(v, r.org))).collect()
+    };
+    Ok(rows
         .into_iter()
         .map(|m| Membership {
             org: OrgRef { id: m.org.0, name: m.org_name },
@@ -181,6 +241,16 @@ pub async fn set_member(
     let role_rec = tx.role(role).await?.ok_or_else(|| Error::invalid("role", "There is no such role."))?;
     let actor = actor_in(&mut tx, ctx, org).await?;
     let current = tx.membership(org, target.id).await?;
+    // Pulling in an account from elsewhere: org admins may only add accounts they can
+    // already see (on their view or edit list); any other account is "not found", like one
+    // that does not exist, so names in other organizations cannot be probed or pulled in
+    // to read their details. Super admins (and the CLI) add anyone.
+    if let Some(a) = actor.filter(|a| current.is_none() && a.id != target.id) {
+        let listed = !a.super_admin && tx.account_level(target.id, a.id).await?.is_some();
+        if !policy::can_pull_in(actor, listed).map_err(Error::Forbidden)? {
+            return Err(Error::not_found("User"));
+        }
+    }
     let before = match current {
         Some(g) => {
             let role_abilities = tx.role(g.role).await?.map(|r| r.abilities).unwrap_or_default();

@@ -82,9 +82,11 @@ pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -
 /// `backend::avatar`), off the async runtime.
 pub async fn set_avatar(b: &Backend, ctx: &Ctx, upload: Vec<u8>) -> Result<(), Error> {
     let me = ctx.user()?.clone();
-    let png = tokio::task::spawn_blocking(move || crate::backend::avatar::normalize(&upload))
-        .await
-        .map_err(crate::backend::internal)?
+    // Decoding can take a second of CPU: it waits its turn in the queue hashing uses.
+    let png = b
+        .cpu
+        .run(move || crate::backend::avatar::normalize(&upload))
+        .await?
         .map_err(|e| Error::invalid("avatar", e.to_string()))?;
     let mut tx = b.store.begin().await?;
     let replaced = tx.set_avatar(me.id, Some(&png), b.now()).await?;

@@ -3,7 +3,7 @@
 //! holder's next request is decided by it, and open pages hear of it through the event stream.
 use serde_json::json;
 
-use super::{audit, commit_access, global_admin_tx, validate_name};
+use super::{audit_global, commit_access, global_admin_tx, validate_name};
 use crate::backend::access::Change;
 use crate::backend::store::RoleRecord;
 use crate::backend::{Backend, Ctx};
@@ -29,6 +29,13 @@ pub async fn matrix(b: &Backend, ctx: &Ctx) -> Result<Matrix, Error> {
 
 pub async fn list(b: &Backend, ctx: &Ctx) -> Result<Vec<Role>, Error> {
     Ok(matrix(b, ctx).await?.roles)
+}
+
+/// A role by id or name for a signed-in caller: roles are listed to everyone signed in, and
+/// to no one else (an anonymous caller is told to sign in, whether the role exists or not).
+pub fn visible(b: &Backend, ctx: &Ctx, key: &str) -> Result<RoleId, Error> {
+    ctx.actor()?;
+    resolve(b, key)
 }
 
 /// A role by id or (case-insensitive) name, from the access model (like `orgs::resolve`).
@@ -62,7 +69,7 @@ pub async fn set_abilities(
     after.abilities = if on { before.abilities.union(abilities) } else { before.abilities.minus(abilities) };
     tx.set_role_abilities(role, after.abilities).await?;
     let event = if on { "role.ability_granted" } else { "role.ability_revoked" };
-    let mut ev = audit(b, ctx, event, true);
+    let mut ev = audit_global(b, ctx, event, true);
     ev.target = Some(format!("role:{}", before.name));
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
@@ -79,7 +86,7 @@ pub async fn create(b: &Backend, ctx: &Ctx, name: &str, abilities: AbilitySet) -
     let id = tx.insert_role(&name, b.now()).await?;
     tx.set_role_abilities(id, abilities).await?;
     let created = tx.role(id).await?.ok_or_else(|| Error::not_found("Role"))?;
-    let mut ev = audit(b, ctx, "role.created", true);
+    let mut ev = audit_global(b, ctx, "role.created", true);
     ev.target = Some(format!("role:{name}"));
     ev.after = Some(snapshot(&created));
     tx.insert_audit(&ev).await?;
@@ -93,7 +100,7 @@ pub async fn rename(b: &Backend, ctx: &Ctx, role: RoleId, name: &str) -> Result<
     let before = tx.role(role).await?.ok_or_else(|| Error::not_found("Role"))?;
     tx.rename_role(role, &name).await?;
     let mut after = RoleRecord { name: name.clone(), ..before.clone() };
-    let mut ev = audit(b, ctx, "role.renamed", true);
+    let mut ev = audit_global(b, ctx, "role.renamed", true);
     ev.target = Some(format!("role:{name}"));
     ev.before = Some(snapshot(&before));
     ev.after = Some(snapshot(&after));
@@ -118,7 +125,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<Ro
         moved = tx.reassign_role(role, to).await?;
     }
     tx.delete_role(role).await?;
-    let mut ev = audit(b, ctx, "role.deleted", true);
+    let mut ev = audit_global(b, ctx, "role.deleted", true);
     ev.target = Some(format!("role:{}", before.name));
     ev.before = Some(snapshot(&before));
     ev.after = Some(json!({ "members_moved": moved, "replacement_id": replacement.map(|r| r.0) }));

@@ -184,7 +184,7 @@ async fn managed_account(
     let actor = super::actor_in(tx, ctx, ctx.org()).await?;
     let record =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let target = super::target_of(tx, ctx, &record).await?;
+    let target = super::target_of(tx, ctx, actor, ctx.org(), &record).await?;
     let active = tx.active_super_admins().await?;
     policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
     Ok(record)
@@ -311,8 +311,9 @@ pub async fn set_requirement(
             (before, "instance".to_string())
         }
     };
-    let mut ev = audit(b, ctx, "settings.two_factor_required", true);
-    ev.org_id = org.or(ev.org_id);
+    // Filed under the organization it is about, or under none for the whole instance.
+    let mut ev = super::audit_global(b, ctx, "settings.two_factor_required", true);
+    ev.org_id = org;
     ev.target = Some(scope);
     ev.before = Some(json!({ "required": before }));
     ev.after = Some(json!({ "required": required }));
@@ -327,16 +328,37 @@ pub async fn instance_requirement(b: &Backend, ctx: &Ctx) -> Result<bool, Error>
 }
 
 /// An administrator lifts the sign-in throttle on an account (after a lock-out), audited.
+/// The keys that throttle an account's sign-in (password, codes, and failed attempts by its
+/// username or email).
+fn sign_in_keys(u: &crate::backend::store::UserRecord) -> [String; 4] {
+    [
+        super::auth::password_throttle_key(u.id),
+        code_throttle_key(u.id),
+        format!("name:{}", validate::username_key(&u.username)),
+        format!("name:{}", u.email.to_lowercase()),
+    ]
+}
+
+/// Whether the account's sign-in is held back right now by failed attempts (for whoever may
+/// see the account: the page offers "Unlock sign-in" only then).
+pub async fn sign_in_locked(b: &Backend, ctx: &Ctx, username: &str) -> Result<bool, Error> {
+    super::users::get(b, ctx, username).await?;
+    let u =
+        b.store.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    let now = b.now();
+    for key in sign_in_keys(&u) {
+        if b.store.throttle_state(&key).await?.is_some_and(|(_, next)| next > now) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub async fn unlock(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
     ctx.actor()?;
     let mut tx = b.store.begin().await?;
     let target_rec = managed_account(&mut tx, ctx, username).await?;
-    for key in [
-        super::auth::password_throttle_key(target_rec.id),
-        code_throttle_key(target_rec.id),
-        format!("name:{}", validate::username_key(&target_rec.username)),
-        format!("name:{}", target_rec.email.to_lowercase()),
-    ] {
+    for key in sign_in_keys(&target_rec) {
         tx.throttle_clear(&key).await?;
     }
     let mut ev = audit(b, ctx, "user.unlocked", true);

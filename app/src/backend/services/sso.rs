@@ -95,7 +95,7 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
     let mut f = Fields::default();
     let slug = f.take(sso::slug(&input.slug));
     let display_name = f.take(validate_name("display_name", "provider", &input.display_name).map_err(first_field));
-    let issuer = f.take(sso::issuer(&input.issuer));
+    let issuer = f.take(crate::backend::outbound::issuer(&input.issuer, b.config.allow_internal_urls));
     let client_id = input.client_id.trim().to_string();
     if client_id.is_empty() || client_id.len() > 200 {
         f.take::<()>(Err(crate::domain::FieldError::new(
@@ -131,11 +131,12 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
     if input.enabled {
         if let Err(e) = b.oidc.metadata(&issuer, b.now()).await {
             tracing::warn!(issuer, error = %e, "single sign-on provider: discovery failed");
+            // The reason stays in the log: echoed, it would turn this form into a port
+            // scanner (connection refused vs timed out vs not JSON).
             return Err(Error::invalid(
                 "issuer",
-                format!(
-                    "Could not read the provider's discovery document ({issuer}/.well-known/openid-configuration): {e}"
-                ),
+                "Could not read a valid discovery document at this issuer URL \
+                 (/.well-known/openid-configuration). Check the URL; the server log has the reason.",
             ));
         }
     }
@@ -188,7 +189,8 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
     };
     let id = tx.save_sso_provider(&record).await?;
     let saved = tx.sso_provider_by_id(id).await?.ok_or_else(|| Error::not_found("Provider"))?;
-    let mut ev = audit(b, ctx, if create { "sso.provider_created" } else { "sso.provider_updated" }, true);
+    let mut ev =
+        super::audit_global(b, ctx, if create { "sso.provider_created" } else { "sso.provider_updated" }, true);
     ev.target = Some(slug);
     ev.before = before.as_ref().map(snapshot);
     let mut after = snapshot(&saved);
@@ -217,7 +219,7 @@ pub async fn delete_provider(b: &Backend, ctx: &Ctx, slug: &str) -> Result<(), E
     policy::can_manage_sso(super::actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
     let p = tx.sso_provider(slug.trim()).await?.ok_or_else(|| Error::not_found("Provider"))?;
     tx.delete_sso_provider(p.id).await?;
-    let mut ev = audit(b, ctx, "sso.provider_deleted", true);
+    let mut ev = super::audit_global(b, ctx, "sso.provider_deleted", true);
     ev.target = Some(p.slug.clone());
     ev.before = Some(snapshot(&p));
     tx.insert_audit(&ev).await?;

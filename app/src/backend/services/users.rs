@@ -133,7 +133,7 @@ pub async fn set_account_holder(
     let target =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let actor = actor_in(&mut tx, ctx, org).await?;
-    let facts = target_of(&mut tx, ctx, &target).await?;
+    let facts = target_of(&mut tx, ctx, actor, org, &target).await?;
     policy::can_manage_account(actor, org, facts).map_err(Error::Forbidden)?;
     let h = tx
         .user_by_username(&validate::username_key(holder))
@@ -255,6 +255,11 @@ pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Re
     let mut tx = b.store.begin().await?;
     let (org, role, role_abilities) = placement(&mut tx, ctx, &n).await?;
     let actor = actor_in(&mut tx, ctx, org).await?;
+    // An organization the caller may not see is answered like one that does not exist.
+    if actor.is_some_and(|a| !a.super_admin && !b.access.read().is_member(a.id, org)) {
+        let name = n.org.as_deref().unwrap_or_default().trim();
+        return Err(Error::invalid("org", format!("There is no organization named '{name}'.")));
+    }
     // Only super admins make super admins; org admins create members with what they hold.
     if n.super_admin {
         policy::can_create_user(actor).map_err(Error::Forbidden)?;
@@ -372,10 +377,16 @@ async fn write_update(
 ) -> Result<UserRecord, Error> {
     let actor = actor_in(tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    let target = target_of(tx, ctx, before).await?;
+    let target = target_of(tx, ctx, actor, org, before).await?;
     policy::can_update_user(actor, org, target, c.status, c.super_admin, active).map_err(Error::Forbidden)?;
     if c.super_admin.is_some_and(|f| f != before.super_admin) {
         super::sudo_grants(b, ctx)?;
+    }
+    // A new password or email is a way into the account (sign-in, or a reset link by email):
+    // like every credential change, it needs sudo mode and is never done with a token, so a
+    // stolen token or an unattended session cannot take over someone else's account.
+    if c.hash.is_some() || c.email.as_ref().is_some_and(|e| *e != before.email) {
+        super::sudo_credentials(b, ctx)?;
     }
     let now = b.now();
     let mut after = before.clone();
@@ -459,7 +470,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let actor = actor_in(&mut tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    let facts = target_of(&mut tx, ctx, &target).await?;
+    let facts = target_of(&mut tx, ctx, actor, org, &target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
     tx.delete_user(target.id).await?;
     let mut ev = audit(b, ctx, "user.deleted", true);

@@ -406,6 +406,9 @@ pub trait Store: Send + Sync + 'static {
     async fn account_level(&self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>>;
     /// Everyone on `target`'s view/edit lists, by username.
     async fn account_holders(&self, target: UserId) -> StoreResult<Vec<AccountHolder>>;
+    /// Accounts whose view/edit lists hold `holder`, matching `search` (lower-case substring
+    /// of username, name or email), by username, at most `limit`.
+    async fn accounts_listing(&self, holder: UserId, search: &str, limit: u32) -> StoreResult<Vec<UserRecord>>;
 }
 
 #[async_trait]

@@ -756,6 +756,22 @@ impl Store for SqliteStore {
         Ok(level.as_deref().and_then(AccountLevel::parse))
     }
 
+    async fn accounts_listing(&self, holder: UserId, search: &str, limit: u32) -> StoreResult<Vec<UserRecord>> {
+        // (an account is on few lists: the holder index bounds the scan)
+        let sql = format!(
+            "SELECT {USER_COLS} FROM account_access a JOIN users u ON u.id = a.target_id WHERE a.holder_id = ? \
+             AND (u.username_key LIKE ?2 ESCAPE '\\' OR u.full_name_key LIKE ?2 ESCAPE '\\' OR u.email_key LIKE ?2 ESCAPE '\\') \
+             ORDER BY u.username_key LIMIT ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(holder.0)
+            .bind(like_pattern(search))
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
     async fn account_holders(&self, target: UserId) -> StoreResult<Vec<AccountHolder>> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT u.username, u.full_name, a.level FROM account_access a JOIN users u ON u.id = a.holder_id \

@@ -1,0 +1,264 @@
+//! Around every `/rpc/{name}` call (Leptos server functions): what the framework leaves to us.
+//! 1. Every error answer gets the status of its error (401, 403, 404, 409, 422, 429...),
+//!    whatever produced it: the function, or the framework failing to parse its arguments
+//!    (which Leptos answers with a blanket 500).
+//! 2. Forms posted before the WASM has arrived (slow links, blocked scripts): the browser
+//!    posted natively and expects a page, not JSON. The answer is a 303 back to the page the
+//!    form was on, with the outcome in the query (`rpc`, and `error` or `ok`, plus the
+//!    non-secret fields typed, so the form comes back filled in); the page renders the
+//!    message where the form is (`ui::forms`). A function that names where to go on success
+//!    (`leptos_axum::redirect`) sends the browser there instead.
+//!
+//! Threats: an open redirect (only a same-origin Referer's path is used, never a host), and
+//! secrets in URLs (fields whose names say password, secret, code, token or credential are
+//! never copied into the query).
+use app::domain::Error;
+use axum::body::{to_bytes, Body};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+
+/// Largest body a server function takes (forms and JSON; uploads go elsewhere).
+const MAX_BODY: usize = 256 * 1024;
+/// The most a redirect carries back of typed values (URLs must stay short).
+const MAX_VALUES: usize = 2048;
+
+/// Form fields never echoed into a URL.
+fn is_secret(field: &str) -> bool {
+    let f = field.to_ascii_lowercase();
+    ["password", "secret", "code", "token", "credential", "ceremony"].iter().any(|s| f.contains(s))
+}
+
+/// Whether the request is a native form post (the browser wants a page back). The WASM
+/// client asks for JSON.
+fn plain_form_post(h: &HeaderMap) -> bool {
+    let accept = h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ctype = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.contains("text/html") && ctype.starts_with("application/x-www-form-urlencoded")
+}
+
+/// The path and query of a same-origin Referer (`host` is the request's Host), else `/`.
+fn back_to(h: &HeaderMap, public_origin: Option<&str>) -> String {
+    let referer = h.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some((scheme_host, path)) = split_origin(referer) else { return "/".into() };
+    let ours = match public_origin {
+        Some(p) => scheme_host.eq_ignore_ascii_case(p.trim_end_matches('/')),
+        None => scheme_host.split_once("://").is_some_and(|(_, h)| h.eq_ignore_ascii_case(host)),
+    };
+    // A path that starts with // or /\ would be read as another host by browsers.
+    if ours && path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") {
+        path.to_string()
+    } else {
+        "/".into()
+    }
+}
+
+/// ("https://host:port", "/path?query") of an absolute http(s) URL.
+fn split_origin(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let scheme_len = url.len() - rest.len();
+    let slash = rest.find('/').unwrap_or(rest.len());
+    let (origin, path) = url.split_at(scheme_len + slash);
+    Some((origin, if path.is_empty() { "/" } else { path }))
+}
+
+/// `path` with our outcome parameters replaced by `params`.
+fn with_outcome(path: &str, params: &[(&str, String)]) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut kept: Vec<(String, String)> = url_pairs(query)
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "rpc" | "error" | "ok" | "values"))
+        .collect();
+    kept.extend(params.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let q: Vec<String> = kept.iter().map(|(k, v)| format!("{}={}", app::ui::enc(k), app::ui::enc(v))).collect();
+    if q.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", q.join("&"))
+    }
+}
+
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    form_urlencoded_pairs(q.as_bytes())
+}
+
+/// Decodes `application/x-www-form-urlencoded` (also query strings).
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    let text = String::from_utf8_lossy(body);
+    text.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn see_other(to: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// Middleware around every `/rpc/` request (Leptos registers each function at its own path).
+pub async fn layer(
+    axum::extract::State(backend): axum::extract::State<app::backend::Backend>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !req.uri().path().starts_with("/rpc/") {
+        return next.run(req).await;
+    }
+    let name = req.uri().path().trim_start_matches("/rpc/").to_string();
+    let plain = plain_form_post(req.headers());
+    let back = back_to(req.headers(), backend.config.public_origin.as_deref());
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let err = Error::invalid("request", "The request is too large.");
+            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(crate::rest::error_body(&err))).into_response();
+        }
+    };
+    // Leptos redirects a native form post back to its Referer by itself (and then lets the
+    // error's status replace the 302): we decide instead, and recognise its Location by the
+    // Referer's exact text (functions name paths, never the page's full URL).
+    let referer = parts.headers.get(header::REFERER).cloned();
+    let values = if plain { form_urlencoded_pairs(&bytes) } else { Vec::new() };
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let res = next.run(req).await;
+
+    let failed = res.headers().contains_key("serverfnerror");
+    if !failed && !(res.status().is_success() || res.status().is_redirection()) {
+        // Not a function's own answer (no such function, a body the framework refused):
+        // JSON for scripts (see `edge::json_errors`), the page with a message for forms.
+        if !plain {
+            return res;
+        }
+        let err = Error::invalid("request", "This form could not be sent. Reload the page and try again.");
+        let params = vec![("rpc", name), ("error", b64(&serde_json::to_vec(&err).unwrap_or_default()))];
+        return see_other(&with_outcome(&back, &params));
+    }
+    if !failed {
+        if !plain {
+            return res;
+        }
+        // A function that chose where success goes (`on_success_go`) has set Location.
+        let location = res.headers().get(header::LOCATION).filter(|l| Some(*l) != referer.as_ref());
+        if let Some(to) = location.and_then(|v| v.to_str().ok()).map(str::to_string) {
+            let mut r = see_other(&to);
+            copy_cookies(&res, &mut r);
+            return r;
+        }
+        let mut r = see_other(&with_outcome(&back, &[("rpc", name), ("ok", "1".into())]));
+        copy_cookies(&res, &mut r);
+        return r;
+    }
+    let (res_parts, body) = res.into_parts();
+    let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let err: Error =
+        serde_json::from_slice(&body).unwrap_or_else(|_| app::backend::internal("unreadable server function error"));
+    let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if plain {
+        let mut params = vec![("rpc", name), ("error", b64(&serde_json::to_vec(&err).unwrap_or_default()))];
+        let typed: serde_json::Map<String, serde_json::Value> =
+            values.into_iter().filter(|(k, _)| !is_secret(k)).map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let typed = serde_json::to_vec(&typed).unwrap_or_default();
+        if typed.len() <= MAX_VALUES {
+            params.push(("values", b64(&typed)));
+        }
+        let mut r = see_other(&with_outcome(&back, &params));
+        copy_cookies_from(&res_parts.headers, &mut r);
+        return r;
+    }
+    let mut r = Response::from_parts(res_parts, Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().remove(header::LOCATION);
+    r
+}
+
+fn copy_cookies(from: &Response, to: &mut Response) {
+    copy_cookies_from(from.headers(), to);
+}
+
+fn copy_cookies_from(from: &HeaderMap, to: &mut Response) {
+    for v in from.get_all(header::SET_COOKIE) {
+        to.headers_mut().append(header::SET_COOKIE, v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referers_only_lead_back_to_our_own_pages() {
+        let h = |referer: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_static("roster.test:3000"));
+            h.insert(header::REFERER, HeaderValue::from_str(referer).expect("value"));
+            h
+        };
+        assert_eq!(back_to(&h("http://roster.test:3000/sign-in?next=/members"), None), "/sign-in?next=/members");
+        assert_eq!(back_to(&h("http://roster.test:3000"), None), "/");
+        assert_eq!(back_to(&h("http://evil.example/sign-in"), None), "/");
+        assert_eq!(back_to(&h("http://roster.test:3000//evil.example/x"), None), "/");
+        assert_eq!(back_to(&h("javascript:alert(1)"), None), "/");
+        assert_eq!(back_to(&h("https://roster.example.com/members"), Some("https://roster.example.com")), "/members");
+        assert_eq!(back_to(&h("http://roster.test:3000/members"), Some("https://roster.example.com")), "/");
+    }
+
+    #[test]
+    fn outcomes_replace_earlier_ones_and_keep_the_page_query() {
+        let to =
+            with_outcome("/members?search=ann&rpc=x&error=old", &[("rpc", "set_member".into()), ("ok", "1".into())]);
+        assert_eq!(to, "/members?search=ann&rpc=set_member&ok=1");
+        assert_eq!(with_outcome("/", &[]), "/");
+    }
+
+    #[test]
+    fn form_bodies_decode() {
+        let v = form_urlencoded_pairs(b"login=ann+b%40example.com&password=p%26w&empty=&bad=%zz");
+        assert_eq!(
+            v,
+            vec![
+                ("login".into(), "ann b@example.com".into()),
+                ("password".into(), "p&w".into()),
+                ("empty".into(), String::new()),
+                ("bad".into(), "%zz".into()),
+            ]
+        );
+        assert!(is_secret("password") && is_secret("new_password") && is_secret("code") && !is_secret("login"));
+    }
+}
