@@ -8,10 +8,12 @@ dev:
 	@scripts/dev.sh
 build:
 	@scripts/install.sh run && bash -c 'source scripts/toolchain.sh && cargo leptos build --release "$${LEPTOS_LIB_ARGS[@]}"'
+# (its own target directory: clippy comes with rustup's toolchain, which may differ from the
+# one the build uses)
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --features app/ssr --exclude frontend -- -D warnings
-	cargo clippy -p app --features hydrate -- -D warnings
+	CARGO_TARGET_DIR=target/lint cargo clippy --workspace --all-targets --features app/ssr --exclude frontend -- -D warnings
+	CARGO_TARGET_DIR=target/lint cargo clippy -p app --features hydrate -- -D warnings
 bench:
 	@scripts/bench.sh
 clean:

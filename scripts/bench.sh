@@ -17,7 +17,7 @@ out=bench/results/latest.md
 } > "$out"
 
 cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
-wasm=target/site/pkg/roster.wasm
+wasm=$(ls -t target/site/pkg/roster.*.wasm | head -1)
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 echo "- Release WASM: $raw bytes raw, $gz bytes gzip -9 ($wasm)" >> "$out"

@@ -16,6 +16,8 @@ cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
 mkdir -p target/e2e
 # (copy then rename: works even while an old copy is still running)
 cp target/debug/roster target/e2e/roster.new && mv -f target/e2e/roster.new target/e2e/roster
+# (the hashed names of the built files: the server reads them beside its binary)
+cp target/debug/hash.txt target/e2e/hash.txt
 
 echo "[test] Rust unit and integration tests"
 # (the casbin comparison is a benchmark only: bench/access.sh)

@@ -21,12 +21,14 @@ if [ -z "${ROSTER_TOOLCHAIN:-}" ]; then
 fi
 export ROSTER_TOOLCHAIN
 
-LEPTOS_LIB_ARGS=()
+# The extra cargo-leptos flags every build uses. `--split`: the admin pages' code goes into
+# WASM chunks loaded when they are visited (the sign-in page loads none of it).
+LEPTOS_LIB_ARGS=(--split)
 if [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
   # Debian's cargo/rustc first; RUSTC_BOOTSTRAP lets the stable compiler take -Z flags.
   export PATH="/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1
-  LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+  LEPTOS_LIB_ARGS+=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
 fi
 
 # The wasm-bindgen CLI must match the library version in Cargo.lock exactly.

@@ -35,6 +35,8 @@ test('each added member shows its stored role, live and after reload', async ({ 
   }).toBe(1);
   await hydrated(page);
   await page.getByLabel('Organization').selectOption({ label: 'RoleShow' });
+      // (the switch is saved before the next page is asked for)
+      await expect(page.getByText('working in RoleShow')).toBeVisible();
   await page.goto('/members');
   await hydrated(page);
   await expect(page.getByRole('heading', { name: 'Members of RoleShow' })).toBeVisible();

@@ -21,7 +21,7 @@ test('the audit log filters by event and outcome and exports CSV', async ({ page
   await signIn.signIn(AUDITOR.username, AUDITOR.password);
   await expect(page.getByText('Signed in as')).toContainText(AUDITOR.username);
 
-  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
   await expect(page).toHaveURL(/\/admin\/audit$/);
   await hydrated(page);
   const table = page.getByRole('table', { name: 'Audit events, newest first' });

@@ -10,13 +10,30 @@ fn compressible(p: &Path) -> bool {
 }
 
 /// Writes `FILE.br` and `FILE.gz` beside every compressible file under `dir` that has none,
-/// or an older one. Errors are logged: serving uncompressed is still correct.
+/// or an older one. Errors are logged: serving uncompressed is still correct. Servers that
+/// start together on one site (several instances, the test suite) leave it to whichever
+/// takes the lock file first.
 pub fn precompress(dir: &Path) {
+    let lock = dir.join(".precompressing");
+    let taken = std::fs::OpenOptions::new().write(true).create_new(true).open(&lock);
+    let stale = std::fs::metadata(&lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(600));
+    if taken.is_err() && !stale {
+        return;
+    }
+    compress_dir(dir);
+    let _ = std::fs::remove_file(&lock);
+}
+
+fn compress_dir(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
-            precompress(&p);
+            compress_dir(&p);
         } else if compressible(&p) {
             for (ext, f) in [("br", brotli_file as fn(&[u8]) -> std::io::Result<Vec<u8>>), ("gz", gzip_file)] {
                 let out = PathBuf::from(format!("{}.{ext}", p.display()));
@@ -45,8 +62,13 @@ fn fresh(src: &Path, out: &Path) -> bool {
 
 fn brotli_file(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    // The strongest setting for release builds; debug builds (tens of MB) get a quick one.
-    let quality = if data.len() > 8 * 1024 * 1024 { 5 } else { 11 };
+    // The strongest setting for what a release build makes (a few hundred KB a file);
+    // quicker ones for the large files of debug builds.
+    let quality = match data.len() {
+        n if n <= 256 * 1024 => 11,
+        n if n <= 4 * 1024 * 1024 => 9,
+        _ => 4,
+    };
     let params = brotli::enc::BrotliEncoderParams { quality, lgwin: 22, ..Default::default() };
     brotli::BrotliCompress(&mut std::io::Cursor::new(data), &mut out, &params)?;
     Ok(out)

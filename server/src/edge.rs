@@ -22,8 +22,12 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'non
 
 /// How long browsers and proxies may keep an answer.
 pub fn cache_control(path: &str, ok: bool, immutable_assets: bool) -> &'static str {
+    // The JS that loads the WASM chunks is rewritten after its name is hashed (cargo-leptos
+    // hashes names before it rewrites the chunk names inside): only the WASM and CSS, whose
+    // names change with their content, are kept for good.
+    let content_named = path.ends_with(".wasm") || path.ends_with(".css");
     match (is_static(path) && ok, path.starts_with("/pkg/")) {
-        (true, true) if immutable_assets => "public, max-age=31536000, immutable",
+        (true, true) if immutable_assets && content_named => "public, max-age=31536000, immutable",
         // (the same name after a rebuild: ask again every time, answered 304 if unchanged)
         (true, true) => "no-cache",
         (true, false) => "public, max-age=86400",
@@ -117,6 +121,9 @@ mod tests {
     #[test]
     fn only_hashed_assets_are_immutable_and_nothing_else_is_stored() {
         assert_eq!(cache_control("/pkg/roster.a1b2c3.wasm", true, true), "public, max-age=31536000, immutable");
+        assert_eq!(cache_control("/pkg/roster.a1b2c3.css", true, true), "public, max-age=31536000, immutable");
+        assert_eq!(cache_control("/pkg/roster.a1b2c3.js", true, true), "no-cache");
+        assert_eq!(cache_control("/pkg/__wasm_split.a1b2c3.js", true, true), "no-cache");
         assert_eq!(cache_control("/pkg/roster.wasm", true, false), "no-cache");
         assert_eq!(cache_control("/pkg/missing.wasm", false, true), "no-store");
         assert_eq!(cache_control("/favicon.svg", true, true), "public, max-age=86400");

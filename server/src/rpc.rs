@@ -69,7 +69,7 @@ fn with_outcome(path: &str, params: &[(&str, String)]) -> String {
     let (base, query) = path.split_once('?').unwrap_or((path, ""));
     let mut kept: Vec<(String, String)> = url_pairs(query)
         .into_iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "rpc" | "error" | "ok" | "values"))
+        .filter(|(k, _)| !matches!(k.as_str(), "rpc" | "error" | "ok" | "values" | "sig"))
         .collect();
     kept.extend(params.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let q: Vec<String> = kept.iter().map(|(k, v)| format!("{}={}", app::ui::enc(k), app::ui::enc(v))).collect();
@@ -119,6 +119,16 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The outcome parameters with their signature (`sig`), which the page checks before it
+/// shows anything from them (`app::ui::forms`).
+fn signed(b: &app::backend::Backend, mut params: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let get = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let msg = app::ui::forms::outcome_message(get("rpc"), get("error"), get("values"), get("ok"));
+    let sig = b64(&b.outcomes.sign(msg.as_bytes()));
+    params.push(("sig", sig));
+    params
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -151,16 +161,16 @@ pub async fn layer(
             return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(crate::rest::error_body(&err))).into_response();
         }
     };
-    // Leptos redirects a native form post back to its Referer by itself (and then lets the
-    // error's status replace the 302): we decide instead, and recognise its Location by the
-    // Referer's exact text (functions name paths, never the page's full URL).
-    let referer = parts.headers.get(header::REFERER).cloned();
+    // Leptos redirects a native form post back to its Referer by itself (an absolute URL, and
+    // the error's status may replace the 302): we decide instead. Our functions name paths
+    // (`on_success_go`), never absolute URLs, so an absolute Location is Leptos's.
     let values = if plain { form_urlencoded_pairs(&bytes) } else { Vec::new() };
     let req = Request::from_parts(parts, Body::from(bytes));
     let res = next.run(req).await;
 
     let failed = res.headers().contains_key("serverfnerror");
-    if !failed && !(res.status().is_success() || res.status().is_redirection()) {
+    let answered = res.status().is_success() || res.status().is_redirection();
+    if !(failed || answered) {
         // Not a function's own answer (no such function, a body the framework refused):
         // JSON for scripts (see `edge::json_errors`), the page with a message for forms.
         if !plain {
@@ -168,20 +178,20 @@ pub async fn layer(
         }
         let err = Error::invalid("request", "This form could not be sent. Reload the page and try again.");
         let params = vec![("rpc", name), ("error", b64(&serde_json::to_vec(&err).unwrap_or_default()))];
-        return see_other(&with_outcome(&back, &params));
+        return see_other(&with_outcome(&back, &signed(&backend, params)));
     }
     if !failed {
         if !plain {
             return res;
         }
         // A function that chose where success goes (`on_success_go`) has set Location.
-        let location = res.headers().get(header::LOCATION).filter(|l| Some(*l) != referer.as_ref());
-        if let Some(to) = location.and_then(|v| v.to_str().ok()).map(str::to_string) {
+        let location = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).filter(|l| l.starts_with('/'));
+        if let Some(to) = location.map(str::to_string) {
             let mut r = see_other(&to);
             copy_cookies(&res, &mut r);
             return r;
         }
-        let mut r = see_other(&with_outcome(&back, &[("rpc", name), ("ok", "1".into())]));
+        let mut r = see_other(&with_outcome(&back, &signed(&backend, vec![("rpc", name), ("ok", "1".into())])));
         copy_cookies(&res, &mut r);
         return r;
     }
@@ -198,7 +208,7 @@ pub async fn layer(
         if typed.len() <= MAX_VALUES {
             params.push(("values", b64(&typed)));
         }
-        let mut r = see_other(&with_outcome(&back, &params));
+        let mut r = see_other(&with_outcome(&back, &signed(&backend, params)));
         copy_cookies_from(&res_parts.headers, &mut r);
         return r;
     }

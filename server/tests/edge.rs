@@ -85,6 +85,22 @@ async fn forms_posted_before_the_wasm_arrives_come_back_as_pages() {
     };
     assert_eq!(s, 200);
     assert!(html.contains("Incorrect user ID or password."), "the error is on the page");
+    // A crafted link cannot put its own words on the page: the outcome is signed.
+    let fake = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&json!({"Conflict": {"field": null, "message": "Roster moved: sign in at evil.example"}}))
+            .expect("json"),
+    );
+    for tail in [String::new(), format!("&sig={}", q["sig"])] {
+        let html = c
+            .get(format!("{}/sign-in?rpc=sign_in&error={fake}{tail}", app.base))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("html");
+        assert!(!html.contains("evil.example"), "a forged message was shown ({tail})");
+    }
     // The right password: signed in, and sent home rather than left on the form.
     let r = post(vec![("login", "admin"), ("password", ADMIN_PW)]).await.expect("post");
     assert_eq!((r.status().as_u16(), header(&r, "location")), (303, "/".to_string()));
@@ -175,6 +191,22 @@ async fn caching_and_security_headers() {
     let r =
         admin.http.get(format!("{}/members", app.base)).header("accept-encoding", "gzip").send().await.expect("page");
     assert_eq!(header(&r, "content-encoding"), "gzip");
+    // Streamed answers too, to their end (the audit export once broke off when compressed).
+    let plain_csv = admin.http.get(format!("{}/api/v1/audit/export?format=csv", app.base)).send().await.expect("csv");
+    let plain_csv = plain_csv.text().await.expect("text");
+    let r = admin
+        .http
+        .get(format!("{}/api/v1/audit/export?format=csv", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(header(&r, "content-encoding"), "gzip");
+    let bytes = r.bytes().await.expect("the whole body");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).expect("gunzip");
+    assert_eq!(text, plain_csv);
+    assert!(text.lines().count() > 1, "{text}");
 }
 
 #[tokio::test]

@@ -72,6 +72,51 @@ impl SecretBox {
     }
 }
 
+/// Signs what the server hands a page through its URL (the outcome of a form posted before
+/// the WASM arrived), so a page shows only messages this server wrote: a crafted link cannot
+/// put its own words on our pages (content spoofing). HMAC-SHA-256 under a key derived from
+/// the instance key (every instance agrees), or a random one without it.
+pub struct Signer {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(..)")
+    }
+}
+
+impl Signer {
+    pub fn from_instance_key(instance: &[u8; 32]) -> Self {
+        let derived = hmac_sha256(instance, b"roster form outcomes v1");
+        Self { key: derived }
+    }
+
+    pub fn random() -> Self {
+        Self { key: new_key() }
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.key, msg)
+    }
+
+    /// Constant-time comparison of the tag.
+    pub fn verify(&self, msg: &[u8], tag: &[u8]) -> bool {
+        use hmac::Mac;
+        let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.key) else { return false };
+        mac.update(msg);
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    // (HMAC takes keys of any length: the error case does not happen)
+    let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key) else { return [0u8; 32] };
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
 pub fn new_key() -> [u8; 32] {
     let mut k = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut k);
@@ -85,6 +130,18 @@ pub fn key_to_base64(key: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_verify_only_their_message_and_key() {
+        let a = Signer::from_instance_key(&[7u8; 32]);
+        let b = Signer::from_instance_key(&[7u8; 32]);
+        let other = Signer::from_instance_key(&[8u8; 32]);
+        let tag = a.sign(b"sign_in\nerror");
+        assert!(b.verify(b"sign_in\nerror", &tag), "instances with one key agree");
+        assert!(!a.verify(b"sign_in\nerrors", &tag));
+        assert!(!other.verify(b"sign_in\nerror", &tag));
+        assert!(!a.verify(b"sign_in\nerror", &tag[..31]));
+    }
 
     #[test]
     fn round_trip_and_tamper() {

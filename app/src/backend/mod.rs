@@ -128,6 +128,8 @@ pub struct Backend {
     pub access: Arc<access::Access>,
     /// Seals secrets stored in the database (TOTP seeds).
     pub secrets: crypto::SecretBox,
+    /// Signs the outcomes of forms posted before the WASM arrived (see `server/src/rpc.rs`).
+    pub outcomes: Arc<crypto::Signer>,
     /// Failed token look-ups and single sign-on callbacks per client address (tokens are
     /// too long to guess, but every pathway is throttled; kept in memory so a valid token
     /// costs no extra write).
@@ -164,6 +166,9 @@ impl Backend {
         let oidc = Arc::new(oidc::Oidc::new(config.allow_internal_urls));
         let cpu = cpu::CpuQueue::default();
         let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
+        let outcomes = Arc::new(
+            config.secret_key.as_ref().map(crypto::Signer::from_instance_key).unwrap_or_else(crypto::Signer::random),
+        );
         Self {
             store,
             config: Arc::new(config),
@@ -172,6 +177,7 @@ impl Backend {
             cpu,
             access: Arc::new(access::Access::default()),
             secrets,
+            outcomes,
             token_failures: Arc::new(tokens::FailureThrottle::default()),
             oidc,
             session_cache: Arc::default(),

@@ -27,8 +27,9 @@ pub enum Ability {
     CreateCredentials,
 }
 
-/// Data-tool abilities act on a tool's resources; administrative privileges govern the
-/// definitions behind them (databases, queries, users, credentials).
+/// Data-tool abilities are what members may do in the data tools (backups, restores,
+/// databases, queries); administrative privileges are what they may administer in Roster
+/// itself (accounts, memberships, per-database credentials).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AbilityKind {
     DataTool,
@@ -112,10 +113,7 @@ impl Ability {
 
     pub fn kind(self) -> AbilityKind {
         match self {
-            Ability::ViewDatabases
-            | Ability::CreateDatabases
-            | Ability::ViewQueries
-            | Ability::CreateQueries
+            Ability::ManageUsers
             | Ability::ViewUsers
             | Ability::CreateUsers
             | Ability::ViewCredentials
@@ -251,6 +249,16 @@ pub mod defaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_follow_what_the_abilities_mean() {
+        let admin: Vec<&str> =
+            Ability::ALL.iter().filter(|a| a.kind() == AbilityKind::Privilege).map(|a| a.code()).collect();
+        assert_eq!(admin, ["manage-users", "view-users", "create-users", "view-credentials", "create-credentials"]);
+        for tool in ["run-backups", "operate-restores", "view-databases", "create-queries"] {
+            assert_eq!(Ability::parse(tool).map(Ability::kind), Some(AbilityKind::DataTool), "{tool}");
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_round_trip() {

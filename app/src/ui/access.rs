@@ -44,6 +44,7 @@ pub fn ExplainPage() -> impl IntoView {
         <section class="card">
             <h1>"Explain access"</h1>
             <p class="muted">"Why may someone do something here, or not? Pick the person, the organization and the ability."</p>
+            <Transition fallback=|| ()>
             <Form method="GET" action="/access">
                 <div class="field">
                     <label for="user">"Username"</label>
@@ -77,6 +78,7 @@ pub fn ExplainPage() -> impl IntoView {
                 </div>
                 <button type="submit" class="primary">"Explain"</button>
             </Form>
+            </Transition>
             <Suspense fallback=|| view! { <p>"Working it out…"</p> }>
                 {move || answer.get().flatten().map(|r| match r {
                     Ok(e) => view! {

@@ -51,11 +51,25 @@ pub fn AuditPage() -> impl IntoView {
             after: q.get("after"),
         }
     });
+    // Nothing is asked of the server that it would refuse: for anyone but a super admin the
+    // page is "not for you" and the resources answer that themselves.
+    let session = expect_context::<super::Session>();
+    let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
     let page = Resource::new(
-        move || current.get(),
-        |q| list_audit(q.actor, q.target, q.org, q.event, q.outcome, q.from, q.to, q.before, q.after),
+        move || (current.get(), admin()),
+        |(q, admin)| async move {
+            if admin != Some(true) {
+                return Err(super::not_for_you());
+            }
+            list_audit(q.actor, q.target, q.org, q.event, q.outcome, q.from, q.to, q.before, q.after).await
+        },
     );
-    let orgs = Resource::new(|| (), |_| list_orgs());
+    let orgs = Resource::new(admin, |admin| async move {
+        if admin != Some(true) {
+            return Err(super::not_for_you());
+        }
+        list_orgs().await
+    });
     // The same validation the server runs, so field errors show next to their inputs.
     let invalid = Memo::new(move |_| current.get().validate().err());
     let error_of = move |field: &'static str| Signal::derive(move || invalid.get().and_then(|e| e.field(field)));
@@ -134,10 +148,14 @@ pub fn AuditPage() -> impl IntoView {
     let outcome_error = error_of("outcome");
 
     view! {
+        <Transition fallback=|| ()>
+            // (Show redraws only when the answer changes, not on every refresh of the session)
+            <Show when=move || admin() != Some(false) fallback=|| view! { <super::NotForYou what="The audit log is for super admins."/> }>{
+                view! {
         <section class="card wide">
             <h1>"Audit log"</h1>
             <form class="audit-filters" method="get" action="/admin/audit" role="search" aria-label="Filter audit events"
-                on:submit=on_filter>
+                on:submit=on_filter.clone()>
                 {field("audit-actor", "actor", "Actor", "text", actor, Some("Who acted: a username, or cli"))}
                 {field("audit-target", "target", "Target", "text", target, Some("A username, role:NAME or org:NAME"))}
                 <div class="field">
@@ -227,7 +245,9 @@ pub fn AuditPage() -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 })}
             </Transition>
-        </section>
+        </section>}
+            }</Show>
+        </Transition>
     }
 }
 

@@ -16,13 +16,19 @@ pub fn SignInPage() -> impl IntoView {
     let code = ServerAction::<SignInCode>::new();
     let navigate = use_navigate();
     // Everyone lands on the same home (the same page a form posted before the WASM arrives
-    // is sent to).
+    // is sent to), once the session has reloaded (home sends signed-out visitors here).
+    let signed_in = RwSignal::new(false);
     let go = move |_super_admin: bool| {
         session.refresh();
-        navigate("/", Default::default());
+        signed_in.set(true);
     };
-    let go2 = go.clone();
-    let go3 = go.clone();
+    Effect::new(move |_| {
+        if signed_in.get() && session.current().is_some() {
+            signed_in.set(false);
+            navigate("/", Default::default());
+        }
+    });
+    let (go2, go3) = (go, go);
     Effect::new(move |_| {
         if let Some(Ok(SignInStep::Done(me))) = action.value().get() {
             go(me.super_admin);
@@ -102,6 +108,7 @@ pub fn SignInPage() -> impl IntoView {
     let cv = super::forms::outcome(code);
     let typed_login = super::forms::posted_value(super::forms::name_of::<SignIn>(), "login");
     view! {
+        <Transition fallback=|| ()>
         <Show when=second>
             <section class="card narrow">
                 <h1>"Two-factor authentication"</h1>
@@ -144,6 +151,7 @@ pub fn SignInPage() -> impl IntoView {
             </Suspense>
         </section>
         </Show>
+        </Transition>
     }
 }
 
@@ -155,10 +163,16 @@ pub fn SignUpPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(_)) = action.value().get() {
             session.refresh();
+        }
+    });
+    // Home once the session has reloaded (home sends signed-out visitors to sign in).
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) && session.current().is_some() {
             navigate("/", Default::default());
         }
     });
     let open = Resource::new(|| (), |_| sign_up_open());
+    let rules = Resource::new(|| (), |_| crate::api::users::password_rules());
     let value = super::forms::outcome(action);
     let fe = move |f: &'static str| Signal::derive(field_error(value, f));
     view! {
@@ -174,7 +188,7 @@ pub fn SignUpPage() -> impl IntoView {
                             <Field id="full_name" label="Full name" autocomplete="name" value={super::forms::typed::<SignUp>("full_name")} error=fe("full_name")/>
                             <Field id="email" label="Email" kind="email" autocomplete="email" required=true value={super::forms::typed::<SignUp>("email")} error=fe("email")/>
                             <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true
-                                hint="At least 15 characters. A passphrase works well." error=fe("password")/>
+                                hint=Signal::derive(move || rules.get().and_then(|r| r.ok()).unwrap_or_default()) error=fe("password")/>
                             {form_error(value, &["username", "full_name", "email", "password"])}
                             <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
                         </ActionForm>

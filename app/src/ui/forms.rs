@@ -2,9 +2,11 @@
 //! `<form method="post" action="/rpc/NAME">` (Leptos `ActionForm`): hydrated, it runs in the
 //! page; before hydration (slow links, blocked scripts) the browser posts it natively and the
 //! server answers with a 303 back to the page, carrying the outcome in the query
-//! (`?rpc=NAME&error=...&values=...`, see `server/src/rpc.rs`). The helpers here merge both
-//! ways into one outcome, so a page renders the same message either way, on the server and
-//! in the browser alike (the query is the same for both: no hydration mismatch).
+//! (`?rpc=NAME&error=...&values=...&sig=...`, see `server/src/rpc.rs`). The server checks
+//! the signature while rendering and hands the outcome to the browser with the page. The
+//! helpers here merge both ways into one outcome, so a page renders the same message either
+//! way, on the server and in the browser alike (no hydration mismatch).
+#[cfg(feature = "ssr")]
 use base64::Engine;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -17,43 +19,104 @@ pub fn name_of<S: ServerFn>() -> &'static str {
     S::PATH.trim_start_matches("/rpc/")
 }
 
+#[cfg(feature = "ssr")]
 fn decode(raw: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).ok()
 }
 
+/// What the signature covers (the server signs, the page checks).
+pub fn outcome_message(rpc: &str, error: &str, values: &str, ok: &str) -> String {
+    format!("roster-outcome\n{rpc}\n{error}\n{values}\n{ok}")
+}
+
+/// The outcome of a form posted before the WASM arrived, as this page was loaded with it:
+/// checked on the server (the signature in `sig`) and handed to the browser with the page,
+/// so a crafted link cannot put its own words on our pages.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Posted {
+    pub rpc: String,
+    pub error: Option<Error>,
+    pub values: std::collections::BTreeMap<String, String>,
+    pub ok: bool,
+}
+
+#[derive(Clone)]
+struct PostedOutcome(Option<Posted>);
+
+/// Reads and checks the outcome in the request's URL (server only).
+#[cfg(feature = "ssr")]
+fn posted_in_request() -> Option<Posted> {
+    let parts = use_context::<http::request::Parts>()?;
+    let backend = use_context::<crate::backend::Backend>()?;
+    let query = parts.uri.query()?;
+    let mut q = std::collections::HashMap::new();
+    for kv in query.split('&') {
+        if let Some((k, v)) = kv.split_once('=') {
+            q.insert(k.to_string(), v.to_string());
+        }
+    }
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let rpc = get("rpc");
+    if rpc.is_empty() {
+        return None;
+    }
+    let sig = decode(get("sig"))?;
+    let msg = outcome_message(rpc, get("error"), get("values"), get("ok"));
+    if !backend.outcomes.verify(msg.as_bytes(), &sig) {
+        return None;
+    }
+    let error = decode(get("error")).and_then(|b| serde_json::from_slice::<Error>(&b).ok());
+    let values = decode(get("values"))
+        .and_then(|b| serde_json::from_slice::<std::collections::BTreeMap<String, serde_json::Value>>(&b).ok())
+        .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string()))).collect())
+        .unwrap_or_default();
+    // (names and values arrive percent-encoded; the server wrote them with plain characters)
+    Some(Posted { rpc: rpc.to_string(), error, values, ok: get("ok") == "1" })
+}
+
+/// Called once by the app, before any other resource (the server and the browser must
+/// create shared values in the same order).
+pub fn provide_posted() {
+    let posted = leptos::prelude::SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            posted_in_request()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<Posted>
+        }
+    });
+    provide_context(PostedOutcome(posted.into_inner()));
+}
+
+/// The checked outcome for `name`, while the URL still carries it.
+fn posted_for(name: &'static str) -> Signal<Option<Posted>> {
+    let query = use_query_map();
+    let posted = use_context::<PostedOutcome>().and_then(|p| p.0);
+    Signal::derive(move || {
+        let here = query.with(|q| q.get_str("rpc") == Some(name));
+        posted.clone().filter(|p| here && p.rpc == name)
+    })
+}
+
 /// The error a natively posted form of `name` came back with, if the page shows one.
 pub fn posted_error(name: &'static str) -> Signal<Option<Error>> {
-    let query = use_query_map();
-    Signal::derive(move || {
-        query.with(|q| {
-            if q.get_str("rpc") != Some(name) {
-                return None;
-            }
-            q.get_str("error").and_then(decode).and_then(|b| serde_json::from_slice::<Error>(&b).ok())
-        })
-    })
+    let p = posted_for(name);
+    Signal::derive(move || p.get().and_then(|p| p.error))
 }
 
 /// Whether a natively posted form of `name` succeeded just before this page.
 pub fn posted_ok(name: &'static str) -> Signal<bool> {
-    let query = use_query_map();
-    Signal::derive(move || query.with(|q| q.get_str("rpc") == Some(name) && q.get_str("ok").is_some()))
+    let p = posted_for(name);
+    Signal::derive(move || p.get().is_some_and(|p| p.ok))
 }
 
 /// What was typed in `field` of a natively posted form of `name` that came back refused
 /// (never secrets: the server leaves passwords and codes out).
 pub fn posted_value(name: &'static str, field: &'static str) -> Signal<Option<String>> {
-    let query = use_query_map();
-    Signal::derive(move || {
-        query.with(|q| {
-            if q.get_str("rpc") != Some(name) {
-                return None;
-            }
-            let raw = q.get_str("values").and_then(decode)?;
-            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&raw).ok()?;
-            map.get(field).and_then(|v| v.as_str()).map(str::to_string)
-        })
-    })
+    let p = posted_for(name);
+    Signal::derive(move || p.get().and_then(|p| p.values.get(field).cloned()))
 }
 
 /// The last outcome of an action's form: what it returned in the browser, else (before the
@@ -82,4 +145,21 @@ where
 /// What was typed in `field` of a refused native post of `S`, to fill the form in again.
 pub fn typed<S: ServerFn>(field: &'static str) -> Option<String> {
     posted_value(name_of::<S>(), field).get_untracked()
+}
+
+/// How many times an action has succeeded: what lists refetch on. (Refetching on every
+/// answer would redraw the page after a refusal too, closing the dialog that shows it.)
+pub fn successes<S>(action: ServerAction<S>) -> Signal<usize>
+where
+    S: ServerFn<Error = Error> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let count = RwSignal::new(0usize);
+    let value = action.value();
+    Effect::new(move |_| {
+        if value.with(|v| matches!(v, Some(Ok(_)))) {
+            count.update(|c| *c += 1);
+        }
+    });
+    count.into()
 }

@@ -9,7 +9,7 @@ use crate::domain::abilities::Ability;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || {
+    let page = move || {
         session.me.get().map(|me| match me {
             Ok(Some(me)) => {
                 let org = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
@@ -26,7 +26,7 @@ pub fn HomePage() -> impl IntoView {
                 view! {
                     <section class="card wide home">
                         <h1>{format!("Welcome, {name}")}</h1>
-                        <p class="muted">{format!("Signed in as {} in {org}. ", me.username)} {held}</p>
+                        <p class="muted">{format!("You are {}, working in {org}. ", me.username)} {held}</p>
                         <ul class="tiles" aria-label="Where to go">
                             <Show when=move || members>
                                 <li><A href="/members">"Members"</A><span>{format!("Who belongs to {org}, and their roles")}</span></li>
@@ -47,5 +47,6 @@ pub fn HomePage() -> impl IntoView {
             }
             _ => view! { <Redirect path="/sign-in"/> }.into_any(),
         })
-    }
+    };
+    view! { <Transition fallback=|| ()>{page}</Transition> }
 }

@@ -34,8 +34,18 @@ pub fn connect(live: Live) {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     let Ok(source) = web_sys::EventSource::new("/api/v1/events") else { return };
-    let on_access = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_e: web_sys::MessageEvent| {
-        live.bump();
+    // The stream opens with the current version: the page was just rendered from it, so only
+    // a different version (a change since) refreshes anything.
+    let mut seen: Option<String> = None;
+    let on_access = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+        let version = e.data().as_string();
+        let first = seen.is_none();
+        if seen != version {
+            seen = version;
+            if !first {
+                live.bump();
+            }
+        }
     });
     let _ = source.add_event_listener_with_callback("access", on_access.as_ref().unchecked_ref());
     // Both live as long as the page.

@@ -20,7 +20,7 @@ pub mod webauthn;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::api::auth::{current_user, SignOut, SwitchOrg};
 use crate::domain::abilities::Ability;
@@ -75,22 +75,55 @@ impl Session {
         self.version.update(|v| *v += 1);
     }
 
-    /// The signed-in account once loaded (tracked: views re-render when it changes).
+    /// The signed-in account once loaded (tracked: views re-render when it changes). Read it
+    /// inside a Suspense or Transition.
     pub fn current(&self) -> Option<Me> {
         self.me.get().and_then(|r| r.ok()).flatten()
     }
+
+    /// The same, read once (while building a view that does not follow it).
+    pub fn current_untracked(&self) -> Option<Me> {
+        self.me.get_untracked().and_then(|r| r.ok()).flatten()
+    }
 }
+
+/// A page whose code is loaded only when it is visited (its own WASM chunk): the sign-in
+/// page, the first thing most people load, carries none of the admin pages.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        struct $route;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(ProfileRoute, profile::ProfilePage);
+lazy_page!(UsersRoute, users::UsersPage);
+lazy_page!(NewUserRoute, users::NewUserPage);
+lazy_page!(EditUserRoute, users::EditUserPage);
+lazy_page!(AuditRoute, audit::AuditPage);
+lazy_page!(SsoRoute, sso::SsoPage);
+lazy_page!(RolesRoute, roles::RolesPage);
+lazy_page!(MembersRoute, orgs::MembersPage);
+lazy_page!(OrgsRoute, orgs::OrgsPage);
+lazy_page!(AccessRoute, access::ExplainPage);
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    forms::provide_posted();
     let version = RwSignal::new(0u32);
     let live = live::provide_live();
     toast::provide_toasts();
     // The account (with its abilities in the current organization) follows access changes.
-    // Blocking: the server sends no HTML before it knows who is signed in, so every page is
-    // rendered for its reader from the first byte and hydrates with the same data.
-    let me = Resource::new_blocking(move || (version.get(), live.track()), |_| current_user());
+    let me = Resource::new(move || (version.get(), live.track()), |_| current_user());
     provide_context(Session { me, version });
     // Effects run only in the browser, after hydration: tests (and people debugging) can
     // tell a live page from server-rendered HTML.
@@ -112,53 +145,33 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Roster"/>
         <Router>
-            // The header and every page read the session: each sits inside a Transition, so
-            // no resource is read outside a Suspense (no hydration mismatch), and the page
-            // stays in place while it refreshes. (The Routes themselves stay outside any
-            // Suspense: the server finds them by walking the tree.)
+            // Every read of a resource sits inside a Suspense or Transition (no hydration
+            // mismatch); resources are created outside them, at the top of components, so the
+            // server and the browser create them in the same order.
             <Transition fallback=|| ()>
                 <Header/>
                 <TwoFactorBanner/>
             </Transition>
             <main id="main">
-                <Routes fallback=|| view! { <Page><NotFound/></Page> }>
-                    <Route path=path!("/") view=|| view! { <Page><home::HomePage/></Page> }/>
-                    <Route path=path!("/sign-in") view=|| view! { <Page><auth::SignInPage/></Page> }/>
-                    <Route path=path!("/sign-up") view=|| view! { <Page><auth::SignUpPage/></Page> }/>
-                    <Route path=path!("/profile") view=|| view! { <Page><profile::ProfilePage/></Page> }/>
-                    <Route path=path!("/admin/users") view=|| view! { <Page><users::UsersPage/></Page> }/>
-                    <Route path=path!("/admin/users/new") view=|| view! { <Page><users::NewUserPage/></Page> }/>
-                    <Route path=path!("/admin/users/:username") view=|| view! { <Page><users::EditUserPage/></Page> }/>
-                    <Route path=path!("/admin/audit") view=|| view! {
-                        <Page>
-                            <SuperAdminOnly what="The audit log is for super admins.">
-                                <audit::AuditPage/>
-                            </SuperAdminOnly>
-                        </Page>
-                    }/>
-                    <Route path=path!("/admin/sso") view=|| view! {
-                        <Page>
-                            <SuperAdminOnly what="Single sign-on is set up by super admins.">
-                                <sso::SsoPage/>
-                            </SuperAdminOnly>
-                        </Page>
-                    }/>
-                    <Route path=path!("/roles") view=|| view! { <Page><roles::RolesPage/></Page> }/>
-                    <Route path=path!("/members") view=|| view! { <Page><orgs::MembersPage/></Page> }/>
-                    <Route path=path!("/admin/orgs") view=|| view! { <Page><orgs::OrgsPage/></Page> }/>
-                    <Route path=path!("/access") view=|| view! { <Page><access::ExplainPage/></Page> }/>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=home::HomePage/>
+                    <Route path=path!("/sign-in") view=auth::SignInPage/>
+                    <Route path=path!("/sign-up") view=auth::SignUpPage/>
+                    <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/admin/users/new") view={Lazy::<NewUserRoute>::new()}/>
+                    <Route path=path!("/admin/users/:username") view={Lazy::<EditUserRoute>::new()}/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/admin/sso") view={Lazy::<SsoRoute>::new()}/>
+                    <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+                    <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
+                    <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
+                    <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
                 </Routes>
             </main>
             <toast::ToastRegion/>
         </Router>
     }
-}
-
-/// Every page's frame: a Transition, so whatever the page reads (the session, its data)
-/// is read inside a Suspense, and a refresh keeps the old content until the new is ready.
-#[component]
-fn Page(children: ChildrenFn) -> impl IntoView {
-    view! { <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{children()}</Transition> }
 }
 
 #[component]
@@ -208,7 +221,13 @@ fn Header() -> impl IntoView {
                             // the WASM arrives), always open on wide ones (see main.css).
                             <details class="menu" node_ref=menu>
                                 <summary>"Menu"</summary>
-                                <nav aria-label="Main">
+                                // (choosing a page folds the menu away again)
+                                <nav aria-label="Main" on:click=move |_| {
+                                    #[cfg(feature = "hydrate")]
+                                    if let Some(m) = menu.get_untracked() {
+                                        m.set_open(false);
+                                    }
+                                }>
                                     <Show when=move || sees_members>
                                         <A href="/members">"Members"</A>
                                     </Show>
@@ -321,19 +340,13 @@ pub fn NotForYou(#[prop(into)] what: String) -> impl IntoView {
     }
 }
 
-/// A page for super admins only: the page itself for them, "not for you" for everyone
-/// else (no list is requested that would be refused).
-#[component]
-pub fn SuperAdminOnly(#[prop(into)] what: String, children: ChildrenFn) -> impl IntoView {
-    let session = expect_context::<Session>();
-    move || {
-        session.me.get().map(|me| match me {
-            Ok(Some(me)) if me.super_admin => children().into_any(),
-            Ok(Some(_)) => view! { <NotForYou what=what.clone()/> }.into_any(),
-            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
-            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
-        })
-    }
+/// The answer a page gives itself instead of asking the server for what it would refuse.
+pub fn not_for_you() -> Error {
+    Error::Forbidden(crate::domain::policy::Denied::NotSuperAdmin)
+}
+
+pub fn is_not_for_you(e: &Error) -> bool {
+    matches!(e, Error::Forbidden(crate::domain::policy::Denied::NotSuperAdmin))
 }
 
 /// A page-level error: a sign-in link for anonymous visitors, the sentence otherwise.

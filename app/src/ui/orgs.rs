@@ -18,35 +18,113 @@ use crate::api::roles::role_matrix;
 use crate::api::security::SetTwoFactorRequirement;
 use crate::api::users::DeleteUser;
 use crate::domain::abilities::{Ability, AbilitySet};
-use crate::domain::orgs::Member;
+use crate::domain::orgs::{Member, MemberPage};
 use crate::domain::roles::Role;
 use crate::domain::users::Me;
 use crate::domain::Error;
 
+/// Everything the members page reads, created once at its top (the server and the browser
+/// must create resources in the same order: never inside a Suspense that waits for another).
+#[derive(Clone, Copy)]
+struct MembersData {
+    members: Resource<Option<Result<MemberPage, Error>>>,
+    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
+    suggestions: Resource<Vec<crate::domain::orgs::Candidate>>,
+    typed: RwSignal<String>,
+    set_member: ServerAction<SetMember>,
+    remove: ServerAction<RemoveMember>,
+    delete: ServerAction<DeleteUser>,
+}
+
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || {
-        session.me.get().map(|me| match me {
-            Ok(Some(me)) => view! { <Members me/> }.into_any(),
-            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
-            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
-        })
+    let live = expect_context::<Live>();
+    let toasts = use_toasts();
+    let query = use_query_map();
+    let search = move || query.with(|q| q.get("q").unwrap_or_default());
+    let after = move || query.with(|q| q.get("after"));
+    // `?org=ID`: another organization's members (super admins, or members of it), read-only
+    // until the reader switches to it.
+    let org_param = move || query.with(|q| q.get("org")).and_then(|o| o.parse::<i64>().ok());
+    let set_member = ServerAction::<SetMember>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let delete = ServerAction::<DeleteUser>::new();
+    // Only what the reader may see is asked for (no request the server would refuse).
+    let set_member_ok = super::forms::successes(set_member);
+    let remove_ok = super::forms::successes(remove);
+    let delete_ok = super::forms::successes(delete);
+    let members = Resource::new(
+        move || {
+            let asked = session.current().map(|m| {
+                let current = m.org.as_ref().map(|o| o.id);
+                let other = org_param().filter(|o| Some(*o) != current);
+                let can_view = m.can(Ability::ViewUsers) || m.can(Ability::ManageUsers);
+                (other, can_view)
+            });
+            (asked, search(), after(), live.track(), set_member_ok.get(), remove_ok.get(), delete_ok.get())
+        },
+        |(asked, q, after, ..)| async move {
+            let (other, can_view) = asked?;
+            if other.is_none() && !can_view {
+                return None;
+            }
+            Some(list_members(Some(q).filter(|q| !q.is_empty()), after, other.map(|o| o.to_string())).await)
+        },
+    );
+    let roles = Resource::new(move || live.track(), |_| role_matrix());
+    let typed = RwSignal::new(super::forms::typed::<SetMember>("username").unwrap_or_default());
+    let suggestions = Resource::new(
+        move || typed.get(),
+        |q| async move {
+            if q.trim().chars().count() < 2 {
+                return Vec::new();
+            }
+            member_candidates(q).await.unwrap_or_default()
+        },
+    );
+    // Outcomes as messages in the corner (the page does not move).
+    Effect::new(move |_| match set_member.value().get() {
+        Some(Ok(m)) => toasts.ok(format!("{} is now {} here.", m.username, m.role)),
+        Some(Err(e)) if e.field("username").is_none() && e.field("role").is_none() => toasts.error(e.to_string()),
+        _ => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            toasts.ok("Removed from the organization.");
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            toasts.ok("Account deleted.");
+        }
+    });
+    let data = MembersData { members, roles, suggestions, typed, set_member, remove, delete };
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || session.me.get().map(|r| match r {
+                Ok(Some(me)) => {
+                    Some(me).map(|me| {
+                        let current = me.org.as_ref().map(|o| o.id);
+                        match org_param().filter(|o| Some(*o) != current) {
+                            Some(id) => {
+                                let known = me.orgs.iter().find(|o| o.id == id).cloned();
+                                view! { <OtherOrgMembers id known me data/> }.into_any()
+                            }
+                            None => view! { <Members me data/> }.into_any(),
+                        }
+                    })
+                    .into_any()
+                }
+                Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+                Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
+            })}
+        </Transition>
     }
 }
 
 #[component]
-fn Members(me: Me) -> impl IntoView {
-    // `?org=ID`: another organization's members (super admins, or members of it), read-only
-    // until the reader switches to it.
-    let query = use_query_map();
-    let current = me.org.as_ref().map(|o| o.id);
-    let other =
-        query.with_untracked(|q| q.get("org")).and_then(|o| o.parse::<i64>().ok()).filter(|o| Some(*o) != current);
-    if let Some(id) = other {
-        let known = me.orgs.iter().find(|o| o.id == id).cloned();
-        return view! { <OtherOrgMembers id known/> }.into_any();
-    }
+fn Members(me: Me, data: MembersData) -> impl IntoView {
     let org = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "no organization".into());
     let can_view = me.can(Ability::ViewUsers) || me.can(Ability::ManageUsers);
     let can_manage = me.can(Ability::ManageUsers);
@@ -68,7 +146,7 @@ fn Members(me: Me) -> impl IntoView {
             <h2>"What you may do here"</h2>
             {mine}
             {if can_view {
-                view! { <MemberList me org=org.clone() org_key=None can_manage/> }.into_any()
+                view! { <MemberList me org=org.clone() can_manage data/> }.into_any()
             } else {
                 // (no list is requested that would be refused)
                 view! { <p class="muted">"Seeing the member list needs the view-users ability in this organization."</p> }
@@ -76,13 +154,11 @@ fn Members(me: Me) -> impl IntoView {
             }}
         </section>
     }
-    .into_any()
 }
 
 /// Another organization's members, read-only, with a way to switch to it.
 #[component]
-fn OtherOrgMembers(id: i64, known: Option<crate::domain::orgs::OrgRef>) -> impl IntoView {
-    let me = expect_context::<Session>().current();
+fn OtherOrgMembers(id: i64, known: Option<crate::domain::orgs::OrgRef>, me: Me, data: MembersData) -> impl IntoView {
     let switch = ServerAction::<crate::api::auth::SwitchOrg>::new();
     let live = expect_context::<Live>();
     let navigate = leptos_router::hooks::use_navigate();
@@ -92,9 +168,15 @@ fn OtherOrgMembers(id: i64, known: Option<crate::domain::orgs::OrgRef>) -> impl 
             navigate("/members", Default::default());
         }
     });
-    let name = known.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| format!("organization {id}"));
+    let name = data
+        .members
+        .get_untracked()
+        .flatten()
+        .and_then(|r| r.ok())
+        .map(|p| p.org.name)
+        .or_else(|| known.as_ref().map(|o| o.name.clone()))
+        .unwrap_or_else(|| format!("organization {id}"));
     let name2 = name.clone();
-    let name3 = name.clone();
     view! {
         <section class="card wide">
             <h1>{format!("Members of {name}")}</h1>
@@ -105,115 +187,98 @@ fn OtherOrgMembers(id: i64, known: Option<crate::domain::orgs::OrgRef>) -> impl 
                     <button type="submit">{format!("Switch to {name2}")}</button>
                 </ActionForm>
             })}
-            {me.map(|me| view! { <MemberList me org=name3.clone() org_key=Some(id.to_string()) can_manage=false/> })}
+            <MemberList me org=name.clone() can_manage=false data/>
         </section>
     }
 }
 
 #[component]
-fn MemberList(me: Me, org: String, org_key: Option<String>, can_manage: bool) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let toasts = use_toasts();
+fn MemberList(me: Me, org: String, can_manage: bool, data: MembersData) -> impl IntoView {
     let query = use_query_map();
     let search = move || query.with(|q| q.get("q").unwrap_or_default());
     let after = move || query.with(|q| q.get("after"));
-    let set_member = ServerAction::<SetMember>::new();
-    let remove = ServerAction::<RemoveMember>::new();
-    let delete = ServerAction::<DeleteUser>::new();
-    let members = Resource::new(
-        move || {
-            (
-                search(),
-                after(),
-                live.track(),
-                set_member.version().get(),
-                remove.version().get(),
-                delete.version().get(),
-            )
-        },
-        move |(q, after, ..)| list_members(Some(q).filter(|q| !q.is_empty()), after, org_key.clone()),
-    );
-    let roles = Resource::new(move || live.track(), |_| role_matrix());
-    // Outcomes as messages in the corner (the page does not move).
-    Effect::new(move |_| match set_member.value().get() {
-        Some(Ok(m)) => toasts.ok(format!("{} is now {} here.", m.username, m.role)),
-        Some(Err(e)) if e.field("username").is_none() && e.field("role").is_none() => toasts.error(e.to_string()),
-        _ => {}
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = remove.value().get() {
-            toasts.ok("Removed from the organization.");
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            toasts.ok("Account deleted.");
-        }
-    });
+    let MembersData { members, roles, set_member, remove, delete, .. } = data;
     let me_name = StoredValue::new(me.username.clone());
     let super_admin = me.super_admin;
     let org_name = StoredValue::new(org);
     view! {
-        {can_manage.then(|| view! { <AddMember set_member roles/> })}
+        {can_manage.then(|| view! { <AddMember data/> })}
         <h2 id="members-title">"Members"</h2>
         <Form method="GET" action="" attr:class="search" attr:role="search">
+            {move || query.with(|q| q.get("org")).map(|o| view! { <input type="hidden" name="org" value=o/> })}
             <label for="member-search">"Search members"</label>
             <input id="member-search" type="search" name="q" placeholder="Username, name or email" value=search/>
             <button type="submit">"Search"</button>
         </Form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let roles = roles.get().and_then(|r| r.ok()).map(|m| m.roles).unwrap_or_default();
-                members.get().map(|page| match page {
+                members.get().flatten().and_then(|page| match page {
                     Ok(page) if page.members.is_empty() => {
                         let text = if search().is_empty() {
                             format!("{} has no members yet.", org_name.get_value())
                         } else {
                             format!("No member of {} matches \u{201c}{}\u{201d}.", org_name.get_value(), search())
                         };
-                        view! { <p class="muted empty">{text}</p> }.into_any()
+                        Some(view! { <p class="muted empty">{text}</p> }.into_any())
                     }
-                    Ok(page) => {
-                        let next = page.next.clone().map(|n| {
-                            let q = search();
-                            if q.is_empty() { format!("?after={}", enc(&n)) } else { format!("?q={}&after={}", enc(&q), enc(&n)) }
-                        });
-                        let first = after().is_some().then(|| {
-                            let q = search();
-                            if q.is_empty() { "?".to_string() } else { format!("?q={}", enc(&q)) }
-                        });
-                        let roles = StoredValue::new(roles);
-                        view! {
-                            <div class="table-wrap sticky-first">
-                                <table aria-labelledby="members-title">
-                                    <thead><tr>
-                                        <th scope="col">"Username"</th>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Role"</th>
-                                        <th scope="col">"Extra abilities"</th>
-                                        {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.members.into_iter().map(|m| {
-                                            let is_me = m.username.eq_ignore_ascii_case(&me_name.get_value());
-                                            view! {
-                                                <MemberRow m can_manage show_actions=can_manage is_me super_admin
-                                                    roles=roles.get_value() set_member remove delete org=org_name.get_value()/>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <nav class="pager" aria-label="Member pages">
-                                {first.map(|href| view! { <A href=href>"First page"</A> })}
-                                {next.map(|href| view! { <A href=href>"Next page"</A> })}
-                            </nav>
-                        }
-                        .into_any()
-                    }
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(_) => None,
+                    Err(e) => Some(view! { <ErrorBox error=e/> }.into_any()),
                 })
             }}
+            // The table stays; rows are kept by what they show, so a refresh (someone else's
+            // change) leaves a row being worked on, and its open dialog, where it is.
+            <div class="table-wrap sticky-first cards" tabindex="0" role="region" aria-label="Members table"
+                class:hidden=move || !members.get().flatten().is_some_and(|p| p.is_ok_and(|p| !p.members.is_empty()))>
+                <table aria-labelledby="members-title">
+                    <thead><tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Extra abilities"</th>
+                        {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr></thead>
+                    <tbody>
+                        <For
+                            each=move || {
+                                let roles = roles.get().and_then(|r| r.ok()).map(|m| m.roles).unwrap_or_default();
+                                let members = members.get().flatten().and_then(|r| r.ok()).map(|p| p.members).unwrap_or_default();
+                                members.into_iter().map(|m| (m, roles.clone())).collect::<Vec<_>>()
+                            }
+                            key=|(m, roles)| {
+                                let names: Vec<String> = roles.iter().map(|r| format!("{}:{}", r.id, r.name)).collect();
+                                (m.username.clone(), m.full_name.clone(), m.role_id, m.extras.codes().join(","), m.status.as_str(), names.join(","))
+                            }
+                            let:item
+                        >
+                            {
+                                let (m, roles) = item;
+                                let is_me = m.username.eq_ignore_ascii_case(&me_name.get_value());
+                                view! {
+                                    <MemberRow m can_manage show_actions=can_manage is_me super_admin
+                                        roles set_member remove delete org=org_name.get_value()/>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            {move || members.get().flatten().and_then(|r| r.ok()).map(|page| {
+                let org_q = query.with(|q| q.get("org")).map(|o| format!("org={o}&")).unwrap_or_default();
+                let next = page.next.clone().map(|n| {
+                    let q = search();
+                    if q.is_empty() { format!("?{org_q}after={}", enc(&n)) } else { format!("?{org_q}q={}&after={}", enc(&q), enc(&n)) }
+                });
+                let first = after().is_some().then(|| {
+                    let q = search();
+                    if q.is_empty() { format!("?{}", org_q.trim_end_matches('&')) } else { format!("?{org_q}q={}", enc(&q)) }
+                });
+                view! {
+                    <nav class="pager" aria-label="Member pages">
+                        {first.map(|href| view! { <A href=href>"First page"</A> })}
+                        {next.map(|href| view! { <A href=href>"Next page"</A> })}
+                    </nav>
+                }
+            })}
         </Suspense>
     }
 }
@@ -221,21 +286,9 @@ fn MemberList(me: Me, org: String, org_key: Option<String>, can_manage: bool) ->
 /// Adding an existing account: type part of a name, pick from the suggestions (or type the
 /// whole username: the form works without the WASM too).
 #[component]
-fn AddMember(
-    set_member: ServerAction<SetMember>,
-    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
-) -> impl IntoView {
+fn AddMember(data: MembersData) -> impl IntoView {
+    let MembersData { set_member, roles, suggestions, typed, .. } = data;
     let value = outcome(set_member);
-    let typed = RwSignal::new(super::forms::typed::<SetMember>("username").unwrap_or_default());
-    let suggestions = Resource::new(
-        move || typed.get(),
-        |q| async move {
-            if q.trim().chars().count() < 2 {
-                return Vec::new();
-            }
-            member_candidates(q).await.unwrap_or_default()
-        },
-    );
     let added = succeeded(set_member);
     view! {
         <h2>"Add a member"</h2>
@@ -245,6 +298,7 @@ fn AddMember(
                 <label for="add-username">"Account"</label>
                 <input id="add-username" name="username" list="add-candidates" autocomplete="off" required=true
                     placeholder="Type a name, username or email"
+                    value=typed.get_untracked()
                     prop:value=move || typed.get()
                     on:input=move |ev| typed.set(event_target_value(&ev))
                     aria-describedby="add-username-hint"
@@ -363,13 +417,13 @@ fn MemberRow(
     view! {
         <tr>
             <th scope="row"><A href=format!("/admin/users/{}", enc(&m.username))>{m.username.clone()}</A> " " {badges}</th>
-            <td>{m.full_name.clone()}</td>
-            <td>{role_cell}</td>
-            <td>
+            <td data-label="Name">{m.full_name.clone()}</td>
+            <td data-label="Role">{role_cell}</td>
+            <td data-label="Extra abilities">
                 {if extras.is_empty() { "—".to_string() } else { extras.join(", ") }}
                 {manage.then(|| view! { <ExtrasEditor username=username.clone() role=m.role_id extras=m.extras set_member/> })}
             </td>
-            {show_actions.then(|| view! { <td class="actions">{actions}</td> })}
+            {show_actions.then(|| view! { <td class="actions" data-label="Actions">{actions}</td> })}
         </tr>
     }
 }
@@ -455,42 +509,63 @@ fn ExtrasEditor(username: String, role: i64, extras: AbilitySet, set_member: Ser
 #[component]
 pub fn OrgsPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || {
-        session.me.get().map(|me| match me {
-            Ok(Some(me)) if me.super_admin => view! { <Orgs/> }.into_any(),
-            Ok(Some(_)) => view! { <super::NotForYou what="Organizations are managed by super admins."/> }.into_any(),
-            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
-            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
-        })
-    }
-}
-
-#[component]
-fn Orgs() -> impl IntoView {
     let live = expect_context::<Live>();
-    let toasts = use_toasts();
     let create = ServerAction::<CreateOrg>::new();
     let rename = ServerAction::<RenameOrg>::new();
     let delete = ServerAction::<DeleteOrg>::new();
     let require = ServerAction::<SetTwoFactorRequirement>::new();
+    // Super admins only: nothing is asked of the server for anyone else.
+    let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
+    let create_ok = super::forms::successes(create);
+    let rename_ok = super::forms::successes(rename);
+    let require_ok = super::forms::successes(require);
+    let delete_ok = super::forms::successes(delete);
     let orgs = Resource::new(
-        move || {
-            (
-                live.track(),
-                create.version().get(),
-                rename.version().get(),
-                delete.version().get(),
-                require.version().get(),
-            )
+        move || (admin(), live.track(), create_ok.get(), rename_ok.get(), delete_ok.get(), require_ok.get()),
+        |(admin, ..)| async move {
+            if admin != Some(true) {
+                return Err(super::not_for_you());
+            }
+            list_orgs().await
         },
-        |_| list_orgs(),
     );
-    let instance =
-        Resource::new(move || require.version().get(), |_| crate::api::security::instance_two_factor_requirement());
+    let instance = Resource::new(
+        move || (admin(), require_ok.get()),
+        |(admin, _)| async move {
+            if admin != Some(true) {
+                return Err(super::not_for_you());
+            }
+            crate::api::security::instance_two_factor_requirement().await
+        },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            // (Show redraws only when the answer changes, not on every refresh of the session)
+            <Show when=move || admin() == Some(true) fallback=move || match admin() {
+                Some(_) => view! { <super::NotForYou what="Organizations are managed by super admins."/> }.into_any(),
+                None => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            }>
+                <Orgs orgs instance create rename delete require/>
+            </Show>
+        </Transition>
+    }
+}
+
+#[component]
+fn Orgs(
+    orgs: Resource<Result<Vec<crate::domain::orgs::Org>, Error>>,
+    instance: Resource<Result<bool, Error>>,
+    create: ServerAction<CreateOrg>,
+    rename: ServerAction<RenameOrg>,
+    delete: ServerAction<DeleteOrg>,
+    require: ServerAction<SetTwoFactorRequirement>,
+) -> impl IntoView {
+    let toasts = use_toasts();
     let create_value = outcome(create);
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(o)) => toasts.ok(format!("{} created.", o.name)),
-        _ => {}
+    Effect::new(move |_| {
+        if let Some(Ok(o)) = create.value().get() {
+            toasts.ok(format!("{} created.", o.name));
+        }
     });
     Effect::new(move |_| match rename.value().get() {
         Some(Ok(o)) => toasts.ok(format!("Renamed to {}.", o.name)),
@@ -523,25 +598,29 @@ fn Orgs() -> impl IntoView {
                 {move || instance.get().and_then(|r| r.ok()).map(|on| view! { <InstanceRequirement on require/> })}
             </Suspense>
             <h2 id="orgs-title">"All organizations"</h2>
+            // The table stays; rows are kept by what they show, so a refresh (someone else's
+            // change) leaves a row being worked on, and its open dialog, where it is.
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || orgs.get().map(|r| match r {
-                    Ok(list) => view! {
-                        <div class="table-wrap sticky-first">
-                            <table aria-labelledby="orgs-title">
-                                <thead><tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Members"</th>
-                                    <th scope="col">"2FA required"</th>
-                                    <th scope="col">"Actions"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|o| view! { <OrgRow o rename delete require/> }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                })}
+                {move || orgs.get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
+                <div class="table-wrap sticky-first cards">
+                    <table aria-labelledby="orgs-title">
+                        <thead><tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Members"</th>
+                            <th scope="col">"2FA required"</th>
+                            <th scope="col">"Actions"</th>
+                        </tr></thead>
+                        <tbody>
+                            <For
+                                each=move || orgs.get().and_then(|r| r.ok()).unwrap_or_default()
+                                key=|o| (o.id, o.name.clone(), o.members, o.require_2fa)
+                                let:o
+                            >
+                                <OrgRow o rename delete require/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
             </Suspense>
         </section>
     }
@@ -624,9 +703,9 @@ fn OrgRow(
     view! {
         <tr>
             <th scope="row"><A href=format!("/members?org={}", o.id)>{name_link}</A></th>
-            <td>{members}</td>
-            <td>{if o.require_2fa { "Yes" } else { "No" }}</td>
-            <td class="actions">
+            <td data-label="Members">{members}</td>
+            <td data-label="2FA required">{if o.require_2fa { "Yes" } else { "No" }}</td>
+            <td class="actions" data-label="Actions">
                 <ActionForm action=rename attr:class="inline rename">
                     <input type="hidden" name="org" value=id.clone()/>
                     <label for=input_id.clone() class="sr-only">{format!("New name for {name}")}</label>

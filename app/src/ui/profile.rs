@@ -47,6 +47,7 @@ pub fn ProfilePage() -> AnyView {
         </section>
         <section class="card">
             <h2>"Change password"</h2>
+            <Transition fallback=|| ()>
             <ActionForm action=change attr:novalidate=true>
                 <Field id="current_password" label="Current password" kind="password" autocomplete="current-password" required=true
                     error=Signal::derive(field_error(cv, "current_password"))/>
@@ -59,14 +60,17 @@ pub fn ProfilePage() -> AnyView {
                 })}
                 <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
+            </Transition>
         </section>
         // (signed-out visitors get the one sign-in message above, not one per section)
+        <Transition fallback=|| ()>
         <Show when=move || session.current().is_some()>
             <AvatarSection/>
             <super::security::SecuritySection/>
             <super::sso::LinkedProvidersSection/>
             <super::tokens::TokensSection/>
         </Show>
+        </Transition>
     }
     .into_any()
 }

@@ -28,16 +28,12 @@ pub fn RolesPage() -> impl IntoView {
     let create = ServerAction::<CreateRole>::new();
     let rename = ServerAction::<RenameRole>::new();
     let delete = ServerAction::<DeleteRole>::new();
+    let toggle_ok = super::forms::successes(toggle);
+    let create_ok = super::forms::successes(create);
+    let rename_ok = super::forms::successes(rename);
+    let delete_ok = super::forms::successes(delete);
     let matrix = Resource::new(
-        move || {
-            (
-                live.track(),
-                toggle.version().get(),
-                create.version().get(),
-                rename.version().get(),
-                delete.version().get(),
-            )
-        },
+        move || (live.track(), toggle_ok.get(), create_ok.get(), rename_ok.get(), delete_ok.get()),
         |_| role_matrix(),
     );
     // What the last flip asked for, to say it and offer to undo it.
@@ -84,8 +80,8 @@ pub fn RolesPage() -> impl IntoView {
                             .into_iter()
                             .map(|kind| {
                                 let (title, note) = match kind {
-                                    AbilityKind::DataTool => ("What members may do in the data tools", "Backups, databases, queries, dashboards."),
-                                    AbilityKind::Privilege => ("What members may administer in Roster", "Accounts and memberships of their organization."),
+                                    AbilityKind::DataTool => ("What members may do in the data tools", "Backups and restores, databases and queries."),
+                                    AbilityKind::Privilege => ("What members may administer in Roster", "Accounts and memberships of their organization, database credentials."),
                                 };
                                 let span = roles.len() + 1;
                                 let body = Ability::ALL

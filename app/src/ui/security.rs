@@ -63,6 +63,10 @@ pub fn SecuritySection() -> AnyView {
         move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
         |_| get_security_status(),
     );
+    // (created here, not inside the status Transition: the server and the browser must create
+    // resources in the same order)
+    let passkeys_version = RwSignal::new(0u32);
+    let passkeys = Resource::new(move || passkeys_version.get(), |_| crate::api::passkeys::list_passkeys());
     // Which action asked for a fresh sign-in, to repeat it afterwards.
     let pending = RwSignal::new(None::<&'static str>);
     Effect::new(move |_| {
@@ -123,7 +127,7 @@ pub fn SecuritySection() -> AnyView {
                             <dd><span class=if s.totp { "badge success" } else { "badge" }>{if s.totp { "On" } else { "Off" }}</span></dd>
                             {s.totp.then(|| view! { <dt>"Recovery codes left"</dt><dd>{s.recovery_codes_left}</dd> })}
                         </dl>
-                        <PasskeysPanel available=s.passkeys_available/>
+                        <PasskeysPanel available=s.passkeys_available list=passkeys version=passkeys_version/>
                         {(s.two_factor_required && !s.totp).then(|| view! {
                             <p class="alert" role="status">"Your organization requires two-factor authentication. Turn it on now."</p>
                         })}
@@ -274,12 +278,15 @@ pub fn TwoFactorReset(username: String) -> AnyView {
 
 /// Profile -> Security -> Passkeys: add (named), rename, remove.
 #[component]
-pub fn PasskeysPanel(available: bool) -> AnyView {
+pub fn PasskeysPanel(
+    available: bool,
+    /// The list (created by the section, outside any Suspense) and what refreshes it.
+    list: Resource<Result<Vec<crate::domain::passkeys::PasskeyInfo>, Error>>,
+    version: RwSignal<u32>,
+) -> AnyView {
     use crate::api::passkeys::{
-        begin_passkey_registration, delete_passkey, finish_passkey_registration, list_passkeys, rename_passkey,
+        begin_passkey_registration, delete_passkey, finish_passkey_registration, rename_passkey,
     };
-    let version = RwSignal::new(0u32);
-    let list = Resource::new(move || version.get(), |_| list_passkeys());
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -397,12 +404,12 @@ pub enum PendingPasskey {
 /// On an account's admin page: lift a sign-in lock-out (too many failed attempts). Shown
 /// only while the account is held back.
 #[component]
-pub fn UnlockUser(username: String) -> AnyView {
-    let unlock = ServerAction::<crate::api::security::UnlockUser>::new();
+pub fn UnlockUser(
+    username: String,
+    unlock: ServerAction<crate::api::security::UnlockUser>,
+    locked: Resource<Result<bool, Error>>,
+) -> AnyView {
     let value: Signal<_> = unlock.value().into();
-    let name = username.clone();
-    let locked =
-        Resource::new(move || (name.clone(), unlock.version().get()), |(u, _)| crate::api::security::sign_in_locked(u));
     view! {
         <Transition fallback=|| ()>
             {move || locked.get().map(|r| {

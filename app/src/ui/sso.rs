@@ -51,7 +51,19 @@ pub fn SsoButtons() -> impl IntoView {
 pub fn SsoPage() -> AnyView {
     let save = ServerAction::<SaveSsoProvider>::new();
     let delete = ServerAction::<DeleteSsoProvider>::new();
-    let list = Resource::new(move || (save.version().get(), delete.version().get()), |_| list_sso_providers());
+    let session = expect_context::<super::Session>();
+    let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
+    let save_ok = super::forms::successes(save);
+    let delete_ok = super::forms::successes(delete);
+    let list = Resource::new(
+        move || (save_ok.get(), delete_ok.get(), admin()),
+        |(_, _, admin)| async move {
+            if admin != Some(true) {
+                return Err(super::not_for_you());
+            }
+            list_sso_providers().await
+        },
+    );
     // The provider in the form: `None` adds a new one.
     let editing = RwSignal::new(None::<SsoProvider>);
     let reauth = RwSignal::new(false);
@@ -67,6 +79,10 @@ pub fn SsoPage() -> AnyView {
     });
     let fe = move |f: &'static str| Signal::derive(field_error(sv, f));
     view! {
+        <Transition fallback=|| ()>
+            // (Show redraws only when the answer changes, not on every refresh of the session)
+            <Show when=move || admin() != Some(false) fallback=|| view! { <super::NotForYou what="Single sign-on is set up by super admins."/> }>{
+                view! {
         <section class="card wide" aria-labelledby="sso-title">
             <h1 id="sso-title">"Single sign-on"</h1>
             <p class="muted">"People sign in through your organization's OpenID Connect provider (Keycloak, Entra ID, Okta, Google, Authentik...). "
@@ -187,6 +203,9 @@ pub fn SsoPage() -> AnyView {
             })}
         </section>
     }
+            }</Show>
+        </Transition>
+    }
     .into_any()
 }
 
@@ -195,7 +214,8 @@ pub fn SsoPage() -> AnyView {
 pub fn LinkedProvidersSection() -> AnyView {
     let link = ServerAction::<BeginSsoLink>::new();
     let unlink = ServerAction::<UnlinkSso>::new();
-    let list = Resource::new(move || unlink.version().get(), |_| linked_providers());
+    let unlink_ok = super::forms::successes(unlink);
+    let list = Resource::new(move || unlink_ok.get(), |_| linked_providers());
     let query = use_query_map();
     // The last provider acted on, and (after a sudo refusal) the action to repeat:
     // (true: link, false: unlink, slug).

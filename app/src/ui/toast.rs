@@ -69,13 +69,14 @@ pub fn use_toasts() -> Toasts {
 pub fn ToastRegion() -> impl IntoView {
     let t = use_toasts();
     view! {
-        <div class="toasts" role="status" aria-live="polite">
+        // (a live region for screen readers; each message is a status of its own)
+        <div class="toasts" aria-live="polite">
             <For each=move || t.list.get() key=|m| m.id let:m>
                 {
                     let id = m.id;
                     let undo = m.undo;
                     view! {
-                        <div class="toast" class:error=m.error>
+                        <div class="toast" class:error=m.error role=if m.error { "alert" } else { "status" }>
                             <span>{m.text.clone()}</span>
                             {undo.map(|u| view! {
                                 <button type="button" class="link" on:click=move |_| { t.dismiss(id); u.run(()); }>"Undo"</button>

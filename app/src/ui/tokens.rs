@@ -11,9 +11,12 @@ use crate::domain::users::format_time;
 
 #[component]
 pub fn TokensSection() -> AnyView {
+    let session = expect_context::<super::Session>();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let list = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let create_ok = super::forms::successes(create);
+    let revoke_ok = super::forms::successes(revoke);
+    let list = Resource::new(move || (create_ok.get(), revoke_ok.get()), |_| list_tokens());
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("pat".to_string());
     let days = RwSignal::new(String::new());
@@ -68,10 +71,13 @@ pub fn TokensSection() -> AnyView {
                 </div>
                 <fieldset class="abilities">
                     <legend>"Limit to these abilities (none ticked: everything you hold)"</legend>
+                    <p class="hint">"A token never does more than you may do at the time: an ability you do not hold here does nothing."</p>
                     {Ability::ALL.iter().map(|a| {
+                        let a = *a;
                         let code = a.code().to_string();
                         let id = format!("scope-{code}");
                         let c2 = code.clone();
+                        let held = session.current_untracked().is_some_and(|m| m.can(a));
                         view! {
                             <div class="field check">
                                 <input type="checkbox" id=id.clone() on:change=move |ev| {
@@ -79,7 +85,11 @@ pub fn TokensSection() -> AnyView {
                                     let c = c2.clone();
                                     scope.update(|s| { s.retain(|x| *x != c); if on { s.push(c); } });
                                 }/>
-                                <label for=id>{code.clone()}</label>
+                                <label for=id>
+                                    {code.clone()}
+                                    {held.then(|| view! { <span class="badge success">"you hold it"</span> })}
+                                    <span class="hint block">{a.description()}</span>
+                                </label>
                             </div>
                         }
                     }).collect_view()}

@@ -62,21 +62,6 @@ fn back_link(super_admin: bool) -> (&'static str, &'static str) {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || {
-        session.me.get().map(|me| match me {
-            Ok(Some(me)) if me.super_admin => view! { <UsersList/> }.into_any(),
-            Ok(Some(_)) => view! {
-                <super::NotForYou what="The list of every account is for super admins. The members of your organization are on the Members page."/>
-            }
-            .into_any(),
-            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
-            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
-        })
-    }
-}
-
-#[component]
-fn UsersList() -> impl IntoView {
     let query = use_query_map();
     let state = Memo::new(move |_| {
         let q = query.read();
@@ -88,9 +73,14 @@ fn UsersList() -> impl IntoView {
             before: q.get("before"),
         }
     });
+    // Super admins only: for anyone else the list is not asked for.
+    let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
     let page = Resource::new(
-        move || state.get(),
-        |s| {
+        move || (state.get(), admin()),
+        |(s, admin)| async move {
+            if admin != Some(true) {
+                return Err(super::not_for_you());
+            }
             list_users(
                 Some(s.search).filter(|s| !s.is_empty()),
                 Some(s.sort.as_str().to_string()),
@@ -98,8 +88,26 @@ fn UsersList() -> impl IntoView {
                 s.after,
                 s.before,
             )
+            .await
         },
     );
+    view! {
+        <Transition fallback=|| ()>
+            <Show when=move || admin() == Some(true) fallback=move || match admin() {
+                Some(_) => view! {
+                    <super::NotForYou what="The list of every account is for super admins. The members of your organization are on the Members page."/>
+                }
+                .into_any(),
+                None => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            }>
+                <UsersList state page/>
+            </Show>
+        </Transition>
+    }
+}
+
+#[component]
+fn UsersList(state: Memo<ListState>, page: Resource<Result<crate::domain::users::UserPage, Error>>) -> impl IntoView {
     let header = move |field: SortField| {
         let aria = move || {
             let s = state.get();
@@ -229,20 +237,25 @@ fn rules_hint() -> Signal<Option<String>> {
 #[component]
 pub fn NewUserPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || {
-        session.me.get().map(|me| match me {
-            Ok(Some(me)) if me.super_admin || me.can(Ability::ManageUsers) => view! { <NewUser me/> }.into_any(),
-            Ok(Some(_)) => {
-                view! { <super::NotForYou what="Creating accounts needs the manage-users ability."/> }.into_any()
-            }
-            Ok(None) => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
-            Err(e) => view! { <section class="card"><ErrorBox error=e/></section> }.into_any(),
-        })
+    let rules = Resource::new(|| (), |_| password_rules());
+    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
+    view! {
+        <Transition fallback=|| ()>
+            {move || match session.current() {
+                Some(me) if me.super_admin || me.can(Ability::ManageUsers) => view! { <NewUser me rules roles/> }.into_any(),
+                Some(_) => view! { <super::NotForYou what="Creating accounts needs the manage-users ability."/> }.into_any(),
+                None => view! { <section class="card"><ErrorBox error=Error::Unauthenticated/></section> }.into_any(),
+            }}
+        </Transition>
     }
 }
 
 #[component]
-fn NewUser(me: crate::domain::users::Me) -> impl IntoView {
+fn NewUser(
+    me: crate::domain::users::Me,
+    rules: Resource<Result<String, Error>>,
+    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
+) -> impl IntoView {
     let query = use_query_map();
     let source = move || query.read().get("copy").filter(|s| !s.is_empty());
     let create = ServerAction::<CreateUser>::new();
@@ -256,7 +269,7 @@ fn NewUser(me: crate::domain::users::Me) -> impl IntoView {
     });
     let cv = outcome(create);
     let pv = outcome(copy);
-    let hint = rules_hint();
+    let hint = Signal::derive(move || rules.get().and_then(|r| r.ok()));
     let super_admin = me.super_admin;
     let org = StoredValue::new(me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default());
     let (back, _) = back_link(super_admin);
@@ -292,7 +305,11 @@ fn NewUser(me: crate::domain::users::Me) -> impl IntoView {
                             <label for="role">{format!("Role in {}", org.get_value())}</label>
                             <select id="role" name="role">
                                 <option value="" selected=true>"Viewer (Admin for super admins)"</option>
-                                <RoleNames/>
+                                <Transition fallback=|| ()>
+                                    {move || roles.get().and_then(|r| r.ok()).map(|m| {
+                                        m.roles.into_iter().map(|r| view! { <option value=r.name.clone()>{r.name.clone()}</option> }).collect_view()
+                                    })}
+                                </Transition>
                             </select>
                             {move || field_error(cv, "role")().map(|e| view! { <p class="field-error">{e}</p> })}
                         </div>
@@ -362,8 +379,22 @@ pub fn EditUserPage() -> impl IntoView {
     let username = move || params.read().get("username").unwrap_or_default();
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
-    let user = Resource::new(move || (username(), update.version().get()), |(u, _)| get_user(u));
+    let update_ok = super::forms::successes(update);
+    let user = Resource::new(move || (username(), update_ok.get()), |(u, _)| get_user(u));
     let session = expect_context::<Session>();
+    let live = expect_context::<super::live::Live>();
+    // Every resource of the page is created here, not inside the Suspense below (the server
+    // and the browser must create them in the same order).
+    let memberships = Resource::new(move || (username(), live.track()), |(u, _)| crate::api::orgs::user_memberships(u));
+    let set_holder = ServerAction::<crate::api::users::SetAccountHolder>::new();
+    let set_holder_ok = super::forms::successes(set_holder);
+    let holders =
+        Resource::new(move || (username(), set_holder_ok.get()), |(u, _)| crate::api::users::account_holders(u));
+    let unlock = ServerAction::<crate::api::security::UnlockUser>::new();
+    let unlock_ok = super::forms::successes(unlock);
+    let locked = Resource::new(move || (username(), unlock_ok.get()), |(u, _)| crate::api::security::sign_in_locked(u));
+    let orgs = Resource::new(move || live.track(), |_| crate::api::orgs::list_orgs());
+    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
     let navigate = use_navigate();
     let super_admin = move || session.current().is_some_and(|m| m.super_admin);
     Effect::new(move |_| {
@@ -416,7 +447,7 @@ pub fn EditUserPage() -> impl IntoView {
                             {if public {
                                 view! {
                                     <p class="alert">"The built-in public account stands for anonymous visitors. It never signs in and cannot be changed or deleted; what it is granted in an organization applies to everyone there."</p>
-                                    <Memberships username=u.username.clone()/>
+                                    <Memberships list=memberships/>
                                     <p><A href=back>{back_text}</A></p>
                                 }.into_any()
                             } else {
@@ -457,10 +488,10 @@ pub fn EditUserPage() -> impl IntoView {
                                         <SudoPrompt on_done=resubmit/>
                                     </Show>
                                     {u.two_factor.then(|| view! { <super::security::TwoFactorReset username=u.username.clone()/> })}
-                                    <super::security::UnlockUser username=u.username.clone()/>
-                                    <Memberships username=u.username.clone()/>
-                                    <AddToOrg username=u.username.clone()/>
-                                    <AccountLists username=u.username.clone()/>
+                                    <super::security::UnlockUser username=u.username.clone() unlock locked/>
+                                    <Memberships list=memberships/>
+                                    <AddToOrg username=u.username.clone() orgs roles/>
+                                    <AccountLists username=u.username.clone() set=set_holder list=holders/>
                                     <div class="danger-zone">
                                         <h2>"Delete account"</h2>
                                         <ConfirmDialog id=delete_id trigger="Delete user" trigger_label=format!("Delete {name}")
@@ -491,25 +522,10 @@ pub fn EditUserPage() -> impl IntoView {
     }
 }
 
-/// Role names for a select whose values are names (the users admin's create form).
-#[component]
-fn RoleNames() -> impl IntoView {
-    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
-    view! {
-        <Transition fallback=|| ()>
-            {move || roles.get().and_then(|r| r.ok()).map(|m| {
-                m.roles.into_iter().map(|r| view! { <option value=r.name.clone()>{r.name.clone()}</option> }).collect_view()
-            })}
-        </Transition>
-    }
-}
-
 /// The organizations the account belongs to, with its role in each (those the reader may
 /// see), each linking to its members.
 #[component]
-fn Memberships(username: String) -> impl IntoView {
-    let live = expect_context::<super::live::Live>();
-    let list = Resource::new(move || (username.clone(), live.track()), |(u, _)| crate::api::orgs::user_memberships(u));
+fn Memberships(list: Resource<Result<Vec<crate::domain::orgs::Membership>, Error>>) -> impl IntoView {
     view! {
         <h2>"Organizations"</h2>
         <Transition fallback=|| ()>
@@ -530,10 +546,14 @@ fn Memberships(username: String) -> impl IntoView {
 }
 
 /// Adding the account to an organization from its own page: any organization for super
-/// admins, the reader's current one otherwise.
+/// admins, those the reader belongs to otherwise.
 #[component]
-fn AddToOrg(username: String) -> impl IntoView {
-    use crate::api::orgs::{list_orgs, SetMember};
+fn AddToOrg(
+    username: String,
+    orgs: Resource<Result<Vec<crate::domain::orgs::Org>, Error>>,
+    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
+) -> impl IntoView {
+    use crate::api::orgs::SetMember;
     let session = expect_context::<Session>();
     let live = expect_context::<super::live::Live>();
     let add = ServerAction::<SetMember>::new();
@@ -543,10 +563,8 @@ fn AddToOrg(username: String) -> impl IntoView {
             live.bump();
         }
     });
-    let me = session.current();
+    let me = session.me.get_untracked().and_then(|r| r.ok()).flatten();
     let can = me.as_ref().is_some_and(|m| m.super_admin || m.can(Ability::ManageUsers));
-    let orgs = Resource::new(move || live.track(), |_| list_orgs());
-    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
     let current = me.and_then(|m| m.org).map(|o| o.id);
     can.then(|| view! {
         <h3>"Add to an organization"</h3>
@@ -585,12 +603,12 @@ fn AddToOrg(username: String) -> impl IntoView {
 
 /// SlashDB-style lists on the account: who else may view it, and who may edit or delete it.
 #[component]
-fn AccountLists(username: String) -> impl IntoView {
-    use crate::api::users::{account_holders, SetAccountHolder};
+fn AccountLists(
+    username: String,
+    set: ServerAction<crate::api::users::SetAccountHolder>,
+    list: Resource<Result<Vec<crate::domain::users::AccountHolder>, Error>>,
+) -> impl IntoView {
     use crate::domain::users::AccountLevel;
-    let set = ServerAction::<SetAccountHolder>::new();
-    let target = username.clone();
-    let list = Resource::new(move || (target.clone(), set.version().get()), |(u, _)| account_holders(u));
     let sv = outcome(set);
     let name = StoredValue::new(username);
     view! {

@@ -50,6 +50,8 @@ pub async fn export(
             Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
         }
     });
+    // (fused: the response compressor may ask again after the end)
+    let stream = futures_util::StreamExt::fuse(stream);
     let stamp = app::domain::audit::iso_time(s.backend.now()).replace([':', '.'], "-");
     let filename = format!("roster-audit-{stamp}.{}", format.extension());
     Ok((

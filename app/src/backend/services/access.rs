@@ -40,10 +40,8 @@ fn asked_about(b: &Backend, ctx: &Ctx, user: Option<&str>, org: OrgId) -> Result
     if !m.orgs.contains_key(&org) {
         return Err(Error::not_found("Organization"));
     }
-    let target = match user.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(m.user_id(u).ok_or_else(|| Error::not_found("User"))),
-        None => None,
-    };
+    let target =
+        user.map(str::trim).filter(|u| !u.is_empty()).map(|u| m.user_id(u).ok_or_else(|| Error::not_found("User")));
     let Some(a) = actor.filter(|a| !a.super_admin) else { return target.transpose() };
     if !m.is_member(a.id, org) {
         return Err(Error::not_found("Organization"));
