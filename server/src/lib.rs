@@ -55,14 +55,23 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
     let b1 = backend.clone();
     let b2 = backend.clone();
     let b3 = backend.clone();
+    // Every page and server function can read the API description (the API page renders it).
+    let api = app::api::meta::ApiDocument(rest::description_json());
+    let (api1, api2, api3) = (api.clone(), api.clone(), api);
     Router::new()
         // (each server function has its own route, added with the pages below; this one
         // answers names that are none)
         .route(
             "/rpc/{*fn_name}",
             post(move |req| {
-                let b = b1.clone();
-                leptos_axum::handle_server_fns_with_context(move || provide_context(b.clone()), req)
+                let (b, api) = (b1.clone(), api1.clone());
+                leptos_axum::handle_server_fns_with_context(
+                    move || {
+                        provide_context(b.clone());
+                        provide_context(api.clone());
+                    },
+                    req,
+                )
             }),
         )
         .nest("/api/v1", rest::router())
@@ -77,12 +86,22 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
         .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
-        .leptos_routes_with_context(&state, routes, move || provide_context(b2.clone()), {
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(b2.clone());
+                provide_context(api2.clone());
+            },
+            {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
-            move || provide_context(b3.clone()),
+            move || {
+                provide_context(b3.clone());
+                provide_context(api3.clone());
+            },
             app::shell,
         ))
         // Statuses and native form posts of server functions (inside the guards: a refused

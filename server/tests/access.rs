@@ -557,6 +557,7 @@ const CASES: &[Case] = &[
     c("rpc rename_role", "UUFFFFFAF"),
     c("rpc delete_role", "UUFFFFFAF"),
     c("rpc list_orgs", "UUAAAAAAA"),
+    c("rpc api_description", "UUAAAAAAA"),
     c("rpc create_org", "UUFFFFFAF"),
     c("rpc rename_org", "UUFFFFFAF"),
     c("rpc delete_org", "UUFFFFFAF"),
@@ -657,7 +658,7 @@ async fn authorization_matrix() {
     let mut rpc_routes: BTreeSet<String> =
         leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.trim_start_matches("/rpc/").to_string()).collect();
     let mut api_routes: BTreeSet<String> =
-        server::rest::ROUTES.iter().map(|(m, p)| format!("{} {p}", m.to_uppercase())).collect();
+        server::rest::routes().iter().map(|(m, p)| format!("{} {p}", m.to_uppercase())).collect();
     for case in CASES {
         let known = match case.route.strip_prefix("rpc ") {
             Some(name) => rpc_routes.remove(name),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Ability {
     RunBackups,
     DownloadSnapshots,
@@ -131,6 +132,7 @@ impl Ability {
 /// on the order of the enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(into = "Vec<Ability>", from = "Vec<Ability>")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = Vec<Ability>))]
 pub struct AbilitySet(u32);
 
 impl AbilitySet {

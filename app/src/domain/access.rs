@@ -71,6 +71,7 @@ impl Grounds {
 
 /// One link of an explanation: where an ability could come from and whether it does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Step {
     /// `super_admin`, `role`, `extra_grant`, `public_role`, `public_extra_grant`, `membership`, `account`.
     pub source: String,
@@ -80,6 +81,7 @@ pub struct Step {
 
 /// A decision with the chain that led to it, for people (UI page, API, CLI).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Explanation {
     pub user: Option<String>,
     pub org: String,

@@ -11,6 +11,7 @@ use super::error::{Error, FieldError};
 
 /// One audit event as listed at /admin/audit and exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix milliseconds, UTC.
@@ -31,6 +32,7 @@ pub struct AuditEntry {
 
 /// A page of entries, newest first, with the cursors of its neighbours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEntry>,
     /// Pass back as `before` for the next older page (None: this is the oldest).

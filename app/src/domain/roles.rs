@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::abilities::AbilitySet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Role {
     pub id: i64,
     pub name: String,

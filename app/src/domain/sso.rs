@@ -16,6 +16,7 @@ pub struct SsoButton {
 /// A provider as super admins edit it. The client secret is write-only: `client_secret`
 /// is empty when read, and an empty one on update keeps the stored secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SsoProvider {
     /// Short name in URLs (`/auth/oidc/{slug}/callback`); fixed once created.
     pub slug: String,

@@ -7,6 +7,7 @@ use super::abilities::AbilitySet;
 /// (`Authorization: Bearer`). Both authenticate as their owner; the kind decides the prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum TokenKind {
     ApiKey,
     Pat,
@@ -43,6 +44,7 @@ impl TokenKind {
 
 /// A token as listed: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: i64,
     pub name: String,
@@ -71,6 +73,7 @@ impl TokenInfo {
 
 /// What creating a token asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewToken {
     pub name: String,
     /// `api_key` or `pat`.
@@ -84,6 +87,7 @@ pub struct NewToken {
 
 /// A new token: `token` is shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     pub token: String,
     pub info: TokenInfo,

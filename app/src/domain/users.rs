@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum UserStatus {
     #[default]
     Active,
@@ -30,6 +31,7 @@ impl UserStatus {
 /// manage-users in the organization they are working in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum AccountLevel {
     View,
     Edit,
@@ -53,6 +55,7 @@ impl AccountLevel {
 
 /// Someone on an account's view or edit list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountHolder {
     pub username: String,
     pub full_name: String,
@@ -61,6 +64,7 @@ pub struct AccountHolder {
 
 /// What an admin sees of an account. Never carries a password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     pub username: String,
     pub full_name: String,
@@ -77,6 +81,7 @@ pub struct User {
 }
 
 /// Columns the users list can be sorted by.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SortField {
@@ -127,6 +132,7 @@ impl SortField {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SortDir {
@@ -174,6 +180,7 @@ pub struct UserQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserPage {
     pub users: Vec<User>,
     /// Cursor for the next page; `None` on the last page.
@@ -186,6 +193,7 @@ pub struct UserPage {
 /// misspelt or invented field (say `rol`) is an error rather than silently ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewUser {
     pub username: String,
     #[serde(default)]
@@ -213,6 +221,7 @@ fn active() -> UserStatus {
 /// Partial update of an account by an admin. `None` leaves a field unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserChanges {
     pub full_name: Option<String>,
     pub email: Option<String>,
@@ -224,6 +233,7 @@ pub struct UserChanges {
 
 /// The signed-in account, as the UI needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Me {
     pub username: String,
     pub full_name: String,

@@ -1,6 +1,7 @@
 //! Pages and components. The server renders them; the WASM front end hydrates them, after
 //! which forms call server functions and navigation happens without full reloads.
 pub mod access;
+pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod confirm;
@@ -114,6 +115,7 @@ lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(OrgsRoute, orgs::OrgsPage);
 lazy_page!(AccessRoute, access::ExplainPage);
+lazy_page!(ApiRoute, api_docs::ApiPage);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -167,6 +169,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
                     <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
+                    <Route path=path!("/api") view={Lazy::<ApiRoute>::new()}/>
                 </Routes>
             </main>
             <toast::ToastRegion/>
@@ -239,6 +242,7 @@ fn Header() -> impl IntoView {
                                         <A href="/admin/audit">"Audit log"</A>
                                         <A href="/admin/sso">"Single sign-on"</A>
                                     </Show>
+                                    <A href="/api">"API"</A>
                                     <A href="/profile">"Profile"</A>
                                 </nav>
                             </details>

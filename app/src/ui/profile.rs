@@ -35,9 +35,10 @@ pub fn ProfilePage() -> AnyView {
                                 error=Signal::derive(field_error(uv, "full_name"))/>
                             <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" required=true
                                 error=Signal::derive(field_error(uv, "email"))/>
-                            {form_error(uv, &["full_name", "email"])}
-                            {move || saved.get().then(|| view! { <p class="alert ok" role="status">"Profile saved."</p> })}
                             <button type="submit" class="primary">"Save profile"</button>
+                            // (below the button: it stays under the pointer)
+                            {form_error(uv, &["full_name", "email"])}
+                            {move || saved.get().then(|| view! { <p class="alert ok after" role="status">"Profile saved."</p> })}
                         </ActionForm>
                     }.into_any(),
                     Ok(None) => view! { <ErrorBox error=Error::Unauthenticated/> }.into_any(),
@@ -54,11 +55,11 @@ pub fn ProfilePage() -> AnyView {
                 <Field id="new_password" label="New password" kind="password" autocomplete="new-password" required=true
                     hint=Signal::derive(move || rules.get().and_then(|r| r.ok()).unwrap_or_default())
                     error=Signal::derive(field_error(cv, "new_password"))/>
+                <button type="submit" class="primary">"Change password"</button>
                 {form_error(cv, &["current_password", "new_password"])}
                 {move || changed.get().then(|| view! {
-                    <p class="alert ok" role="status">"Password changed. Your other sessions were signed out."</p>
+                    <p class="alert ok after" role="status">"Password changed. Your other sessions were signed out."</p>
                 })}
-                <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
             </Transition>
         </section>

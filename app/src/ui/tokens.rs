@@ -46,7 +46,8 @@ pub fn TokensSection() -> AnyView {
             <h2 id="tokens-title">"API tokens"</h2>
             <p class="muted">"Tokens let scripts and services use the JSON API and the check API as you. "
                 "Personal access tokens go in an " <code>"Authorization: Bearer"</code> " header; API keys in an "
-                <code>"X-API-Key"</code> " header or an " <code>"apikey"</code> " query parameter."</p>
+                <code>"X-API-Key"</code> " header or an " <code>"apikey"</code> " query parameter. "
+                "What each call takes and answers: " <a href="/api">"the API reference"</a> "."</p>
             <form class="token-form" novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <div class="field">
                     <label for="token_name">"Token name"</label>

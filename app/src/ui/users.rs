@@ -477,12 +477,13 @@ pub fn EditUserPage() -> impl IntoView {
                                         })}
                                         <PasswordField id="password" label="Reset password" hint optional=true error=Signal::derive(field_error(uv, "password"))/>
                                         <p class="hint">"Setting a password signs the user out everywhere. Changing the password or the email needs a recent sign-in."</p>
-                                        {move || (!reauth.get()).then(|| form_error(uv, FIELDS))}
-                                        {move || saved.get().then(|| view! { <p class="alert ok" role="status">"Changes saved."</p> })}
                                         <div class="buttons">
                                             <button type="submit" class="primary" disabled=move || update.pending().get()>"Save changes"</button>
                                             <A href=back>{back_text}</A>
                                         </div>
+                                        // (below the buttons: the button stays under the pointer)
+                                        {move || (!reauth.get()).then(|| form_error(uv, FIELDS))}
+                                        {move || saved.get().then(|| view! { <p class="alert ok after" role="status">"Changes saved."</p> })}
                                     </ActionForm>
                                     <Show when=move || reauth.get()>
                                         <SudoPrompt on_done=resubmit/>

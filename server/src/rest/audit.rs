@@ -19,6 +19,25 @@ fn query_of(p: &HashMap<String, String>) -> AuditQuery {
     AuditQuery::from_pairs(p.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
+#[utoipa::path(get, path = "/audit", tag = "audit", operation_id = "listAudit",
+    summary = "List audit events, newest first (keyset paging; super admins only)",
+    params(("actor" = Option<String>, Query, description = "Who acted (username, or `cli`); exact, case-insensitive"),
+        ("target" = Option<String>, Query, description = "What was acted on (username, `role:NAME`, `org:NAME`); exact, case-insensitive"),
+        ("org" = Option<i64>, Query, description = "Organization id the event happened in"),
+        ("event" = Option<String>, Query, description = "An event name (`user.created`) or a category ending in a dot (`user.`, also `user.*`)"),
+        ("outcome" = Option<String>, Query, description = "`success` or `failure`"),
+        ("from" = Option<String>, Query, description = "Start of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]`"),
+        ("to" = Option<String>, Query, description = "End of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]` (a date or minute includes all of it)"),
+        ("before" = Option<i64>, Query, description = "The `older` cursor of a page: events older than this event id"),
+        ("after" = Option<i64>, Query, description = "The `newer` cursor of a page: events newer than this event id"),
+        ("limit" = Option<u32>, Query, description = "Events per page"),
+    ),
+    responses(
+        (status = 200, description = "A page of audit events", body = AuditPage),
+        (status = 401, response = super::Refusal),
+        (status = 403, response = super::Refusal),
+        (status = 422, response = super::Refusal),
+    ))]
 pub async fn list(
     State(s): State<ServerState>,
     ctx: CtxExt,
@@ -35,6 +54,24 @@ pub async fn list(
 /// whatever its size. Refusals and invalid filters are answered as JSON errors before the
 /// first byte; a database failure mid-stream ends the body early (the download is then
 /// incomplete, and the error is logged with its reference).
+#[utoipa::path(get, path = "/audit/export", tag = "audit", operation_id = "exportAudit",
+    summary = "Export every matching audit event, newest first, as CSV or JSON Lines (streamed; super admins only)",
+    description = "CSV follows RFC 4180 (header row, CRLF, quoted fields; before/after as JSON text); text cells starting with = + - @ tab or CR are prefixed with ' so spreadsheets do not run them. JSON Lines: one object per event, before/after as JSON values.",
+    params(("format" = Option<String>, Query, description = "`csv` (default) or `jsonl`"), ("actor" = Option<String>, Query, description = "Who acted (username, or `cli`); exact, case-insensitive"),
+        ("target" = Option<String>, Query, description = "What was acted on (username, `role:NAME`, `org:NAME`); exact, case-insensitive"),
+        ("org" = Option<i64>, Query, description = "Organization id the event happened in"),
+        ("event" = Option<String>, Query, description = "An event name (`user.created`) or a category ending in a dot (`user.`, also `user.*`)"),
+        ("outcome" = Option<String>, Query, description = "`success` or `failure`"),
+        ("from" = Option<String>, Query, description = "Start of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]`"),
+        ("to" = Option<String>, Query, description = "End of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]` (a date or minute includes all of it)"),
+        ("before" = Option<i64>, Query, description = "Only events older than this event id"),
+    ),
+    responses(
+        (status = 200, description = "The export, as an attachment (Content-Disposition) named roster-audit-TIME.csv or .jsonl", content((String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 401, response = super::Refusal),
+        (status = 403, response = super::Refusal),
+        (status = 422, response = super::Refusal),
+    ))]
 pub async fn export(
     State(s): State<ServerState>,
     ctx: CtxExt,

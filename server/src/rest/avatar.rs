@@ -14,6 +14,14 @@ use axum::Extension;
 use super::{ApiResult, CtxExt};
 use crate::ServerState;
 
+#[utoipa::path(get, path = "/users/{username}/avatar", tag = "users", operation_id = "getAvatar",
+    summary = "An account's picture: a 256x256 PNG, or a generated SVG initial when it has none", params(("username" = String, Path, description = "Case-insensitive")),
+    responses(
+        (status = 200, description = "The picture", content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
+        (status = 401, response = super::Refusal),
+        (status = 403, response = super::Refusal),
+        (status = 404, response = super::Refusal),
+    ))]
 pub async fn get(State(s): State<ServerState>, ctx: CtxExt, Path(username): Path<String>) -> ApiResult<Response> {
     // (revalidated on every use: a new upload shows at once)
     let cache = (header::CACHE_CONTROL, "private, no-cache");
@@ -23,11 +31,25 @@ pub async fn get(State(s): State<ServerState>, ctx: CtxExt, Path(username): Path
     })
 }
 
+#[utoipa::path(put, path = "/me/avatar", tag = "me", operation_id = "setAvatar",
+    summary = "Set the caller's picture (PNG, JPEG or WebP, at most 1 MB and 4096x4096; stored as a 256x256 PNG without metadata)",
+    request_body(content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 401, response = super::Refusal),
+        (status = 422, response = super::Refusal),
+    ))]
 pub async fn put(State(s): State<ServerState>, ctx: CtxExt, body: Bytes) -> ApiResult<StatusCode> {
     svc::set_avatar(&s.backend, &ctx.0, body.to_vec()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/me/avatar", tag = "me", operation_id = "removeAvatar",
+    summary = "Remove the caller's picture",
+    responses(
+        (status = 204, description = "Removed (or there was none)"),
+        (status = 401, response = super::Refusal),
+    ))]
 pub async fn delete(State(s): State<ServerState>, ctx: CtxExt) -> ApiResult<StatusCode> {
     svc::remove_avatar(&s.backend, &ctx.0).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,8 +2,8 @@
 //! cookie or by an API key / personal access token (`Authorization: Bearer`, `X-API-Key`,
 //! or `?apikey=`). Errors are JSON with stable codes:
 //! `{"error": {"code": "...", "message": "...", "fields": [{"field", "message"}]}}`.
-//! `ROUTES` lists every route; the router is built from it and a test keeps the OpenAPI
-//! document in step with it.
+//! The router and the OpenAPI document are built from the same `#[utoipa::path]` attributes
+//! on the handlers; a test checks every answer the test suites get against the document.
 pub mod access;
 pub mod audit;
 pub mod avatar;
@@ -18,89 +18,242 @@ use app::domain::Error;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
 use axum::{Extension, Json, Router};
 use serde_json::json;
+use std::sync::Arc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The API description, built once from the handlers' `#[utoipa::path]` attributes and the
+/// domain types (so it cannot drift from the code), with the answers every route can give
+/// added by [`EdgeAnswers`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Roster API",
+        version = "1",
+        description = "Users and access management. Authenticate with the session cookie from signing in, or with a personal access token (`Authorization: Bearer rst_pat_...`) or an API key (`X-API-Key: rst_key_...`, or `?apikey=`). Errors are JSON: `{\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"message\"}]}}`, also for what the framework refuses (400, 405, 413, 414). Mutating requests from browsers must come from Roster's own origin (403 `cross_site_request` otherwise). A client whose token look-ups keep failing gets 429 with `Retry-After`. Accounts and organizations the caller may not see answer 404, like ones that do not exist. Every answer carries `Cache-Control: no-store`."
+    ),
+    servers((url = "/api/v1")),
+    security(("session" = []), ("bearer" = []), ("apiKeyHeader" = []), ("apiKeyQuery" = [])),
+    components(schemas(ErrorBody), responses(Refusal)),
+    modifiers(&Credentials),
+    tags(
+        (name = "users", description = "Accounts"),
+        (name = "orgs", description = "Organizations and their members"),
+        (name = "roles", description = "Roles and the abilities they grant"),
+        (name = "access", description = "Decisions: may this user do that here"),
+        (name = "me", description = "The caller, its tokens and picture"),
+        (name = "audit", description = "The audit trail"),
+        (name = "sso", description = "Single sign-on providers"),
+        (name = "meta", description = "This description and the live-update stream"),
+    )
+)]
+struct ApiDoc;
 
-/// (method, path as in OpenAPI) of every route.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/openapi.json"),
-    ("get", "/users"),
-    ("post", "/users"),
-    ("get", "/users/{username}"),
-    ("patch", "/users/{username}"),
-    ("delete", "/users/{username}"),
-    ("get", "/users/{username}/memberships"),
-    ("get", "/users/{username}/access"),
-    ("put", "/users/{username}/access/{holder}"),
-    ("delete", "/users/{username}/access/{holder}"),
-    ("get", "/roles"),
-    ("post", "/roles"),
-    ("patch", "/roles/{id}"),
-    ("delete", "/roles/{id}"),
-    ("put", "/roles/{id}/abilities/{ability}"),
-    ("delete", "/roles/{id}/abilities/{ability}"),
-    ("get", "/orgs"),
-    ("post", "/orgs"),
-    ("patch", "/orgs/{org}"),
-    ("delete", "/orgs/{org}"),
-    ("get", "/orgs/{org}/members"),
-    ("post", "/orgs/{org}/members"),
-    ("patch", "/orgs/{org}/members/{username}"),
-    ("delete", "/orgs/{org}/members/{username}"),
-    ("get", "/check"),
-    ("get", "/explain"),
-    ("get", "/events"),
-    ("get", "/me"),
-    ("get", "/tokens"),
-    ("post", "/tokens"),
-    ("delete", "/tokens/{id}"),
-    ("post", "/users/{username}/two-factor/reset"),
-    ("get", "/audit"),
-    ("get", "/audit/export"),
-    ("get", "/users/{username}/avatar"),
-    ("put", "/me/avatar"),
-    ("delete", "/me/avatar"),
-    ("get", "/sso/providers"),
-    ("post", "/sso/providers"),
-    ("put", "/sso/providers/{slug}"),
-    ("delete", "/sso/providers/{slug}"),
-];
+/// The ways to authenticate (named in `security` above).
+struct Credentials;
+
+impl Modify for Credentials {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                app::backend::sessions::cookie_name(false),
+                "The session cookie a browser gets by signing in (`__Host-roster_session` over https)",
+            ))),
+        );
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A personal access token (rst_pat_...) or an API key"))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "apiKeyHeader",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("X-API-Key", "An API key"))),
+        );
+        c.add_security_scheme(
+            "apiKeyQuery",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description("apikey", "An API key"))),
+        );
+    }
+}
+
+/// Answers that do not depend on the handler, added to every operation: they come from the
+/// layers in front of it (request parsing, the token throttle, the cross-site check on
+/// mutations, the body and address limits) and from failures of the store.
+struct EdgeAnswers;
+
+impl EdgeAnswers {
+    fn for_method(method: &str) -> &'static [u16] {
+        match method {
+            "get" | "head" => &[400, 414, 429, 500],
+            _ => &[400, 403, 413, 414, 429, 500],
+        }
+    }
+}
+
+impl Modify for EdgeAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr};
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                ("get", item.get.as_mut()),
+                ("put", item.put.as_mut()),
+                ("post", item.post.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                for status in Self::for_method(method) {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Refusal")));
+                }
+            }
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ErrorDetail {
+    /// Stable and machine-readable: `unauthenticated`, `sign_in_failed`, `not_found`,
+    /// `conflict`, `invalid`, `too_many_requests`, `internal`, `transport`, the refusal's own
+    /// code for 403 (`forbidden`, `cross_site_request`, `sudo_required`, `last_super_admin`,
+    /// ...), and for the framework's refusals `bad_request`, `method_not_allowed`,
+    /// `payload_too_large`, `uri_too_long`, `unsupported_media_type`.
+    code: String,
+    /// A sentence for people.
+    message: String,
+    /// The fields at fault (422, and 409 when one field clashes).
+    fields: Vec<FieldError>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct FieldError {
+    field: String,
+    message: String,
+}
+
+/// The shared error answer (components/responses/Refusal).
+struct Refusal;
+
+impl<'s> utoipa::ToResponse<'s> for Refusal {
+    fn response() -> (&'s str, utoipa::openapi::RefOr<utoipa::openapi::response::Response>) {
+        use utoipa::openapi::{content::ContentBuilder, response::ResponseBuilder, Ref};
+        let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        let r = ResponseBuilder::new()
+            .description(
+                "Refused: 400 malformed request, 401 not signed in (or a bad token), 403 not allowed \
+                 (or a cross-site browser request, or sudo mode needed), 404 not found or not \
+                 visible to the caller, 409 conflicts with what is stored, 413 body too large, \
+                 414 address too long, 422 invalid input (see `fields`), 429 too many failed \
+                 attempts (see `Retry-After`), 500 a failure on our side (logged with a \
+                 reference), 502 a provider could not be reached",
+            )
+            .content("application/json", body)
+            .build();
+        ("Refusal", r.into())
+    }
+}
+
+/// The generated description (also served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = router_and_doc().1;
+    // (the derive runs its modifiers before the router adds the paths: the answers every
+    // operation shares are added here, to the complete document)
+    EdgeAnswers.modify(&mut doc);
+    doc
+}
+
+/// (method, path as documented) of every route: the router is built from the same list.
+pub fn routes() -> Vec<(String, String)> {
+    let doc = openapi();
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            ("get", item.get.is_some()),
+            ("put", item.put.is_some()),
+            ("post", item.post.is_some()),
+            ("patch", item.patch.is_some()),
+            ("delete", item.delete.is_some()),
+        ];
+        out.extend(ops.iter().filter(|(_, has)| *has).map(|(m, _)| (m.to_string(), path.clone())));
+    }
+    out
+}
+
+fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(openapi_json))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(orgs::memberships))
+        .routes(routes!(users::holders))
+        .routes(routes!(users::set_holder, users::remove_holder))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::rename, roles::delete))
+        .routes(routes!(roles::grant, roles::revoke))
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::rename, orgs::delete))
+        .routes(routes!(orgs::members, orgs::add_member))
+        .routes(routes!(orgs::update_member, orgs::remove_member))
+        .routes(routes!(access::check))
+        .routes(routes!(access::explain))
+        .routes(routes!(events))
+        .routes(routes!(tokens::me))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::reset_two_factor))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export))
+        .routes(routes!(avatar::get))
+        .routes(routes!(avatar::put, avatar::delete))
+        .routes(routes!(sso::list, sso::create))
+        .routes(routes!(sso::update, sso::delete))
+        .split_for_parts()
+}
+
+/// The description as JSON, generated once per process (served here and rendered by the
+/// console's API page).
+pub fn description_json() -> Arc<str> {
+    static DOC: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".to_string()).into()).clone()
+}
 
 pub fn router() -> Router<crate::ServerState> {
-    let users: MethodRouter<crate::ServerState> = get(users::list).post(users::create);
-    let user: MethodRouter<crate::ServerState> = get(users::get).patch(users::update).delete(users::delete);
-    use axum::routing::{patch, put};
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/users", users)
-        .route("/users/{username}", user)
-        .route("/users/{username}/memberships", get(orgs::memberships))
-        .route("/users/{username}/access", get(users::holders))
-        .route("/users/{username}/access/{holder}", put(users::set_holder).delete(users::remove_holder))
-        .route("/roles", get(roles::list).post(roles::create))
-        .route("/roles/{id}", patch(roles::rename).delete(roles::delete))
-        .route("/roles/{id}/abilities/{ability}", put(roles::grant).delete(roles::revoke))
-        .route("/orgs", get(orgs::list).post(orgs::create))
-        .route("/orgs/{org}", patch(orgs::rename).delete(orgs::delete))
-        .route("/orgs/{org}/members", get(orgs::members).post(orgs::add_member))
-        .route("/orgs/{org}/members/{username}", patch(orgs::update_member).delete(orgs::remove_member))
-        .route("/check", get(access::check))
-        .route("/explain", get(access::explain))
-        .route("/events", get(events))
-        .route("/me", get(tokens::me))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/users/{username}/two-factor/reset", axum::routing::post(tokens::reset_two_factor))
-        .route("/audit", get(audit::list))
-        .route("/audit/export", get(audit::export))
-        .route("/users/{username}/avatar", get(avatar::get))
-        .route("/me/avatar", put(avatar::put).delete(avatar::delete))
-        .route("/sso/providers", get(sso::list).post(sso::create))
-        .route("/sso/providers/{slug}", put(sso::update).delete(sso::delete))
+    let (router, _) = router_and_doc();
+    router
+        .layer(Extension(OpenApiJson(description_json())))
         .fallback(|method: Method| async move { ApiError(Error::NotFound { what: format!("API route ({method})") }) })
+}
+
+#[derive(Clone)]
+struct OpenApiJson(Arc<str>);
+
+/// This description.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", operation_id = "openapi", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], doc.0.to_string()).into_response()
 }
 
 /// Server-sent events for live pages: `access` with the new version number after every
@@ -108,6 +261,11 @@ pub fn router() -> Router<crate::ServerState> {
 /// itself is fetched through the usual (checked) calls. The stream ends, at the latest within
 /// `SESSION_RECHECK`, once its session is gone (signed out, expired, account disabled); the
 /// browser then reconnects with whatever session it has.
+#[utoipa::path(get, path = "/events", tag = "meta", operation_id = "events",
+    responses(
+        (status = 200, description = "An event stream: `event: access`, `data:` the new version", content_type = "text/event-stream", body = String),
+        (status = 401, response = Refusal),
+    ))]
 async fn events(
     State(s): State<crate::ServerState>,
     ctx: CtxExt,
@@ -155,10 +313,6 @@ const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 /// The same session rules as every request (account active, idle and absolute expiry).
 async fn session_alive(b: &app::backend::Backend, token_hash: &[u8]) -> bool {
     app::backend::sessions::resolve_hash(b, token_hash.to_vec()).await.is_some()
-}
-
-async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 pub fn error_body(e: &Error) -> serde_json::Value {

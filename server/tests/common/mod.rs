@@ -146,18 +146,124 @@ pub struct Client {
     pub base: String,
 }
 
-async fn parts(r: reqwest::Response) -> (u16, Value) {
+async fn parts(method: &str, r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
+    let url = r.url().clone();
+    let content_type = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let text = r.text().await.unwrap_or_default();
+    api_doc::check(method, url.path(), status, &content_type, &text);
     let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, v)
+}
+
+/// Every answer the test suites get from `/api/v1` is checked against the generated API
+/// description: its status must be documented for the operation, and a JSON body must match
+/// the documented schema, with no field the document does not name. So a handler that starts
+/// answering something new fails the first test that meets it until the document says so.
+pub mod api_doc {
+    use std::sync::OnceLock;
+
+    use serde_json::{json, Value};
+
+    fn doc() -> &'static Value {
+        static DOC: OnceLock<Value> = OnceLock::new();
+        DOC.get_or_init(|| {
+            let mut doc = serde_json::to_value(server::rest::openapi()).expect("document as JSON");
+            if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+                forbid_unnamed_fields(schemas);
+            }
+            doc
+        })
+    }
+
+    /// Objects with named properties take no others (the document must name every field).
+    fn forbid_unnamed_fields(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                    m.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                m.values_mut().for_each(forbid_unnamed_fields);
+            }
+            Value::Array(a) => a.iter_mut().for_each(forbid_unnamed_fields),
+            _ => {}
+        }
+    }
+
+    /// The documented path template for a concrete path (literal segments win over `{...}`).
+    pub fn template(path: &str) -> Option<String> {
+        let segs: Vec<&str> = path.split('/').collect();
+        let paths = doc()["paths"].as_object()?;
+        paths
+            .keys()
+            .filter_map(|t| {
+                let ts: Vec<&str> = t.split('/').collect();
+                if ts.len() != segs.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (a, b) in ts.iter().zip(&segs) {
+                    if a.starts_with('{') {
+                        continue;
+                    }
+                    if a != b {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, t.clone()))
+            })
+            .max()
+            .map(|(_, t)| t)
+    }
+
+    fn resolve(v: &Value) -> &Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc().pointer(r.trim_start_matches('#')).unwrap_or(v),
+            None => v,
+        }
+    }
+
+    pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &str) {
+        let Some(path) = path.strip_prefix("/api/v1") else { return };
+        // (routes that are not in the document answer the API's 404 or a 405; tested apart)
+        let Some(t) = template(path) else { return };
+        let Some(op) = doc()["paths"][&t].get(method) else { return };
+        let what = format!("{} {t} answered {status}", method.to_uppercase());
+        let Some(response) = op["responses"].get(status.to_string()) else {
+            panic!("{what}, which the API description does not document: {body}");
+        };
+        let response = resolve(response);
+        let mime = content_type.split(';').next().unwrap_or_default().trim();
+        if body.is_empty() {
+            return;
+        }
+        let Some(content) = response["content"].get(mime) else {
+            panic!("{what} with {mime}, which the API description does not document for it: {response}");
+        };
+        if mime != "application/json" {
+            return;
+        }
+        let Some(schema) = content.get("schema") else { return };
+        let instance: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {body}"));
+        let mut root = schema.clone();
+        if let Value::Object(m) = &mut root {
+            m.insert("components".into(), doc()["components"].clone());
+        } else {
+            root = json!({"allOf": [schema], "components": doc()["components"]});
+        }
+        let validator = jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{what}: bad schema: {e}"));
+        let errors: Vec<String> =
+            validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "{what} with a body the API description does not describe: {errors:?}\n{body}");
+    }
 }
 
 impl Client {
     /// Calls a server function the way the hydrated page does (form-encoded POST).
     pub async fn rpc(&self, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let r = self.http.post(format!("{}/rpc/{name}", self.base)).form(form).send().await.expect("rpc");
-        parts(r).await
+        parts("post", r).await
     }
 
     /// Re-authenticates (sudo mode) with the test password of this account, then runs `f`.
@@ -178,23 +284,23 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        parts(self.http.get(format!("{}{path}", self.base)).send().await.expect("get")).await
+        parts("get", self.http.get(format!("{}{path}", self.base)).send().await.expect("get")).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        parts(self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("post")).await
+        parts("post", self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("post")).await
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        parts(self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("patch")).await
+        parts("patch", self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("patch")).await
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        parts(self.http.put(format!("{}{path}", self.base)).json(body).send().await.expect("put")).await
+        parts("put", self.http.put(format!("{}{path}", self.base)).json(body).send().await.expect("put")).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        parts(self.http.delete(format!("{}{path}", self.base)).send().await.expect("delete")).await
+        parts("delete", self.http.delete(format!("{}{path}", self.base)).send().await.expect("delete")).await
     }
 }
 

@@ -10,7 +10,7 @@ use crate::domain::ids::{OrgId, UserId};
 use crate::domain::policy;
 
 /// The check API's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub allowed: bool,
     /// `super_admin`, `role`, `extra_grant`, `public_role`, `public_extra_grant`,
