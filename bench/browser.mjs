@@ -2,7 +2,11 @@
 // playwright-core (from end2end/node_modules): time to interactive (navigation start to the
 // hydrated page) of the sign-in and users pages, the bytes each page load transfers, and
 // live-update latency between two browsers (click in one, change seen in the other).
-import { chromium } from '@playwright/test';
+import { createRequire } from 'module';
+
+// (resolved from the working directory, end2end/, where the suite's node_modules are)
+const require = createRequire(`${process.cwd()}/`);
+const { chromium } = require('@playwright/test');
 
 const base = process.env.ROSTER_BENCH_URL;
 const user = process.env.ROSTER_BENCH_USER;

@@ -22,10 +22,15 @@ port=3991
 base="http://127.0.0.1:$port"
 "$bin" serve --addr "127.0.0.1:$port" --site-root target/site & pid=$!
 for _ in $(seq 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
-# The precompressed copies are made in the background: wait for them.
-for _ in $(seq 600); do
-  ls target/site/pkg/*.wasm.br >/dev/null 2>&1 && ls target/site/pkg/*.wasm.gz >/dev/null 2>&1 && break; sleep 0.5
-done
+# The precompressed copies are made in the background: wait for all of them (otherwise the
+# first answers are compressed on the fly, at a lower brotli level).
+all_compressed() {
+  local f
+  for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+    [ -s "$f.br" ] && [ -s "$f.gz" ] || return 1
+  done
+}
+for _ in $(seq 600); do all_compressed && break; sleep 0.5; done
 cookie="$(curl -s -D - -o /dev/null -H "Origin: $base" -H 'Sec-Fetch-Site: same-origin' \
   --data-urlencode login=root --data-urlencode "password=$pw" "$base/rpc/sign_in" \
   | sed -n 's/^[Ss]et-[Cc]ookie: \(roster_session=[^;]*\).*/\1/p')"
@@ -43,10 +48,11 @@ for page in /sign-in /admin/users /members /roles; do
   for asset in $(grep -oE '/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' <<<"$html" | sort -u); do
     echo "| $page | $asset | $(size "$base$asset") | $(size "$base$asset" br) | $(size "$base$asset" gzip) |"
   done
-  # The WASM is fetched by the JS, not named in the HTML.
-  for wasm in target/site/pkg/*.wasm; do
+  # (the HTML preloads the main WASM and the page's own chunks; listed here if it stops
+  # naming the main one)
+  for wasm in target/site/pkg/roster.*.wasm; do
     a="/pkg/$(basename "$wasm")"
-    grep -q "$(basename "$wasm")" target/site/pkg/*.js 2>/dev/null || continue
+    grep -q "$a" <<<"$html" && continue
     echo "| $page | $a (loaded by the JS) | $(size "$base$a") | $(size "$base$a" br) | $(size "$base$a" gzip) |"
   done
 done
