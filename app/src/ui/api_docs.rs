@@ -153,7 +153,7 @@ fn operation_view(doc: &Value, method: &str, path: &str, op: &Value) -> impl Int
                                             <th scope="row"><code>{text(p, "name")}</code>{required.then_some(" (required)")}</th>
                                             <td>{text(p, "in")}</td>
                                             <td>{p.get("schema").map(type_view)}</td>
-                                            <td>{text(p, "description")}</td>
+                                            <td>{prose(&text(p, "description"))}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -237,7 +237,7 @@ fn schema_view(name: &str, s: &Value) -> impl IntoView {
                                     <tr>
                                         <th scope="row"><code>{field}</code>{needed.then_some(" (always)")}</th>
                                         <td>{type_view(&v)}</td>
-                                        <td>{text(&v, "description")}</td>
+                                        <td>{prose(&text(&v, "description"))}</td>
                                     </tr>
                                 }
                             }).collect_view()}
