@@ -19,15 +19,31 @@ fn query_of(p: &HashMap<String, String>) -> AuditQuery {
     AuditQuery::from_pairs(p.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
+/// The filters both audit routes take, for the description (the handlers read the query
+/// as a map and give it to `query_of`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditFilters {
+    /// Who acted (username, or `cli`); exact, case-insensitive
+    actor: Option<String>,
+    /// What was acted on (username, `role:NAME`, `org:NAME`); exact, case-insensitive
+    target: Option<String>,
+    /// Organization id the event happened in
+    org: Option<i64>,
+    /// An event name (`user.created`) or a category ending in a dot (`user.`, also `user.*`)
+    event: Option<String>,
+    /// `success` or `failure`
+    outcome: Option<String>,
+    /// Start of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]`
+    from: Option<String>,
+    /// End of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]` (a date or minute includes all of it)
+    to: Option<String>,
+}
+
 #[utoipa::path(get, path = "/audit", tag = "audit", operation_id = "listAudit",
     summary = "List audit events, newest first (keyset paging; super admins only)",
-    params(("actor" = Option<String>, Query, description = "Who acted (username, or `cli`); exact, case-insensitive"),
-        ("target" = Option<String>, Query, description = "What was acted on (username, `role:NAME`, `org:NAME`); exact, case-insensitive"),
-        ("org" = Option<i64>, Query, description = "Organization id the event happened in"),
-        ("event" = Option<String>, Query, description = "An event name (`user.created`) or a category ending in a dot (`user.`, also `user.*`)"),
-        ("outcome" = Option<String>, Query, description = "`success` or `failure`"),
-        ("from" = Option<String>, Query, description = "Start of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]`"),
-        ("to" = Option<String>, Query, description = "End of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]` (a date or minute includes all of it)"),
+    params(AuditFilters,
         ("before" = Option<i64>, Query, description = "The `older` cursor of a page: events older than this event id"),
         ("after" = Option<i64>, Query, description = "The `newer` cursor of a page: events newer than this event id"),
         ("limit" = Option<u32>, Query, description = "Events per page"),
@@ -57,13 +73,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/audit/export", tag = "audit", operation_id = "exportAudit",
     summary = "Export every matching audit event, newest first, as CSV or JSON Lines (streamed; super admins only)",
     description = "CSV follows RFC 4180 (header row, CRLF, quoted fields; before/after as JSON text); text cells starting with = + - @ tab or CR are prefixed with ' so spreadsheets do not run them. JSON Lines: one object per event, before/after as JSON values.",
-    params(("format" = Option<String>, Query, description = "`csv` (default) or `jsonl`"), ("actor" = Option<String>, Query, description = "Who acted (username, or `cli`); exact, case-insensitive"),
-        ("target" = Option<String>, Query, description = "What was acted on (username, `role:NAME`, `org:NAME`); exact, case-insensitive"),
-        ("org" = Option<i64>, Query, description = "Organization id the event happened in"),
-        ("event" = Option<String>, Query, description = "An event name (`user.created`) or a category ending in a dot (`user.`, also `user.*`)"),
-        ("outcome" = Option<String>, Query, description = "`success` or `failure`"),
-        ("from" = Option<String>, Query, description = "Start of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]`"),
-        ("to" = Option<String>, Query, description = "End of the time range, inclusive: unix milliseconds or UTC `YYYY-MM-DD[THH:MM[:SS]]` (a date or minute includes all of it)"),
+    params(("format" = Option<String>, Query, description = "`csv` (default) or `jsonl`"), AuditFilters,
         ("before" = Option<i64>, Query, description = "Only events older than this event id"),
     ),
     responses(
