@@ -118,3 +118,37 @@ test('user verification refused: the browser stops, nobody signs in', async () =
   await expect(page.getByRole('alert')).toContainText(/cancelled or not allowed|not accepted/);
   await expect(page.getByText('Signed in as')).toHaveCount(0);
 });
+
+test('without the WASM: adding waits for the script; renaming and removing are plain forms', async ({ browser }) => {
+  await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
+  // The super admin adds a passkey with the script...
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn('root', PW);
+  await expect(page.getByText('Signed in as')).toContainText('root');
+  await page.goto('/profile');
+  await hydrated(page);
+  await expect(page.getByText("Adding a passkey needs the page's script")).toBeHidden();
+  await page.getByLabel('Passkey name').fill('Desk key');
+  await page.getByRole('button', { name: 'Add passkey' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Passkey Desk key added.' })).toBeVisible();
+  await rememberSessions(context);
+  // ...then, with the same session, in a browser whose WASM never arrives.
+  const nojs = await browser.newContext({ baseURL: passkeyURL, storageState: await context.storageState() });
+  await nojs.route('**/*.wasm', (route) => route.abort());
+  const p = await nojs.newPage();
+  await p.goto('/profile');
+  await expect(p.getByRole('button', { name: 'Add passkey' })).toBeDisabled();
+  await expect(p.getByText("Adding a passkey needs the page's script, which has not loaded (yet).")).toBeVisible();
+  await p.getByLabel('Name of passkey Desk key').fill('Spare key');
+  await p.getByRole('button', { name: 'Rename' }).click();
+  await expect(p).toHaveURL(/\/profile\?rpc=rename_passkey&ok=1/);
+  await expect(p.getByLabel('Name of passkey Spare key')).toHaveValue('Spare key');
+  await p.getByRole('button', { name: 'Remove passkey Spare key' }).click();
+  await p.getByRole('dialog', { name: 'Remove the passkey Spare key?' }).getByRole('button', { name: 'Remove passkey' }).click();
+  await expect(p).toHaveURL(/\/profile\?rpc=delete_passkey&ok=1/);
+  await expect(p.getByRole('status').filter({ hasText: 'Passkey removed.' })).toBeVisible();
+  await expect(p.getByText('No passkeys yet.')).toBeVisible();
+  await expect(p.locator('body[data-hydrated]')).toHaveCount(0);
+  await nojs.close();
+});

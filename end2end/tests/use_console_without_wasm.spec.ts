@@ -3,6 +3,7 @@
 // same page with the message (and what was typed, never the password), successes where they
 // should land — and the questions before destructive actions still ask.
 import { test, expect, BrowserContext, Page } from '@playwright/test';
+import { execFileSync } from 'child_process';
 import { cliAt, edgeDbURL, edgeURL, rememberSecrets } from './fixtures/roster';
 
 const PW = 'edge story passphrase two';
@@ -101,6 +102,103 @@ test('explain access and member search work as plain GET forms', async () => {
   await expect(page).toHaveURL(/\/access\?user=nojs_member/);
   await expect(page.getByRole('status')).toContainText('Denied');
   await expect(page.getByRole('list', { name: 'How the decision was reached' })).toContainText('Role: Role Viewer in NoScript does not grant');
+});
+
+test('an API token without the WASM: a refusal comes back filled in, the new token is shown once and works', async ({ playwright }) => {
+  await page.goto('/profile');
+  const tokens = page.getByRole('region', { name: 'API tokens' });
+  await tokens.getByLabel('Token name').fill('');
+  await tokens.getByLabel('Kind').selectOption({ label: 'API key' });
+  await tokens.getByLabel('Expires in (days)').fill('30');
+  await tokens.getByRole('button', { name: 'Create token' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=create_token&error=/);
+  await expect(tokens.getByText('Enter a name for the token.')).toBeVisible();
+  await expect(tokens.getByLabel('Kind')).toHaveValue('api_key');
+  await expect(tokens.getByLabel('Expires in (days)')).toHaveValue('30');
+
+  await tokens.getByLabel('Token name').fill('Nightly export');
+  await tokens.getByRole('checkbox', { name: /^view-users/ }).check();
+  await tokens.getByRole('button', { name: 'Create token' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=create_token&ok=1/);
+  const created = page.getByRole('region', { name: 'New token' });
+  await expect(created.getByText('Copy your new token now: it is shown only once.')).toBeVisible();
+  const token = await created.getByLabel('Your new token').inputValue();
+  rememberSecrets(token);
+  expect(token).toMatch(/^rst_key_[A-Za-z0-9_-]{43}$/);
+  // The secret never travels in a URL.
+  expect(page.url()).not.toContain(token.slice(8));
+  const row = tokens.getByRole('row').filter({ hasText: 'Nightly export' });
+  await expect(row).toContainText('API key');
+  await expect(row).toContainText('view-users');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+
+  // It works as the key it is.
+  const api = await playwright.request.newContext({ baseURL: edgeURL });
+  const me = await api.get('/api/v1/me', { headers: { 'X-API-Key': token } });
+  expect(me.status()).toBe(200);
+  expect((await me.json()).username).toBe('nojs_root');
+  await api.dispose();
+
+  // Shown once: the same page again (a reload) does not show it.
+  await page.reload();
+  await expect(page.getByRole('region', { name: 'New token' })).toHaveCount(0);
+  await expect(tokens.getByRole('row').filter({ hasText: 'Nightly export' })).toHaveCount(1);
+});
+
+test('two-factor enrolment without the WASM: QR and key, a wrong code, recovery codes once, replace, turn off', async () => {
+  const oathtool = (secret: string) =>
+    execFileSync('oathtool', ['--totp', '-b', `--now=@${Math.floor(Date.now() / 1000)}`, secret]).toString().trim();
+  await page.goto('/profile');
+  const security = page.getByRole('region', { name: 'Security' });
+  await expect(security.getByText('Off', { exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Enable two-factor authentication' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=begin_totp&ok=1/);
+  await expect(page.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
+  const shown = (await page.getByLabel('Secret key').textContent())?.trim() ?? '';
+  expect(shown).toMatch(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/);
+  const secret = shown.replace(/\s/g, '');
+  rememberSecrets(secret);
+
+  // A wrong code: the message, and the same enrolment still on screen.
+  await page.getByLabel('Code from your app').fill('000000');
+  await page.getByRole('button', { name: 'Confirm and turn on' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=confirm_totp&error=/);
+  await expect(page.getByText('That code is not valid.')).toBeVisible();
+  expect((await page.getByLabel('Secret key').textContent())?.replace(/\s/g, '')).toBe(secret);
+  expect(page.url()).not.toContain('000000');
+
+  await page.getByLabel('Code from your app').fill(oathtool(secret));
+  await page.getByRole('button', { name: 'Confirm and turn on' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=confirm_totp&ok=1/);
+  const codes = page.getByRole('region', { name: 'Recovery codes' });
+  await expect(codes.getByRole('listitem')).toHaveCount(10);
+  const first = (await codes.getByRole('listitem').allTextContents()).map((c) => c.trim());
+  rememberSecrets(...first);
+  expect(first[0]).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+  await expect(security.getByText('On', { exact: true })).toBeVisible();
+  for (const c of first) expect(page.url()).not.toContain(c);
+  await codes.getByRole('button', { name: 'I have saved these codes' }).click();
+  await expect(page).toHaveURL(/\/profile\??$/);
+  await expect(page.getByRole('region', { name: 'Recovery codes' })).toHaveCount(0);
+
+  // Replacing them asks first; the new ones are shown once.
+  await page.getByRole('button', { name: 'Regenerate recovery codes' }).click();
+  await page.getByRole('dialog', { name: 'Replace your recovery codes?' }).getByRole('button', { name: 'Replace the codes' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=regenerate_recovery_codes&ok=1/);
+  const again = (await page.getByRole('region', { name: 'Recovery codes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
+  rememberSecrets(...again);
+  expect(again).toHaveLength(10);
+  expect(again.filter((c) => first.includes(c))).toHaveLength(0);
+  await page.reload();
+  await expect(page.getByRole('region', { name: 'Recovery codes' })).toHaveCount(0);
+
+  // Turning it off asks first, then says so.
+  await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+  await page.getByRole('dialog', { name: 'Turn off two-factor authentication?' }).getByRole('button', { name: 'Turn it off' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=disable_two_factor&ok=1/);
+  await expect(page.getByRole('status').filter({ hasText: 'Two-factor authentication is off.' })).toBeVisible();
+  await expect(security.getByText('Off', { exact: true })).toBeVisible();
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
 });
 
 test('sign out without the WASM lands on the sign-in page', async () => {

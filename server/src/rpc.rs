@@ -153,6 +153,7 @@ pub async fn layer(
     let name = req.uri().path().trim_start_matches("/rpc/").to_string();
     let plain = plain_form_post(req.headers());
     let back = back_to(req.headers(), backend.config.public_origin.as_deref());
+    let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -191,8 +192,24 @@ pub async fn layer(
             copy_cookies(&res, &mut r);
             return r;
         }
+        // An answer shown once (a new token, recovery codes) goes to the page in a sealed
+        // cookie, never in the URL.
+        let (res, once) = if app::backend::sessions::SHOWN_ONCE.contains(&name.as_str()) {
+            let session = app::backend::sessions::token_from_cookie_header(&backend, &cookies);
+            let (res_parts, body) = res.into_parts();
+            let answer = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+            let res = Response::from_parts(res_parts, Body::empty());
+            let cookie =
+                session.and_then(|s| app::backend::sessions::set_shown_once_cookie(&backend, &name, &s, &answer));
+            (res, cookie)
+        } else {
+            (res, None)
+        };
         let mut r = see_other(&with_outcome(&back, &signed(&backend, vec![("rpc", name), ("ok", "1".into())])));
         copy_cookies(&res, &mut r);
+        if let Some(v) = once.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
         return r;
     }
     let (res_parts, body) = res.into_parts();

@@ -242,3 +242,156 @@ async fn framework_errors_are_the_documented_json_body() {
     let r = admin.http.get(format!("{}/api/v1/users/%FF%FE", app.base)).send().await.expect("get");
     check(r, 400, "bad_request").await;
 }
+
+/// A browser without the WASM: a cookie jar, no redirects followed, forms posted natively
+/// from `page` (the Referer the answer leads back to).
+struct PlainBrowser {
+    c: reqwest::Client,
+    base: String,
+}
+
+impl PlainBrowser {
+    fn new(app: &TestApp) -> Self {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { c, base: app.base.clone() }
+    }
+
+    async fn post(&self, rpc: &str, page: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.c
+            .post(format!("{}/rpc/{rpc}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("origin", &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .header("referer", format!("{}{page}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    async fn get(&self, path: &str) -> (reqwest::header::HeaderMap, String) {
+        let r = self.c.get(format!("{}{path}", self.base)).send().await.expect("get");
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        (r.headers().clone(), r.text().await.expect("html"))
+    }
+
+    /// Signs in; returns the session cookie (`name=value`).
+    async fn sign_in(&self, login: &str, password: &str) -> String {
+        let r = self.post("sign_in", "/sign-in", &[("login", login), ("password", password)]).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let cookie = header(&r, "set-cookie");
+        assert!(cookie.contains("roster_session="));
+        cookie.split(';').next().unwrap_or_default().to_string()
+    }
+}
+
+/// A new token and recovery codes are shown once: after a native post they reach the next
+/// page in a sealed cookie bound to the session (never in the URL), which that page clears.
+#[tokio::test]
+async fn answers_shown_once_reach_the_next_page_sealed_and_only_once() {
+    let app = TestApp::start().await;
+    app.admin().await;
+    let ann = PlainBrowser::new(&app);
+    ann.sign_in("admin", ADMIN_PW).await;
+    let r =
+        ann.post("create_token", "/profile", &[("name", "nightly"), ("kind", "pat"), ("expires_in_days", "")]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let to = header(&r, "location");
+    assert!(to.starts_with("/profile?rpc=create_token&ok=1&sig="), "{to}");
+    let cookies: Vec<String> =
+        r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(String::from).collect();
+    let once = cookies.iter().find(|c| c.starts_with("roster_once=")).expect("the answer's cookie").clone();
+    assert!(once.contains("HttpOnly") && once.contains("SameSite=Strict") && once.contains("Max-Age=60"), "{once}");
+    assert!(!once.contains("rst_pat_") && !to.contains("rst_pat_"), "the token travels sealed");
+    let sealed = once.split(';').next().unwrap_or_default().to_string();
+
+    // Another session holding the same cookie (stolen, or a shared computer) reads nothing.
+    let eve = PlainBrowser::new(&app);
+    let eve_session = eve.sign_in("admin", ADMIN_PW).await;
+    let html = eve
+        .c
+        .get(format!("{}{to}", app.base))
+        .header("cookie", format!("{eve_session}; {sealed}"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Create token"), "eve is signed in and sees the tokens form");
+    assert!(!html.contains("Copy your new token now"), "another session opened the sealed answer");
+
+    // The page it was meant for shows it, and clears the cookie.
+    let (headers, html) = ann.get(&to).await;
+    assert!(html.contains("Copy your new token now"), "the token is shown");
+    let token = html.split("rst_pat_").nth(1).map(|t| t.chars().take(43).collect::<String>()).expect("token");
+    assert_eq!(token.len(), 43);
+    let cleared = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with("roster_once=;") && c.contains("Max-Age=0"));
+    assert!(cleared, "the page clears the cookie");
+    // It works, and it is not shown again.
+    let me = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", app.base))
+        .bearer_auth(format!("rst_pat_{token}"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status().as_u16(), 200);
+    let (_, html) = ann.get(&to).await;
+    assert!(!html.contains(&token) && !html.contains("Copy your new token now"), "shown twice");
+
+    // A function whose answer is not secret carries nothing in a cookie.
+    let r = ann.post("update_profile", "/profile", &[("full_name", "Ann Admin"), ("email", "admin@example.com")]).await;
+    assert!(header(&r, "location").starts_with("/profile?rpc=update_profile&ok=1"), "{}", header(&r, "location"));
+    let carried =
+        r.headers().get_all("set-cookie").iter().any(|v| v.to_str().unwrap_or("").starts_with("roster_once="));
+    assert!(!carried, "update_profile's answer went into a cookie");
+}
+
+/// Without the WASM, a form refused for want of a recent sign-in opens the prompt as the page
+/// loads; the prompt is a plain form; after it the page says to go on, and the enrolment a
+/// native `begin_totp` started is shown (the page has no answer of its own to show).
+#[tokio::test]
+async fn sudo_prompt_and_two_factor_enrolment_work_as_plain_forms() {
+    let app = TestApp::start().await;
+    app.admin().await;
+    let ann = PlainBrowser::new(&app);
+    ann.sign_in("admin", ADMIN_PW).await;
+    app.clock.advance_ms(11 * 60_000);
+    let r = ann.post("begin_totp", "/profile", &[]).await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/profile?rpc=begin_totp&error="), "{to}");
+    let (_, html) = ann.get(&to).await;
+    assert!(html.contains("Confirm it is you"), "the prompt opens");
+    assert!(!html.contains("QR code for your authenticator app"));
+
+    let r = ann.post("reauthenticate", &to, &[("password", ADMIN_PW)]).await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/profile?rpc=reauthenticate&ok=1"), "{to}");
+    let (_, html) = ann.get(&to).await;
+    assert!(html.contains("Thank you, it is you. Now make the change again."));
+
+    let r = ann.post("begin_totp", &to, &[]).await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/profile?rpc=begin_totp&ok=1"), "{to}");
+    let (_, html) = ann.get(&to).await;
+    assert!(html.contains("QR code for your authenticator app"), "the enrolment is shown");
+    assert!(html.contains("Code from your app"));
+    // A wrong code comes back to the same enrolment.
+    let r = ann.post("confirm_totp", &to, &[("code", "000000")]).await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/profile?rpc=confirm_totp&error="), "{to}");
+    let (_, html) = ann.get(&to).await;
+    assert!(html.contains("That code is not valid."));
+    assert!(html.contains("QR code for your authenticator app"), "the enrolment is still shown");
+    // Without `rpc=begin_totp` the page does not show a pending enrolment by itself.
+    let (_, html) = ann.get("/profile").await;
+    assert!(!html.contains("QR code for your authenticator app"));
+}

@@ -177,7 +177,9 @@ async fn sudo_mode_asks_again_for_credentials_and_grants() {
     let admin = app.admin().await;
     let erin = app.member(&admin, "erin", "Default", "Member").await;
     app.clock.advance_ms(11 * 60_000);
-    for (f, form) in [("begin_totp", vec![]), ("create_token", vec![("token[name]", "t"), ("token[kind]", "pat")])] {
+    for (f, form) in
+        [("begin_totp", vec![]), ("resume_totp", vec![]), ("create_token", vec![("name", "t"), ("kind", "pat")])]
+    {
         let (s, b) = erin.rpc(f, &form).await;
         assert_eq!((s, code(&b)), (403, "Forbidden".to_string()), "{f}: {b}");
         assert_eq!(b, json!({"Forbidden": "ReauthRequired"}));

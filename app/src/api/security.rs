@@ -15,6 +15,13 @@ pub async fn begin_totp() -> Result<TotpEnrolment, Error> {
     crate::backend::services::security::begin_totp(&b, &ctx).await
 }
 
+/// The enrolment begun and not yet confirmed (see `services::security::resume_totp`).
+#[server(prefix = "/rpc", endpoint = "resume_totp")]
+pub async fn resume_totp() -> Result<Option<TotpEnrolment>, Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::security::resume_totp(&b, &ctx).await
+}
+
 #[server(prefix = "/rpc", endpoint = "confirm_totp")]
 pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, Error> {
     let (b, ctx) = super::ctx()?;

@@ -100,6 +100,59 @@ pub fn sso_from_cookie_header(header: &str) -> Option<String> {
     cookie_value(header, SSO_COOKIE)
 }
 
+/// Server functions whose answer is shown once and never again (a new token, recovery
+/// codes). A form of one posted before the WASM arrived is answered with a redirect, and a
+/// URL must not carry a secret (logs, history, Referer): the answer travels to the next page
+/// in this cookie instead, sealed (only this server can read it), bound to the function and
+/// to the session that asked, for a minute, and the page that shows it clears it.
+pub const SHOWN_ONCE: &[&str] = &["create_token", "confirm_totp", "regenerate_recovery_codes"];
+
+fn shown_once_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-roster_once"
+    } else {
+        "roster_once"
+    }
+}
+
+fn shown_once_aad(rpc: &str, session_token: &str) -> String {
+    let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash_token(session_token));
+    format!("roster shown once\n{rpc}\n{session}")
+}
+
+/// The cookie that carries `answer` (the function's JSON) to the next page, if it fits.
+pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer: &[u8]) -> Option<String> {
+    let sealed = b.secrets.seal(answer, &shown_once_aad(rpc, session_token));
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
+    // Browsers keep cookies up to 4 KB (name and attributes included).
+    if value.len() > 3800 {
+        return None;
+    }
+    let secure = b.config.secure_cookies;
+    Some(format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{}",
+        shown_once_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    ))
+}
+
+pub fn clear_shown_once_cookie(b: &Backend) -> String {
+    let secure = b.config.secure_cookies;
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        shown_once_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The answer of `rpc` carried by the request's cookies, if this session sealed one.
+pub fn shown_once_from_cookie_header(b: &Backend, header: &str, rpc: &str) -> Option<Vec<u8>> {
+    let value = cookie_value(header, shown_once_cookie_name(b.config.secure_cookies))?;
+    let session = token_from_cookie_header(b, header)?;
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.as_bytes()).ok()?;
+    b.secrets.open(&sealed, &shown_once_aad(rpc, &session)).ok()
+}
+
 /// Finds the second-factor challenge token in a Cookie header.
 pub fn challenge_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
     cookie_value(header, challenge_cookie_name(b.config.secure_cookies))

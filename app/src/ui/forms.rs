@@ -38,6 +38,9 @@ pub struct Posted {
     pub error: Option<Error>,
     pub values: std::collections::BTreeMap<String, String>,
     pub ok: bool,
+    /// The function's answer (JSON) when it is one shown once, carried by a sealed cookie
+    /// (`backend::sessions::SHOWN_ONCE`), never by the URL.
+    pub answer: Option<String>,
 }
 
 #[derive(Clone)]
@@ -71,7 +74,23 @@ fn posted_in_request() -> Option<Posted> {
         .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string()))).collect())
         .unwrap_or_default();
     // (names and values arrive percent-encoded; the server wrote them with plain characters)
-    Some(Posted { rpc: rpc.to_string(), error, values, ok: get("ok") == "1" })
+    let ok = get("ok") == "1";
+    let answer = if ok && crate::backend::sessions::SHOWN_ONCE.contains(&rpc) {
+        let cookies = parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let answer = crate::backend::sessions::shown_once_from_cookie_header(&backend, cookies, rpc)
+            .and_then(|b| String::from_utf8(b).ok());
+        // Shown on this page only: a reload or another tab does not show it again.
+        if let (Some(res), Ok(clear)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(&crate::backend::sessions::clear_shown_once_cookie(&backend)),
+        ) {
+            res.append_header(http::header::SET_COOKIE, clear);
+        }
+        answer
+    } else {
+        None
+    };
+    Some(Posted { rpc: rpc.to_string(), error, values, ok, answer })
 }
 
 /// Called once by the app, before any other resource (the server and the browser must
@@ -110,6 +129,19 @@ pub fn posted_error(name: &'static str) -> Signal<Option<Error>> {
 pub fn posted_ok(name: &'static str) -> Signal<bool> {
     let p = posted_for(name);
     Signal::derive(move || p.get().is_some_and(|p| p.ok))
+}
+
+/// The answer of `S` shown once (a new token, recovery codes) when its form was posted
+/// before the WASM arrived and succeeded just before this page.
+pub fn shown_once<S>() -> Signal<Option<S::Output>>
+where
+    S: ServerFn,
+    S::Output: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let p = posted_for(name_of::<S>());
+    Signal::derive(move || {
+        p.get().filter(|p| p.ok).and_then(|p| p.answer).and_then(|a| serde_json::from_str::<S::Output>(&a).ok())
+    })
 }
 
 /// What was typed in `field` of a natively posted form of `name` that came back refused

@@ -26,6 +26,7 @@ pub fn ProfilePage() -> AnyView {
     view! {
         <section class="card">
             <h1>"Your profile"</h1>
+            <super::security::ReauthDone/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || session.me.get().map(|me| match me {
                     Ok(Some(me)) => view! {

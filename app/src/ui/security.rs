@@ -3,10 +3,11 @@
 use leptos::prelude::*;
 
 use super::confirm::{CancelButton, ConfirmDialog};
+use super::forms::{name_of, posted_error, posted_ok};
 use super::{field_error, form_error, Field};
 use crate::api::auth::Reauthenticate;
 use crate::api::security::{
-    get_security_status, BeginTotp, ConfirmTotp, DisableTwoFactor, RegenerateRecoveryCodes, ResetTwoFactor,
+    get_security_status, resume_totp, BeginTotp, ConfirmTotp, DisableTwoFactor, RegenerateRecoveryCodes, ResetTwoFactor,
 };
 use crate::domain::policy::Denied;
 use crate::domain::Error;
@@ -42,6 +43,24 @@ pub fn SudoPrompt(#[prop(into)] on_done: Callback<()>) -> AnyView {
     .into_any()
 }
 
+/// After a "confirm it is you" form posted before the WASM arrived: the prompt is gone with
+/// the page, so say what to do next (the change it asked for is not repeated by itself).
+#[component]
+pub fn ReauthDone() -> impl IntoView {
+    let done = posted_ok(name_of::<Reauthenticate>());
+    move || {
+        done.get().then(|| {
+            view! { <p class="alert ok" role="status">"Thank you, it is you. Now make the change again."</p> }
+        })
+    }
+}
+
+/// Whether a form of `name` posted before the WASM arrived was refused for want of a recent
+/// sign-in (the page then opens the prompt as it loads).
+fn posted_needs_reauth(name: &'static str) -> bool {
+    posted_error(name).get_untracked().is_some_and(|e| needs_reauth::<()>(&Some(Err(e))))
+}
+
 /// A secret key as people copy it by hand: groups of four (authenticator apps ignore the
 /// spaces).
 pub fn group_in_fours(secret: &str) -> String {
@@ -67,8 +86,31 @@ pub fn SecuritySection() -> AnyView {
     // resources in the same order)
     let passkeys_version = RwSignal::new(0u32);
     let passkeys = Resource::new(move || passkeys_version.get(), |_| crate::api::passkeys::list_passkeys());
-    // Which action asked for a fresh sign-in, to repeat it afterwards.
-    let pending = RwSignal::new(None::<&'static str>);
+    // An enrolment begun by a form posted before the WASM arrived (or refused a wrong code
+    // that way): the page has no answer of `begin_totp`, so it asks for the enrolment again.
+    let resume_wanted = posted_ok(name_of::<BeginTotp>()).get_untracked()
+        || posted_error(name_of::<ConfirmTotp>()).get_untracked().is_some();
+    let resumed = Resource::new(
+        || (),
+        move |_| async move {
+            if resume_wanted {
+                resume_totp().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
+    // Which action asked for a fresh sign-in, to repeat it afterwards (also when a form
+    // posted before the WASM arrived was refused for it).
+    let asked = [
+        (name_of::<BeginTotp>(), "begin"),
+        (name_of::<RegenerateRecoveryCodes>(), "regenerate"),
+        (name_of::<DisableTwoFactor>(), "disable"),
+    ]
+    .into_iter()
+    .find(|(n, _)| posted_needs_reauth(n))
+    .map(|(_, what)| what);
+    let pending = RwSignal::new(asked);
     Effect::new(move |_| {
         if begin.value().with(needs_reauth) {
             pending.set(Some("begin"));
@@ -93,14 +135,18 @@ pub fn SecuritySection() -> AnyView {
         }
         pending.set(None);
     };
-    let cv: Signal<_> = confirm.value().into();
-    let bv: Signal<_> = begin.value().into();
-    let rv: Signal<_> = regenerate.value().into();
-    let dv: Signal<_> = disable.value().into();
+    let cv = super::forms::outcome(confirm);
+    let bv = super::forms::outcome(begin);
+    let rv = super::forms::outcome(regenerate);
+    let dv = super::forms::outcome(disable);
+    let disabled_ok = super::forms::succeeded(disable);
+    let confirmed_natively = posted_ok(name_of::<ConfirmTotp>());
+    let codes_from_confirm = super::forms::shown_once::<ConfirmTotp>();
+    let codes_from_regen = super::forms::shown_once::<RegenerateRecoveryCodes>();
     // Recovery codes to show once: from confirming enrolment or regenerating.
     let codes = Signal::derive(move || {
-        let from_confirm = confirm.value().get().and_then(|r| r.ok());
-        let from_regen = regenerate.value().get().and_then(|r| r.ok());
+        let from_confirm = confirm.value().get().and_then(|r| r.ok()).or_else(|| codes_from_confirm.get());
+        let from_regen = regenerate.value().get().and_then(|r| r.ok()).or_else(|| codes_from_regen.get());
         // The most recent of the two (versions tell which ran last).
         if regenerate.version().get() > 0 && from_regen.is_some() && confirm.version().get() == 0 {
             from_regen
@@ -114,8 +160,14 @@ pub fn SecuritySection() -> AnyView {
         codes.track();
         saved_codes.set(false);
     });
-    let enrolling =
-        move || begin.value().get().and_then(|r| r.ok()).filter(|_| confirm.value().get().is_none_or(|r| r.is_err()));
+    let enrolling = move || {
+        let begun = match begin.value().get() {
+            Some(r) => r.ok(),
+            None => resumed.get().flatten(),
+        };
+        begun.filter(|_| confirm.value().get().is_none_or(|r| r.is_err()) && !confirmed_natively.get())
+    };
+    let here = leptos_router::hooks::use_location().pathname;
     view! {
         <section class="card" aria-labelledby="security-title">
             <h2 id="security-title">"Security"</h2>
@@ -159,7 +211,9 @@ pub fn SecuritySection() -> AnyView {
                         } else {
                             view! {
                                 <Show when=move || enrolling().is_none()>
-                                    <button type="button" class="primary" on:click=move |_| { begin.dispatch(BeginTotp {}); }>"Enable two-factor authentication"</button>
+                                    <ActionForm action=begin>
+                                        <button type="submit" class="primary">"Enable two-factor authentication"</button>
+                                    </ActionForm>
                                 </Show>
                             }.into_any()
                         }}
@@ -171,9 +225,10 @@ pub fn SecuritySection() -> AnyView {
             {move || (!bv.with(needs_reauth)).then(|| form_error(bv, &[])())}
             {move || (!rv.with(needs_reauth)).then(|| form_error(rv, &[])())}
             {move || (!dv.with(needs_reauth)).then(|| form_error(dv, &[])())}
-            {move || matches!(disable.value().get(), Some(Ok(()))).then(|| view! {
+            {move || disabled_ok.get().then(|| view! {
                 <p class="alert ok" role="status">"Two-factor authentication is off."</p>
             })}
+            <Transition fallback=|| ()>
             {move || enrolling().map(|e| view! {
                 <div class="enrol">
                     <h3>"Set up your authenticator app"</h3>
@@ -190,6 +245,7 @@ pub fn SecuritySection() -> AnyView {
                     </ActionForm>
                 </div>
             })}
+            </Transition>
             {move || codes.get().filter(|_| !saved_codes.get()).map(|c| {
                 let text = c.codes.join("\n");
                 let href = format!("data:text/plain;charset=utf-8,{}", super::enc(&format!("Roster recovery codes\n\n{text}\n")));
@@ -202,7 +258,11 @@ pub fn SecuritySection() -> AnyView {
                             <a class="button" href=href download="roster-recovery-codes.txt">"Download codes"</a>
                             <CopyButton text=text label="Copy codes"/>
                         </div>
-                        <button type="button" class="primary saved" on:click=move |_| saved_codes.set(true)>"I have saved these codes"</button>
+                        // (a plain link back to the page before the WASM arrives: the codes are not shown again)
+                        <form method="get" action=here.get_untracked()
+                            on:submit=move |ev| { ev.prevent_default(); saved_codes.set(true); }>
+                            <button type="submit" class="primary saved">"I have saved these codes"</button>
+                        </form>
                     </div>
                 }
             })}
@@ -285,18 +345,38 @@ pub fn PasskeysPanel(
     version: RwSignal<u32>,
 ) -> AnyView {
     use crate::api::passkeys::{
-        begin_passkey_registration, delete_passkey, finish_passkey_registration, rename_passkey,
+        begin_passkey_registration, delete_passkey, finish_passkey_registration, rename_passkey, DeletePasskey,
+        RenamePasskey,
     };
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    // Renaming and removing are forms that also post before the WASM arrives; what such a
+    // post came back with is shown here like the answers the browser gets itself.
+    let posted = [name_of::<RenamePasskey>(), name_of::<DeletePasskey>()]
+        .into_iter()
+        .filter_map(|n| posted_error(n).get_untracked().map(|e| (n, e)))
+        .next();
+    let asked_reauth =
+        posted.as_ref().filter(|(n, e)| *n == name_of::<DeletePasskey>() && needs_reauth::<()>(&Some(Err(e.clone()))));
+    let removing = super::forms::typed::<DeletePasskey>("id").and_then(|id| id.parse::<i64>().ok());
+    let reauth = RwSignal::new(asked_reauth.and(removing).map(PendingPasskey::Remove));
+    let error = RwSignal::new(
+        posted
+            .filter(|(_, e)| !needs_reauth::<()>(&Some(Err(e.clone()))))
+            .map(|(_, e)| e.field("name").unwrap_or_else(|| e.to_string())),
+    );
     let busy = RwSignal::new(false);
-    let reauth = RwSignal::new(None::<PendingPasskey>);
     let added = RwSignal::new(None::<String>);
+    let removed = RwSignal::new(posted_ok(name_of::<DeletePasskey>()).get_untracked());
+    // Adding a passkey is the browser's WebAuthn ceremony: it needs the page's script, so the
+    // button waits for it (effects run only once the page is hydrated).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     // Runs a passkey action; a "confirm it is you" answer opens the prompt and remembers
     // what to repeat.
     let run = move |what: PendingPasskey| {
         error.set(None);
         added.set(None);
+        removed.set(false);
         busy.set(true);
         leptos::task::spawn_local(async move {
             let r: Result<Option<String>, Error> = match what.clone() {
@@ -310,7 +390,10 @@ pub fn PasskeysPanel(
                     }
                     .await
                 }
-                PendingPasskey::Remove(id) => delete_passkey(id.to_string()).await.map(|_| None),
+                PendingPasskey::Remove(id) => delete_passkey(id.to_string()).await.map(|_| {
+                    removed.set(true);
+                    None
+                }),
             };
             busy.set(false);
             match r {
@@ -345,28 +428,40 @@ pub fn PasskeysPanel(
                                 let current = RwSignal::new(p.name.clone());
                                 view! {
                                     <li>
-                                        <label class="sr-only" for=input_id.clone()>{label}</label>
-                                        <input id=input_id type="text" prop:value=move || current.get()
-                                            on:input=move |ev| current.set(event_target_value(&ev))/>
-                                        <button type="button" on:click=move |_| {
-                                            let n = current.get_untracked();
-                                            leptos::task::spawn_local(async move {
-                                                match rename_passkey(id.to_string(), n).await {
-                                                    Ok(()) => version.update(|v| *v += 1),
-                                                    Err(e) => error.set(Some(e.to_string())),
-                                                }
-                                            });
-                                        }>"Rename"</button>
+                                        <form class="inline" method="post" action={<RenamePasskey as leptos::server_fn::ServerFn>::PATH}
+                                            on:submit=move |ev| {
+                                                ev.prevent_default();
+                                                let n = current.get_untracked();
+                                                leptos::task::spawn_local(async move {
+                                                    match rename_passkey(id.to_string(), n).await {
+                                                        Ok(()) => version.update(|v| *v += 1),
+                                                        Err(e) => error.set(Some(e.field("name").unwrap_or_else(|| e.to_string()))),
+                                                    }
+                                                });
+                                            }>
+                                            <input type="hidden" name="id" value=id.to_string()/>
+                                            <label class="sr-only" for=input_id.clone()>{label}</label>
+                                            <input id=input_id name="name" type="text" value=current.get_untracked() prop:value=move || current.get()
+                                                on:input=move |ev| current.set(event_target_value(&ev))/>
+                                            <button type="submit">"Rename"</button>
+                                        </form>
                                         <span class="muted">"Added " {crate::domain::users::format_time(p.created_at)}
                                             ", last used " {p.last_used_at.map(crate::domain::users::format_time).unwrap_or_else(|| "never".into())}</span>
                                         <ConfirmDialog id=format!("remove-passkey-{id}") trigger="Remove" trigger_label=remove_label
                                             title=format!("Remove the passkey {}?", p.name)>
                                             <p>"You can no longer sign in with it. Your other ways to sign in stay."</p>
-                                            <div class="buttons">
-                                                <button type="button" class="danger" commandfor=format!("remove-passkey-{id}") command="close"
-                                                    on:click=move |_| run(PendingPasskey::Remove(id))>"Remove passkey"</button>
-                                                <CancelButton of=format!("remove-passkey-{id}")/>
-                                            </div>
+                                            <form method="post" action={<DeletePasskey as leptos::server_fn::ServerFn>::PATH}
+                                                on:submit=move |ev| {
+                                                    ev.prevent_default();
+                                                    close_dialog(&format!("remove-passkey-{id}"));
+                                                    run(PendingPasskey::Remove(id));
+                                                }>
+                                                <input type="hidden" name="id" value=id.to_string()/>
+                                                <div class="buttons">
+                                                    <button type="submit" class="danger">"Remove passkey"</button>
+                                                    <CancelButton of=format!("remove-passkey-{id}")/>
+                                                </div>
+                                            </form>
                                         </ConfirmDialog>
                                     </li>
                                 }
@@ -385,13 +480,31 @@ pub fn PasskeysPanel(
                     <input id="new_passkey_name" type="text" placeholder="e.g. Work laptop" prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev)) disabled=!available/>
                 </div>
-                <button type="submit" disabled=move || busy.get() || !available>"Add passkey"</button>
+                <button type="submit" disabled=move || busy.get() || !available || !hydrated.get()>"Add passkey"</button>
+                {available.then(|| view! {
+                    <p class="hint no-wasm">"Adding a passkey needs the page's script, which has not loaded (yet)."</p>
+                })}
             </form>
             {move || error.get().map(|e| view! { <div class="alert error" role="alert">{e}</div> })}
             {move || added.get().map(|n| view! { <p class="alert ok" role="status">"Passkey " <strong>{n}</strong> " added."</p> })}
+            {move || removed.get().then(|| view! { <p class="alert ok" role="status">"Passkey removed."</p> })}
         </div>
     }
     .into_any()
+}
+
+/// Closes the dialog `id` (in the browser; the form's own answer decides what shows next).
+fn close_dialog(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(d) = document().get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlDialogElement>().ok())
+        {
+            d.close();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }
 
 /// A passkey action waiting for the "confirm it is you" prompt.

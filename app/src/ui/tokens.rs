@@ -6,7 +6,6 @@ use super::security::{needs_reauth, CopyButton, SudoPrompt};
 use super::ErrorBox;
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::domain::abilities::Ability;
-use crate::domain::tokens::NewToken;
 use crate::domain::users::format_time;
 
 #[component]
@@ -17,22 +16,25 @@ pub fn TokensSection() -> AnyView {
     let create_ok = super::forms::successes(create);
     let revoke_ok = super::forms::successes(revoke);
     let list = Resource::new(move || (create_ok.get(), revoke_ok.get()), |_| list_tokens());
-    let name = RwSignal::new(String::new());
-    let kind = RwSignal::new("pat".to_string());
-    let days = RwSignal::new(String::new());
+    // What a refused native post of the form typed comes back filled in.
+    let typed = |f: &'static str| super::forms::typed::<CreateToken>(f).unwrap_or_default();
+    let name = RwSignal::new(typed("name"));
+    let kind = RwSignal::new(Some(typed("kind")).filter(|k| !k.is_empty()).unwrap_or_else(|| "pat".to_string()));
+    let days = RwSignal::new(typed("expires_in_days"));
     let scope = RwSignal::new(Vec::<String>::new());
-    let reauth = RwSignal::new(false);
-    let cv: Signal<Option<Result<crate::domain::tokens::CreatedToken, crate::domain::Error>>> = create.value().into();
+    // A native post refused for want of a recent sign-in opens the prompt as the page loads.
+    let asked_reauth = super::forms::posted_error(super::forms::name_of::<CreateToken>())
+        .get_untracked()
+        .is_some_and(|e| needs_reauth::<()>(&Some(Err(e))));
+    let reauth = RwSignal::new(asked_reauth);
+    let cv = super::forms::outcome(create);
     let ferr = move |f: &'static str| move || super::field_error(cv, f)();
     let submit = move || {
-        let expires_in_days = days.get_untracked().trim().parse::<i64>().ok();
         create.dispatch(CreateToken {
-            token: NewToken {
-                name: name.get_untracked(),
-                kind: kind.get_untracked(),
-                expires_in_days,
-                abilities: scope.get_untracked(),
-            },
+            name: name.get_untracked(),
+            kind: kind.get_untracked(),
+            expires_in_days: days.get_untracked(),
+            abilities: scope.get_untracked(),
         });
     };
     Effect::new(move |_| {
@@ -40,6 +42,9 @@ pub fn TokensSection() -> AnyView {
             reauth.set(true);
         }
     });
+    // The new token: from the browser's call, or carried to this page after a native post.
+    let posted_token = super::forms::shown_once::<CreateToken>();
+    let created = Signal::derive(move || create.value().get().and_then(|r| r.ok()).or_else(|| posted_token.get()));
     let now = move || js_now();
     view! {
         <section class="card" aria-labelledby="tokens-title">
@@ -48,24 +53,25 @@ pub fn TokensSection() -> AnyView {
                 "Personal access tokens go in an " <code>"Authorization: Bearer"</code> " header; API keys in an "
                 <code>"X-API-Key"</code> " header or an " <code>"apikey"</code> " query parameter. "
                 "What each call takes and answers: " <a href="/api">"the API reference"</a> "."</p>
-            <form class="token-form" novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <form class="token-form" novalidate method="post" action={<CreateToken as leptos::server_fn::ServerFn>::PATH}
+                on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <div class="field">
                     <label for="token_name">"Token name"</label>
-                    <input id="token_name" type="text" prop:value=move || name.get()
+                    <input id="token_name" name="name" type="text" value=name.get_untracked() prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev))
                         aria-invalid=move || ferr("name")().map(|_| "true")/>
                     {move || ferr("name")().map(|m| view! { <p class="field-error">{m}</p> })}
                 </div>
                 <div class="field">
                     <label for="token_kind">"Kind"</label>
-                    <select id="token_kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                        <option value="pat" selected=true>"Personal access token"</option>
-                        <option value="api_key">"API key"</option>
+                    <select id="token_kind" name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="pat" selected=kind.get_untracked() != "api_key">"Personal access token"</option>
+                        <option value="api_key" selected=kind.get_untracked() == "api_key">"API key"</option>
                     </select>
                 </div>
                 <div class="field">
                     <label for="token_days">"Expires in (days)"</label>
-                    <input id="token_days" type="number" min="1" max="3650" inputmode="numeric" prop:value=move || days.get()
+                    <input id="token_days" name="expires_in_days" type="number" min="1" max="3650" inputmode="numeric" value=days.get_untracked() prop:value=move || days.get()
                         on:input=move |ev| days.set(event_target_value(&ev)) aria-describedby="token_days-hint"/>
                     <p class="hint" id="token_days-hint">"Leave empty for a token that does not expire."</p>
                     {move || ferr("expires_in_days")().map(|m| view! { <p class="field-error">{m}</p> })}
@@ -81,7 +87,7 @@ pub fn TokensSection() -> AnyView {
                         let held = session.current_untracked().is_some_and(|m| m.can(a));
                         view! {
                             <div class="field check">
-                                <input type="checkbox" id=id.clone() on:change=move |ev| {
+                                <input type="checkbox" id=id.clone() name="abilities[]" value=code.clone() on:change=move |ev| {
                                     let on = event_target_checked(&ev);
                                     let c = c2.clone();
                                     scope.update(|s| { s.retain(|x| *x != c); if on { s.push(c); } });
@@ -101,7 +107,7 @@ pub fn TokensSection() -> AnyView {
             <Show when=move || reauth.get()>
                 <SudoPrompt on_done=move |_| { reauth.set(false); submit(); }/>
             </Show>
-            {move || create.value().get().and_then(|r| r.ok()).map(|t| view! {
+            {move || created.get().map(|t| view! {
                 <div class="new-token" role="region" aria-label="New token">
                     <p class="alert">"Copy your new token now: it is shown only once."</p>
                     <div class="field">

@@ -59,6 +59,22 @@ pub async fn begin_totp(b: &Backend, ctx: &Ctx) -> Result<TotpEnrolment, Error> 
     Ok(TotpEnrolment { secret: totp::base32(&secret), uri, qr_svg })
 }
 
+/// The enrolment begun and not yet confirmed, shown again: for the page a form posted before
+/// the WASM arrived lands on (the browser that ran `begin_totp` has no answer to show), and
+/// after a wrong code. The same rule as beginning: a recent sign-in.
+pub async fn resume_totp(b: &Backend, ctx: &Ctx) -> Result<Option<TotpEnrolment>, Error> {
+    let u = ctx.user()?.clone();
+    sudo_credentials(b, ctx)?;
+    let mut tx = b.store.begin().await?;
+    let pending = tx.totp(u.id).await?.filter(|t| !t.confirmed);
+    tx.commit().await?;
+    let Some(pending) = pending else { return Ok(None) };
+    let secret = b.secrets.open(&pending.secret, &aad(u.id)).map_err(crate::backend::internal)?;
+    let uri = totp::otpauth_uri(&b.config.totp_issuer, &u.username, &secret);
+    let qr_svg = totp::qr_svg(&uri).ok_or_else(|| crate::backend::internal("QR code could not be rendered"))?;
+    Ok(Some(TotpEnrolment { secret: totp::base32(&secret), uri, qr_svg }))
+}
+
 /// Confirms enrolment with a current code; turns 2FA on and returns the recovery codes
 /// (shown once).
 pub async fn confirm_totp(b: &Backend, ctx: &Ctx, code: &str) -> Result<RecoveryCodes, Error> {
