@@ -98,10 +98,12 @@ def crate_of(sym):
     if m:
         n = int(m.group(1))
         return m.group(2)[:n]
-    m = re.match(r"_R\w*?C[^\d]*(\d+)(\w+)", sym)
-    if m:
-        n = int(m.group(1))
-        return m.group(2)[:n]
+    if sym.startswith("_R"):
+        # v0: the first crate root, `C` + optional `s<hash>_` + <len><name>
+        m = re.search(r"C(?:s[0-9A-Za-z]*_)?(\d+)([A-Za-z_][A-Za-z0-9_]*)", sym)
+        if m:
+            n = int(m.group(1))
+            return m.group(2)[:n]
     if sym.startswith("<"):
         inner = re.match(r"<(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)", sym)
         return inner.group(1) if inner else "?"
