@@ -38,29 +38,66 @@ async fn malformed_server_function_arguments_are_422_with_the_field() {
     assert_eq!(code(&e), "bad_request");
 }
 
+/// A browser without the WASM: a cookie jar, no redirects followed, forms posted natively
+/// from `page` (the Referer the answer leads back to).
+struct PlainBrowser {
+    c: reqwest::Client,
+    base: String,
+}
+
+impl PlainBrowser {
+    fn new(app: &TestApp) -> Self {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { c, base: app.base.clone() }
+    }
+
+    async fn post(&self, rpc: &str, page: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.c
+            .post(format!("{}/rpc/{rpc}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("origin", &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .header("referer", format!("{}{page}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    async fn get(&self, path: &str) -> (reqwest::header::HeaderMap, String) {
+        let r = self.c.get(format!("{}{path}", self.base)).send().await.expect("get");
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        (r.headers().clone(), r.text().await.expect("html"))
+    }
+
+    /// Signs in; returns the session cookie (`name=value`).
+    async fn sign_in(&self, login: &str, password: &str) -> String {
+        let r = self.post("sign_in", "/sign-in", &[("login", login), ("password", password)]).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let cookie = header(&r, "set-cookie");
+        assert!(cookie.contains("roster_session="));
+        cookie.split(';').next().unwrap_or_default().to_string()
+    }
+}
+
 /// A form posted natively (the WASM has not arrived): the answer is a page, never JSON.
 #[tokio::test]
 async fn forms_posted_before_the_wasm_arrives_come_back_as_pages() {
     let app = TestApp::start().await;
     app.admin().await;
-    let page = format!("{}/sign-in?next=%2Fmembers", app.base);
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let post = |form: Vec<(&'static str, &'static str)>| {
-        c.post(format!("{}/rpc/sign_in", app.base))
-            .header("accept", "text/html,application/xhtml+xml")
-            .header("origin", &app.base)
-            .header("sec-fetch-site", "same-origin")
-            .header("referer", &page)
-            .form(&form)
-            .send()
+    let browser = PlainBrowser::new(&app);
+    let c = &browser.c;
+    let b = &browser;
+    let post = move |form: Vec<(&'static str, &'static str)>| async move {
+        b.post("sign_in", "/sign-in?next=%2Fmembers", &form).await
     };
     // A wrong password: back to the same page with the error and what was typed (never the
     // password itself).
-    let r = post(vec![("login", "admin"), ("password", "not the password at all")]).await.expect("post");
+    let r = post(vec![("login", "admin"), ("password", "not the password at all")]).await;
     assert_eq!(r.status().as_u16(), 303);
     let to = header(&r, "location");
     assert!(to.starts_with("/sign-in?next=%2Fmembers&rpc=sign_in&error="), "{to}");
@@ -102,7 +139,7 @@ async fn forms_posted_before_the_wasm_arrives_come_back_as_pages() {
         assert!(!html.contains("evil.example"), "a forged message was shown ({tail})");
     }
     // The right password: signed in, and sent home rather than left on the form.
-    let r = post(vec![("login", "admin"), ("password", ADMIN_PW)]).await.expect("post");
+    let r = post(vec![("login", "admin"), ("password", ADMIN_PW)]).await;
     assert_eq!((r.status().as_u16(), header(&r, "location")), (303, "/".to_string()));
     assert!(header(&r, "set-cookie").contains("roster_session="));
     // Only our own pages are gone back to.
@@ -241,52 +278,6 @@ async fn framework_errors_are_the_documented_json_body() {
     // 400: a path that is not UTF-8.
     let r = admin.http.get(format!("{}/api/v1/users/%FF%FE", app.base)).send().await.expect("get");
     check(r, 400, "bad_request").await;
-}
-
-/// A browser without the WASM: a cookie jar, no redirects followed, forms posted natively
-/// from `page` (the Referer the answer leads back to).
-struct PlainBrowser {
-    c: reqwest::Client,
-    base: String,
-}
-
-impl PlainBrowser {
-    fn new(app: &TestApp) -> Self {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { c, base: app.base.clone() }
-    }
-
-    async fn post(&self, rpc: &str, page: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.c
-            .post(format!("{}/rpc/{rpc}", self.base))
-            .header("accept", "text/html,application/xhtml+xml")
-            .header("origin", &self.base)
-            .header("sec-fetch-site", "same-origin")
-            .header("referer", format!("{}{page}", self.base))
-            .form(form)
-            .send()
-            .await
-            .expect("post")
-    }
-
-    async fn get(&self, path: &str) -> (reqwest::header::HeaderMap, String) {
-        let r = self.c.get(format!("{}{path}", self.base)).send().await.expect("get");
-        assert_eq!(r.status().as_u16(), 200, "{path}");
-        (r.headers().clone(), r.text().await.expect("html"))
-    }
-
-    /// Signs in; returns the session cookie (`name=value`).
-    async fn sign_in(&self, login: &str, password: &str) -> String {
-        let r = self.post("sign_in", "/sign-in", &[("login", login), ("password", password)]).await;
-        assert_eq!(r.status().as_u16(), 303);
-        let cookie = header(&r, "set-cookie");
-        assert!(cookie.contains("roster_session="));
-        cookie.split(';').next().unwrap_or_default().to_string()
-    }
 }
 
 /// A new token and recovery codes are shown once: after a native post they reach the next

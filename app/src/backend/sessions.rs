@@ -26,23 +26,20 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// A `Set-Cookie` value for one of our site-wide cookies (`Secure` with https; an empty
+/// value with `max_age` 0 clears it).
+fn site_cookie(b: &Backend, name: &str, value: &str, same_site: &str, max_age: i64) -> String {
+    let secure = if b.config.secure_cookies { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+}
+
 pub fn set_cookie(b: &Backend, token: &str) -> String {
-    let secure = b.config.secure_cookies;
-    let max_age = b.config.session_absolute_ms / 1000;
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-        cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    )
+    let name = cookie_name(b.config.secure_cookies);
+    site_cookie(b, name, token, "Lax", b.config.session_absolute_ms / 1000)
 }
 
 pub fn clear_cookie(b: &Backend) -> String {
-    let secure = b.config.secure_cookies;
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    )
+    site_cookie(b, cookie_name(b.config.secure_cookies), "", "Lax", 0)
 }
 
 /// The cookie that carries a second-factor challenge between the password and the code.
@@ -55,22 +52,12 @@ pub fn challenge_cookie_name(secure: bool) -> &'static str {
 }
 
 pub fn set_challenge_cookie(b: &Backend, token: &str) -> String {
-    let secure = b.config.secure_cookies;
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        challenge_cookie_name(secure),
-        b.config.mfa_challenge_ms / 1000,
-        if secure { "; Secure" } else { "" }
-    )
+    let name = challenge_cookie_name(b.config.secure_cookies);
+    site_cookie(b, name, token, "Lax", b.config.mfa_challenge_ms / 1000)
 }
 
 pub fn clear_challenge_cookie(b: &Backend) -> String {
-    let secure = b.config.secure_cookies;
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        challenge_cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    )
+    site_cookie(b, challenge_cookie_name(b.config.secure_cookies), "", "Lax", 0)
 }
 
 /// Finds the session token in a Cookie header.
@@ -128,21 +115,11 @@ pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer
     if value.len() > 3800 {
         return None;
     }
-    let secure = b.config.secure_cookies;
-    Some(format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{}",
-        shown_once_cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    ))
+    Some(site_cookie(b, shown_once_cookie_name(b.config.secure_cookies), &value, "Strict", 60))
 }
 
 pub fn clear_shown_once_cookie(b: &Backend) -> String {
-    let secure = b.config.secure_cookies;
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        shown_once_cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    )
+    site_cookie(b, shown_once_cookie_name(b.config.secure_cookies), "", "Strict", 0)
 }
 
 /// The answer of `rpc` carried by the request's cookies, if this session sealed one.

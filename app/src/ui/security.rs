@@ -12,9 +12,14 @@ use crate::api::security::{
 use crate::domain::policy::Denied;
 use crate::domain::Error;
 
+/// Whether an error asks for a fresh sign-in.
+pub fn is_reauth(e: &Error) -> bool {
+    matches!(e, Error::Forbidden(Denied::ReauthRequired))
+}
+
 /// Whether an action's last answer asks for a fresh sign-in.
 pub fn needs_reauth<T>(v: &Option<Result<T, Error>>) -> bool {
-    matches!(v, Some(Err(Error::Forbidden(Denied::ReauthRequired))))
+    matches!(v, Some(Err(e)) if is_reauth(e))
 }
 
 /// "Confirm it is you": the password again (or a current code), inline. `on_done` runs once
@@ -57,8 +62,8 @@ pub fn ReauthDone() -> impl IntoView {
 
 /// Whether a form of `name` posted before the WASM arrived was refused for want of a recent
 /// sign-in (the page then opens the prompt as it loads).
-fn posted_needs_reauth(name: &'static str) -> bool {
-    posted_error(name).get_untracked().is_some_and(|e| needs_reauth::<()>(&Some(Err(e))))
+pub fn posted_needs_reauth(name: &'static str) -> bool {
+    posted_error(name).get_untracked().is_some_and(|e| is_reauth(&e))
 }
 
 /// A secret key as people copy it by hand: groups of four (authenticator apps ignore the
@@ -355,14 +360,11 @@ pub fn PasskeysPanel(
         .into_iter()
         .filter_map(|n| posted_error(n).get_untracked().map(|e| (n, e)))
         .next();
-    let asked_reauth =
-        posted.as_ref().filter(|(n, e)| *n == name_of::<DeletePasskey>() && needs_reauth::<()>(&Some(Err(e.clone()))));
     let removing = super::forms::typed::<DeletePasskey>("id").and_then(|id| id.parse::<i64>().ok());
-    let reauth = RwSignal::new(asked_reauth.and(removing).map(PendingPasskey::Remove));
+    let reauth =
+        RwSignal::new(removing.filter(|_| posted_needs_reauth(name_of::<DeletePasskey>())).map(PendingPasskey::Remove));
     let error = RwSignal::new(
-        posted
-            .filter(|(_, e)| !needs_reauth::<()>(&Some(Err(e.clone()))))
-            .map(|(_, e)| e.field("name").unwrap_or_else(|| e.to_string())),
+        posted.filter(|(_, e)| !is_reauth(e)).map(|(_, e)| e.field("name").unwrap_or_else(|| e.to_string())),
     );
     let busy = RwSignal::new(false);
     let added = RwSignal::new(None::<String>);
@@ -447,13 +449,15 @@ pub fn PasskeysPanel(
                                         </form>
                                         <span class="muted">"Added " {crate::domain::users::format_time(p.created_at)}
                                             ", last used " {p.last_used_at.map(crate::domain::users::format_time).unwrap_or_else(|| "never".into())}</span>
+                                        // (closes as the removal starts: the outcome shows in the panel, and a
+                                        // "confirm it is you" prompt must not open under the modal)
                                         <ConfirmDialog id=format!("remove-passkey-{id}") trigger="Remove" trigger_label=remove_label
-                                            title=format!("Remove the passkey {}?", p.name)>
+                                            title=format!("Remove the passkey {}?", p.name)
+                                            done=Signal::derive(move || busy.get())>
                                             <p>"You can no longer sign in with it. Your other ways to sign in stay."</p>
                                             <form method="post" action={<DeletePasskey as leptos::server_fn::ServerFn>::PATH}
                                                 on:submit=move |ev| {
                                                     ev.prevent_default();
-                                                    close_dialog(&format!("remove-passkey-{id}"));
                                                     run(PendingPasskey::Remove(id));
                                                 }>
                                                 <input type="hidden" name="id" value=id.to_string()/>
@@ -491,20 +495,6 @@ pub fn PasskeysPanel(
         </div>
     }
     .into_any()
-}
-
-/// Closes the dialog `id` (in the browser; the form's own answer decides what shows next).
-fn close_dialog(id: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(d) = document().get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlDialogElement>().ok())
-        {
-            d.close();
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
 }
 
 /// A passkey action waiting for the "confirm it is you" prompt.

@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 
 use super::confirm::{CancelButton, ConfirmDialog};
-use super::security::{needs_reauth, CopyButton, SudoPrompt};
+use super::security::{needs_reauth, posted_needs_reauth, CopyButton, SudoPrompt};
 use super::ErrorBox;
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::domain::abilities::Ability;
@@ -23,10 +23,7 @@ pub fn TokensSection() -> AnyView {
     let days = RwSignal::new(typed("expires_in_days"));
     let scope = RwSignal::new(Vec::<String>::new());
     // A native post refused for want of a recent sign-in opens the prompt as the page loads.
-    let asked_reauth = super::forms::posted_error(super::forms::name_of::<CreateToken>())
-        .get_untracked()
-        .is_some_and(|e| needs_reauth::<()>(&Some(Err(e))));
-    let reauth = RwSignal::new(asked_reauth);
+    let reauth = RwSignal::new(posted_needs_reauth(super::forms::name_of::<CreateToken>()));
     let cv = super::forms::outcome(create);
     let ferr = move |f: &'static str| move || super::field_error(cv, f)();
     let submit = move || {
