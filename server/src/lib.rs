@@ -49,9 +49,19 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
     (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(rest::error_body(&err))).into_response()
 }
 
+/// The app's pages, worked out once per process. Working them out renders the app with
+/// resource loads suppressed by a process-wide flag (leptos_server's `SuppressResourceLoad`),
+/// and a page whose resource is first polled meanwhile, anywhere in the process, waits forever
+/// (leptos-rs/leptos#4773). One process builds several routers: the tests, and several
+/// instances in one process.
+fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
     let state = ServerState { backend: backend.clone(), leptos: leptos.clone() };
-    let routes = generate_route_list(app::App);
+    let routes = app_routes();
     let b1 = backend.clone();
     let b2 = backend.clone();
     let b3 = backend.clone();

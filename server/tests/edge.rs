@@ -50,6 +50,7 @@ impl PlainBrowser {
         let c = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(common::ANSWER_WITHIN)
             .build()
             .expect("client");
         Self { c, base: app.base.clone() }
@@ -65,11 +66,11 @@ impl PlainBrowser {
             .form(form)
             .send()
             .await
-            .expect("post")
+            .unwrap_or_else(|e| panic!("post {rpc} from {page}: {e}"))
     }
 
     async fn get(&self, path: &str) -> (reqwest::header::HeaderMap, String) {
-        let r = self.c.get(format!("{}{path}", self.base)).send().await.expect("get");
+        let r = self.c.get(format!("{}{path}", self.base)).send().await.unwrap_or_else(|e| panic!("get {path}: {e}"));
         assert_eq!(r.status().as_u16(), 200, "{path}");
         (r.headers().clone(), r.text().await.expect("html"))
     }
@@ -385,4 +386,39 @@ async fn sudo_prompt_and_two_factor_enrolment_work_as_plain_forms() {
     // Without `rpc=begin_totp` the page does not show a pending enrolment by itself.
     let (_, html) = ann.get("/profile").await;
     assert!(!html.contains("QR code for your authenticator app"));
+}
+
+/// Building a router (each test does, and so may several instances in one process) must not
+/// stall a page rendering at that moment: working out the route list renders the app with
+/// resource loads suppressed by a process-wide flag, and a resource first polled meanwhile
+/// waited forever (leptos-rs/leptos#4773; it hung this suite on two cores).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_a_router_does_not_stall_pages_rendering_elsewhere() {
+    let app = TestApp::start().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let (stop, backend, dir) = (stop.clone(), app.backend.clone(), app.dir.path().join("site"));
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _in_runtime = runtime.enter();
+            let options = server::leptos_options(dir.to_str().unwrap_or("site"), ([127, 0, 0, 1], 0).into());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(server::router(backend.clone(), options.clone()));
+            }
+        })
+    };
+    let c = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().expect("client");
+    for i in 0..200 {
+        let r = c.get(format!("{}/sign-in", app.base)).send().await;
+        let body = match r {
+            Ok(r) => r.text().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = body {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            panic!("page {i} did not finish while routers were built: {e}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    builder.join().expect("builder");
 }

@@ -12,6 +12,10 @@ use serde_json::Value;
 
 pub const ADMIN_PW: &str = "correct horse battery staple";
 
+/// Every answer of the test server arrives within this (a stalled answer fails its test
+/// instead of stalling the whole run until CI gives up).
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -62,6 +66,7 @@ impl TestApp {
             .cookie_store(true)
             .default_headers(h)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(ANSWER_WITHIN)
             .build()
             .expect("client");
         Client { http, base: self.base.clone() }
@@ -74,6 +79,7 @@ impl TestApp {
         let http = reqwest::Client::builder()
             .default_headers(h)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(ANSWER_WITHIN)
             .build()
             .expect("client");
         Client { http, base: self.base.clone() }
