@@ -108,3 +108,42 @@ test('a tampered state on the way back is refused', async ({ browser }) => {
   await expect(page.getByText('Signed in as')).toHaveCount(0);
   await context.close();
 });
+
+test('without the WASM: the admin edits the provider through its link, and someone links and unlinks it from the profile', async ({ browser }) => {
+  const { context, page } = await freshPage(browser);
+  // No WASM, ever: the pages stay as the server rendered them.
+  await context.route('**/*.wasm', (route) => route.abort());
+  // (the page never hydrates: open it without waiting for that)
+  await page.goto('/sign-in');
+  await new SignInPage(page).signIn('sso_root', PW);
+  await expect(page.getByText('Signed in as')).toContainText('sso_root');
+  await rememberSessions(context);
+
+  await page.goto('/admin/sso');
+  await page.getByRole('link', { name: 'Edit Corp IdP' }).click();
+  await expect(page.getByRole('heading', { name: 'Edit Corp IdP' })).toBeVisible();
+  await expect(page.getByLabel('Display name')).toHaveValue('Corp IdP');
+  await page.getByLabel('Display name').fill('Corp Login');
+  await page.getByRole('button', { name: 'Save provider' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Provider saved.' })).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: 'Corp Login' })).toBeVisible();
+
+  // Linking leaves for the provider and comes back to the profile.
+  await page.goto('/profile');
+  const linked = page.getByRole('region', { name: 'Linked sign-in providers' });
+  await linked.getByRole('button', { name: 'Link Corp Login' }).click();
+  await signInAtProvider(page, 'root-at-corp');
+  await expect(page).toHaveURL(/\/profile\?sso_linked=1$/);
+  await expect(linked.getByText(/linked .* as root-at-corp@example\.test/)).toBeVisible();
+  // Unlinking asks first; Cancel changes nothing.
+  await linked.getByRole('button', { name: 'Unlink Corp Login' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Unlink Corp Login?' });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await linked.getByRole('button', { name: 'Unlink Corp Login' }).click();
+  await dialog.getByRole('button', { name: 'Unlink provider' }).click();
+  await expect(page).toHaveURL(/\/profile\?rpc=unlink_sso&ok=1/);
+  await expect(linked.getByRole('status')).toHaveText('Provider unlinked.');
+  await expect(linked.getByRole('button', { name: 'Link Corp Login' })).toBeVisible();
+  await context.close();
+});

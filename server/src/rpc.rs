@@ -64,12 +64,13 @@ fn split_origin(url: &str) -> Option<(&str, &str)> {
     Some((origin, if path.is_empty() { "/" } else { path }))
 }
 
-/// `path` with our outcome parameters replaced by `params`.
+/// `path` with our outcome parameters replaced by `params`. One-shot notices the page was
+/// opened with (a single sign-on link's outcome) go too: they told of an earlier action.
 fn with_outcome(path: &str, params: &[(&str, String)]) -> String {
     let (base, query) = path.split_once('?').unwrap_or((path, ""));
     let mut kept: Vec<(String, String)> = url_pairs(query)
         .into_iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "rpc" | "error" | "ok" | "values" | "sig"))
+        .filter(|(k, _)| !matches!(k.as_str(), "rpc" | "error" | "ok" | "values" | "sig" | "sso_linked" | "sso_error"))
         .collect();
     kept.extend(params.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let q: Vec<String> = kept.iter().map(|(k, v)| format!("{}={}", app::ui::enc(k), app::ui::enc(v))).collect();
@@ -185,6 +186,19 @@ pub async fn layer(
         if !plain {
             return res;
         }
+        // A function that sends the browser to another site (a sign-in provider) named the
+        // URL it built (`on_success_leave_for`).
+        let leave_for = res
+            .headers()
+            .get(app::api::LEAVE_FOR_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(str::to_string);
+        if let Some(to) = leave_for {
+            let mut r = see_other(&to);
+            copy_cookies(&res, &mut r);
+            return r;
+        }
         // A function that chose where success goes (`on_success_go`) has set Location.
         let location = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).filter(|l| l.starts_with('/'));
         if let Some(to) = location.map(str::to_string) {
@@ -271,6 +285,10 @@ mod tests {
         let to =
             with_outcome("/members?search=ann&rpc=x&error=old", &[("rpc", "set_member".into()), ("ok", "1".into())]);
         assert_eq!(to, "/members?search=ann&rpc=set_member&ok=1");
+        let to = with_outcome("/profile?sso_linked=1", &[("rpc", "unlink_sso".into()), ("ok", "1".into())]);
+        assert_eq!(to, "/profile?rpc=unlink_sso&ok=1");
+        let to = with_outcome("/profile?sso_error=denied&tab=x", &[("rpc", "unlink_sso".into())]);
+        assert_eq!(to, "/profile?tab=x&rpc=unlink_sso");
         assert_eq!(with_outcome("/", &[]), "/");
     }
 

@@ -422,3 +422,34 @@ async fn building_a_router_does_not_stall_pages_rendering_elsewhere() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     builder.join().expect("builder");
 }
+
+/// Without the WASM a role-matrix switch is a form: the change is made, the page says so
+/// (where the script shows a message with Undo) and the switch shows the new state.
+#[tokio::test]
+async fn role_matrix_switches_work_as_plain_forms() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (_, roles) = admin.get("/api/v1/roles").await;
+    let viewer = roles
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "Viewer"))
+        .and_then(|r| r["id"].as_i64())
+        .expect("the Viewer role")
+        .to_string();
+    let ann = PlainBrowser::new(&app);
+    ann.sign_in("admin", ADMIN_PW).await;
+    let r =
+        ann.post("set_role_ability", "/roles", &[("role", &viewer), ("ability", "run-backups"), ("on", "true")]).await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/roles?rpc=set_role_ability&ok=1"), "{to}");
+    let (_, html) = ann.get(&to).await;
+    assert!(html.contains("Saved. Every holder of the role has the change from their next request."));
+    assert!(html.contains(r#"aria-checked="true" aria-label="run-backups for Viewer""#), "the switch is on");
+    let (_, roles) = admin.get("/api/v1/roles").await;
+    let abilities =
+        roles.as_array().and_then(|rs| rs.iter().find(|r| r["name"] == "Viewer")).map(|r| r["abilities"].to_string());
+    assert!(abilities.unwrap_or_default().contains("run-backups"), "stored");
+    // Without a change the page says nothing.
+    let (_, html) = ann.get("/roles").await;
+    assert!(!html.contains("Saved. Every holder"));
+}

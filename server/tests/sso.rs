@@ -542,3 +542,86 @@ async fn provider_urls_are_parsed_and_internal_addresses_refused() {
         assert!(!msg.contains(leak), "{leak} in {msg}");
     }
 }
+
+/// A form posted natively (before the WASM arrives) from `page` of our public URL.
+async fn native(app: &TestApp, c: &Client, rpc: &str, page: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let r = c
+        .http
+        .post(format!("{}/rpc/{rpc}", app.base))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", format!("{ORIGIN}{page}"))
+        .form(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 303, "{rpc} from {page}");
+    r
+}
+
+/// The page a native post came back to, as HTML.
+async fn page(app: &TestApp, c: &Client, path: &str) -> String {
+    let r = c.http.get(format!("{}{path}", app.base)).send().await.expect("page");
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.expect("html")
+}
+
+/// Without the WASM: linking leaves for the provider, unlinking and a refusal come back to
+/// the profile, a refusal for want of a recent sign-in opens the prompt, and the admin page's
+/// Edit is a link and Delete a form.
+#[tokio::test]
+async fn linking_unlinking_and_deleting_providers_work_as_plain_forms() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    configure(&app, &admin, json!({})).await;
+    let bob = member(&app, &admin, "bob").await;
+
+    let r = native(&app, &bob, "begin_sso_link", "/profile", &[("slug", SLUG)]).await;
+    let auth = location(&r);
+    assert!(auth.starts_with(&op().await.issuer) && auth.contains("state="), "{auth}");
+    let cookies: Vec<&str> = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(cookies.iter().any(|c| c.contains("Path=/auth/oidc/")), "the flow's browser cookie: {cookies:?}");
+    assert!(r.headers().get(app::api::LEAVE_FOR_HEADER).is_none(), "the internal header stays inside");
+    let back = at_provider(&bob, &auth, "bob").await;
+    assert_eq!(callback(&app, &bob, &back).await, "/profile?sso_linked=1");
+    assert!(page(&app, &bob, "/profile?sso_linked=1").await.contains("Provider linked."));
+
+    let r = native(&app, &bob, "unlink_sso", "/profile", &[("slug", SLUG)]).await;
+    let to = location(&r);
+    assert!(to.starts_with("/profile?rpc=unlink_sso&ok=1"), "{to}");
+    assert!(page(&app, &bob, &to).await.contains("Provider unlinked."));
+    assert_eq!(count(&app, "SELECT count(*) FROM sso_links").await, 0);
+
+    // An account the provider created has no other way in: the refusal opens in its dialog.
+    let (dave, _) = sso(&app, "dave").await;
+    let r = native(&app, &dave, "unlink_sso", "/profile", &[("slug", SLUG)]).await;
+    let to = location(&r);
+    assert!(to.starts_with("/profile?rpc=unlink_sso&error="), "{to}");
+    let html = page(&app, &dave, &to).await;
+    assert!(html.contains("only way to sign in"), "the reason is shown");
+    let dialog = html.split(r#"<dialog id="unlink-corp""#).nth(1).and_then(|t| t.split('>').next()).unwrap_or_default();
+    assert!(dialog.contains(" open"), "in the open dialog: <dialog{dialog}>");
+
+    // Past the sudo window: the prompt opens as the page loads.
+    app.clock.advance_ms(11 * 60_000);
+    let r = native(&app, &bob, "begin_sso_link", "/profile", &[("slug", SLUG)]).await;
+    let to = location(&r);
+    assert!(to.starts_with("/profile?rpc=begin_sso_link&error="), "{to}");
+    assert!(page(&app, &bob, &to).await.contains("Confirm it is you"));
+
+    // The admin page: Edit is a link that shows the provider in the form.
+    let html = page(&app, &admin, "/admin/sso").await;
+    assert!(html.contains("/admin/sso?edit=corp"), "Edit is a link");
+    let html = page(&app, &admin, "/admin/sso?edit=corp").await;
+    assert!(html.contains("Edit Corp IdP") && html.contains(r#"value="Corp IdP""#), "the provider is in the form");
+    // Deleting needs a recent sign-in too; after it, the form deletes.
+    let r = native(&app, &admin, "delete_sso_provider", "/admin/sso", &[("slug", SLUG)]).await;
+    let to = location(&r);
+    assert!(to.starts_with("/admin/sso?rpc=delete_sso_provider&error="), "{to}");
+    assert!(page(&app, &admin, &to).await.contains("Confirm it is you"));
+    native(&app, &admin, "reauthenticate", &to, &[("password", ADMIN_PW)]).await;
+    let r = native(&app, &admin, "delete_sso_provider", "/admin/sso", &[("slug", SLUG)]).await;
+    let to = location(&r);
+    assert!(to.starts_with("/admin/sso?rpc=delete_sso_provider&ok=1"), "{to}");
+    let html = page(&app, &admin, &to).await;
+    assert!(html.contains("Provider deleted.") && html.contains("No providers yet."), "deleted");
+}

@@ -93,6 +93,24 @@ pub(crate) fn on_success_go(path: &str) {
     }
 }
 
+/// The header a server function sets to send a natively posted form to another site on
+/// success (`on_success_leave_for`); the `/rpc` route turns it into the 303 and drops it.
+pub const LEAVE_FOR_HEADER: &str = "x-roster-leave-for";
+
+/// Where a natively posted form goes on success when that is another site: a sign-in
+/// provider's authorization URL, which the server built itself (never a URL from the
+/// request). The WASM app opens the function's answer by itself: no effect.
+#[cfg(feature = "ssr")]
+pub(crate) fn on_success_leave_for(url: &str) {
+    if plain_form_post() {
+        if let (Some(res), Ok(v)) =
+            (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(url))
+        {
+            res.insert_header(http::HeaderName::from_static(LEAVE_FOR_HEADER), v);
+        }
+    }
+}
+
 /// The path of the page a natively posted form was on (its Referer), if any.
 #[cfg(feature = "ssr")]
 pub(crate) fn referer_path() -> Option<String> {

@@ -41,6 +41,7 @@ pub async fn begin_sso_link(slug: String) -> Result<String, Error> {
     let (b, ctx) = super::ctx()?;
     let begun = crate::backend::services::sso::begin(&b, &ctx, &slug, true).await?;
     super::set_header(http::header::SET_COOKIE, crate::backend::sessions::set_sso_cookie(&b, &begun.browser_secret));
+    super::on_success_leave_for(&begun.url);
     Ok(begun.url)
 }
 

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::confirm::{CancelButton, ConfirmDialog};
-use super::forms::{outcome, typed};
+use super::forms::{name_of, outcome, typed};
 use super::live::Live;
 use super::toast::use_toasts;
 use super::{field_error, form_error, ErrorBox, Field};
@@ -36,6 +36,13 @@ pub fn RolesPage() -> impl IntoView {
         move || (live.track(), toggle_ok.get(), create_ok.get(), rename_ok.get(), delete_ok.get()),
         |_| role_matrix(),
     );
+    let posted_done = [
+        (name_of::<SetRoleAbility>(), "Saved. Every holder of the role has the change from their next request."),
+        (name_of::<CreateRole>(), "Role created."),
+        (name_of::<RenameRole>(), "Role renamed."),
+        (name_of::<DeleteRole>(), "Role deleted."),
+    ]
+    .map(|(name, text)| (super::forms::posted_ok(name), text));
     // What the last flip asked for, to say it and offer to undo it.
     let last = RwSignal::new(None::<(Ability, bool)>);
     Effect::new(move |_| match toggle.value().get() {
@@ -65,6 +72,10 @@ pub fn RolesPage() -> impl IntoView {
             </p>
             {move || super::forms::posted_error(super::forms::name_of::<SetRoleAbility>()).get()
                 .map(|e| view! { <div class="alert error" role="alert">{e.to_string()}</div> })}
+            // (a change posted before the WASM arrived: the page says it was made, where the
+            // script would have shown a message with Undo)
+            {move || posted_done.iter().find(|(ok, _)| ok.get())
+                .map(|(_, text)| view! { <p class="alert ok" role="status">{*text}</p> })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || matrix.get().map(|m| match m {
                     Ok(m) => {

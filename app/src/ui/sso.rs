@@ -5,14 +5,14 @@ use leptos::prelude::*;
 use super::confirm::{CancelButton, ConfirmDialog};
 use leptos_router::hooks::use_query_map;
 
-use super::security::{needs_reauth, SudoPrompt};
+use super::forms::{name_of, outcome, succeeded, typed};
+use super::security::{is_reauth, needs_reauth, posted_needs_reauth, SudoPrompt};
 use super::{field_error, form_error, ErrorBox, Field};
 use crate::api::sso::{
     linked_providers, list_sso_providers, sso_buttons, BeginSsoLink, DeleteSsoProvider, SaveSsoProvider, UnlinkSso,
 };
 use crate::domain::sso::{SsoProvider, SsoRefusal};
 use crate::domain::users::format_time;
-use crate::domain::Error;
 
 /// The refusal a single sign-on redirect brought back (`?sso_error=`), as a sentence. Only
 /// known codes are shown: the URL is not trusted text.
@@ -64,20 +64,82 @@ pub fn SsoPage() -> AnyView {
             list_sso_providers().await
         },
     );
-    // The provider in the form: `None` adds a new one.
-    let editing = RwSignal::new(None::<SsoProvider>);
-    let reauth = RwSignal::new(false);
-    let sv: Signal<Option<Result<SsoProvider, Error>>> = save.value().into();
-    let dv: Signal<Option<Result<(), Error>>> = delete.value().into();
+    // The provider in the form is the one the URL names (`?edit=SLUG`, so Edit is a link that
+    // works before the WASM arrives); none adds a new one.
+    let query = use_query_map();
+    let editing = Signal::derive(move || {
+        let slug = query.with(|q| q.get("edit"))?;
+        list.get().and_then(|r| r.ok()).and_then(|ps| ps.into_iter().find(|p| p.slug == slug))
+    });
+    // A refusal for want of a recent sign-in opens the prompt (also when the form was posted
+    // before the WASM arrived).
+    let reauth = RwSignal::new(
+        posted_needs_reauth(name_of::<SaveSsoProvider>()) || posted_needs_reauth(name_of::<DeleteSsoProvider>()),
+    );
+    let sv = outcome(save);
+    let dv = outcome(delete);
+    let saved = succeeded(save);
+    let deleted = Signal::derive(move || matches!(delete.value().get(), Some(Ok(()))));
+    let deleted_any = succeeded(delete);
+    let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if save.value().with(needs_reauth) || delete.value().with(needs_reauth) {
             reauth.set(true);
         }
         if let Some(Ok(_)) = save.value().get() {
-            editing.set(None);
+            if query.with_untracked(|q| q.get("edit").is_some()) {
+                navigate("/admin/sso", Default::default());
+            }
         }
     });
+    // A refused delete posted before the WASM arrived: its dialog opens with the reason.
+    let refused_delete = StoredValue::new(
+        typed::<DeleteSsoProvider>("slug")
+            .filter(|_| dv.with_untracked(|v| matches!(v, Some(Err(e)) if !is_reauth(e)))),
+    );
     let fe = move |f: &'static str| Signal::derive(field_error(sv, f));
+    // What a refused form posted before the WASM arrived carried (never the secret) fills the
+    // form in again.
+    let typed_provider: StoredValue<Vec<(&'static str, String)>> = StoredValue::new(
+        [
+            "provider[slug]",
+            "provider[display_name]",
+            "provider[issuer]",
+            "provider[client_id]",
+            "provider[scopes]",
+            "provider[username_claim]",
+            "provider[email_claim]",
+            "provider[name_claim]",
+            "provider[auto_create]",
+            "provider[org]",
+            "provider[role]",
+            "provider[allowed_domains]",
+            "provider[enabled]",
+        ]
+        .into_iter()
+        .filter_map(|f| typed::<SaveSsoProvider>(f).map(|v| (f, v)))
+        .collect(),
+    );
+    let refill = move |p: &mut SsoProvider| {
+        for (f, v) in typed_provider.get_value() {
+            match f {
+                "provider[slug]" => p.slug = v,
+                "provider[display_name]" => p.display_name = v,
+                "provider[issuer]" => p.issuer = v,
+                "provider[client_id]" => p.client_id = v,
+                "provider[scopes]" => p.scopes = v,
+                "provider[username_claim]" => p.username_claim = v,
+                "provider[email_claim]" => p.email_claim = v,
+                "provider[name_claim]" => p.name_claim = v,
+                "provider[auto_create]" => p.auto_create = v == "true",
+                "provider[org]" => p.org = v,
+                "provider[role]" => p.role = v,
+                "provider[allowed_domains]" => p.allowed_domains = v,
+                "provider[enabled]" => p.enabled = v == "true",
+                _ => {}
+            }
+        }
+    };
     view! {
         <Transition fallback=|| ()>
             // (Show redraws only when the answer changes, not on every refresh of the session)
@@ -97,9 +159,10 @@ pub fn SsoPage() -> AnyView {
                                 <th scope="col">"Redirect URI to register"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {ps.into_iter().map(|p| {
-                                    let edit = p.clone();
                                     let slug = p.slug.clone();
                                     let name = p.display_name.clone();
+                                    let dialog = format!("delete-sso-{slug}");
+                                    let open = refused_delete.with_value(|r| r.as_deref() == Some(slug.as_str()));
                                     view! {
                                         <tr>
                                             <td><strong>{p.display_name.clone()}</strong><br/><code>{p.slug.clone()}</code></td>
@@ -112,15 +175,18 @@ pub fn SsoPage() -> AnyView {
                                             }}</td>
                                             <td><span class=if p.enabled { "badge success" } else { "badge" }>{if p.enabled { "Enabled" } else { "Disabled" }}</span></td>
                                             <td class="actions">
-                                                <button type="button" aria-label=format!("Edit {name}") on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
-                                                <ConfirmDialog id=format!("delete-sso-{slug}") trigger="Delete" trigger_label=format!("Delete {}", p.display_name)
-                                                    title=format!("Delete the provider {}?", p.display_name)>
+                                                <a class="button" href=format!("/admin/sso?edit={}#sso-form-title", super::enc(&slug)) aria-label=format!("Edit {name}")>"Edit"</a>
+                                                <ConfirmDialog id=dialog.clone() trigger="Delete" trigger_label=format!("Delete {}", p.display_name)
+                                                    title=format!("Delete the provider {}?", p.display_name) done=deleted open=open>
                                                     <p>{format!("The \u{201c}Sign in with {}\u{201d} button goes away and every account's link to it ends. Accounts stay; those with no other way in cannot sign in until an admin sets a password.", p.display_name)}</p>
-                                                    <div class="buttons">
-                                                        <button type="button" class="danger" commandfor=format!("delete-sso-{slug}") command="close"
-                                                            on:click=move |_| { delete.dispatch(DeleteSsoProvider { slug: slug.clone() }); }>"Delete provider"</button>
-                                                        <CancelButton of=format!("delete-sso-{}", p.slug)/>
-                                                    </div>
+                                                    <ActionForm action=delete>
+                                                        <input type="hidden" name="slug" value=slug.clone()/>
+                                                        {move || (!dv.with(needs_reauth)).then(form_error(dv, &[])).flatten()}
+                                                        <div class="buttons">
+                                                            <button type="submit" class="danger">"Delete provider"</button>
+                                                            <CancelButton of=dialog.clone()/>
+                                                        </div>
+                                                    </ActionForm>
                                                 </ConfirmDialog>
                                             </td>
                                         </tr>
@@ -132,20 +198,21 @@ pub fn SsoPage() -> AnyView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 })}
             </Transition>
-            {move || (!dv.with(needs_reauth)).then(|| form_error(dv, &[])())}
+            {move || deleted_any.get().then(|| view! { <p class="alert ok" role="status">"Provider deleted."</p> })}
         </section>
         <section class="card wide" aria-labelledby="sso-form-title">
             {move || {
                 let p = editing.get();
                 let create = p.is_none();
-                let p = p.unwrap_or_else(SsoProvider::new_defaults);
+                let mut p = p.unwrap_or_else(SsoProvider::new_defaults);
+                refill(&mut p);
                 let title = if create { "Add a provider".to_string() } else { format!("Edit {}", p.display_name) };
                 view! {
                     <h2 id="sso-form-title">{title}</h2>
                     <ActionForm action=save attr:novalidate=true>
                         <input type="hidden" name="create" value=create.to_string()/>
                         {if create {
-                            view! { <Field id="sso_slug" name="provider[slug]" label="Short name" required=true
+                            view! { <Field id="sso_slug" name="provider[slug]" label="Short name" required=true value=p.slug.clone()
                                 hint="Lower-case letters, digits and -; part of the redirect URI, fixed once created." error=fe("slug")/> }.into_any()
                         } else {
                             view! { <input type="hidden" name="provider[slug]" value=p.slug.clone()/> }.into_any()
@@ -189,12 +256,12 @@ pub fn SsoPage() -> AnyView {
                             <button type="submit" class="primary" disabled=move || save.pending().get()>
                                 {if create { "Add provider" } else { "Save provider" }}
                             </button>
-                            {(!create).then(|| view! { <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button> })}
+                            {(!create).then(|| view! { <a class="button" href="/admin/sso">"Cancel"</a> })}
                         </div>
                     </ActionForm>
                 }
             }}
-            {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="alert ok" role="status">"Provider saved."</p> })}
+            {move || saved.get().then(|| view! { <p class="alert ok" role="status">"Provider saved."</p> })}
             {move || reauth.get().then(|| view! {
                 <SudoPrompt on_done=move |_| reauth.set(false)/>
             })}
@@ -209,7 +276,9 @@ pub fn SsoPage() -> AnyView {
     .into_any()
 }
 
-/// Profile -> Linked providers: link (through the provider, sudo mode) and unlink.
+/// Profile -> Linked providers: link (through the provider, sudo mode) and unlink. Both are
+/// forms: posted before the WASM arrives, linking leaves for the provider and unlinking comes
+/// back to this page with its outcome.
 #[component]
 pub fn LinkedProvidersSection() -> AnyView {
     let link = ServerAction::<BeginSsoLink>::new();
@@ -217,12 +286,23 @@ pub fn LinkedProvidersSection() -> AnyView {
     let unlink_ok = super::forms::successes(unlink);
     let list = Resource::new(move || unlink_ok.get(), |_| linked_providers());
     let query = use_query_map();
+    // The provider a form posted before the WASM arrived named, and whether it came back asking
+    // for a fresh sign-in (the prompt then opens as the page loads).
+    let posted_link = typed::<BeginSsoLink>("slug");
+    let posted_unlink = typed::<UnlinkSso>("slug");
+    let asked =
+        posted_link.clone().filter(|_| posted_needs_reauth(name_of::<BeginSsoLink>())).map(|s| (true, s)).or_else(
+            || posted_unlink.clone().filter(|_| posted_needs_reauth(name_of::<UnlinkSso>())).map(|s| (false, s)),
+        );
     // The last provider acted on, and (after a sudo refusal) the action to repeat:
     // (true: link, false: unlink, slug).
-    let last = RwSignal::new(String::new());
-    let pending = RwSignal::new(None::<(bool, String)>);
-    let lv: Signal<Option<Result<String, Error>>> = link.value().into();
-    let uv: Signal<Option<Result<(), Error>>> = unlink.value().into();
+    let last = RwSignal::new(posted_unlink.clone().or(posted_link).unwrap_or_default());
+    let pending = RwSignal::new(asked);
+    let lv = outcome(link);
+    let uv = outcome(unlink);
+    let unlinked = succeeded(unlink);
+    // A refused unlink posted before the WASM arrived: its dialog opens with the reason.
+    let refused_unlink = posted_unlink.filter(|_| uv.with_untracked(|v| matches!(v, Some(Err(e)) if !is_reauth(e))));
     Effect::new(move |_| {
         if let Some(Ok(_url)) = link.value().get() {
             #[cfg(feature = "hydrate")]
@@ -246,11 +326,13 @@ pub fn LinkedProvidersSection() -> AnyView {
             }
         }
     };
+    let done = Signal::derive(move || matches!(unlink.value().get(), Some(Ok(()))));
     view! {
         <section class="card" aria-labelledby="linked-title">
             <h2 id="linked-title">"Linked sign-in providers"</h2>
             <SsoError/>
             {move || query.with(|q| q.get("sso_linked")).map(|_| view! { <p class="alert ok" role="status">"Provider linked. You can now sign in with it."</p> })}
+            {move || unlinked.get().then(|| view! { <p class="alert ok" role="status">"Provider unlinked."</p> })}
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || list.get().map(|r| match r {
                     Ok(ps) if ps.is_empty() => view! { <p class="muted">"No single sign-on providers are set up."</p> }.into_any(),
@@ -259,28 +341,39 @@ pub fn LinkedProvidersSection() -> AnyView {
                             {ps.into_iter().map(|p| {
                                 let slug = p.slug.clone();
                                 let name = p.display_name.clone();
+                                let dialog = format!("unlink-{slug}");
                                 match p.linked_at {
-                                    Some(at) => view! {
-                                        <li>
-                                            <strong>{p.display_name.clone()}</strong>
-                                            <span class="muted">{format!(" linked {}{}", format_time(at), p.email.as_ref().map(|e| format!(" as {e}")).unwrap_or_default())}</span>
-                                            <ConfirmDialog id=format!("unlink-{slug}") trigger="Unlink" trigger_label=format!("Unlink {name}")
-                                                title=format!("Unlink {name}?")>
-                                                <p>{format!("You can no longer sign in with {name}. You can link it again later.")}</p>
-                                                <div class="buttons">
-                                                    <button type="button" class="danger" commandfor=format!("unlink-{slug}") command="close"
-                                                        on:click=move |_| { last.set(slug.clone()); unlink.dispatch(UnlinkSso { slug: slug.clone() }); }>"Unlink provider"</button>
-                                                    <CancelButton of=format!("unlink-{}", p.slug)/>
-                                                </div>
-                                            </ConfirmDialog>
-                                        </li>
-                                    }.into_any(),
+                                    Some(at) => {
+                                        let open = refused_unlink.as_deref() == Some(slug.as_str());
+                                        let (mine, s2) = (slug.clone(), slug.clone());
+                                        view! {
+                                            <li>
+                                                <strong>{p.display_name.clone()}</strong>
+                                                <span class="muted">{format!(" linked {}{}", format_time(at), p.email.as_ref().map(|e| format!(" as {e}")).unwrap_or_default())}</span>
+                                                <ConfirmDialog id=dialog.clone() trigger="Unlink" trigger_label=format!("Unlink {name}")
+                                                    title=format!("Unlink {name}?") done open=Signal::stored(open)>
+                                                    <p>{format!("You can no longer sign in with {name}. You can link it again later.")}</p>
+                                                    <ActionForm action=unlink>
+                                                        <input type="hidden" name="slug" value=slug.clone()/>
+                                                        {move || (last.get() == mine && !uv.with(needs_reauth)).then(form_error(uv, &[])).flatten()}
+                                                        <div class="buttons">
+                                                            <button type="submit" class="danger" on:click=move |_| last.set(s2.clone())>"Unlink provider"</button>
+                                                            <CancelButton of=dialog.clone()/>
+                                                        </div>
+                                                    </ActionForm>
+                                                </ConfirmDialog>
+                                            </li>
+                                        }.into_any()
+                                    }
                                     None => view! {
                                         <li>
                                             <strong>{p.display_name.clone()}</strong>
                                             <span class="muted">" not linked"</span>
-                                            <button type="button" aria-label=format!("Link {name}")
-                                                on:click=move |_| { last.set(slug.clone()); link.dispatch(BeginSsoLink { slug: slug.clone() }); }>"Link"</button>
+                                            <ActionForm action=link attr:class="inline">
+                                                <input type="hidden" name="slug" value=slug.clone()/>
+                                                <button type="submit" aria-label=format!("Link {name}")
+                                                    on:click=move |_| last.set(slug.clone())>"Link"</button>
+                                            </ActionForm>
                                         </li>
                                     }.into_any(),
                                 }
@@ -291,7 +384,6 @@ pub fn LinkedProvidersSection() -> AnyView {
                 })}
             </Transition>
             {move || (!lv.with(needs_reauth)).then(|| form_error(lv, &[])())}
-            {move || (!uv.with(needs_reauth)).then(|| form_error(uv, &[])())}
             {move || pending.get().map(|_| view! { <SudoPrompt on_done=retry/> })}
         </section>
     }
