@@ -624,4 +624,28 @@ async fn linking_unlinking_and_deleting_providers_work_as_plain_forms() {
     assert!(to.starts_with("/admin/sso?rpc=delete_sso_provider&ok=1"), "{to}");
     let html = page(&app, &admin, &to).await;
     assert!(html.contains("Provider deleted.") && html.contains("No providers yet."), "deleted");
+    // A refused save comes back with what was typed in the form, never the secret.
+    let r = native(
+        &app,
+        &admin,
+        "save_sso_provider",
+        "/admin/sso",
+        &[
+            ("create", "true"),
+            ("provider[slug]", "Not A Slug!"),
+            ("provider[display_name]", "Kept Name"),
+            ("provider[issuer]", "https://idp.example.test"),
+            ("provider[client_id]", "kept-client"),
+            ("provider[client_secret]", "never-shown-secret"),
+        ],
+    )
+    .await;
+    let to = location(&r);
+    assert!(to.starts_with("/admin/sso?rpc=save_sso_provider&error="), "{to}");
+    let html = page(&app, &admin, &to).await;
+    for kept in [r#"value="Not A Slug!""#, r#"value="Kept Name""#, r#"value="kept-client""#] {
+        assert!(html.contains(kept), "{kept} is in the form again");
+    }
+    assert!(!html.contains("never-shown-secret"), "the secret is not");
+    assert_eq!(count(&app, "SELECT count(*) FROM sso_providers").await, 0, "nothing saved");
 }

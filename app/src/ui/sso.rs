@@ -99,45 +99,29 @@ pub fn SsoPage() -> AnyView {
     );
     let fe = move |f: &'static str| Signal::derive(field_error(sv, f));
     // What a refused form posted before the WASM arrived carried (never the secret) fills the
-    // form in again.
-    let typed_provider: StoredValue<Vec<(&'static str, String)>> = StoredValue::new(
-        [
-            "provider[slug]",
-            "provider[display_name]",
-            "provider[issuer]",
-            "provider[client_id]",
-            "provider[scopes]",
-            "provider[username_claim]",
-            "provider[email_claim]",
-            "provider[name_claim]",
-            "provider[auto_create]",
-            "provider[org]",
-            "provider[role]",
-            "provider[allowed_domains]",
-            "provider[enabled]",
-        ]
-        .into_iter()
-        .filter_map(|f| typed::<SaveSsoProvider>(f).map(|v| (f, v)))
-        .collect(),
+    // form in again: each field's name and where it goes.
+    type Put = fn(&mut SsoProvider, String);
+    const REFILLED: [(&str, Put); 13] = [
+        ("provider[slug]", |p, v| p.slug = v),
+        ("provider[display_name]", |p, v| p.display_name = v),
+        ("provider[issuer]", |p, v| p.issuer = v),
+        ("provider[client_id]", |p, v| p.client_id = v),
+        ("provider[scopes]", |p, v| p.scopes = v),
+        ("provider[username_claim]", |p, v| p.username_claim = v),
+        ("provider[email_claim]", |p, v| p.email_claim = v),
+        ("provider[name_claim]", |p, v| p.name_claim = v),
+        ("provider[auto_create]", |p, v| p.auto_create = v == "true"),
+        ("provider[org]", |p, v| p.org = v),
+        ("provider[role]", |p, v| p.role = v),
+        ("provider[allowed_domains]", |p, v| p.allowed_domains = v),
+        ("provider[enabled]", |p, v| p.enabled = v == "true"),
+    ];
+    let typed_provider: StoredValue<Vec<(Put, String)>> = StoredValue::new(
+        REFILLED.into_iter().filter_map(|(f, put)| typed::<SaveSsoProvider>(f).map(|v| (put, v))).collect(),
     );
     let refill = move |p: &mut SsoProvider| {
-        for (f, v) in typed_provider.get_value() {
-            match f {
-                "provider[slug]" => p.slug = v,
-                "provider[display_name]" => p.display_name = v,
-                "provider[issuer]" => p.issuer = v,
-                "provider[client_id]" => p.client_id = v,
-                "provider[scopes]" => p.scopes = v,
-                "provider[username_claim]" => p.username_claim = v,
-                "provider[email_claim]" => p.email_claim = v,
-                "provider[name_claim]" => p.name_claim = v,
-                "provider[auto_create]" => p.auto_create = v == "true",
-                "provider[org]" => p.org = v,
-                "provider[role]" => p.role = v,
-                "provider[allowed_domains]" => p.allowed_domains = v,
-                "provider[enabled]" => p.enabled = v == "true",
-                _ => {}
-            }
+        for (put, v) in typed_provider.get_value() {
+            put(p, v);
         }
     };
     view! {
