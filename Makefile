@@ -7,7 +7,7 @@ test:
 dev:
 	@scripts/dev.sh
 build:
-	@scripts/install.sh run && bash -c 'source scripts/toolchain.sh && cargo leptos build --release "$${LEPTOS_LIB_ARGS[@]}"'
+	@scripts/install.sh run && bash -c 'source scripts/toolchain.sh && release_build'
 # (its own target directory: clippy comes with rustup's toolchain, which may differ from the
 # one the build uses)
 lint:

@@ -12,7 +12,7 @@ bench_setup() {
   done
   # shellcheck source=../scripts/toolchain.sh
   source scripts/toolchain.sh
-  cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
+  release_build
   bin=target/server-release/roster
   dir="$(mktemp -d)"
   pid=""

@@ -16,7 +16,7 @@ out=bench/results/latest.md
   echo
 } > "$out"
 
-cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
+release_build
 wasm=$(ls -t target/site/pkg/roster.*.wasm | head -1)
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)

@@ -8,7 +8,7 @@ scripts/install.sh run
 # shellcheck source=toolchain.sh
 source scripts/toolchain.sh
 echo "[run] building the release site (first build takes several minutes)"
-cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
+release_build
 export ROSTER_SITE_ROOT="${ROSTER_SITE_ROOT:-target/site}"
 export ROSTER_DATABASE_URL="${ROSTER_DATABASE_URL:-sqlite:data/roster.db}"
 echo "[run] serving on http://${ROSTER_ADDR:-127.0.0.1:3000} (database: $ROSTER_DATABASE_URL)"

@@ -31,6 +31,22 @@ if [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
   LEPTOS_LIB_ARGS+=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
 fi
 
+# The release build (`make run`, `make build`, the benchmarks). Both halves are built with
+# `--cfg erase_components` (workspace metadata `always-erase-components`: views and the markers
+# they hydrate against must match). On the Debian route the WASM also drops the panic
+# machinery (`-Cpanic=immediate-abort`: a panic stops the module instead of formatting a
+# message nobody reads) and panic locations, and builds its standard library for size: the
+# sign-in page's WASM is about a fifth smaller (docs/benchmarks.md). These need nightly flags,
+# so rustup's stable route ships the larger module.
+release_build() {
+  if [ "$ROSTER_TOOLCHAIN" = "debian" ]; then
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+      cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}" --lib-cargo-args=-Zbuild-std-features=optimize_for_size "$@"
+  else
+    cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}" "$@"
+  fi
+}
+
 # The wasm-bindgen CLI must match the library version in Cargo.lock exactly.
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$roster_root/Cargo.lock"

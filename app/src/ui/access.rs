@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::{ErrorBox, Session};
 use crate::api::access::explain_access;
 use crate::domain::abilities::Ability;
+use crate::ui::json::json_resource;
 
 /// What a step of the chain is, for people.
 fn source_in_words(source: &str) -> &'static str {
@@ -33,7 +34,7 @@ pub fn ExplainPage() -> impl IntoView {
                 .map(|ability| (q.get("user").unwrap_or_default(), q.get("org").unwrap_or_default(), ability))
         })
     };
-    let answer = Resource::new(asked, |asked| async move {
+    let answer = json_resource(asked, |asked| async move {
         match asked {
             Some((user, org, ability)) => Some(explain_access(user, org, ability).await),
             None => None,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::ErrorBox;
 use crate::api::meta::api_description;
+use crate::ui::json::json_resource;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -311,11 +312,11 @@ fn document_view(doc: Value) -> impl IntoView {
 
 #[component]
 pub fn ApiPage() -> impl IntoView {
-    let doc = Resource::new(|| (), |_| api_description());
+    let doc = json_resource(|| (), |_| api_description());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the API reference..."</p> }>
             {move || doc.get().map(|r| match r {
-                Ok(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(text) => match serde_json::from_slice::<Value>(text.as_bytes()) {
                     Ok(doc) => document_view(doc).into_any(),
                     Err(e) => view! { <ErrorBox error=crate::domain::Error::Transport(e.to_string())/> }.into_any(),
                 },

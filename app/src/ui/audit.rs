@@ -11,6 +11,7 @@ use crate::api::audit::list_audit;
 use crate::api::orgs::list_orgs;
 use crate::domain::audit::{diff, iso_time, AuditEntry, AuditQuery, KNOWN_EVENTS};
 use crate::domain::users::format_time;
+use crate::ui::json::json_resource;
 
 /// `base?filters[&extra]` with only the filters that are set.
 fn href(base: &str, q: &AuditQuery, extra: &[(&str, String)]) -> String {
@@ -55,7 +56,7 @@ pub fn AuditPage() -> impl IntoView {
     // page is "not for you" and the resources answer that themselves.
     let session = expect_context::<super::Session>();
     let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
-    let page = Resource::new(
+    let page = json_resource(
         move || (current.get(), admin()),
         |(q, admin)| async move {
             if admin != Some(true) {
@@ -64,7 +65,7 @@ pub fn AuditPage() -> impl IntoView {
             list_audit(q.actor, q.target, q.org, q.event, q.outcome, q.from, q.to, q.before, q.after).await
         },
     );
-    let orgs = Resource::new(admin, |admin| async move {
+    let orgs = json_resource(admin, |admin| async move {
         if admin != Some(true) {
             return Err(super::not_for_you());
         }

@@ -8,6 +8,7 @@ use crate::api::passkeys::{
     begin_passkey_second_factor, begin_passkey_sign_in, finish_passkey_second_factor, finish_passkey_sign_in,
 };
 use crate::domain::security::SignInStep;
+use crate::ui::json::json_resource;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -43,7 +44,7 @@ pub fn SignInPage() -> impl IntoView {
     // with `?step=second-factor` (the challenge is in a cookie; the server says what is due).
     let query = leptos_router::hooks::use_query_map();
     // (asked on the server too: the code form works before the WASM arrives)
-    let pending = Resource::new(
+    let pending = json_resource(
         move || query.with(|q| q.get_str("step") == Some("second-factor")),
         |due| async move {
             if due {
@@ -103,7 +104,7 @@ pub fn SignInPage() -> impl IntoView {
         });
     };
     let pk_alert = move || pk_error.get().map(|e| view! { <div class="alert error" role="alert">{e}</div> });
-    let open = Resource::new(|| (), |_| sign_up_open());
+    let open = json_resource(|| (), |_| sign_up_open());
     let value = super::forms::outcome(action);
     let cv = super::forms::outcome(code);
     let typed_login = super::forms::posted_value(super::forms::name_of::<SignIn>(), "login");
@@ -171,8 +172,8 @@ pub fn SignUpPage() -> impl IntoView {
             navigate("/", Default::default());
         }
     });
-    let open = Resource::new(|| (), |_| sign_up_open());
-    let rules = Resource::new(|| (), |_| crate::api::users::password_rules());
+    let open = json_resource(|| (), |_| sign_up_open());
+    let rules = json_resource(|| (), |_| crate::api::users::password_rules());
     let value = super::forms::outcome(action);
     let fe = move |f: &'static str| Signal::derive(field_error(value, f));
     view! {

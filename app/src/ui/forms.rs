@@ -96,7 +96,8 @@ fn posted_in_request() -> Option<Posted> {
 /// Called once by the app, before any other resource (the server and the browser must
 /// create shared values in the same order).
 pub fn provide_posted() {
-    let posted = leptos::prelude::SharedValue::new(|| {
+    // (decoded as bytes, like server functions' answers: see `ui::json`)
+    let posted = leptos::prelude::SharedValue::<_, crate::ui::json::Json>::new_with_encoding(|| {
         #[cfg(feature = "ssr")]
         {
             posted_in_request()
@@ -140,7 +141,10 @@ where
 {
     let p = posted_for(name_of::<S>());
     Signal::derive(move || {
-        p.get().filter(|p| p.ok).and_then(|p| p.answer).and_then(|a| serde_json::from_str::<S::Output>(&a).ok())
+        p.get()
+            .filter(|p| p.ok)
+            .and_then(|p| p.answer)
+            .and_then(|a| serde_json::from_slice::<S::Output>(a.as_bytes()).ok())
     })
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod confirm;
 pub mod forms;
 pub mod home;
+pub mod json;
 pub mod live;
 pub mod orgs;
 pub mod profile;
@@ -27,6 +28,7 @@ use crate::api::auth::{current_user, SignOut, SwitchOrg};
 use crate::domain::abilities::Ability;
 use crate::domain::users::Me;
 use crate::domain::Error;
+use json::{json_resource, JsonResource};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Pages may run only our own scripts: the ones Leptos marks with this request's nonce
@@ -67,7 +69,7 @@ pub fn page_csp(nonce: &str) -> String {
 /// The signed-in account, shared by every page; `refresh` after signing in or out.
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub me: Resource<Result<Option<Me>, Error>>,
+    pub me: JsonResource<Result<Option<Me>, Error>>,
     version: RwSignal<u32>,
 }
 
@@ -105,6 +107,8 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(HomeRoute, home::HomePage);
+lazy_page!(SignUpRoute, auth::SignUpPage);
 lazy_page!(ProfileRoute, profile::ProfilePage);
 lazy_page!(UsersRoute, users::UsersPage);
 lazy_page!(NewUserRoute, users::NewUserPage);
@@ -125,7 +129,7 @@ pub fn App() -> impl IntoView {
     let live = live::provide_live();
     toast::provide_toasts();
     // The account (with its abilities in the current organization) follows access changes.
-    let me = Resource::new(move || (version.get(), live.track()), |_| current_user());
+    let me = json_resource(move || (version.get(), live.track()), |_| current_user());
     provide_context(Session { me, version });
     // Effects run only in the browser, after hydration: tests (and people debugging) can
     // tell a live page from server-rendered HTML.
@@ -156,9 +160,9 @@ pub fn App() -> impl IntoView {
             </Transition>
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=home::HomePage/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()}/>
                     <Route path=path!("/sign-in") view=auth::SignInPage/>
-                    <Route path=path!("/sign-up") view=auth::SignUpPage/>
+                    <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()}/>
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/admin/users/new") view={Lazy::<NewUserRoute>::new()}/>

@@ -22,14 +22,15 @@ use crate::domain::orgs::{Member, MemberPage};
 use crate::domain::roles::Role;
 use crate::domain::users::Me;
 use crate::domain::Error;
+use crate::ui::json::{json_resource, JsonResource};
 
 /// Everything the members page reads, created once at its top (the server and the browser
 /// must create resources in the same order: never inside a Suspense that waits for another).
 #[derive(Clone, Copy)]
 struct MembersData {
-    members: Resource<Option<Result<MemberPage, Error>>>,
-    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
-    suggestions: Resource<Vec<crate::domain::orgs::Candidate>>,
+    members: JsonResource<Option<Result<MemberPage, Error>>>,
+    roles: JsonResource<Result<crate::domain::roles::Matrix, Error>>,
+    suggestions: JsonResource<Vec<crate::domain::orgs::Candidate>>,
     typed: RwSignal<String>,
     set_member: ServerAction<SetMember>,
     remove: ServerAction<RemoveMember>,
@@ -54,7 +55,7 @@ pub fn MembersPage() -> impl IntoView {
     let set_member_ok = super::forms::successes(set_member);
     let remove_ok = super::forms::successes(remove);
     let delete_ok = super::forms::successes(delete);
-    let members = Resource::new(
+    let members = json_resource(
         move || {
             let asked = session.current().map(|m| {
                 let current = m.org.as_ref().map(|o| o.id);
@@ -72,9 +73,9 @@ pub fn MembersPage() -> impl IntoView {
             Some(list_members(Some(q).filter(|q| !q.is_empty()), after, other.map(|o| o.to_string())).await)
         },
     );
-    let roles = Resource::new(move || live.track(), |_| role_matrix());
+    let roles = json_resource(move || live.track(), |_| role_matrix());
     let typed = RwSignal::new(super::forms::typed::<SetMember>("username").unwrap_or_default());
-    let suggestions = Resource::new(
+    let suggestions = json_resource(
         move || typed.get(),
         |q| async move {
             if q.trim().chars().count() < 2 {
@@ -520,7 +521,7 @@ pub fn OrgsPage() -> impl IntoView {
     let rename_ok = super::forms::successes(rename);
     let require_ok = super::forms::successes(require);
     let delete_ok = super::forms::successes(delete);
-    let orgs = Resource::new(
+    let orgs = json_resource(
         move || (admin(), live.track(), create_ok.get(), rename_ok.get(), delete_ok.get(), require_ok.get()),
         |(admin, ..)| async move {
             if admin != Some(true) {
@@ -529,7 +530,7 @@ pub fn OrgsPage() -> impl IntoView {
             list_orgs().await
         },
     );
-    let instance = Resource::new(
+    let instance = json_resource(
         move || (admin(), require_ok.get()),
         |(admin, _)| async move {
             if admin != Some(true) {
@@ -553,8 +554,8 @@ pub fn OrgsPage() -> impl IntoView {
 
 #[component]
 fn Orgs(
-    orgs: Resource<Result<Vec<crate::domain::orgs::Org>, Error>>,
-    instance: Resource<Result<bool, Error>>,
+    orgs: JsonResource<Result<Vec<crate::domain::orgs::Org>, Error>>,
+    instance: JsonResource<Result<bool, Error>>,
     create: ServerAction<CreateOrg>,
     rename: ServerAction<RenameOrg>,
     delete: ServerAction<DeleteOrg>,

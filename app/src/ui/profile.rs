@@ -7,6 +7,7 @@ use super::{field_error, form_error, ErrorBox, Field, Session};
 use crate::api::profile::{ChangePassword, RemoveAvatar, UpdateProfile};
 use crate::domain::avatar::AvatarError;
 use crate::domain::Error;
+use crate::ui::json::json_resource;
 
 #[component]
 pub fn ProfilePage() -> AnyView {
@@ -17,7 +18,7 @@ pub fn ProfilePage() -> AnyView {
     let cv = outcome(change);
     let saved = succeeded(update);
     let changed = succeeded(change);
-    let rules = Resource::new(|| (), |_| crate::api::users::password_rules());
+    let rules = json_resource(|| (), |_| crate::api::users::password_rules());
     Effect::new(move |_| {
         if let Some(Ok(_)) = update.value().get() {
             session.refresh();

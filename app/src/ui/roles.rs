@@ -12,6 +12,7 @@ use super::{field_error, form_error, ErrorBox, Field};
 use crate::api::roles::{role_matrix, CreateRole, DeleteRole, RenameRole, SetRoleAbility};
 use crate::domain::abilities::{Ability, AbilityKind};
 use crate::domain::roles::Role;
+use crate::ui::json::json_resource;
 
 fn holders(n: i64) -> String {
     match n {
@@ -32,7 +33,7 @@ pub fn RolesPage() -> impl IntoView {
     let create_ok = super::forms::successes(create);
     let rename_ok = super::forms::successes(rename);
     let delete_ok = super::forms::successes(delete);
-    let matrix = Resource::new(
+    let matrix = json_resource(
         move || (live.track(), toggle_ok.get(), create_ok.get(), rename_ok.get(), delete_ok.get()),
         |_| role_matrix(),
     );

@@ -11,6 +11,7 @@ use crate::api::security::{
 };
 use crate::domain::policy::Denied;
 use crate::domain::Error;
+use crate::ui::json::{json_resource, JsonResource};
 
 /// Whether an error asks for a fresh sign-in.
 pub fn is_reauth(e: &Error) -> bool {
@@ -83,19 +84,19 @@ pub fn SecuritySection() -> AnyView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let disable = ServerAction::<DisableTwoFactor>::new();
-    let status = Resource::new(
+    let status = json_resource(
         move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
         |_| get_security_status(),
     );
     // (created here, not inside the status Transition: the server and the browser must create
     // resources in the same order)
     let passkeys_version = RwSignal::new(0u32);
-    let passkeys = Resource::new(move || passkeys_version.get(), |_| crate::api::passkeys::list_passkeys());
+    let passkeys = json_resource(move || passkeys_version.get(), |_| crate::api::passkeys::list_passkeys());
     // An enrolment begun by a form posted before the WASM arrived (or refused a wrong code
     // that way): the page has no answer of `begin_totp`, so it asks for the enrolment again.
     let resume_wanted = posted_ok(name_of::<BeginTotp>()).get_untracked()
         || posted_error(name_of::<ConfirmTotp>()).get_untracked().is_some();
-    let resumed = Resource::new(
+    let resumed = json_resource(
         || (),
         move |_| async move {
             if resume_wanted {
@@ -346,7 +347,7 @@ pub fn TwoFactorReset(username: String) -> AnyView {
 pub fn PasskeysPanel(
     available: bool,
     /// The list (created by the section, outside any Suspense) and what refreshes it.
-    list: Resource<Result<Vec<crate::domain::passkeys::PasskeyInfo>, Error>>,
+    list: JsonResource<Result<Vec<crate::domain::passkeys::PasskeyInfo>, Error>>,
     version: RwSignal<u32>,
 ) -> AnyView {
     use crate::api::passkeys::{
@@ -510,7 +511,7 @@ pub enum PendingPasskey {
 pub fn UnlockUser(
     username: String,
     unlock: ServerAction<crate::api::security::UnlockUser>,
-    locked: Resource<Result<bool, Error>>,
+    locked: JsonResource<Result<bool, Error>>,
 ) -> AnyView {
     let value: Signal<_> = unlock.value().into();
     view! {

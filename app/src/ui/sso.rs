@@ -13,6 +13,7 @@ use crate::api::sso::{
 };
 use crate::domain::sso::{SsoProvider, SsoRefusal};
 use crate::domain::users::format_time;
+use crate::ui::json::json_resource;
 
 /// The refusal a single sign-on redirect brought back (`?sso_error=`), as a sentence. Only
 /// known codes are shown: the URL is not trusted text.
@@ -30,7 +31,7 @@ pub fn SsoError() -> impl IntoView {
 /// One button per enabled provider: plain forms, so they work before the page hydrates.
 #[component]
 pub fn SsoButtons() -> impl IntoView {
-    let buttons = Resource::new(|| (), |_| sso_buttons());
+    let buttons = json_resource(|| (), |_| sso_buttons());
     view! {
         <Suspense fallback=|| ()>
             {move || buttons.get().and_then(|r| r.ok()).filter(|b| !b.is_empty()).map(|list| view! {
@@ -55,7 +56,7 @@ pub fn SsoPage() -> AnyView {
     let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
     let save_ok = super::forms::successes(save);
     let delete_ok = super::forms::successes(delete);
-    let list = Resource::new(
+    let list = json_resource(
         move || (save_ok.get(), delete_ok.get(), admin()),
         |(_, _, admin)| async move {
             if admin != Some(true) {
@@ -268,7 +269,7 @@ pub fn LinkedProvidersSection() -> AnyView {
     let link = ServerAction::<BeginSsoLink>::new();
     let unlink = ServerAction::<UnlinkSso>::new();
     let unlink_ok = super::forms::successes(unlink);
-    let list = Resource::new(move || unlink_ok.get(), |_| linked_providers());
+    let list = json_resource(move || unlink_ok.get(), |_| linked_providers());
     let query = use_query_map();
     // The provider a form posted before the WASM arrived named, and whether it came back asking
     // for a fresh sign-in (the prompt then opens as the page loads).

@@ -7,6 +7,7 @@ use super::ErrorBox;
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::domain::abilities::Ability;
 use crate::domain::users::format_time;
+use crate::ui::json::json_resource;
 
 #[component]
 pub fn TokensSection() -> AnyView {
@@ -15,7 +16,7 @@ pub fn TokensSection() -> AnyView {
     let revoke = ServerAction::<RevokeToken>::new();
     let create_ok = super::forms::successes(create);
     let revoke_ok = super::forms::successes(revoke);
-    let list = Resource::new(move || (create_ok.get(), revoke_ok.get()), |_| list_tokens());
+    let list = json_resource(move || (create_ok.get(), revoke_ok.get()), |_| list_tokens());
     // What a refused native post of the form typed comes back filled in.
     let typed = |f: &'static str| super::forms::typed::<CreateToken>(f).unwrap_or_default();
     let name = RwSignal::new(typed("name"));

@@ -13,6 +13,7 @@ use crate::api::users::{get_user, list_users, password_rules, CopyUser, CreateUs
 use crate::domain::abilities::Ability;
 use crate::domain::users::{format_time, SortDir, SortField, UserStatus};
 use crate::domain::Error;
+use crate::ui::json::{json_resource, JsonResource};
 
 #[derive(Clone, PartialEq, Default)]
 struct ListState {
@@ -75,7 +76,7 @@ pub fn UsersPage() -> impl IntoView {
     });
     // Super admins only: for anyone else the list is not asked for.
     let admin = move || session.me.get().and_then(|r| r.ok()).flatten().map(|m| m.super_admin);
-    let page = Resource::new(
+    let page = json_resource(
         move || (state.get(), admin()),
         |(s, admin)| async move {
             if admin != Some(true) {
@@ -107,7 +108,10 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UsersList(state: Memo<ListState>, page: Resource<Result<crate::domain::users::UserPage, Error>>) -> impl IntoView {
+fn UsersList(
+    state: Memo<ListState>,
+    page: JsonResource<Result<crate::domain::users::UserPage, Error>>,
+) -> impl IntoView {
     let header = move |field: SortField| {
         let aria = move || {
             let s = state.get();
@@ -227,7 +231,7 @@ fn UsersList(state: Memo<ListState>, page: Resource<Result<crate::domain::users:
 
 /// The password rules as a hint (the same sentence the server's checks follow).
 fn rules_hint() -> Signal<Option<String>> {
-    let rules = Resource::new(|| (), |_| password_rules());
+    let rules = json_resource(|| (), |_| password_rules());
     Signal::derive(move || rules.get().and_then(|r| r.ok()))
 }
 
@@ -237,8 +241,8 @@ fn rules_hint() -> Signal<Option<String>> {
 #[component]
 pub fn NewUserPage() -> impl IntoView {
     let session = expect_context::<Session>();
-    let rules = Resource::new(|| (), |_| password_rules());
-    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
+    let rules = json_resource(|| (), |_| password_rules());
+    let roles = json_resource(|| (), |_| crate::api::roles::role_matrix());
     view! {
         <Transition fallback=|| ()>
             {move || match session.current() {
@@ -253,8 +257,8 @@ pub fn NewUserPage() -> impl IntoView {
 #[component]
 fn NewUser(
     me: crate::domain::users::Me,
-    rules: Resource<Result<String, Error>>,
-    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
+    rules: JsonResource<Result<String, Error>>,
+    roles: JsonResource<Result<crate::domain::roles::Matrix, Error>>,
 ) -> impl IntoView {
     let query = use_query_map();
     let source = move || query.read().get("copy").filter(|s| !s.is_empty());
@@ -380,21 +384,21 @@ pub fn EditUserPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let update_ok = super::forms::successes(update);
-    let user = Resource::new(move || (username(), update_ok.get()), |(u, _)| get_user(u));
+    let user = json_resource(move || (username(), update_ok.get()), |(u, _)| get_user(u));
     let session = expect_context::<Session>();
     let live = expect_context::<super::live::Live>();
     // Every resource of the page is created here, not inside the Suspense below (the server
     // and the browser must create them in the same order).
-    let memberships = Resource::new(move || (username(), live.track()), |(u, _)| crate::api::orgs::user_memberships(u));
+    let memberships = json_resource(move || (username(), live.track()), |(u, _)| crate::api::orgs::user_memberships(u));
     let set_holder = ServerAction::<crate::api::users::SetAccountHolder>::new();
     let set_holder_ok = super::forms::successes(set_holder);
     let holders =
-        Resource::new(move || (username(), set_holder_ok.get()), |(u, _)| crate::api::users::account_holders(u));
+        json_resource(move || (username(), set_holder_ok.get()), |(u, _)| crate::api::users::account_holders(u));
     let unlock = ServerAction::<crate::api::security::UnlockUser>::new();
     let unlock_ok = super::forms::successes(unlock);
-    let locked = Resource::new(move || (username(), unlock_ok.get()), |(u, _)| crate::api::security::sign_in_locked(u));
-    let orgs = Resource::new(move || live.track(), |_| crate::api::orgs::list_orgs());
-    let roles = Resource::new(|| (), |_| crate::api::roles::role_matrix());
+    let locked = json_resource(move || (username(), unlock_ok.get()), |(u, _)| crate::api::security::sign_in_locked(u));
+    let orgs = json_resource(move || live.track(), |_| crate::api::orgs::list_orgs());
+    let roles = json_resource(|| (), |_| crate::api::roles::role_matrix());
     let navigate = use_navigate();
     let super_admin = move || session.current().is_some_and(|m| m.super_admin);
     Effect::new(move |_| {
@@ -526,7 +530,7 @@ pub fn EditUserPage() -> impl IntoView {
 /// The organizations the account belongs to, with its role in each (those the reader may
 /// see), each linking to its members.
 #[component]
-fn Memberships(list: Resource<Result<Vec<crate::domain::orgs::Membership>, Error>>) -> impl IntoView {
+fn Memberships(list: JsonResource<Result<Vec<crate::domain::orgs::Membership>, Error>>) -> impl IntoView {
     view! {
         <h2>"Organizations"</h2>
         <Transition fallback=|| ()>
@@ -551,8 +555,8 @@ fn Memberships(list: Resource<Result<Vec<crate::domain::orgs::Membership>, Error
 #[component]
 fn AddToOrg(
     username: String,
-    orgs: Resource<Result<Vec<crate::domain::orgs::Org>, Error>>,
-    roles: Resource<Result<crate::domain::roles::Matrix, Error>>,
+    orgs: JsonResource<Result<Vec<crate::domain::orgs::Org>, Error>>,
+    roles: JsonResource<Result<crate::domain::roles::Matrix, Error>>,
 ) -> impl IntoView {
     use crate::api::orgs::SetMember;
     let session = expect_context::<Session>();
@@ -607,7 +611,7 @@ fn AddToOrg(
 fn AccountLists(
     username: String,
     set: ServerAction<crate::api::users::SetAccountHolder>,
-    list: Resource<Result<Vec<crate::domain::users::AccountHolder>, Error>>,
+    list: JsonResource<Result<Vec<crate::domain::users::AccountHolder>, Error>>,
 ) -> impl IntoView {
     use crate::domain::users::AccountLevel;
     let sv = outcome(set);
