@@ -1,0 +1,47 @@
+//! SQL for the sign-in throttle state.
+use async_trait::async_trait;
+
+use super::{SqliteStore, SqliteTx};
+use crate::backend::store::{StoreResult, ThrottleStore, ThrottleTx};
+
+#[async_trait]
+impl ThrottleStore for SqliteStore {
+    async fn throttle_state(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        Ok(sqlx::query_as("SELECT failures, next_allowed_at FROM sign_in_throttle WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl ThrottleTx for SqliteTx {
+    async fn throttle_claim(&mut self, key: &str, now: i64) -> StoreResult<bool> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, next_allowed_at FROM sign_in_throttle WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let (failures, next_allowed) = row.unwrap_or((0, 0));
+        if now < next_allowed {
+            return Ok(false);
+        }
+        let failures = failures.saturating_add(1);
+        let next = now + crate::domain::throttle::delay_after(failures.clamp(0, u32::MAX as i64) as u32);
+        sqlx::query(
+            "INSERT INTO sign_in_throttle (key, failures, next_allowed_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET failures = ?2, next_allowed_at = ?3",
+        )
+        .bind(key)
+        .bind(failures)
+        .bind(next)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(true)
+    }
+
+    async fn throttle_clear(&mut self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_throttle WHERE key = ?").bind(key).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+}
