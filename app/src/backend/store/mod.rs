@@ -21,6 +21,9 @@ pub mod throttles;
 pub mod tokens;
 pub mod users;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 pub use access::*;
@@ -47,6 +50,46 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Which input each uniqueness rule of the schema protects, by the identifier a backend
+/// reports when the rule is violated: SQLite names the constrained columns
+/// (`users.email_key`); a backend that names constraints adds their names here. A violation
+/// of a rule not listed stays a database error (it is a bug, not a user's input colliding).
+pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
+    ("users.username_key", "username"),
+    ("users.email_key", "email"),
+    ("roles.name_key", "name"),
+    ("orgs.name_key", "name"),
+    // An account belongs once to an organization (primary key), under one username key.
+    ("memberships.org_id, memberships.user_id", "member"),
+    ("memberships.org_id, memberships.username_key", "member"),
+    ("passkeys.credential_id", "passkey"),
+    // One account per provider identity, one identity per (provider, account).
+    ("sso_links.issuer, sso_links.subject", "sso_link"),
+    ("sso_links.provider_id, sso_links.user_id", "sso_link"),
+];
+
+/// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
+pub fn conflict_field(rule: &str) -> Option<&'static str> {
+    UNIQUE_FIELDS.iter().find(|(r, _)| *r == rule).map(|(_, field)| *field)
+}
+
+/// Counts the write transactions this process has committed: what was read before the count
+/// moved may be stale (the in-memory session and token look-ups compare it). A backend only
+/// hands the same counter to each transaction it opens; `Tx::commit` moves it, so every backend
+/// behaves the same.
+#[derive(Debug, Clone, Default)]
+pub struct WriteGeneration(Arc<AtomicU64>);
+
+impl WriteGeneration {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// Every port's reads, on one object.
 #[async_trait]
 pub trait Store:
@@ -64,10 +107,15 @@ pub trait Store:
     + Sync
     + 'static
 {
+    /// Opens a write transaction (serialised with every other writer).
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// The counter this store hands to its transactions.
+    fn generation(&self) -> &WriteGeneration;
     /// A number that changes after every write transaction this process commits: what was
     /// read before it changed may be stale (the in-memory session and token look-ups).
-    fn write_generation(&self) -> u64;
+    fn write_generation(&self) -> u64 {
+        self.generation().get()
+    }
 }
 
 /// Every port's transactional reads and writes, on one transaction.
@@ -75,7 +123,53 @@ pub trait Store:
 pub trait Tx:
     UserTx + AccessTx + SessionTx + SecondFactorTx + TokenTx + SsoTx + AuditTx + PictureTx + ThrottleTx + SettingsTx + Send
 {
-    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.
+    async fn commit_backend(self: Box<Self>) -> StoreResult<()>;
+    /// The counter of the store that opened this transaction.
+    fn generation(&self) -> &WriteGeneration;
+
+    /// Commits, then moves the write generation (only once the write is durable, so a reader
+    /// that saw the old number re-reads after it).
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        let generation = self.generation().clone();
+        self.commit_backend().await?;
+        generation.bump();
+        Ok(())
+    }
+
+    /// Sets the account's 2FA flag from what it has (the rule is
+    /// `domain::security::has_two_factor`); returns the flag.
+    async fn refresh_two_factor(&mut self, user: crate::domain::ids::UserId) -> StoreResult<bool> {
+        let facts = self.second_factor_facts(user).await?;
+        let on = crate::domain::security::has_two_factor(facts.confirmed_totp, facts.passkey);
+        self.set_two_factor(user, on).await?;
+        Ok(on)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_names_one_field() {
+        assert_eq!(conflict_field("users.email_key"), Some("email"));
+        assert_eq!(conflict_field("memberships.org_id, memberships.username_key"), Some("member"));
+        assert_eq!(conflict_field("sso_links.provider_id, sso_links.user_id"), Some("sso_link"));
+        assert_eq!(conflict_field("index 'users_one_public'"), None);
+        for (i, (rule, _)) in UNIQUE_FIELDS.iter().enumerate() {
+            assert!(UNIQUE_FIELDS[i + 1..].iter().all(|(r, _)| r != rule), "{rule} listed twice");
+        }
+    }
+
+    #[test]
+    fn the_generation_moves_on_bump_only() {
+        let g = WriteGeneration::default();
+        let shared = g.clone();
+        assert_eq!(g.get(), 0);
+        shared.bump();
+        assert_eq!(g.get(), 1);
+    }
 }
 
 /// The port traits, for code that calls their methods on a concrete store rather than on

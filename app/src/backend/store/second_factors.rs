@@ -37,6 +37,13 @@ impl PasskeyRecord {
     }
 }
 
+/// The second factors an account has, as far as its 2FA flag is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondFactorFacts {
+    pub confirmed_totp: bool,
+    pub passkey: bool,
+}
+
 /// A WebAuthn ceremony in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CeremonyRecord {
@@ -73,8 +80,8 @@ pub trait SecondFactorTx: Send {
     /// Marks an unused code used; false if no such unused code.
     async fn use_recovery_code(&mut self, user: UserId, hash: &[u8], now: i64) -> StoreResult<bool>;
     async fn recovery_codes_left(&mut self, user: UserId) -> StoreResult<i64>;
-    /// Sets the account's 2FA flag from what it has: a confirmed TOTP seed or a passkey.
-    async fn refresh_two_factor(&mut self, user: UserId) -> StoreResult<bool>;
+    /// What decides whether the account has 2FA (see `Tx::refresh_two_factor`).
+    async fn second_factor_facts(&mut self, user: UserId) -> StoreResult<SecondFactorFacts>;
     async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
     /// `Conflict { field: "passkey" }` if the credential is registered already (to anyone).
     async fn insert_passkey(

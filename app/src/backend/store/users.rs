@@ -122,5 +122,7 @@ pub trait UserTx: Send {
     async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()>;
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()>;
     async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    /// Writes the account's 2FA flag (decided by `Tx::refresh_two_factor`).
+    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()>;
     async fn record_sign_in(&mut self, user: UserId, now: i64) -> StoreResult<()>;
 }

@@ -25,7 +25,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 pub use audit::{audit_query, AuditArg};
 
-use super::{Store, StoreError, StoreResult, Tx, UserRecord};
+use super::{conflict_field, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
 use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
@@ -35,8 +35,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// Moves after every committed write transaction (see `Store::write_generation`).
-    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Handed to every transaction (see `Store::write_generation`).
+    generation: WriteGeneration,
 }
 
 impl SqliteStore {
@@ -76,7 +76,7 @@ impl SqliteStore {
 
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
-    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    generation: WriteGeneration,
 }
 
 /// Rows of the sort order a search looks through before it turns to the trigram index.
@@ -130,25 +130,23 @@ fn fts_phrase(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// A unique violation as `Conflict` naming the input (see `store::UNIQUE_FIELDS`); any
+/// other error, and a violated rule no input maps to, as a database error.
 fn map_unique(e: sqlx::Error) -> StoreError {
     if let Some(db) = e.as_database_error() {
         if db.is_unique_violation() {
-            let msg = db.message();
-            if msg.contains("email") {
-                return StoreError::Conflict { field: "email" };
-            }
-            if msg.contains("memberships") {
-                return StoreError::Conflict { field: "member" };
-            }
-            if msg.contains("username") {
-                return StoreError::Conflict { field: "username" };
-            }
-            if msg.contains("name_key") {
-                return StoreError::Conflict { field: "name" };
+            if let Some(field) = violated_rule(db.message()).and_then(conflict_field) {
+                return StoreError::Conflict { field };
             }
         }
     }
     StoreError::Db(e)
+}
+
+/// The rule in SQLite's "UNIQUE constraint failed: users.email_key" (the constrained
+/// columns, as `store::UNIQUE_FIELDS` lists them).
+fn violated_rule(message: &str) -> Option<&str> {
+    message.strip_prefix("UNIQUE constraint failed: ").map(str::trim)
 }
 
 #[async_trait]
@@ -158,16 +156,34 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx { tx, generation: self.generation.clone() }))
     }
 
-    fn write_generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    fn generation(&self) -> &WriteGeneration {
+        &self.generation
     }
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit_backend(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    fn generation(&self) -> &WriteGeneration {
+        &self.generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::violated_rule;
+
+    #[test]
+    fn the_rule_is_the_column_list() {
+        assert_eq!(violated_rule("UNIQUE constraint failed: users.email_key"), Some("users.email_key"));
+        assert_eq!(
+            violated_rule("UNIQUE constraint failed: memberships.org_id, memberships.user_id"),
+            Some("memberships.org_id, memberships.user_id")
+        );
+        assert_eq!(violated_rule("FOREIGN KEY constraint failed"), None);
     }
 }

@@ -2,9 +2,9 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{SqliteStore, SqliteTx};
+use super::{map_unique, SqliteStore, SqliteTx};
 use crate::backend::store::{
-    CeremonyRecord, PasskeyRecord, SecondFactorStore, SecondFactorTx, StoreError, StoreResult, TotpRecord,
+    CeremonyRecord, PasskeyRecord, SecondFactorFacts, SecondFactorStore, SecondFactorTx, StoreResult, TotpRecord,
 };
 use crate::domain::ids::UserId;
 
@@ -131,20 +131,15 @@ impl SecondFactorTx for SqliteTx {
             .await?)
     }
 
-    async fn refresh_two_factor(&mut self, user: UserId) -> StoreResult<bool> {
-        let on: i64 = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1 AND confirmed = 1) \
-                 OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
+    async fn second_factor_facts(&mut self, user: UserId) -> StoreResult<SecondFactorFacts> {
+        let (totp, passkey): (i64, i64) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1 AND confirmed = 1), \
+                    EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
         )
         .bind(user.0)
         .fetch_one(&mut *self.tx)
         .await?;
-        sqlx::query("UPDATE users SET two_factor = ? WHERE id = ?")
-            .bind(on)
-            .bind(user.0)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(on != 0)
+        Ok(SecondFactorFacts { confirmed_totp: totp != 0, passkey: passkey != 0 })
     }
 
     async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
@@ -169,10 +164,7 @@ impl SecondFactorTx for SqliteTx {
         .bind(now)
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| match e.as_database_error() {
-            Some(db) if db.is_unique_violation() => StoreError::Conflict { field: "passkey" },
-            _ => StoreError::Db(e),
-        })?;
+        .map_err(map_unique)?;
         Ok(r.last_insert_rowid())
     }
 

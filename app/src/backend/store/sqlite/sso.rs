@@ -2,10 +2,8 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{SqliteStore, SqliteTx};
-use crate::backend::store::{
-    SsoFlowRecord, SsoLinkRecord, SsoProviderRecord, SsoStore, SsoTx, StoreError, StoreResult,
-};
+use super::{map_unique, SqliteStore, SqliteTx};
+use crate::backend::store::{SsoFlowRecord, SsoLinkRecord, SsoProviderRecord, SsoStore, SsoTx, StoreResult};
 use crate::domain::ids::{OrgId, RoleId, UserId};
 
 const PROVIDER_COLS: &str = "id, slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
@@ -194,10 +192,7 @@ impl SsoTx for SqliteTx {
         .bind(l.last_used_at)
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| match e.as_database_error() {
-            Some(db) if db.is_unique_violation() => StoreError::Conflict { field: "sso_link" },
-            _ => StoreError::Db(e),
-        })?;
+        .map_err(map_unique)?;
         Ok(r.last_insert_rowid())
     }
 

@@ -16,28 +16,24 @@ impl ThrottleStore for SqliteStore {
 
 #[async_trait]
 impl ThrottleTx for SqliteTx {
-    async fn throttle_claim(&mut self, key: &str, now: i64) -> StoreResult<bool> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT failures, next_allowed_at FROM sign_in_throttle WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        let (failures, next_allowed) = row.unwrap_or((0, 0));
-        if now < next_allowed {
-            return Ok(false);
-        }
-        let failures = failures.saturating_add(1);
-        let next = now + crate::domain::throttle::delay_after(failures.clamp(0, u32::MAX as i64) as u32);
+    async fn throttle_state(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        Ok(sqlx::query_as("SELECT failures, next_allowed_at FROM sign_in_throttle WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn put_throttle_state(&mut self, key: &str, failures: i64, next_allowed_at: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sign_in_throttle (key, failures, next_allowed_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (key) DO UPDATE SET failures = ?2, next_allowed_at = ?3",
         )
         .bind(key)
         .bind(failures)
-        .bind(next)
+        .bind(next_allowed_at)
         .execute(&mut *self.tx)
         .await?;
-        Ok(true)
+        Ok(())
     }
 
     async fn throttle_clear(&mut self, key: &str) -> StoreResult<()> {

@@ -256,6 +256,15 @@ impl UserTx for SqliteTx {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET two_factor = ? WHERE id = ?")
+            .bind(on as i64)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn record_sign_in(&mut self, user: UserId, now: i64) -> StoreResult<()> {
         sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?")
             .bind(now)
