@@ -1,4 +1,5 @@
-//! Newtype ids so a user's primary key cannot be passed where an org id is expected.
+//! Newtype ids so a user's primary key cannot be passed where an org id is expected, and
+//! `OrgRef` (an organization by id and name), which accounts and organizations both show.
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,3 +19,11 @@ pub const VIEWER_ROLE: RoleId = RoleId(1);
 pub const OPERATOR_ROLE: RoleId = RoleId(2);
 pub const MEMBER_ROLE: RoleId = RoleId(3);
 pub const ADMIN_ROLE: RoleId = RoleId(4);
+
+/// An organization as a reference: its id and display name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrgRef {
+    pub id: i64,
+    pub name: String,
+}

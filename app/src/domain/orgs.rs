@@ -4,12 +4,9 @@ use serde::{Deserialize, Serialize};
 use super::abilities::AbilitySet;
 use super::users::UserStatus;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct OrgRef {
-    pub id: i64,
-    pub name: String,
-}
+// Defined beside the ids so `users` (an account's organizations) need not import this module,
+// which imports `users` for member rows.
+pub use super::ids::OrgRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

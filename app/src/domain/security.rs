@@ -30,6 +30,13 @@ pub struct RecoveryCodes {
     pub codes: Vec<String>,
 }
 
+/// Whether an account has two-factor authentication: a confirmed TOTP seed or a passkey
+/// (recovery codes alone are not a factor; they back up TOTP). Decides the stored flag that
+/// 2FA-required organizations check.
+pub fn has_two_factor(confirmed_totp: bool, passkey: bool) -> bool {
+    confirmed_totp || passkey
+}
+
 /// The answer to a password sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignInStep {
@@ -38,4 +45,17 @@ pub enum SignInStep {
     /// The password was right; a second factor is needed next: a TOTP or recovery code, or
     /// a passkey when the account has one.
     SecondFactor { totp: bool, passkey: bool },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_two_factor;
+
+    #[test]
+    fn either_factor_counts() {
+        assert!(!has_two_factor(false, false));
+        assert!(has_two_factor(true, false));
+        assert!(has_two_factor(false, true));
+        assert!(has_two_factor(true, true));
+    }
 }

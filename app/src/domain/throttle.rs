@@ -1,5 +1,6 @@
-//! Sign-in throttling schedule (per account key, escalating). Pure: the store applies it
-//! atomically, the clock is passed in.
+//! Sign-in throttling schedule (per account key, escalating) and the claim decision. Pure:
+//! the store only reads and writes a key's state inside one write transaction, the clock is
+//! passed in.
 
 /// Failures allowed back to back before delays start.
 pub const FREE_FAILURES: u32 = 3;
@@ -22,6 +23,19 @@ pub fn delay_after(failures: u32) -> i64 {
     (1000i64 << exp).min(MAX_DELAY_MS)
 }
 
+/// One attempt for a key with `failures` consecutive failures, next allowed at
+/// `next_allowed_at`, made at `now`: `None` while the key must still wait (the attempt is
+/// refused and not counted); otherwise the state to store, counting this attempt as a failure
+/// up front, so a crash or a timeout between the check and the outcome cannot give free
+/// guesses (a success clears the key).
+pub fn claim(failures: i64, next_allowed_at: i64, now: i64) -> Option<(i64, i64)> {
+    if now < next_allowed_at {
+        return None;
+    }
+    let failures = failures.saturating_add(1);
+    Some((failures, now + delay_after(failures.clamp(0, u32::MAX as i64) as u32)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +55,16 @@ mod tests {
             assert!(d >= last, "delay must never shrink as failures grow");
             last = d;
         }
+    }
+
+    #[test]
+    fn a_claim_counts_up_front_and_waits_are_refused() {
+        assert_eq!(claim(0, 0, 1_000), Some((1, 1_000)));
+        let free = FREE_FAILURES as i64;
+        assert_eq!(claim(free, 0, 5_000), Some((free + 1, 6_000)));
+        assert_eq!(claim(free + 1, 6_000, 5_999), None, "still waiting: refused, not counted");
+        assert_eq!(claim(free + 1, 6_000, 6_000), Some((free + 2, 8_000)));
+        assert_eq!(claim(HARD_CAP as i64 - 1, 0, 0), Some((HARD_CAP as i64, LOCK_MS)));
+        assert_eq!(claim(i64::MAX, 0, 0), Some((i64::MAX, LOCK_MS)), "no overflow");
     }
 }

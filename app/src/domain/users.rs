@@ -240,9 +240,9 @@ pub struct Me {
     pub email: String,
     pub super_admin: bool,
     /// The organization the session is working in (None: the account belongs to none).
-    pub org: Option<crate::domain::orgs::OrgRef>,
+    pub org: Option<crate::domain::ids::OrgRef>,
     /// Every organization the account may switch to.
-    pub orgs: Vec<crate::domain::orgs::OrgRef>,
+    pub orgs: Vec<crate::domain::ids::OrgRef>,
     /// What the account may do in `org` (all of it for super admins).
     pub abilities: crate::domain::abilities::AbilitySet,
     /// Two-factor authentication is required here and the account has none: only the

@@ -5,6 +5,7 @@
 //! (the account count is read in the write transaction that creates the super admin).
 use serde_json::json;
 
+use super::throttles::password_throttle_key;
 use super::{audit, user_snapshot, Fields};
 use crate::backend::access::Change;
 use crate::backend::password::check_new;
@@ -136,12 +137,6 @@ pub(crate) fn me_for(
         abilities: if super_admin { AbilitySet::all() } else { abilities },
         needs_two_factor: false,
     }
-}
-
-/// The sign-in throttle key of an account (whichever name was typed); shared with
-/// re-authentication and the admin unlock.
-pub(crate) fn password_throttle_key(user: UserId) -> String {
-    format!("user:{}", user.0)
 }
 
 /// Where a new session starts: the first organization the account belongs to.
@@ -324,7 +319,7 @@ pub async fn second_factor(b: &Backend, ctx: &Ctx, code: &str) -> Result<SignedI
         Some(u) if u.status == UserStatus::Active && !u.public => u,
         _ => return Err(expired()),
     };
-    let key = super::security::code_throttle_key(user.id);
+    let key = super::throttles::code_throttle_key(user.id);
     if !tx.throttle_claim(&key, now).await? {
         let mut ev = audit(b, ctx, "sign_in", false);
         ev.target = Some(user.username.clone());

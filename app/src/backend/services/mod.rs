@@ -9,6 +9,7 @@ pub mod profile;
 pub mod roles;
 pub mod security;
 pub mod sso;
+pub mod throttles;
 pub mod tokens;
 pub mod users;
 

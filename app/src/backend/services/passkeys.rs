@@ -351,7 +351,7 @@ pub async fn finish_second_factor(b: &Backend, ctx: &Ctx, ceremony: &str, creden
         tx.commit().await?;
         return Err(refused());
     }
-    tx.throttle_clear(&super::security::code_throttle_key(user.id)).await?;
+    tx.throttle_clear(&super::throttles::code_throttle_key(user.id)).await?;
     let signed_in = start_session(b, ctx, &mut tx, &user, now, "password+passkey").await?;
     tx.commit().await?;
     Ok(signed_in)

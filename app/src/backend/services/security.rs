@@ -6,6 +6,7 @@
 //! or reading new codes (sudo mode), and lock-out (recovery codes; admins can reset).
 use serde_json::json;
 
+use super::throttles::code_throttle_key;
 use super::{audit, sudo_credentials};
 use crate::backend::store::Tx;
 use crate::backend::totp;
@@ -18,11 +19,6 @@ use crate::domain::validate;
 
 fn aad(user: UserId) -> String {
     format!("totp:{}", user.0)
-}
-
-/// The throttle key of every code check for an account (sign-in step, re-authentication).
-pub(crate) fn code_throttle_key(user: UserId) -> String {
-    format!("mfa:{}", user.0)
 }
 
 pub async fn status(b: &Backend, ctx: &Ctx) -> Result<SecurityStatus, Error> {
@@ -248,7 +244,7 @@ pub async fn reauthenticate(b: &Backend, ctx: &Ctx, password: &str, code: &str) 
         if password.len() > validate::PASSWORD_MAX_BYTES {
             return Err(Error::invalid("password", "The password is not correct."));
         }
-        let key = super::auth::password_throttle_key(u.id);
+        let key = super::throttles::password_throttle_key(u.id);
         let mut tx = b.store.begin().await?;
         let allowed = tx.throttle_claim(&key, now).await?;
         tx.commit().await?;
@@ -348,7 +344,7 @@ pub async fn instance_requirement(b: &Backend, ctx: &Ctx) -> Result<bool, Error>
 /// username or email).
 fn sign_in_keys(u: &crate::backend::store::UserRecord) -> [String; 4] {
     [
-        super::auth::password_throttle_key(u.id),
+        super::throttles::password_throttle_key(u.id),
         code_throttle_key(u.id),
         format!("name:{}", validate::username_key(&u.username)),
         format!("name:{}", u.email.to_lowercase()),

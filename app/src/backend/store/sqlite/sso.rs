@@ -1,7 +1,9 @@
 //! SQL for single sign-on: providers, linked identities and flows in progress.
-use sqlx::{Row, SqliteConnection};
+use async_trait::async_trait;
+use sqlx::Row;
 
-use crate::backend::store::{SsoFlowRecord, SsoLinkRecord, SsoProviderRecord, StoreError, StoreResult};
+use super::{map_unique, SqliteStore, SqliteTx};
+use crate::backend::store::{SsoFlowRecord, SsoLinkRecord, SsoProviderRecord, SsoStore, SsoTx, StoreResult};
 use crate::domain::ids::{OrgId, RoleId, UserId};
 
 const PROVIDER_COLS: &str = "id, slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
@@ -43,118 +45,7 @@ fn link_row(r: &sqlx::sqlite::SqliteRow) -> Result<SsoLinkRecord, sqlx::Error> {
     })
 }
 
-pub(super) async fn providers<'e>(
-    e: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-) -> StoreResult<Vec<SsoProviderRecord>> {
-    let rows = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers ORDER BY lower(display_name), id"))
-        .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(provider_row).collect::<Result<_, _>>()?)
-}
-
-pub(super) async fn provider_by_slug(c: &mut SqliteConnection, slug: &str) -> StoreResult<Option<SsoProviderRecord>> {
-    let row = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers WHERE slug = ?"))
-        .bind(slug)
-        .fetch_optional(c)
-        .await?;
-    Ok(row.as_ref().map(provider_row).transpose()?)
-}
-
-pub(super) async fn provider_by_id(c: &mut SqliteConnection, id: i64) -> StoreResult<Option<SsoProviderRecord>> {
-    let row = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(c)
-        .await?;
-    Ok(row.as_ref().map(provider_row).transpose()?)
-}
-
-/// One statement for both: the slug never changes, so it identifies the row; an update
-/// without a secret keeps the stored one.
-pub(super) async fn save_provider(c: &mut SqliteConnection, p: &SsoProviderRecord) -> StoreResult<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO sso_providers (slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
-         email_claim, name_claim, auto_create, org_id, role_id, allowed_domains, enabled, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (slug) DO UPDATE SET display_name = excluded.display_name, issuer = excluded.issuer, \
-         client_id = excluded.client_id, client_secret = COALESCE(excluded.client_secret, client_secret), \
-         scopes = excluded.scopes, username_claim = excluded.username_claim, email_claim = excluded.email_claim, \
-         name_claim = excluded.name_claim, auto_create = excluded.auto_create, org_id = excluded.org_id, \
-         role_id = excluded.role_id, allowed_domains = excluded.allowed_domains, enabled = excluded.enabled \
-         RETURNING id",
-    )
-    .bind(&p.slug)
-    .bind(&p.display_name)
-    .bind(&p.issuer)
-    .bind(&p.client_id)
-    .bind(&p.client_secret)
-    .bind(&p.scopes)
-    .bind(&p.username_claim)
-    .bind(&p.email_claim)
-    .bind(&p.name_claim)
-    .bind(p.auto_create)
-    .bind(p.org_id.map(|o| o.0))
-    .bind(p.role_id.map(|r| r.0))
-    .bind(&p.allowed_domains)
-    .bind(p.enabled)
-    .bind(p.created_at)
-    .fetch_one(c)
-    .await?;
-    Ok(id)
-}
-
-pub(super) async fn delete_provider(c: &mut SqliteConnection, id: i64) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sso_providers WHERE id = ?").bind(id).execute(c).await?;
-    Ok(())
-}
-
-pub(super) async fn insert_flow(c: &mut SqliteConnection, f: &SsoFlowRecord, purge_before: i64) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sso_flows WHERE created_at < ?").bind(purge_before).execute(&mut *c).await?;
-    sqlx::query(
-        "INSERT INTO sso_flows (state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&f.state_hash)
-    .bind(&f.browser_hash)
-    .bind(f.provider_id)
-    .bind(f.link_user_id.map(|u| u.0))
-    .bind(&f.nonce)
-    .bind(&f.pkce_verifier)
-    .bind(f.created_at)
-    .execute(c)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn take_flow(c: &mut SqliteConnection, state_hash: &[u8]) -> StoreResult<Option<SsoFlowRecord>> {
-    let row = sqlx::query(
-        "DELETE FROM sso_flows WHERE state_hash = ? \
-         RETURNING state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at",
-    )
-    .bind(state_hash)
-    .fetch_optional(c)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(SsoFlowRecord {
-        state_hash: r.try_get("state_hash")?,
-        browser_hash: r.try_get("browser_hash")?,
-        provider_id: r.try_get("provider_id")?,
-        link_user_id: r.try_get::<Option<i64>, _>("link_user_id")?.map(UserId),
-        nonce: r.try_get("nonce")?,
-        pkce_verifier: r.try_get("pkce_verifier")?,
-        created_at: r.try_get("created_at")?,
-    }))
-}
-
-pub(super) async fn link(c: &mut SqliteConnection, issuer: &str, subject: &str) -> StoreResult<Option<SsoLinkRecord>> {
-    let row = sqlx::query(&format!("SELECT {LINK_COLS} FROM sso_links WHERE issuer = ? AND subject = ?"))
-        .bind(issuer)
-        .bind(subject)
-        .fetch_optional(c)
-        .await?;
-    Ok(row.as_ref().map(link_row).transpose()?)
-}
-
-pub(super) async fn links_of<'e>(
+async fn links_of<'e>(
     e: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
     user: UserId,
 ) -> StoreResult<Vec<SsoLinkRecord>> {
@@ -165,33 +56,157 @@ pub(super) async fn links_of<'e>(
     Ok(rows.iter().map(link_row).collect::<Result<_, _>>()?)
 }
 
-pub(super) async fn insert_link(c: &mut SqliteConnection, l: &SsoLinkRecord) -> StoreResult<i64> {
-    let r = sqlx::query(
-        "INSERT INTO sso_links (provider_id, issuer, subject, user_id, email, created_at, last_used_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(l.provider_id)
-    .bind(&l.issuer)
-    .bind(&l.subject)
-    .bind(l.user_id.0)
-    .bind(&l.email)
-    .bind(l.created_at)
-    .bind(l.last_used_at)
-    .execute(c)
-    .await
-    .map_err(|e| match e.as_database_error() {
-        Some(db) if db.is_unique_violation() => StoreError::Conflict { field: "sso_link" },
-        _ => StoreError::Db(e),
-    })?;
-    Ok(r.last_insert_rowid())
+#[async_trait]
+impl SsoStore for SqliteStore {
+    async fn sso_providers(&self) -> StoreResult<Vec<SsoProviderRecord>> {
+        let rows = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers ORDER BY lower(display_name), id"))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(provider_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn sso_links_of(&self, user: UserId) -> StoreResult<Vec<SsoLinkRecord>> {
+        links_of(&self.read, user).await
+    }
 }
 
-pub(super) async fn touch_link(c: &mut SqliteConnection, id: i64, now: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE sso_links SET last_used_at = ? WHERE id = ?").bind(now).bind(id).execute(c).await?;
-    Ok(())
-}
+#[async_trait]
+impl SsoTx for SqliteTx {
+    async fn sso_provider(&mut self, slug: &str) -> StoreResult<Option<SsoProviderRecord>> {
+        let row = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers WHERE slug = ?"))
+            .bind(slug)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(provider_row).transpose()?)
+    }
 
-pub(super) async fn delete_link(c: &mut SqliteConnection, id: i64) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sso_links WHERE id = ?").bind(id).execute(c).await?;
-    Ok(())
+    async fn sso_provider_by_id(&mut self, id: i64) -> StoreResult<Option<SsoProviderRecord>> {
+        let row = sqlx::query(&format!("SELECT {PROVIDER_COLS} FROM sso_providers WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(provider_row).transpose()?)
+    }
+
+    /// One statement for both: the slug never changes, so it identifies the row; an update
+    /// without a secret keeps the stored one.
+    async fn save_sso_provider(&mut self, p: &SsoProviderRecord) -> StoreResult<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sso_providers (slug, display_name, issuer, client_id, client_secret, scopes, username_claim, \
+             email_claim, name_claim, auto_create, org_id, role_id, allowed_domains, enabled, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (slug) DO UPDATE SET display_name = excluded.display_name, issuer = excluded.issuer, \
+             client_id = excluded.client_id, client_secret = COALESCE(excluded.client_secret, client_secret), \
+             scopes = excluded.scopes, username_claim = excluded.username_claim, email_claim = excluded.email_claim, \
+             name_claim = excluded.name_claim, auto_create = excluded.auto_create, org_id = excluded.org_id, \
+             role_id = excluded.role_id, allowed_domains = excluded.allowed_domains, enabled = excluded.enabled \
+             RETURNING id",
+        )
+        .bind(&p.slug)
+        .bind(&p.display_name)
+        .bind(&p.issuer)
+        .bind(&p.client_id)
+        .bind(&p.client_secret)
+        .bind(&p.scopes)
+        .bind(&p.username_claim)
+        .bind(&p.email_claim)
+        .bind(&p.name_claim)
+        .bind(p.auto_create)
+        .bind(p.org_id.map(|o| o.0))
+        .bind(p.role_id.map(|r| r.0))
+        .bind(&p.allowed_domains)
+        .bind(p.enabled)
+        .bind(p.created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn delete_sso_provider(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_providers WHERE id = ?").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn insert_sso_flow(&mut self, f: &SsoFlowRecord, purge_before: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_flows WHERE created_at < ?").bind(purge_before).execute(&mut *self.tx).await?;
+        sqlx::query(
+            "INSERT INTO sso_flows (state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&f.state_hash)
+        .bind(&f.browser_hash)
+        .bind(f.provider_id)
+        .bind(f.link_user_id.map(|u| u.0))
+        .bind(&f.nonce)
+        .bind(&f.pkce_verifier)
+        .bind(f.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_sso_flow(&mut self, state_hash: &[u8]) -> StoreResult<Option<SsoFlowRecord>> {
+        let row = sqlx::query(
+            "DELETE FROM sso_flows WHERE state_hash = ? \
+             RETURNING state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(SsoFlowRecord {
+            state_hash: r.try_get("state_hash")?,
+            browser_hash: r.try_get("browser_hash")?,
+            provider_id: r.try_get("provider_id")?,
+            link_user_id: r.try_get::<Option<i64>, _>("link_user_id")?.map(UserId),
+            nonce: r.try_get("nonce")?,
+            pkce_verifier: r.try_get("pkce_verifier")?,
+            created_at: r.try_get("created_at")?,
+        }))
+    }
+
+    async fn sso_link(&mut self, issuer: &str, subject: &str) -> StoreResult<Option<SsoLinkRecord>> {
+        let row = sqlx::query(&format!("SELECT {LINK_COLS} FROM sso_links WHERE issuer = ? AND subject = ?"))
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(link_row).transpose()?)
+    }
+
+    async fn sso_links_of(&mut self, user: UserId) -> StoreResult<Vec<SsoLinkRecord>> {
+        links_of(&mut *self.tx, user).await
+    }
+
+    async fn insert_sso_link(&mut self, l: &SsoLinkRecord) -> StoreResult<i64> {
+        let r = sqlx::query(
+            "INSERT INTO sso_links (provider_id, issuer, subject, user_id, email, created_at, last_used_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(l.provider_id)
+        .bind(&l.issuer)
+        .bind(&l.subject)
+        .bind(l.user_id.0)
+        .bind(&l.email)
+        .bind(l.created_at)
+        .bind(l.last_used_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_unique)?;
+        Ok(r.last_insert_rowid())
+    }
+
+    async fn touch_sso_link(&mut self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sso_links SET last_used_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_sso_link(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_links WHERE id = ?").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
 }

@@ -1,0 +1,64 @@
+//! The settings the services need, built by the binary from flags and `ROSTER_*`
+//! variables. Secrets (the instance key) are redacted from `Debug`, so a logged config never
+//! leaks them.
+use crate::domain::validate::PasswordPolicy;
+
+/// Settings the services need. Built by the binary from flags and `ROSTER_*` variables.
+#[derive(Clone)]
+pub struct Config {
+    pub password_policy: PasswordPolicy,
+    /// Sets `Secure` and the `__Host-` prefix on the session cookie.
+    pub secure_cookies: bool,
+    pub session_idle_ms: i64,
+    pub session_absolute_ms: i64,
+    /// The origin browsers use to reach us (e.g. `https://roster.example.com`), for the
+    /// cross-site request check behind a reverse proxy. `None`: compare with the Host header.
+    pub public_origin: Option<String>,
+    /// Sudo mode: how long after a sign-in or re-authentication credentials may be changed
+    /// without entering the password again.
+    pub sudo_ms: i64,
+    /// How long the second-factor step may take after the password was accepted.
+    pub mfa_challenge_ms: i64,
+    /// The issuer name authenticator apps show next to the account.
+    pub totp_issuer: String,
+    /// The instance key that seals secrets at rest (from a key file or the environment,
+    /// never the database). `None`: a throwaway key (tests).
+    pub secret_key: Option<[u8; 32]>,
+    /// Whether the server may fetch URLs on loopback, private and link-local addresses
+    /// (single sign-on providers on the local network). Off: SSRF protection.
+    pub allow_internal_urls: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::default(),
+            secure_cookies: false,
+            session_idle_ms: 12 * 60 * 60 * 1000,
+            session_absolute_ms: 7 * 24 * 60 * 60 * 1000,
+            public_origin: None,
+            sudo_ms: 10 * 60 * 1000,
+            mfa_challenge_ms: 5 * 60 * 1000,
+            totp_issuer: "Roster".to_string(),
+            secret_key: None,
+            allow_internal_urls: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("password_policy", &self.password_policy)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle_ms", &self.session_idle_ms)
+            .field("session_absolute_ms", &self.session_absolute_ms)
+            .field("public_origin", &self.public_origin)
+            .field("sudo_ms", &self.sudo_ms)
+            .field("mfa_challenge_ms", &self.mfa_challenge_ms)
+            .field("totp_issuer", &self.totp_issuer)
+            .field("secret_key", &self.secret_key.map(|_| "(set)"))
+            .field("allow_internal_urls", &self.allow_internal_urls)
+            .finish()
+    }
+}
