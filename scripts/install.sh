@@ -2,7 +2,7 @@
 # Installs what the build (and, with `test`, the test suite) needs and is missing. Idempotent:
 # every step checks first, so a second run installs nothing. Prints what it installs.
 #   scripts/install.sh run    toolchain, cargo-leptos, wasm-bindgen-cli, wasm-opt (binaryen)
-#   scripts/install.sh test   the same, plus Chromium, oathtool and the Playwright packages
+#   scripts/install.sh test   the same, plus Chromium, oathtool, PostgreSQL and the Playwright packages
 set -euo pipefail
 mode="${1:-run}"
 # shellcheck source=toolchain.sh
@@ -23,6 +23,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
   if [ "$mode" = "test" ]; then
     need_pkg chromium
     need_pkg oathtool
+    # the throwaway PostgreSQL cluster of the tests (scripts/postgres.sh; pg_trgm ships with it)
+    need_pkg postgresql
   fi
   if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests: Debian's server binaries, a data directory in
+# DIR, its own port on 127.0.0.1, settings that trade durability for speed (the data dies with
+# the run anyway), and a linguistic default collation (ICU en-US, as on a typical managed
+# PostgreSQL), so that the schema's byte-wise `COLLATE "C"` key columns are what keeps sort order
+# and page cursors identical to SQLite's, not the cluster's locale. It fails loudly when the cluster cannot start: a suite without its database
+# must fail, never skip.
+#   scripts/postgres.sh start DIR   starts the cluster; prints its URL (postgres://...) on stdout
+#   scripts/postgres.sh stop DIR    stops it (immediately; nothing in it is worth keeping)
+# The server refuses to run as root, so as root it runs as the `postgres` user.
+set -euo pipefail
+cmd="${1:-}"
+dir="${2:-}"
+if [ -z "$cmd" ] || [ -z "$dir" ]; then
+  echo "usage: $0 start|stop DIR" >&2
+  exit 2
+fi
+
+pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
+  echo "[postgres] no PostgreSQL server binaries under /usr/lib/postgresql (scripts/install.sh test installs them)" >&2
+  exit 1
+fi
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    # A free port now (the kernel's choice); the cluster binds it a moment later.
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    as_owner "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 --locale-provider=icu --icu-locale=en-US >"$dir/initdb.log" 2>&1 || {
+      echo "[postgres] initdb failed:" >&2
+      cat "$dir/initdb.log" >&2
+      exit 1
+    }
+    if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off \
+          -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB" start >"$dir/pg_ctl.log" 2>&1; then
+      echo "[postgres] the server did not start:" >&2
+      cat "$dir/pg_ctl.log" "$dir/server.log" >&2 || true
+      exit 1
+    fi
+    echo "postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+  stop)
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      as_owner "$pgbin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    ;;
+  *)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac
