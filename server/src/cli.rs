@@ -258,6 +258,15 @@ pub struct ServeArgs {
     /// endpoint its discovery document names, must be a public https address.
     #[arg(long, env = "ROSTER_ALLOW_INTERNAL_URLS", default_value_t = false)]
     pub allow_internal_urls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (for audit
+    /// rows, sessions and throttles): comma-separated CIDRs or addresses, e.g.
+    /// `127.0.0.1,10.0.0.0/8`. Without it the direct peer is the client, whatever headers say.
+    #[arg(long, env = "ROSTER_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_addr::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// On SIGTERM or Ctrl-C: stop accepting, end event streams, and give requests in flight
+    /// this many seconds to finish before exiting.
+    #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
 }
 
 /// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their

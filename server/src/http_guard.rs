@@ -17,7 +17,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> Response {
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    // (behind a trusted proxy, the address it forwarded: see `client_addr`)
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| crate::client_addr::client_ip(c.0.ip(), req.headers(), &b.config.trusted_proxies).to_string());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -4,6 +4,7 @@
 //! request check (mutations only from our own pages). `router` is what tests call.
 pub mod assets;
 pub mod cli;
+pub mod client_addr;
 pub mod edge;
 pub mod http_guard;
 pub mod rest;

@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -60,6 +61,7 @@ async fn run(cli: Cli) -> u8 {
             config.session_absolute_ms = args.session_max_hours.max(1) * 3_600_000;
             config.sudo_ms = args.sudo_minutes.max(1) * 60_000;
             config.allow_internal_urls = args.allow_internal_urls;
+            config.trusted_proxies = args.trusted_proxies.clone();
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,
@@ -116,22 +118,67 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
             return cli::EXIT_UNEXPECTED;
         }
     };
-    tracing::info!("Roster listening on http://{}", args.addr);
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    // (the bound address: with port 0 the system picks one, and scripts read it from here)
+    let bound = listener.local_addr().unwrap_or(args.addr);
+    tracing::info!("Roster listening on http://{bound}");
     // No Nagle delay on small writes (streamed page chunks, events): with delayed ACKs it
     // added tens of milliseconds to every page on a kept-alive connection.
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    // Shutting down (SIGTERM from an orchestrator, Ctrl-C): the listener closes, event streams
+    // end, and requests in flight finish, within the grace period.
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    let stopper = backend.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections; finishing the requests in flight");
+        stopper.stop_streams();
+        let _ = signalled_tx.send(true);
+    };
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("error: server failed: {e}");
-        return cli::EXIT_UNEXPECTED;
+        .into_future();
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
+    let deadline = async move {
+        let _ = signalled.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => {
+            if let Err(e) = served {
+                eprintln!("error: server failed: {e}");
+                return cli::EXIT_UNEXPECTED;
+            }
+            tracing::info!("stopped");
+        }
+        _ = deadline => {
+            tracing::warn!("requests still in flight after {}s: stopping anyway", grace.as_secs());
+        }
     }
     0
+}
+
+/// SIGTERM (orchestrators, systemd) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // (no SIGTERM handler: Ctrl-C still works)
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
 }

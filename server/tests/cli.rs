@@ -340,3 +340,108 @@ fn org_role_and_access_commands() {
     assert_eq!(run(&["org", "delete", "Default"]).0, 3);
     assert_eq!(run(&["org", "delete", "Acme"]).0, 0);
 }
+
+/// A `roster serve` process on a free port of 127.0.0.1, and the address it printed.
+struct Served {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    _site: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(db: &str) -> Served {
+        use std::io::BufRead;
+        let site = tempfile::tempdir().expect("site dir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .env("ROSTER_DATABASE_URL", db)
+            .env("ROSTER_LOG", "info")
+            .env_remove("ROSTER_SECRET_KEY")
+            .args(["serve", "--addr", "127.0.0.1:0", "--site-root"])
+            .arg(site.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start roster serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // (keeps reading, so the server never blocks on a full pipe)
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server printed its address");
+        Served { child, addr: addr.parse().expect("address"), _site: site }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// The exit code, waiting at most `secs`.
+    fn exit_code_within(&mut self, secs: u64) -> Option<i32> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
+    use std::io::{Read, Write};
+    let (_d, db) = db();
+    let mut served = Served::start(&db);
+    // A request in flight: its head is sent with `Expect: 100-continue`, so the server's
+    // "100 Continue" proves it has started handling it; its body follows after the signal.
+    let body = "login=nobody&password=wrong+password+here";
+    let mut conn = std::net::TcpStream::connect(served.addr).expect("connect");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let head = format!(
+        "POST /rpc/sign_in HTTP/1.1\r\nHost: {a}\r\nOrigin: http://{a}\r\nSec-Fetch-Site: same-origin\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len(),
+        a = served.addr
+    );
+    conn.write_all(head.as_bytes()).expect("head");
+    let mut interim = [0u8; 25];
+    conn.read_exact(&mut interim).expect("100 Continue");
+    assert!(String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"), "{interim:?}");
+
+    served.signal("TERM");
+    // New connections are refused once the server has seen the signal.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match std::net::TcpStream::connect(served.addr) {
+            Err(_) => break,
+            Ok(_) if std::time::Instant::now() < until => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Ok(_) => panic!("still accepting connections 20 s after SIGTERM"),
+        }
+    }
+    assert_eq!(served.exit_code_within(0), None, "the server waits for the request in flight");
+
+    // The request in flight is answered in full.
+    conn.write_all(body.as_bytes()).expect("body");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_credentials") || answer.contains("SignInFailed"), "{answer}");
+    assert_eq!(served.exit_code_within(30), Some(0), "exit 0 after a graceful shutdown");
+}

@@ -453,3 +453,60 @@ async fn role_matrix_switches_work_as_plain_forms() {
     let (_, html) = ann.get("/roles").await;
     assert!(!html.contains("Saved. Every holder"));
 }
+
+/// Signs up `admin` with a forwarding header naming 203.0.113.9, signs in, and returns the
+/// address the audit trail recorded for the sign-up.
+async fn recorded_address(app: &TestApp) -> String {
+    let c = app.browser();
+    let r = c
+        .http
+        .post(format!("{}/rpc/sign_up", app.base))
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+        .form(&[("username", "admin"), ("full_name", "Ada"), ("email", "admin@example.com"), ("password", ADMIN_PW)])
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(r.status().as_u16(), 200);
+    let (s, page) = c.get("/api/v1/audit?limit=10&event=user.signed_up").await;
+    assert_eq!(s, 200, "{page}");
+    page["events"][0]["ip"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // The test client connects from 127.0.0.1: as an untrusted peer, what it writes in the
+    // header is ignored (a client must not choose the address its sign-ins are throttled and
+    // audited under).
+    let app = TestApp::start().await;
+    assert_eq!(recorded_address(&app).await, "127.0.0.1");
+    // Named as a proxy: the rightmost address it forwarded is the client's, not the one the
+    // client itself wrote further left.
+    let config = app::backend::Config {
+        trusted_proxies: vec![server::client_addr::parse_proxy("127.0.0.0/8").expect("cidr")],
+        ..Default::default()
+    };
+    let app = TestApp::start_with(config).await;
+    assert_eq!(recorded_address(&app).await, "203.0.113.9");
+}
+
+#[tokio::test]
+async fn a_shutting_down_server_ends_its_event_streams() {
+    // (otherwise a graceful shutdown would wait for every open page until the grace period)
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let mut stream = admin.http.get(format!("{}/api/v1/events", app.base)).send().await.expect("events");
+    assert_eq!(stream.status().as_u16(), 200);
+    let first = stream.chunk().await.expect("first event").expect("a chunk");
+    assert!(String::from_utf8_lossy(&first).contains("event: access"), "{first:?}");
+    app.backend.stop_streams();
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the event stream is still open 10 s after shutdown began");
+}

@@ -27,6 +27,9 @@ pub struct Config {
     /// Whether the server may fetch URLs on loopback, private and link-local addresses
     /// (single sign-on providers on the local network). Off: SSRF protection.
     pub allow_internal_urls: bool,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers name the client.
+    /// Empty: the TCP peer is the client, whatever such headers say (anyone can send them).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             totp_issuer: "Roster".to_string(),
             secret_key: None,
             allow_internal_urls: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl std::fmt::Debug for Config {
             .field("totp_issuer", &self.totp_issuer)
             .field("secret_key", &self.secret_key.map(|_| "(set)"))
             .field("allow_internal_urls", &self.allow_internal_urls)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -31,6 +31,9 @@ pub struct Backend {
     /// The WebAuthn relying party: present when the public URL is configured (browsers bind
     /// passkeys to it, so it cannot be guessed from request headers).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Set when the server shuts down: long-lived answers (event streams) end, so that the
+    /// requests in flight can finish and the process exit.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The relying party for `origin` (`https://roster.example.com`, or `http://localhost:PORT`
@@ -72,7 +75,13 @@ impl Backend {
             session_cache: Arc::default(),
             token_cache: Arc::default(),
             webauthn,
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Ends the event streams (see `stopping`).
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
     }
 
     pub async fn load_access(&self) -> Result<(), StoreError> {

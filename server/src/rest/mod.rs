@@ -259,8 +259,8 @@ async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
 /// Server-sent events for live pages: `access` with the new version number after every
 /// change of roles, grants, memberships or organizations. Signed-in callers only; the data
 /// itself is fetched through the usual (checked) calls. The stream ends, at the latest within
-/// `SESSION_RECHECK`, once its session is gone (signed out, expired, account disabled); the
-/// browser then reconnects with whatever session it has.
+/// `SESSION_RECHECK`, once its session is gone (signed out, expired, account disabled), and
+/// when the server shuts down; the browser then reconnects with whatever session it has.
 #[utoipa::path(get, path = "/events", tag = "meta", operation_id = "events",
     responses(
         (status = 200, description = "An event stream: `event: access`, `data:` the new version", content_type = "text/event-stream", body = String),
@@ -283,20 +283,25 @@ async fn events(
     let rx = s.backend.access.subscribe();
     let first = s.backend.access.version();
     let event = |v: i64| Ok(Event::default().event("access").data(v.to_string()));
-    let stream = futures_util::stream::unfold((rx, Some(first)), move |(mut rx, first)| {
+    let stopping = s.backend.stopping.subscribe();
+    let stream = futures_util::stream::unfold((rx, stopping, Some(first)), move |(mut rx, mut stopping, first)| {
         let backend = backend.clone();
         let session = session.clone();
         async move {
             if let Some(v) = first {
-                return Some((event(v), (rx, None)));
+                return Some((event(v), (rx, stopping, None)));
             }
             loop {
-                let next = tokio::time::timeout(SESSION_RECHECK, rx.recv()).await;
+                // (a server shutting down ends the stream: the browser reconnects elsewhere)
+                let next = tokio::select! {
+                    next = tokio::time::timeout(SESSION_RECHECK, rx.recv()) => next,
+                    _ = stopping.wait_for(|stop| *stop) => return None,
+                };
                 if !session_alive(&backend, &session).await {
                     return None;
                 }
                 match next {
-                    Ok(Ok(v)) => return Some((event(v), (rx, None))),
+                    Ok(Ok(v)) => return Some((event(v), (rx, stopping, None))),
                     // A slow reader missed some: the latest version is all it needs.
                     Ok(Err(RecvError::Lagged(_))) | Err(_) => continue,
                     Ok(Err(RecvError::Closed)) => return None,
