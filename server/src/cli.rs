@@ -44,6 +44,15 @@ pub struct Settings {
     /// database backups. `ROSTER_SECRET_KEY` (the base64 key itself) takes precedence.
     #[arg(long, env = "ROSTER_KEY_FILE", global = true)]
     pub key_file: Option<String>,
+    /// Log lines as readable text, or as one JSON object per line (for log collectors).
+    #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Settings {

@@ -60,6 +60,33 @@ fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
+/// The header that names a request in answers and log lines.
+pub const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// New request ids: 96 random bits in hex.
+#[derive(Clone, Copy)]
+struct RequestIds;
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<tower_http::request_id::RequestId> {
+        let bytes: [u8; 12] = rand::random();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        HeaderValue::from_str(&hex).ok().map(tower_http::request_id::RequestId::new)
+    }
+}
+
+/// Keeps an incoming request id only when it is short and plain (a proxy's `$request_id`, a
+/// UUID): it is written into every log line of the request.
+async fn sane_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let sane = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).is_some_and(|s| {
+        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    });
+    if !sane {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    req
+}
+
 pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
     let state = ServerState { backend: backend.clone(), leptos: leptos.clone() };
     let routes = app_routes();
@@ -105,9 +132,10 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
                 provide_context(api2.clone());
             },
             {
-            let leptos = leptos.clone();
-            move || app::shell(leptos.clone())
-        })
+                let leptos = leptos.clone();
+                move || app::shell(leptos.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
             move || {
                 provide_context(b3.clone());
@@ -139,13 +167,26 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
             },
             edge::headers,
         ))
-        // Spans name the path only: a query string may carry an API key (`?apikey=`).
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<axum::body::Body>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            },
-        ))
+        // The access log: one line per answer at `info` (status, latency), in a span with the
+        // request id. Spans name the path only: a query string may carry an API key (`?apikey=`).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
         // A bug must never show a stack trace: answer a plain JSON 500 and log it.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        // Every answer names its request (`X-Request-Id`), as the log lines do: the proxy's
+        // id when it sent a sane one, else a new one.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(REQUEST_ID, RequestIds))
+        .layer(axum::middleware::map_request(sane_request_id))
         .with_state(state)
 }

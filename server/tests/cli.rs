@@ -345,11 +345,13 @@ fn org_role_and_access_commands() {
 struct Served {
     child: std::process::Child,
     addr: std::net::SocketAddr,
+    /// Every line the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _site: tempfile::TempDir,
 }
 
 impl Served {
-    fn start(db: &str) -> Served {
+    fn start(db: &str, extra: &[&str]) -> Served {
         use std::io::BufRead;
         let site = tempfile::tempdir().expect("site dir");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
@@ -358,21 +360,28 @@ impl Served {
             .env_remove("ROSTER_SECRET_KEY")
             .args(["serve", "--addr", "127.0.0.1:0", "--site-root"])
             .arg(site.path())
+            .args(extra)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start roster serve");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         // (keeps reading, so the server never blocks on a full pipe)
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(addr.trim().to_string());
+                    let addr: String = addr.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                    let _ = tx.send(addr);
+                }
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
                 }
             }
         });
         let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server printed its address");
-        Served { child, addr: addr.parse().expect("address"), _site: site }
+        Served { child, addr: addr.parse().expect("address"), log, _site: site }
     }
 
     fn signal(&self, name: &str) {
@@ -408,7 +417,7 @@ impl Drop for Served {
 fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
     use std::io::{Read, Write};
     let (_d, db) = db();
-    let mut served = Served::start(&db);
+    let mut served = Served::start(&db, &[]);
     // A request in flight: its head is sent with `Expect: 100-continue`, so the server's
     // "100 Continue" proves it has started handling it; its body follows after the signal.
     let body = "login=nobody&password=wrong+password+here";
@@ -444,4 +453,35 @@ fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("invalid_credentials") || answer.contains("SignInFailed"), "{answer}");
     assert_eq!(served.exit_code_within(30), Some(0), "exit 0 after a graceful shutdown");
+}
+
+#[test]
+fn json_access_log_names_each_request() {
+    use std::io::{Read, Write};
+    let (_d, db) = db();
+    let mut served = Served::start(&db, &["--log-format", "json"]);
+    let mut conn = std::net::TcpStream::connect(served.addr).expect("connect");
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nX-Request-Id: probe-42\r\nConnection: close\r\n\r\n",
+        served.addr
+    );
+    conn.write_all(request.as_bytes()).expect("request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(answer.to_ascii_lowercase().contains("x-request-id: probe-42"), "{answer}");
+    served.signal("TERM");
+    assert_eq!(served.exit_code_within(30), Some(0));
+    let log = served.log.lock().expect("log").clone();
+    // Every line is a JSON object; the access log line of the request carries its id,
+    // method, path, status and latency.
+    let entries: Vec<serde_json::Value> =
+        log.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let line = entries
+        .iter()
+        .find(|e| e["span"]["id"] == "probe-42" && e["fields"]["status"].as_u64() == Some(200))
+        .unwrap_or_else(|| panic!("no access log line for the request: {log:#?}"));
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["span"]["path"], "/healthz");
+    assert_eq!(line["span"]["method"], "GET");
+    assert!(line["fields"]["latency"].is_string(), "{line}");
 }

@@ -510,3 +510,27 @@ async fn a_shutting_down_server_ends_its_event_streams() {
     .await;
     assert!(end.is_ok(), "the event stream is still open 10 s after shutdown began");
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| {
+        r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    // A new id per request: 24 hex digits.
+    let a = id_of(&http.get(format!("{}/healthz", app.base)).send().await.expect("get"));
+    let b = id_of(&http.get(format!("{}/api/v1/me", app.base)).send().await.expect("get"));
+    for id in [&a, &b] {
+        assert!(id.len() == 24 && id.bytes().all(|c| c.is_ascii_hexdigit()), "{id:?}");
+    }
+    assert_ne!(a, b);
+    // A proxy's sane id is kept (its log lines and ours then match); anything else is replaced.
+    let kept = http.get(format!("{}/healthz", app.base)).header("x-request-id", "7f3a-9c_01.x").send().await;
+    assert_eq!(id_of(&kept.expect("get")), "7f3a-9c_01.x");
+    for odd in ["a b", "<script>", &"x".repeat(65)] {
+        let r = http.get(format!("{}/healthz", app.base)).header("x-request-id", odd).send().await.expect("get");
+        let id = id_of(&r);
+        assert!(id.len() == 24 && id != odd, "{odd:?} -> {id:?}");
+    }
+}
