@@ -276,6 +276,10 @@ pub struct ServeArgs {
     /// this many seconds to finish before exiting.
     #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+    /// Serve Prometheus metrics at `/metrics` on this separate (management) address, e.g.
+    /// `127.0.0.1:9090`. Off by default; never served on the public address.
+    #[arg(long, env = "ROSTER_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod edge;
 pub mod http_guard;
+pub mod metrics;
 pub mod rest;
 pub mod rpc;
 pub mod sso;
@@ -149,6 +150,8 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::session))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        // (inside the router's layers: it sees the matched route template)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(edge::json_errors))
         .layer(axum::middleware::from_fn(rest::avatar::too_big_to_profile))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -118,6 +118,23 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
             return cli::EXIT_UNEXPECTED;
         }
     };
+    if let Some(addr) = args.metrics_addr {
+        let metrics = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr} (--metrics-addr): {e}");
+                return cli::EXIT_UNEXPECTED;
+            }
+        };
+        let bound = metrics.local_addr().unwrap_or(addr);
+        tracing::info!("metrics on http://{bound}/metrics");
+        let router = server::metrics::router(backend.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     // (the bound address: with port 0 the system picks one, and scripts read it from here)
     let bound = listener.local_addr().unwrap_or(args.addr);
     tracing::info!("Roster listening on http://{bound}");

@@ -485,3 +485,48 @@ fn json_access_log_names_each_request() {
     assert_eq!(line["span"]["method"], "GET");
     assert!(line["fields"]["latency"].is_string(), "{line}");
 }
+
+/// One HTTP/1.1 request on a new connection; the whole answer (head and body).
+fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).expect("request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
+#[test]
+fn metrics_are_served_on_the_management_address_only() {
+    let (_d, db) = db();
+    let served = Served::start(&db, &["--metrics-addr", "127.0.0.1:0"]);
+    let metrics_addr: std::net::SocketAddr = {
+        let log = served.log.lock().expect("log").clone();
+        let line = log.iter().find_map(|l| l.split("metrics on http://").nth(1)).expect("metrics address logged");
+        line.trim_end_matches(|c: char| c.is_whitespace()).trim_end_matches("/metrics").parse().expect("address")
+    };
+    assert!(http(served.addr, "GET", "/healthz", "").starts_with("HTTP/1.1 200"));
+    let failed = http(served.addr, "POST", "/rpc/sign_in", "login=nobody&password=wrong+password+here");
+    assert!(failed.starts_with("HTTP/1.1 401"), "{failed}");
+    // Not on the public address.
+    assert!(!http(served.addr, "GET", "/metrics", "").contains("roster_http_requests_total"));
+
+    let scraped = http(metrics_addr, "GET", "/metrics", "");
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    for expected in [
+        r#"roster_sign_ins_total{outcome="failed"} 1"#,
+        r#"roster_http_requests_total{route="/healthz",method="GET",status="200"} 1"#,
+        r#"roster_http_requests_total{route="/rpc/sign_in",method="POST",status="401"} 1"#,
+        r#"roster_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="0.005"}"#,
+        "roster_access_version ",
+    ] {
+        assert!(scraped.contains(expected), "no {expected} in:\n{scraped}");
+    }
+    // Routes are templates, never raw paths (bounded label values).
+    assert!(!scraped.contains("nobody"), "{scraped}");
+}

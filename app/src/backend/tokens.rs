@@ -147,7 +147,11 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
         let waiting = !b.token_failures.allowed(&throttle_key, now);
         b.token_failures.fail(&throttle_key, now);
         let wait_ms = b.token_failures.wait_ms(&throttle_key, now);
-        return Err(if waiting { Refused::Throttled { wait_ms } } else { r });
+        if waiting {
+            crate::backend::metrics::throttled("token");
+            return Err(Refused::Throttled { wait_ms });
+        }
+        return Err(r);
     }
     let Some((t, u)) = found else { return Err(Refused::Unknown) };
     // Last use to the minute: no write on every request.

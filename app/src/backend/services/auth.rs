@@ -168,6 +168,8 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         ev.after = Some(json!({ "reason": "throttled" }));
         tx.insert_audit(&ev).await?;
         tx.commit().await?;
+        crate::backend::metrics::sign_in("throttled");
+        crate::backend::metrics::throttled("password");
         return Err(Error::SignInFailed);
     }
     tx.commit().await?;
@@ -195,6 +197,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
             ev.after = Some(json!({ "reason": reason }));
             tx.insert_audit(&ev).await?;
             tx.commit().await?;
+            crate::backend::metrics::sign_in("failed");
             return Err(Error::SignInFailed);
         }
     };
@@ -225,6 +228,7 @@ pub(crate) async fn after_first_factor(
         ev.after = Some(json!({ "method": method, "next": "second_factor" }));
         tx.insert_audit(&ev).await?;
         tx.commit().await?;
+        crate::backend::metrics::sign_in("second_factor_required");
         return Ok(SignInOutcome::SecondFactor { challenge, totp, passkey });
     }
     let signed_in = start_session(b, ctx, &mut tx, user, now, method).await?;
@@ -276,6 +280,9 @@ pub(crate) async fn start_session(
     ev.target = Some(user.username.clone());
     ev.after = Some(json!({ "method": method }));
     tx.insert_audit(&ev).await?;
+    // (every method ends here; counted before the caller's commit, which fails only when the
+    // database does, and then the request answers an error anyway)
+    crate::backend::metrics::sign_in("success");
     Ok(SignedIn { token, me: me_of(b, user, org) })
 }
 

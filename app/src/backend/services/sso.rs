@@ -329,6 +329,7 @@ pub async fn finish(
     let throttle_key = format!("sso:{}", ctx.ip.as_deref().unwrap_or(""));
     let now = b.now();
     if !b.token_failures.allowed(&throttle_key, now) {
+        crate::backend::metrics::throttled("sso");
         return Err(Refused { reason: SsoRefusal::Throttled, link: false });
     }
     let mut link = false;
