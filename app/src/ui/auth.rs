@@ -2,6 +2,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+use super::forms::{Fields, PostForm};
 use super::{field_error, form_error, Field, Session};
 use crate::api::auth::{pending_second_factor, sign_up_open, SignIn, SignInCode, SignUp};
 use crate::api::passkeys::{
@@ -119,13 +120,13 @@ pub fn SignInPage() -> impl IntoView {
                 </Show>
                 // (recovery codes come with TOTP: an account with passkeys only has none)
                 <Show when=has_totp>
-                    <ActionForm action=code attr:novalidate=true>
+                    <PostForm action=code input={|f: &Fields| SignInCode { code: f.get("code") }} attr:novalidate=true>
                         <Field id="code" label="Authentication code" autocomplete="one-time-code" required=true
                             hint="The 6-digit code from your authenticator app, or one of your recovery codes."
                             error=Signal::derive(field_error(cv, "code"))/>
                         {form_error(cv, &["code"])}
                         <button type="submit" class=move || if has_passkey() { "" } else { "primary" } disabled=move || code.pending().get()>"Verify"</button>
-                    </ActionForm>
+                    </PostForm>
                 </Show>
                 <p class="muted"><a href="/sign-in">"Start over"</a></p>
             </section>
@@ -134,13 +135,13 @@ pub fn SignInPage() -> impl IntoView {
         <section class="card narrow">
             <h1>"Sign in to Roster"</h1>
             <super::sso::SsoError/>
-            <ActionForm action=action attr:novalidate=true>
+            <PostForm action=action input={|f: &Fields| SignIn { login: f.get("login"), password: f.get("password") }} attr:novalidate=true>
                 <Field id="login" label="Username or email" autocomplete="username" required=true
                     value=typed_login.get_untracked() error=Signal::derive(|| None)/>
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
                 {form_error(value, &[])}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
-            </ActionForm>
+            </PostForm>
             <div class="or"><span>"or"</span></div>
             <button type="button" class="passkey" disabled=move || pk_busy.get() on:click=sign_in_with_passkey>"Sign in with a passkey"</button>
             {pk_alert}

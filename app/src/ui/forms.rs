@@ -1,7 +1,8 @@
 //! Forms that work before the WASM arrives. Every server-function form is a real
-//! `<form method="post" action="/rpc/NAME">` (Leptos `ActionForm`): hydrated, it runs in the
-//! page; before hydration (slow links, blocked scripts) the browser posts it natively and the
-//! server answers with a 303 back to the page, carrying the outcome in the query
+//! `<form method="post" action="/rpc/NAME">` (Leptos `ActionForm`, or [`PostForm`] for the
+//! sign-in page's and the header's forms): hydrated, it runs in the page; before hydration
+//! (slow links, blocked scripts) the browser posts it natively and the server answers with a
+//! 303 back to the page, carrying the outcome in the query
 //! (`?rpc=NAME&error=...&values=...&sig=...`, see `server/src/rpc.rs`). The server checks
 //! the signature while rendering and hands the outcome to the browser with the page. The
 //! helpers here merge both ways into one outcome, so a page renders the same message either
@@ -198,4 +199,48 @@ where
         }
     });
     count.into()
+}
+
+/// The named fields of a submitted form, as the browser would post them.
+pub struct Fields(Option<leptos::web_sys::FormData>);
+
+impl Fields {
+    /// The value of the field `name` (empty when the form has none).
+    pub fn get(&self, name: &str) -> String {
+        self.0.as_ref().and_then(|d| d.get(name).as_string()).unwrap_or_default()
+    }
+}
+
+/// `ActionForm` for the forms of the main WASM module (sign-in, the second factor, the
+/// header's): the same `<form method="post" action="/rpc/NAME">` (it works before the WASM
+/// arrives), but hydrated it builds the server function's arguments from the named fields
+/// with `input` instead of decoding them with serde_qs, whose deserializer would otherwise be
+/// compiled into the sign-in page's WASM once per form type.
+#[component]
+pub fn PostForm<S>(
+    /// The action the form dispatches.
+    action: ServerAction<S>,
+    /// The server function's arguments from the form's fields.
+    input: fn(&Fields) -> S,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        if ev.default_prevented() {
+            return;
+        }
+        ev.prevent_default();
+        // (the fields and the submit button's name and value, as `ActionForm` reads them)
+        let fields = Fields(leptos::form::form_data_from_event(&ev).ok());
+        action.dispatch(input(&fields));
+    };
+    view! {
+        <form action=S::url() method="post" on:submit=on_submit>
+            {children()}
+        </form>
+    }
 }

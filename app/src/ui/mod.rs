@@ -252,7 +252,7 @@ fn Header() -> impl IntoView {
                             </details>
                             {if many {
                                 view! {
-                                    <ActionForm action=switch attr:class="org-switcher">
+                                    <forms::PostForm action=switch input={|f: &forms::Fields| SwitchOrg { org: f.get("org") }} attr:class="org-switcher">
                                         <label for="org-switcher">"Organization"</label>
                                         <select
                                             id="org-switcher"
@@ -271,7 +271,7 @@ fn Header() -> impl IntoView {
                                         </select>
                                         // (the hydrated page switches on change)
                                         <button type="submit" class="secondary no-wasm">"Switch"</button>
-                                    </ActionForm>
+                                    </forms::PostForm>
                                 }
                                     .into_any()
                             } else {
@@ -279,9 +279,9 @@ fn Header() -> impl IntoView {
                             }}
                             <div class="whoami">
                                 <span class="who">"Signed in as "<strong>{me.username.clone()}</strong></span>
-                                <ActionForm action=sign_out>
+                                <forms::PostForm action=sign_out input={|_: &forms::Fields| SignOut {}}>
                                     <button type="submit" class="link">"Sign out"</button>
-                                </ActionForm>
+                                </forms::PostForm>
                             </div>
                         }
                             .into_any()
