@@ -25,9 +25,8 @@ fn keyset_sql(col: &str, cmp: &str, key: Option<&PageKey>, next: &mut usize) -> 
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds a cursor's (value, id) in the order `keyset_sql` expects. A text value compared with
-/// a boolean column (two_factor) cannot happen: `page_key` gives integers for it, bound as
-/// 0/1 and compared through the column cast below.
+/// Binds a cursor's (value, id) in the order `keyset_sql` expects. The 2FA flag's value is
+/// the integer 0/1 (as on SQLite), compared with the column cast to an integer (`sort_column`).
 fn bind_key<'q>(query: Query<'q>, k: &PageKey) -> Query<'q> {
     let query = match &k.value {
         KeyValue::Int(i) => query.bind(*i),
