@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use app::backend::services::users::{self as svc, OnExisting, Provision, Provisioned};
 use app::backend::services::{access as access_svc, orgs as org_svc, roles as role_svc};
-use app::backend::store::sqlite::SqliteStore;
+use app::backend::store::Store;
 use app::backend::{Backend, Config, Ctx, SystemClock};
 use app::domain::abilities::AbilitySet;
 use app::domain::users::{format_time, NewUser, UserChanges, UserQuery, UserStatus};
@@ -30,7 +30,8 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct Settings {
-    /// Database URL: `sqlite:PATH` (created if missing).
+    /// Database URL: `sqlite:PATH` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`
+    /// (an existing database; `?sslmode=require` for TLS).
     #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite:data/roster.db", global = true)]
     pub database_url: String,
     /// Minimum password length (characters).
@@ -40,8 +41,9 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_PASSWORD_COMPLEXITY", default_value_t = false, global = true)]
     pub password_complexity: bool,
     /// File holding the instance key that encrypts secrets at rest (32 bytes, base64),
-    /// created on first use. Default: `roster.key` beside the database file. Keep it out of
-    /// database backups. `ROSTER_SECRET_KEY` (the base64 key itself) takes precedence.
+    /// created on first use. Default: `roster.key` beside a SQLite database file; required
+    /// with PostgreSQL (every instance must share one key). Keep it out of database backups.
+    /// `ROSTER_SECRET_KEY` (the base64 key itself) takes precedence.
     #[arg(long, env = "ROSTER_KEY_FILE", global = true)]
     pub key_file: Option<String>,
     /// Log lines as readable text, or as one JSON object per line (for log collectors).
@@ -74,6 +76,13 @@ impl Settings {
         }
         let path = match &self.key_file {
             Some(p) => std::path::PathBuf::from(p),
+            None if !self.database_url.starts_with("sqlite:") => {
+                // No file beside a server database: each instance would make its own key and
+                // could not open the secrets the others sealed.
+                return Err("with a PostgreSQL database, set ROSTER_SECRET_KEY or --key-file \
+                            (the same key on every instance)"
+                    .to_string());
+            }
             None => {
                 let db = self.database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 let db = db.split('?').next().unwrap_or(db);
@@ -401,23 +410,39 @@ pub fn describe(e: &Error) -> String {
     }
 }
 
-/// Opens the database and applies migrations (fail fast on either).
-pub async fn open_store(settings: &Settings) -> Result<Arc<SqliteStore>, String> {
+/// Opens the database and applies migrations (fail fast on either). The backend is chosen
+/// by the URL's scheme (`store::open`); for SQLite the database's folder is created first.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, String> {
     let url = &settings.database_url;
-    if !url.starts_with("sqlite:") {
-        return Err(format!("unsupported database URL '{url}': only sqlite: URLs are supported in this version"));
-    }
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
+    let backend = app::backend::store::backend_of(url).map_err(|e| e.to_string())?;
+    if backend == app::backend::store::Backend::Sqlite {
+        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
+            }
         }
     }
-    let store = SqliteStore::open(url).await.map_err(|e| format!("cannot open database {url}: {e}"))?;
-    store.migrate().await.map_err(|e| format!("cannot migrate database {url}: {e}"))?;
-    Ok(Arc::new(store))
+    // A PostgreSQL URL may carry a password: errors name the database without it.
+    let shown = redacted(url);
+    let store = app::backend::store::open(url).await.map_err(|e| format!("cannot open database {shown}: {e}"))?;
+    store.migrate().await.map_err(|e| format!("cannot migrate database {shown}: {e}"))?;
+    Ok(store)
+}
+
+/// `url` without the password of its user-info part (`postgres://user:***@host/db`).
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 /// Writes a new file readable by its owner only (refuses to overwrite one).
@@ -438,12 +463,12 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-pub fn backend(store: Arc<SqliteStore>, config: Config) -> Backend {
+pub fn backend(store: Arc<dyn Store>, config: Config) -> Backend {
     Backend::new(store, config, Arc::new(SystemClock))
 }
 
 /// A backend with the access model loaded (exit code 7 if the database cannot be read).
-pub async fn loaded(store: Arc<SqliteStore>, config: Config) -> Result<Backend, u8> {
+pub async fn loaded(store: Arc<dyn Store>, config: Config) -> Result<Backend, u8> {
     let b = backend(store, config);
     match b.load_access().await {
         Ok(()) => Ok(b),
@@ -464,7 +489,7 @@ pub enum Admin {
 }
 
 /// Loads the access model, then runs an admin command; returns the exit code.
-pub async fn run_admin(store: Arc<SqliteStore>, config: Config, cmd: Admin) -> u8 {
+pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 {
     let b = match loaded(store, config).await {
         Ok(b) => b,
         Err(code) => return code,

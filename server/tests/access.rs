@@ -429,13 +429,9 @@ async fn changes_made_by_another_process_reach_the_running_server() {
     two_orgs(&admin).await;
     app.member(&admin, "cli_user", "Acme", "Viewer").await;
     assert_eq!(check(&admin, "cli_user", "Acme", "use-adminer").await["allowed"], json!(false));
-    // A second store on the same file, as the `roster` command line would open it.
-    let other = app::backend::store::sqlite::SqliteStore::open(&app.db_url).await.expect("open");
-    let cli = app::backend::Backend::new(
-        std::sync::Arc::new(other),
-        Default::default(),
-        std::sync::Arc::new(app::backend::SystemClock),
-    );
+    // A second store on the same database, as the `roster` command line would open it.
+    let other = app::backend::store::open(&app.db_url).await.expect("open");
+    let cli = app::backend::Backend::new(other, Default::default(), std::sync::Arc::new(app::backend::SystemClock));
     cli.load_access().await.expect("load");
     let ctx = app::backend::Ctx::cli();
     let viewer = app::backend::services::roles::resolve(&cli, "Viewer").expect("role");

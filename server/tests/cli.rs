@@ -161,12 +161,8 @@ fn random_password_accounts_exist_but_cannot_sign_in_with_a_password() {
     // No password works for it: the service refuses every attempt.
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
-        let store = app::backend::store::sqlite::SqliteStore::open(&db).await.expect("open");
-        let b = app::backend::Backend::new(
-            std::sync::Arc::new(store),
-            Default::default(),
-            std::sync::Arc::new(app::backend::SystemClock),
-        );
+        let store = app::backend::store::open(&db).await.expect("open");
+        let b = app::backend::Backend::new(store, Default::default(), std::sync::Arc::new(app::backend::SystemClock));
         for pw in ["", PW, "roster-dummy-password-for-timing"] {
             let r = app::backend::services::auth::sign_in(&b, &app::backend::Ctx::anonymous(), "svc", pw).await;
             assert!(matches!(r, Err(app::domain::Error::SignInFailed)));

@@ -137,18 +137,15 @@ async fn removing_a_passkey_needs_sudo_and_never_the_last_way_in() {
     let (s, _) = admin.rpc("delete_passkey", &[("id", &id.to_string())]).await;
     assert_eq!(s, 404);
     // No password, no TOTP: the only passkey stays.
-    sqlx::query("UPDATE users SET password_hash = NULL WHERE username = 'pia'")
-        .execute(&sqlx::SqlitePool::connect(&app.db_url).await.expect("pool"))
-        .await
-        .expect("no password");
+    app.exec("UPDATE users SET password_hash = NULL WHERE username = 'pia'").await;
     let (s, b) = pia.rpc("delete_passkey", &[("id", &id.to_string())]).await;
     assert_eq!(s, 409, "{b}");
     assert!(b.to_string().contains("only way to sign in"), "{b}");
     // With a password it goes, after a recent sign-in only.
-    sqlx::query("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'admin') WHERE username = 'pia'")
-        .execute(&sqlx::SqlitePool::connect(&app.db_url).await.expect("pool"))
-        .await
-        .expect("password back");
+    app.exec(
+        "UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'admin') WHERE username = 'pia'",
+    )
+    .await;
     app.clock.advance_ms(11 * 60_000);
     let (s, b) = pia.rpc("delete_passkey", &[("id", &id.to_string())]).await;
     assert_eq!((s, b), (403, json!({"Forbidden": "ReauthRequired"})));

@@ -192,10 +192,7 @@ async fn me(c: &Client) -> Value {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&app.db_url).await.expect("db");
-    let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect("count");
-    pool.close().await;
-    n
+    app.count(sql).await
 }
 
 #[tokio::test]
@@ -235,7 +232,18 @@ async fn first_sign_in_creates_the_account_in_the_providers_org_and_role_then_fi
     assert_eq!(count(&app, "SELECT count(*) FROM users").await, users);
     // The provider's secret is sealed at rest and never returned.
     assert_eq!(
-        count(&app, "SELECT count(*) FROM sso_providers WHERE instr(client_secret, 'test-client-secret') > 0").await,
+        count(
+            &app,
+            match app.kind {
+                common::db::Kind::Sqlite => {
+                    "SELECT count(*) FROM sso_providers WHERE instr(client_secret, 'test-client-secret') > 0"
+                }
+                common::db::Kind::Postgres => {
+                    "SELECT count(*) FROM sso_providers WHERE position('test-client-secret'::bytea in client_secret) > 0"
+                }
+            }
+        )
+        .await,
         0
     );
     let (_, list) = admin.get("/api/v1/sso/providers").await;

@@ -264,30 +264,23 @@ async fn seeds_are_sealed_at_rest_and_bound_to_their_account() {
     let (secret, codes) = enrol(&app, &gus).await;
     let _ = enrol(&app, &hal).await;
     let raw = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).expect("base32");
-    let pool = sqlx::SqlitePool::connect(&app.db_url).await.expect("pool");
-    let rows: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT user_id, secret FROM totp").fetch_all(&pool).await.expect("rows");
+    let rows = app.int_bytes_rows("SELECT user_id, secret FROM totp").await;
     for (_, sealed) in &rows {
         assert!(!sealed.windows(raw.len()).any(|w| w == raw.as_slice()), "the seed is stored in the clear");
         assert!(!String::from_utf8_lossy(sealed).contains(&secret));
     }
-    let dump: Vec<(String,)> = sqlx::query_as("SELECT COALESCE(before, '') || COALESCE(after, '') FROM audit_events")
-        .fetch_all(&pool)
-        .await
-        .expect("audit");
-    for (text,) in &dump {
+    let dump = app.texts("SELECT COALESCE(before, '') || COALESCE(after, '') FROM audit_events").await;
+    for text in &dump {
         assert!(!text.contains(&secret) && !codes.iter().any(|c| text.contains(c.as_str())), "{text}");
     }
     // gus's sealed seed copied onto hal: it no longer opens (bound to its account), and the
     // sign-in fails cleanly instead of accepting gus's codes for hal.
     let gus_id = app.backend.access.read().user_id("gus").expect("gus").0;
     let hal_id = app.backend.access.read().user_id("hal").expect("hal").0;
-    sqlx::query("UPDATE totp SET secret = (SELECT secret FROM totp WHERE user_id = ?) WHERE user_id = ?")
-        .bind(gus_id)
-        .bind(hal_id)
-        .execute(&pool)
-        .await
-        .expect("tamper");
+    app.exec(&format!(
+        "UPDATE totp SET secret = (SELECT secret FROM totp WHERE user_id = {gus_id}) WHERE user_id = {hal_id}"
+    ))
+    .await;
     app.clock.advance_ms(30_000);
     let c = password_step(&app, "hal", MEMBER_PW).await;
     let (s, b) = c.rpc("sign_in_code", &[("code", &oathtool(&secret, secs(&app)))]).await;

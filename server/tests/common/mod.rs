@@ -1,11 +1,13 @@
-//! Test harness: a real server on 127.0.0.1:0 over a real SQLite file in a temp dir, with a
-//! clock the test can move, and an HTTP client that behaves like a same-origin browser.
+//! Test harness: a real server on 127.0.0.1:0 over a fresh database (a SQLite file in a temp
+//! dir, or with `ROSTER_TEST_BACKEND=postgres` a PostgreSQL database of its own; see `db`),
+//! with a clock the test can move, and an HTTP client that behaves like a same-origin browser.
 #![allow(dead_code)]
+
+pub mod db;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::backend::store::sqlite::SqliteStore;
 use app::backend::{Backend, Config, ManualClock};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
@@ -23,6 +25,9 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub db_url: String,
     pub dir: tempfile::TempDir,
+    pub kind: db::Kind,
+    /// Drops the PostgreSQL database after the test.
+    pub pg: Option<db::PgGuard>,
 }
 
 pub fn now_ms() -> i64 {
@@ -35,12 +40,11 @@ impl TestApp {
     }
 
     pub async fn start_with(config: Config) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_url = format!("sqlite:{}", dir.path().join("roster.db").display());
-        let store = SqliteStore::open(&db_url).await.expect("open store");
-        store.migrate().await.expect("migrate");
+        let db = db::TestDb::new(db::Kind::from_env()).await;
+        let store = db.open().await;
+        let db::TestDb { kind, url: db_url, dir, pg } = db;
         let clock = Arc::new(ManualClock::new(now_ms()));
-        let backend = Backend::new(Arc::new(store), config, clock.clone());
+        let backend = Backend::new(store, config, clock.clone());
         backend.load_access().await.expect("load access model");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -49,7 +53,7 @@ impl TestApp {
         tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
-        TestApp { addr, base: format!("http://{addr}"), backend, clock, db_url, dir }
+        TestApp { addr, base: format!("http://{addr}"), backend, clock, db_url, dir, kind, pg }
     }
 
     /// A cookie-keeping client that sends the headers a same-origin browser page sends.
@@ -116,6 +120,79 @@ impl TestApp {
         let (s, body) = c.rpc("sign_in", &[("login", username), ("password", password)]).await;
         assert_eq!(s, 200, "sign in {username}: {body}");
         c
+    }
+}
+
+impl TestApp {
+    /// Runs SQL statements (no parameters) on the test's database, whichever the backend, as
+    /// another process or an operator would.
+    pub async fn exec(&self, sql: &str) {
+        match self.kind {
+            db::Kind::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.db_url).await.expect("pool");
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+                pool.close().await;
+            }
+            db::Kind::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.db_url).await.expect("pool");
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+                pool.close().await;
+            }
+        }
+    }
+
+    /// The one integer a query returns (a COUNT), whichever the backend.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            db::Kind::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.db_url).await.expect("pool");
+                let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+                pool.close().await;
+                n
+            }
+            db::Kind::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.db_url).await.expect("pool");
+                let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+                pool.close().await;
+                n
+            }
+        }
+    }
+
+    /// Rows of (integer, bytes) a query returns, whichever the backend.
+    pub async fn int_bytes_rows(&self, sql: &str) -> Vec<(i64, Vec<u8>)> {
+        match self.kind {
+            db::Kind::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.db_url).await.expect("pool");
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect(sql);
+                pool.close().await;
+                rows
+            }
+            db::Kind::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.db_url).await.expect("pool");
+                let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect(sql);
+                pool.close().await;
+                rows
+            }
+        }
+    }
+
+    /// Every text a query returns (one column), whichever the backend.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        match self.kind {
+            db::Kind::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.db_url).await.expect("pool");
+                let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.expect(sql);
+                pool.close().await;
+                rows
+            }
+            db::Kind::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.db_url).await.expect("pool");
+                let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.expect(sql);
+                pool.close().await;
+                rows
+            }
+        }
     }
 }
 
@@ -325,7 +402,16 @@ pub fn code(v: &Value) -> String {
 
 /// Runs the `roster` binary on `db`; returns (exit code, stdout, stderr).
 pub fn roster(db: &str, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    if db.starts_with("postgres") {
+        // No key file beside a server database: one per test database, in the temp dir.
+        let name: String =
+            db.rsplit('/').next().unwrap_or("db").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        cmd.env("ROSTER_KEY_FILE", std::env::temp_dir().join(format!("roster-test-{name}.key")));
+    } else {
+        cmd.env_remove("ROSTER_KEY_FILE");
+    }
+    let out = cmd
         .env("ROSTER_DATABASE_URL", db)
         .env("ROSTER_LOG", "error")
         .env_remove("ROSTER_SECRET_KEY")

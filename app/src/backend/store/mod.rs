@@ -12,6 +12,8 @@
 pub mod access;
 pub mod audit;
 pub mod pictures;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod second_factors;
 pub mod sessions;
 pub mod settings;
@@ -46,6 +48,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names no backend this build can open.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -66,6 +71,17 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     // One account per provider identity, one identity per (provider, account).
     ("sso_links.issuer, sso_links.subject", "sso_link"),
     ("sso_links.provider_id, sso_links.user_id", "sso_link"),
+    // PostgreSQL reports the violated constraint or unique index by name
+    // (migrations/postgres names every one of them).
+    ("users_username_key", "username"),
+    ("users_email_key", "email"),
+    ("roles_name_key", "name"),
+    ("orgs_name_key", "name"),
+    ("memberships_pkey", "member"),
+    ("memberships_org_username", "member"),
+    ("passkeys_credential_id", "passkey"),
+    ("sso_links_issuer_subject", "sso_link"),
+    ("sso_links_provider_user", "sso_link"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -109,6 +125,10 @@ pub trait Store:
 {
     /// Opens a write transaction (serialised with every other writer).
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Applies the migrations this binary knows and the database has not applied yet.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Migrations known to this binary that the database has not applied yet.
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
     /// The counter this store hands to its transactions.
     fn generation(&self) -> &WriteGeneration;
     /// A number that changes after every write transaction this process commits: what was
@@ -116,6 +136,48 @@ pub trait Store:
     fn write_generation(&self) -> u64 {
         self.generation().get()
     }
+}
+
+/// Opens the store a database URL names: `sqlite:PATH` (created if missing) or
+/// `postgres://...` / `postgresql://...` (the database must exist). Migrations are not
+/// applied here (`Store::migrate`).
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    match backend_of(url)? {
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+    }
+}
+
+/// The backends a database URL can name in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// Which backend serves `url`, by its scheme; a clear error for a URL this build cannot
+/// open (a PostgreSQL URL in a SQLite-only build says so rather than "unsupported").
+pub fn backend_of(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        return Ok(Backend::Sqlite);
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Backend::Postgres);
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Unsupported(
+            "this build of Roster supports SQLite only (built without the `postgres` feature); \
+             use a sqlite: URL or a build with PostgreSQL support"
+                .to_string(),
+        ));
+    }
+    // The URL may hold a password: name only its scheme.
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    Err(StoreError::Unsupported(format!(
+        "unsupported database URL (scheme '{scheme}'): use sqlite:PATH or postgres://USER@HOST/DATABASE"
+    )))
 }
 
 /// Every port's transactional reads and writes, on one transaction.
@@ -157,9 +219,49 @@ mod tests {
         assert_eq!(conflict_field("memberships.org_id, memberships.username_key"), Some("member"));
         assert_eq!(conflict_field("sso_links.provider_id, sso_links.user_id"), Some("sso_link"));
         assert_eq!(conflict_field("index 'users_one_public'"), None);
+        // PostgreSQL names constraints.
+        assert_eq!(conflict_field("users_username_key"), Some("username"));
+        assert_eq!(conflict_field("memberships_pkey"), Some("member"));
+        assert_eq!(conflict_field("sso_links_provider_user"), Some("sso_link"));
+        assert_eq!(conflict_field("users_one_public"), None);
         for (i, (rule, _)) in UNIQUE_FIELDS.iter().enumerate() {
             assert!(UNIQUE_FIELDS[i + 1..].iter().all(|(r, _)| r != rule), "{rule} listed twice");
         }
+    }
+
+    #[test]
+    fn urls_pick_their_backend() {
+        assert_eq!(backend_of("sqlite:data/roster.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(backend_of("sqlite://data/roster.db").ok(), Some(Backend::Sqlite));
+        #[cfg(feature = "postgres")]
+        {
+            assert_eq!(backend_of("postgres://u@h/db").ok(), Some(Backend::Postgres));
+            assert_eq!(backend_of("postgresql://u@h/db?sslmode=require").ok(), Some(Backend::Postgres));
+        }
+        #[cfg(not(feature = "postgres"))]
+        assert!(backend_of("postgres://u@h/db").unwrap_err().to_string().contains("SQLite only"));
+        let e = backend_of("mysql://root:secret@h/db").unwrap_err().to_string();
+        assert!(e.contains("unsupported database URL") && !e.contains("secret"), "{e}");
+    }
+
+    /// Both backends' migrations carry the same versions and names: a database migrated by
+    /// one binary has the same schema version on either backend.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let list = |dir: &str| -> Vec<String> {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(dir);
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            names.sort();
+            names
+        };
+        let sqlite = list("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, list("postgres"));
     }
 
     #[test]

@@ -156,6 +156,14 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx { tx, generation: self.generation.clone() }))
     }
 
+    async fn migrate(&self) -> StoreResult<()> {
+        SqliteStore::migrate(self).await
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        SqliteStore::pending_migrations(self).await
+    }
+
     fn generation(&self) -> &WriteGeneration {
         &self.generation
     }

@@ -1,0 +1,290 @@
+//! SQL for accounts: look-ups, writes and the users list (keyset paging over the sort
+//! indexes, with the trigram index for rare search terms). Same rows and order as SQLite.
+use async_trait::async_trait;
+use sqlx::{Postgres, Row};
+
+use super::{like_keys, like_pattern, user_from_row, SEARCH_WINDOW, USER_COLS};
+use super::{savepoint, settle, PgStore, PgTx};
+use crate::backend::store::{
+    KeyValue, PageKey, Seek, StoreResult, UserInsert, UserListQuery, UserRecord, UserStore, UserTx,
+};
+use crate::domain::ids::UserId;
+use crate::domain::users::{SortDir, SortField};
+
+/// `AND (col, id) > ($n, $n+1)` (or `<`) when paging from a cursor: a row-value comparison
+/// answered by a range scan of the (col, id) index. `next` is the next free parameter number.
+fn keyset_sql(col: &str, cmp: &str, key: Option<&PageKey>, next: &mut usize) -> String {
+    if key.is_some() {
+        let sql = format!(" AND ({col}, u.id) {cmp} (${}, ${})", *next, *next + 1);
+        *next += 2;
+        sql
+    } else {
+        String::new()
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds a cursor's (value, id) in the order `keyset_sql` expects. The 2FA flag's value is
+/// the integer 0/1 (as on SQLite), compared with the column cast to an integer (`sort_column`).
+fn bind_key<'q>(query: Query<'q>, k: &PageKey) -> Query<'q> {
+    let query = match &k.value {
+        KeyValue::Int(i) => query.bind(*i),
+        KeyValue::Text(s) => query.bind(s.clone()),
+    };
+    query.bind(k.id)
+}
+
+impl PgStore {
+    /// Keyset part shared by the list queries: (comparison, order) for the seek direction.
+    fn seek_parts(q: &UserListQuery) -> (&'static str, &'static str, Option<&PageKey>) {
+        // Walking backwards (previous page) flips both the comparison and the order; the
+        // service reverses the rows afterwards.
+        let backwards = matches!(q.seek, Seek::Before(_));
+        let ascending = (q.dir == SortDir::Asc) != backwards;
+        let (cmp, ord) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+        let key = match &q.seek {
+            Seek::First => None,
+            Seek::After(k) | Seek::Before(k) => Some(k),
+        };
+        (cmp, ord, key)
+    }
+
+    /// The plain query: the sort index from the cursor on, filtered by LIKE when searching.
+    /// With `window`, only the next `window` rows of the sort order are looked at.
+    async fn list_users_scan(&self, q: &UserListQuery, window: Option<i64>) -> StoreResult<Vec<UserRecord>> {
+        let col = sort_column(q.sort);
+        let (cmp, ord, key) = Self::seek_parts(q);
+        let pattern = q.search.as_deref().map(like_pattern);
+        // Parameters: [pattern] [cursor value, cursor id] [window] limit.
+        let mut next = 1;
+        let like = if pattern.is_some() {
+            next += 1;
+            format!(" AND {}", like_keys(1))
+        } else {
+            String::new()
+        };
+        let keyset = keyset_sql(col, cmp, key, &mut next);
+        let sql = match window {
+            None => format!(
+                "SELECT {USER_COLS} FROM users u WHERE TRUE{like}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ${next}"
+            ),
+            Some(_) => format!(
+                "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE TRUE{keyset} ORDER BY {col} {ord}, u.id {ord} \
+                 LIMIT ${next}) u WHERE TRUE{like} ORDER BY {col} {ord}, u.id {ord} LIMIT ${}",
+                next + 1
+            ),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some(p) = pattern {
+            query = query.bind(p);
+        }
+        if let Some(k) = key {
+            query = bind_key(query, k);
+        }
+        if let Some(w) = window {
+            query = query.bind(w);
+        }
+        query = query.bind(q.limit as i64);
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Whether the search window was full (more rows follow it in sort order).
+    async fn window_full(&self, q: &UserListQuery) -> StoreResult<bool> {
+        let col = sort_column(q.sort);
+        let (cmp, _, key) = Self::seek_parts(q);
+        let mut next = 1;
+        let keyset = keyset_sql(col, cmp, key, &mut next);
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE TRUE{keyset} LIMIT ${next}) w");
+        let mut query = sqlx::query(&sql);
+        if let Some(k) = key {
+            query = bind_key(query, k);
+        }
+        let n: i64 = query.bind(SEARCH_WINDOW + 1).fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(n > SEARCH_WINDOW)
+    }
+
+    /// Search through the trigram index, then sort the (few) matches.
+    async fn list_users_indexed(&self, q: &UserListQuery, search: &str) -> StoreResult<Vec<UserRecord>> {
+        let col = sort_column(q.sort);
+        let (cmp, ord, key) = Self::seek_parts(q);
+        let mut next = 2;
+        let keyset = keyset_sql(col, cmp, key, &mut next);
+        // The matches are found first (a bitmap scan of the trigram index) and sorted
+        // afterwards; OFFSET 0 keeps the planner from walking the sort index instead.
+        let sql = format!(
+            "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE {} OFFSET 0) u WHERE TRUE{keyset} \
+             ORDER BY {col} {ord}, u.id {ord} LIMIT ${next}",
+            like_keys(1)
+        );
+        let mut query = sqlx::query(&sql).bind(like_pattern(search));
+        if let Some(k) = key {
+            query = bind_key(query, k);
+        }
+        query = query.bind(q.limit as i64);
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(Into::into)
+    }
+}
+
+/// The sort column; the boolean as 0/1 (bool casts to int4 only), so a cursor holds the same
+/// integer as on SQLite.
+fn sort_column(f: SortField) -> &'static str {
+    match f {
+        SortField::Username => "u.username_key",
+        SortField::FullName => "u.full_name_key",
+        SortField::Email => "u.email_key",
+        SortField::Status => "u.status",
+        SortField::TwoFactor => "u.two_factor::int",
+        SortField::CreatedAt => "u.created_at",
+        SortField::LastSignInAt => "u.last_sign_in_at",
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn user_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE kind = 'person'").fetch_one(&self.pool).await?)
+    }
+
+    async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>> {
+        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3) else {
+            return self.list_users_scan(q, None).await;
+        };
+        // Frequent terms: the first rows in sort order already fill the page, so a bounded
+        // LIKE scan of the sort index answers at once. Rare terms: the trigram index finds
+        // the few rows. Both give exactly the rows the full query would.
+        let rows = self.list_users_scan(q, Some(SEARCH_WINDOW)).await?;
+        if rows.len() >= q.limit as usize || !self.window_full(q).await? {
+            return Ok(rows);
+        }
+        self.list_users_indexed(q, search).await
+    }
+
+    async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.username_key = $1"))
+            .bind(username_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>> {
+        // A username wins over another account's email address (as on SQLite: the username
+        // branch comes first).
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.username_key = $1 OR u.email_key = $1 \
+             ORDER BY (u.username_key = $1) DESC LIMIT 1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+}
+
+#[async_trait]
+impl UserTx for PgTx {
+    async fn user_count(&mut self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE kind = 'person'").fetch_one(&mut *self.tx).await?)
+    }
+
+    async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.username_key = $1"))
+            .bind(username_key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn active_super_admins(&mut self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE super_admin AND status = 'active'")
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_user(&mut self, u: &UserInsert) -> StoreResult<UserId> {
+        savepoint(&mut *self.tx).await?;
+        let r = sqlx::query_scalar(
+            "INSERT INTO users (username, username_key, full_name, full_name_key, email, email_key, \
+             password_hash, status, super_admin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        )
+        .bind(&u.username)
+        .bind(u.username.to_ascii_lowercase())
+        .bind(&u.full_name)
+        .bind(u.full_name.to_lowercase())
+        .bind(&u.email)
+        .bind(u.email.to_lowercase())
+        .bind(&u.password_hash)
+        .bind(u.status.as_str())
+        .bind(u.super_admin)
+        .bind(u.created_at)
+        .fetch_one(&mut *self.tx)
+        .await;
+        let id: i64 = settle(&mut *self.tx, r).await?;
+        Ok(UserId(id))
+    }
+
+    async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()> {
+        savepoint(&mut *self.tx).await?;
+        let r = sqlx::query(
+            "UPDATE users SET full_name = $1, full_name_key = $2, email = $3, email_key = $4, status = $5, \
+             super_admin = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&u.full_name)
+        .bind(u.full_name.to_lowercase())
+        .bind(&u.email)
+        .bind(u.email.to_lowercase())
+        .bind(u.status.as_str())
+        .bind(u.super_admin)
+        .bind(now)
+        .bind(u.id.0)
+        .execute(&mut *self.tx)
+        .await;
+        settle(&mut *self.tx, r).await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user(&mut self, id: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn set_two_factor(&mut self, user: UserId, on: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET two_factor = $1 WHERE id = $2")
+            .bind(on)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_sign_in(&mut self, user: UserId, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,821 @@
+//! The store contract: every port called directly (through `Arc<dyn Store>` / `Box<dyn Tx>`),
+//! each case run once on SQLite and once on PostgreSQL, so both backends give the same rows,
+//! order, cursors and errors. The PostgreSQL half needs `ROSTER_TEST_PG_URL` (`make test`
+//! sets it) and fails without it.
+mod common;
+
+use std::sync::Arc;
+
+use app::backend::store::*;
+use app::domain::abilities::{Ability, AbilitySet};
+use app::domain::audit::{AuditFilter, AuditSeek, EventMatch, Outcome};
+use app::domain::ids::{OrgId, UserId, ADMIN_ROLE, DEFAULT_ORG, MEMBER_ROLE, VIEWER_ROLE};
+use app::domain::tokens::TokenKind;
+use app::domain::users::{AccountLevel, SortDir, SortField, UserStatus};
+use common::db::{Kind, TestDb};
+
+/// `case_name::sqlite` and `case_name::postgres`: the same body on each backend, on a fresh
+/// database of its own.
+macro_rules! both {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::run(super::Kind::Sqlite, super::$case).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::run(super::Kind::Postgres, super::$case).await;
+            }
+        }
+    )*};
+}
+
+async fn run<F, Fut>(kind: Kind, case: F)
+where
+    F: FnOnce(Arc<dyn Store>, TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    case(store, db).await;
+}
+
+both!(
+    users_insert_conflicts_and_look_ups,
+    users_sort_page_and_search,
+    users_search_beyond_the_window,
+    access_roles_orgs_memberships_grants,
+    sessions_and_challenges,
+    second_factors_totp_recovery_passkeys,
+    tokens_issue_touch_revoke,
+    sso_providers_links_flows,
+    audit_filters_and_cursors,
+    pictures_settings_throttles,
+    transactions_roll_back_when_dropped,
+    parallel_writers_are_serialised,
+);
+
+fn person(username: &str, full_name: &str, email: &str) -> UserInsert {
+    UserInsert {
+        username: username.into(),
+        full_name: full_name.into(),
+        email: email.into(),
+        password_hash: Some("hash".into()),
+        status: UserStatus::Active,
+        super_admin: false,
+        created_at: 1_000,
+    }
+}
+
+async fn add_user(store: &Arc<dyn Store>, username: &str) -> UserId {
+    let mut tx = store.begin().await.expect("begin");
+    let id = tx
+        .insert_user(&person(username, &format!("User {username}"), &format!("{username}@example.com")))
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    id
+}
+
+fn conflict(r: StoreResult<impl std::fmt::Debug>) -> &'static str {
+    match r {
+        Err(StoreError::Conflict { field }) => field,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn users_insert_conflicts_and_look_ups(store: Arc<dyn Store>, _db: TestDb) {
+    assert_eq!(store.user_count().await.unwrap(), 0, "the public account is not a person");
+    let mut tx = store.begin().await.unwrap();
+    let ada = tx.insert_user(&person("Ada", "Ada Lovelace", "Ada@Example.com")).await.unwrap();
+    assert_eq!(conflict(tx.insert_user(&person("ADA", "x", "other@example.com")).await), "username");
+    // A conflict leaves the transaction usable (PostgreSQL undoes only the failed statement).
+    assert_eq!(conflict(tx.insert_user(&person("bob", "x", "ada@example.COM")).await), "email");
+    tx.commit().await.unwrap();
+    assert!(store.user_by_username("ada").await.unwrap().is_some(), "committed after the conflicts");
+    let bob = add_user(&store, "bob").await;
+    let mut tx = store.begin().await.unwrap();
+    let mut rec = tx.user_by_id(bob).await.unwrap().unwrap();
+    rec.email = "ADA@example.com".into();
+    assert_eq!(conflict(tx.update_user(&rec, 5).await), "email");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let mut rec = tx.user_by_id(bob).await.unwrap().unwrap();
+    assert_eq!(tx.active_super_admins().await.unwrap(), 0);
+    rec.super_admin = true;
+    rec.full_name = "Bob Builder".into();
+    tx.update_user(&rec, 5).await.unwrap();
+    tx.set_two_factor(bob, true).await.unwrap();
+    tx.record_sign_in(bob, 77).await.unwrap();
+    tx.set_password_hash(ada, None, 9).await.unwrap();
+    assert_eq!(tx.active_super_admins().await.unwrap(), 1);
+    assert_eq!(tx.user_count().await.unwrap(), 2);
+    assert_eq!(tx.user_by_username("ada").await.unwrap().map(|u| u.id), Some(ada));
+    tx.commit().await.unwrap();
+
+    let a = store.user_by_username("ada").await.unwrap().expect("ada");
+    assert_eq!((a.username.as_str(), a.email.as_str(), a.password_hash.as_deref()), ("Ada", "Ada@Example.com", None));
+    assert!(!a.super_admin && !a.two_factor && !a.public && a.status == UserStatus::Active);
+    let b = store.user_by_login("bob@example.com").await.unwrap().expect("bob by email");
+    assert_eq!((b.id, b.super_admin, b.two_factor, b.last_sign_in_at), (bob, true, true, 77));
+    assert_eq!((b.full_name.as_str(), b.created_at), ("Bob Builder", 1_000));
+    assert_eq!(store.user_by_login("ada").await.unwrap().map(|u| u.id), Some(ada));
+    assert!(store.user_by_login("nobody").await.unwrap().is_none());
+    let public = store.user_by_username("public").await.unwrap().expect("public");
+    assert!(public.public);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_user(ada).await.unwrap();
+    assert!(tx.user_by_id(ada).await.unwrap().is_none());
+    tx.commit().await.unwrap();
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}
+
+/// The byte-wise order both backends must give (SQLite compares text byte by byte).
+fn key_cmp(a: &PageKey, b: &PageKey) -> std::cmp::Ordering {
+    let v = match (&a.value, &b.value) {
+        (KeyValue::Int(x), KeyValue::Int(y)) => x.cmp(y),
+        (KeyValue::Text(x), KeyValue::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        _ => panic!("mixed key kinds"),
+    };
+    v.then(a.id.cmp(&b.id))
+}
+
+const SORTS: [SortField; 7] = [
+    SortField::Username,
+    SortField::FullName,
+    SortField::Email,
+    SortField::Status,
+    SortField::TwoFactor,
+    SortField::CreatedAt,
+    SortField::LastSignInAt,
+];
+
+fn query(search: Option<&str>, sort: SortField, dir: SortDir, seek: Seek, limit: u32) -> UserListQuery {
+    UserListQuery { search: search.map(str::to_string), sort, dir, seek, limit }
+}
+
+async fn users_sort_page_and_search(store: Arc<dyn Store>, _db: TestDb) {
+    // Keys whose byte order differs from a linguistic one ("é" after "z", "_" before
+    // letters, upper case folded into the key).
+    let names = [
+        ("a", "zoë Zed", "z@x.org", 5, false, 0),
+        ("B", "Émile", "b@x.org", 3, true, 50),
+        ("_z", "_under", "under@x.org", 3, false, 20),
+        ("Z", "ada", "A@x.org", 9, true, 20),
+        ("é", "Ève", "e@x.org", 1, false, 0),
+        ("m_1", "Mike", "m%1@x.org", 9, false, 10),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    for (u, f, e, created, tf, seen) in names {
+        let mut p = person(u, f, e);
+        p.created_at = created;
+        p.status = if u == "Z" { UserStatus::Disabled } else { UserStatus::Active };
+        let id = tx.insert_user(&p).await.unwrap();
+        tx.set_two_factor(id, tf).await.unwrap();
+        if seen > 0 {
+            tx.record_sign_in(id, seen).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let all = store.list_users(&query(None, SortField::Username, SortDir::Asc, Seek::First, 100)).await.unwrap();
+    assert_eq!(all.len(), names.len() + 1, "the people and the public account");
+    let usernames: Vec<&str> = all.iter().map(|u| u.username.as_str()).collect();
+    // Keys b, z, _z, a, m_1, public, é in byte order: _z a b m_1 public z é (a linguistic
+    // collation would put é beside e, before z, and may ignore the underscore).
+    assert_eq!(usernames, ["_z", "a", "B", "m_1", "public", "Z", "é"]);
+
+    for sort in SORTS {
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| key_cmp(&a.page_key(sort), &b.page_key(sort)));
+            if dir == SortDir::Desc {
+                expected.reverse();
+            }
+            let ids = |v: &[UserRecord]| v.iter().map(|u| u.id).collect::<Vec<_>>();
+            let got = store.list_users(&query(None, sort, dir, Seek::First, 100)).await.unwrap();
+            assert_eq!(ids(&got), ids(&expected), "{sort:?} {dir:?}");
+            // Forwards two at a time from each page's last row.
+            let mut paged = Vec::new();
+            let mut seek = Seek::First;
+            loop {
+                let page = store.list_users(&query(None, sort, dir, seek.clone(), 2)).await.unwrap();
+                let Some(last) = page.last() else { break };
+                seek = Seek::After(last.page_key(sort));
+                paged.extend(page);
+            }
+            assert_eq!(ids(&paged), ids(&expected), "{sort:?} {dir:?} forwards");
+            // Backwards from the end: each page comes nearest-first and is reversed.
+            let mut back = Vec::new();
+            let mut seek = Seek::Before(expected.last().unwrap().page_key(sort));
+            loop {
+                let mut page = store.list_users(&query(None, sort, dir, seek.clone(), 2)).await.unwrap();
+                let Some(first) = page.last() else { break };
+                seek = Seek::Before(first.page_key(sort));
+                page.reverse();
+                back.splice(0..0, page);
+            }
+            assert_eq!(ids(&back), ids(&expected[..expected.len() - 1]), "{sort:?} {dir:?} backwards");
+        }
+    }
+
+    // Search: lower-cased substring of username, full name or email; LIKE wildcards are
+    // literal; long terms go through the trigram index path.
+    for (term, want) in [
+        ("z", vec!["_z", "a", "Z"]),
+        ("_", vec!["_z", "m_1"]),
+        ("%", vec!["m_1"]),
+        ("x.org", vec!["_z", "a", "B", "m_1", "Z", "é"]),
+        ("ève", vec!["é"]),
+        ("zoë z", vec!["a"]),
+        ("nothing-matches", vec![]),
+        ("émile", vec!["B"]),
+    ] {
+        let got =
+            store.list_users(&query(Some(term), SortField::Username, SortDir::Asc, Seek::First, 100)).await.unwrap();
+        let got: Vec<&str> = got.iter().map(|u| u.username.as_str()).collect();
+        assert_eq!(got, want, "search {term:?}");
+    }
+    // A search continues from a cursor.
+    let first = store.list_users(&query(Some("x.org"), SortField::Email, SortDir::Desc, Seek::First, 2)).await.unwrap();
+    let next = store
+        .list_users(&query(
+            Some("x.org"),
+            SortField::Email,
+            SortDir::Desc,
+            Seek::After(first[1].page_key(SortField::Email)),
+            10,
+        ))
+        .await
+        .unwrap();
+    let emails: Vec<&str> = first.iter().chain(next.iter()).map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, ["z@x.org", "under@x.org", "m%1@x.org", "e@x.org", "b@x.org", "A@x.org"]);
+}
+
+async fn users_search_beyond_the_window(store: Arc<dyn Store>, _db: TestDb) {
+    // More rows than the search window, the only match at the end of the sort order: the
+    // indexed path must find it (and nothing else).
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..2050 {
+        tx.insert_user(&person(&format!("user{i:05}"), "Someone", &format!("user{i:05}@example.com"))).await.unwrap();
+    }
+    tx.insert_user(&person("zz_rare", "Quentin Rare", "q@elsewhere.net")).await.unwrap();
+    tx.commit().await.unwrap();
+    for (term, want) in [
+        ("rare", vec!["zz_rare".to_string()]),
+        ("elsewhere", vec!["zz_rare".to_string()]),
+        ("user0204", (0..10).map(|i| format!("user0204{i}")).collect()),
+        ("no-such-user", vec![]),
+    ] {
+        let got =
+            store.list_users(&query(Some(term), SortField::Username, SortDir::Asc, Seek::First, 20)).await.unwrap();
+        let got: Vec<String> = got.iter().map(|u| u.username.clone()).collect();
+        assert_eq!(got, want, "{term}");
+    }
+    let got =
+        store.list_users(&query(Some("rare"), SortField::CreatedAt, SortDir::Desc, Seek::First, 5)).await.unwrap();
+    assert_eq!(got.len(), 1);
+}
+
+fn set(abilities: &[Ability]) -> AbilitySet {
+    abilities.iter().copied().collect()
+}
+
+async fn access_roles_orgs_memberships_grants(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let bob = add_user(&store, "bob").await;
+    let v0 = store.access_version().await.unwrap();
+    let roles = store.list_roles().await.unwrap();
+    assert_eq!(roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["Viewer", "Operator", "Member", "Admin"]);
+    assert!(roles[3].abilities.contains(Ability::ManageUsers) && !roles[0].abilities.contains(Ability::RunBackups));
+
+    let mut tx = store.begin().await.unwrap();
+    let auditors = tx.insert_role("Auditors", 1).await.unwrap();
+    assert!(auditors.0 > 4, "new roles get fresh ids");
+    tx.set_role_abilities(auditors, set(&[Ability::ViewUsers, Ability::RunBackups])).await.unwrap();
+    let acme = tx.insert_org("Acme", 1).await.unwrap();
+    assert!(acme.0 > 1, "new organizations get fresh ids");
+    let beta = tx.insert_org("beta", 1).await.unwrap();
+    tx.add_membership(acme, ada, auditors, 2).await.unwrap();
+    tx.add_membership(acme, bob, MEMBER_ROLE, 2).await.unwrap();
+    tx.add_membership(DEFAULT_ORG, ada, VIEWER_ROLE, 2).await.unwrap();
+    tx.set_member_extras(acme, bob, set(&[Ability::UseAdminer])).await.unwrap();
+    assert_eq!(tx.bump_access_version().await.unwrap(), v0 + 1);
+    tx.commit().await.unwrap();
+    for (what, r) in [
+        ("role", {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_role("AUDITORS", 1).await.map(|_| ())
+        }),
+        ("org", {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_org("acme", 1).await.map(|_| ())
+        }),
+        ("rename", {
+            let mut tx = store.begin().await.unwrap();
+            tx.rename_org(beta, "ACME").await
+        }),
+    ] {
+        assert_eq!(conflict(r), "name", "{what}");
+    }
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.add_membership(acme, ada, MEMBER_ROLE, 3).await), "member");
+    drop(tx);
+
+    assert_eq!(store.access_version().await.unwrap(), v0 + 1);
+    let orgs = store.list_orgs().await.unwrap();
+    assert_eq!(
+        orgs.iter().map(|o| (o.name.as_str(), o.members)).collect::<Vec<_>>(),
+        [("Acme", 2), ("beta", 0), ("Default", 1)]
+    );
+    let role = store.load_role(auditors).await.unwrap().unwrap();
+    assert_eq!((role.name.as_str(), role.abilities), ("Auditors", set(&[Ability::ViewUsers, Ability::RunBackups])));
+    assert_eq!(store.role_members(auditors).await.unwrap(), 1);
+    let members = store.list_members(acme, None, None, 10).await.unwrap();
+    assert_eq!(members.iter().map(|m| m.user.username.as_str()).collect::<Vec<_>>(), ["ada", "bob"]);
+    assert_eq!((members[0].role, members[0].role_name.as_str(), members[0].org_count), (auditors, "Auditors", 2));
+    assert_eq!(members[1].extras, set(&[Ability::UseAdminer]));
+    let after = store.list_members(acme, None, Some("ada"), 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(store.list_members(acme, Some("bo"), None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.list_members(acme, Some("user bob"), None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.list_members(acme, Some("example.com"), None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.list_members(acme, Some("zzz"), None, 10).await.unwrap().len(), 0);
+    let of = store.memberships_of(ada).await.unwrap();
+    assert_eq!(
+        of.iter().map(|m| (m.org_name.as_str(), m.role)).collect::<Vec<_>>(),
+        [("Acme", auditors), ("Default", VIEWER_ROLE)]
+    );
+
+    let (version, model) = store.load_access().await.unwrap();
+    assert_eq!(version, v0 + 1);
+    assert_eq!(
+        model.grants.get(&(bob, acme)).map(|g| (g.role, g.extras)),
+        Some((MEMBER_ROLE, set(&[Ability::UseAdminer])))
+    );
+    assert_eq!(
+        model.users.get(&ada).map(|u| (u.username.as_str(), u.super_admin, u.active)),
+        Some(("ada", false, true))
+    );
+    assert!(model.public.is_some());
+    assert_eq!(model.roles.get(&auditors).map(|r| r.name.as_str()), Some("Auditors"));
+    let ua = store.load_user_access(bob).await.unwrap().unwrap();
+    assert_eq!((ua.entry.username.as_str(), ua.public, ua.grants.len()), ("bob", false, 1));
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.memberships(ada).await.unwrap(), vec![DEFAULT_ORG, acme]);
+    let g = tx.membership(acme, bob).await.unwrap().unwrap();
+    assert_eq!((g.role, g.extras), (MEMBER_ROLE, set(&[Ability::UseAdminer])));
+    let (sa, abilities) = tx.actor_facts(ada, acme).await.unwrap().unwrap();
+    assert!(!sa && abilities.contains(Ability::ViewUsers) && !abilities.contains(Ability::UseAdminer));
+    assert!(tx.role_in_use(auditors).await.unwrap());
+    assert_eq!(tx.reassign_role(auditors, ADMIN_ROLE).await.unwrap(), 1);
+    assert!(!tx.role_in_use(auditors).await.unwrap());
+    tx.rename_role(auditors, "Inspectors").await.unwrap();
+    assert_eq!(tx.role_by_name("inspectors").await.unwrap().map(|r| r.id), Some(auditors));
+    tx.delete_role(auditors).await.unwrap();
+    assert!(tx.role(auditors).await.unwrap().is_none());
+    tx.set_member_role(acme, bob, VIEWER_ROLE).await.unwrap();
+    tx.remove_membership(DEFAULT_ORG, ada).await.unwrap();
+    tx.set_org_two_factor(acme, true).await.unwrap();
+    assert_eq!(tx.org(acme).await.unwrap().map(|o| o.require_2fa), Some(true));
+    assert_eq!(tx.org_by_name("beta").await.unwrap().map(|o| o.id), Some(beta));
+    assert_eq!(tx.org_member_count(acme).await.unwrap(), 2);
+    tx.set_account_level(bob, ada, Some(AccountLevel::View)).await.unwrap();
+    tx.set_account_level(bob, ada, Some(AccountLevel::Edit)).await.unwrap();
+    assert_eq!(tx.account_level(bob, ada).await.unwrap(), Some(AccountLevel::Edit));
+    tx.delete_org(beta, DEFAULT_ORG).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.two_factor_required(acme).await.unwrap(), (true, false));
+    assert_eq!(store.account_level(bob, ada).await.unwrap(), Some(AccountLevel::Edit));
+    let holders = store.account_holders(bob).await.unwrap();
+    assert_eq!(
+        holders.iter().map(|h| (h.username.as_str(), h.level)).collect::<Vec<_>>(),
+        [("ada", AccountLevel::Edit)]
+    );
+    assert_eq!(store.accounts_listing(ada, "bob", 10).await.unwrap().len(), 1);
+    assert_eq!(store.accounts_listing(ada, "zzz", 10).await.unwrap().len(), 0);
+    assert_eq!(store.list_orgs().await.unwrap().len(), 2);
+    let mut tx = store.begin().await.unwrap();
+    tx.set_account_level(bob, ada, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.account_level(bob, ada).await.unwrap(), None);
+}
+
+async fn sessions_and_challenges(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let mut tx = store.begin().await.unwrap();
+    for (token, now) in [(&b"s1"[..], 100), (&b"s2"[..], 100), (&b"s3"[..], 5)] {
+        tx.insert_session(&NewSession {
+            token_hash: token,
+            user_id: ada,
+            org_id: DEFAULT_ORG,
+            now,
+            ip: Some("127.0.0.1"),
+            user_agent: None,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let (s, u) = store.session(b"s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.user_id, s.org_id, s.created_at, s.last_seen_at, s.auth_at, s.requires_2fa),
+        (ada, DEFAULT_ORG, 100, 100, 100, false)
+    );
+    assert_eq!(u.username, "ada");
+    assert!(store.session(b"nope").await.unwrap().is_none());
+    store.touch_session(b"s1", 150).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_session_auth(b"s1", 160).await.unwrap();
+    tx.set_setting("require_2fa", "true").await.unwrap();
+    tx.commit().await.unwrap();
+    let (s, _) = store.session(b"s1").await.unwrap().unwrap();
+    assert_eq!((s.last_seen_at, s.auth_at, s.requires_2fa), (150, 160, true));
+    // Idle before 50 or created before 0: only s3.
+    assert_eq!(store.purge_sessions(50, 0).await.unwrap(), 1);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.delete_sessions_of(ada, Some(b"s1")).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert!(store.session(b"s1").await.unwrap().is_some() && store.session(b"s2").await.unwrap().is_none());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.delete_sessions_of(ada, None).await.unwrap(), 1);
+    tx.insert_challenge(b"c1", ada, 42).await.unwrap();
+    assert_eq!(tx.challenge(b"c1").await.unwrap(), Some((ada, 42)));
+    assert!(tx.delete_challenge(b"c1").await.unwrap());
+    assert!(!tx.delete_challenge(b"c1").await.unwrap(), "single use");
+    tx.commit().await.unwrap();
+}
+
+async fn second_factors_totp_recovery_passkeys(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let bob = add_user(&store, "bob").await;
+    let mut tx = store.begin().await.unwrap();
+    tx.put_pending_totp(ada, b"seed1", 1).await.unwrap();
+    tx.put_pending_totp(ada, b"seed2", 2).await.unwrap();
+    assert_eq!(
+        tx.totp(ada).await.unwrap(),
+        Some(TotpRecord { secret: b"seed2".to_vec(), confirmed: false, last_step: 0 })
+    );
+    assert!(tx.confirm_totp(ada, 10).await.unwrap());
+    assert!(!tx.confirm_totp(ada, 11).await.unwrap(), "confirmed once");
+    tx.put_pending_totp(ada, b"seed3", 3).await.unwrap();
+    assert_eq!(
+        tx.totp(ada).await.unwrap().map(|t| (t.secret, t.confirmed)),
+        Some((b"seed2".to_vec(), true)),
+        "a confirmed seed is not replaced"
+    );
+    assert!(tx.consume_totp_step(ada, 11).await.unwrap());
+    assert!(!tx.consume_totp_step(ada, 11).await.unwrap(), "replay refused");
+    assert!(!tx.consume_totp_step(ada, 10).await.unwrap(), "older step refused");
+    assert!(tx.consume_totp_step(ada, 12).await.unwrap());
+    tx.replace_recovery_codes(ada, &[b"r1".to_vec(), b"r2".to_vec()]).await.unwrap();
+    assert!(tx.use_recovery_code(ada, b"r1", 5).await.unwrap());
+    assert!(!tx.use_recovery_code(ada, b"r1", 6).await.unwrap(), "single use");
+    assert!(!tx.use_recovery_code(bob, b"r2", 6).await.unwrap(), "another account's code");
+    assert_eq!(tx.recovery_codes_left(ada).await.unwrap(), 1);
+    assert_eq!(tx.second_factor_facts(ada).await.unwrap(), SecondFactorFacts { confirmed_totp: true, passkey: false });
+    assert!(tx.refresh_two_factor(ada).await.unwrap());
+    let pk = tx.insert_passkey(bob, "key", b"cred-1", "{}", 7).await.unwrap();
+    assert!(pk > 0);
+    tx.update_passkey(pk, "{\"n\":1}", 8).await.unwrap();
+    tx.rename_passkey(pk, "Yubikey").await.unwrap();
+    assert_eq!(tx.second_factor_facts(bob).await.unwrap(), SecondFactorFacts { confirmed_totp: false, passkey: true });
+    tx.set_webauthn_handle(bob, b"handle-b").await.unwrap();
+    assert_eq!(tx.webauthn_handle(bob).await.unwrap(), Some(b"handle-b".to_vec()));
+    assert_eq!(tx.user_by_webauthn_handle(b"handle-b").await.unwrap(), Some(bob));
+    let c = CeremonyRecord {
+        purpose: "register".into(),
+        user_id: Some(bob),
+        label: "L".into(),
+        state: "{}".into(),
+        created_at: 9,
+    };
+    tx.insert_ceremony(b"cer", &c).await.unwrap();
+    assert_eq!(tx.take_ceremony(b"cer").await.unwrap(), Some(c));
+    assert_eq!(tx.take_ceremony(b"cer").await.unwrap(), None, "single use");
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.insert_passkey(ada, "dup", b"cred-1", "{}", 9).await), "passkey");
+    drop(tx);
+    assert_eq!(store.two_factor_of(ada).await.unwrap(), (true, 1));
+    let keys = store.passkeys_of(bob).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| (k.name.as_str(), k.passkey.as_str(), k.last_used_at)).collect::<Vec<_>>(),
+        [("Yubikey", "{\"n\":1}", 8)]
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_passkey(pk).await.unwrap();
+    tx.delete_totp(ada).await.unwrap();
+    assert_eq!(tx.recovery_codes_left(ada).await.unwrap(), 0);
+    assert!(!tx.refresh_two_factor(ada).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(store.two_factor_of(ada).await.unwrap(), (false, 0));
+    assert!(!store.user_by_username("ada").await.unwrap().unwrap().two_factor);
+}
+
+async fn tokens_issue_touch_revoke(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let mut tx = store.begin().await.unwrap();
+    let new = |name: &'static str, hash: &'static [u8], abilities| NewTokenRecord {
+        user_id: ada,
+        name,
+        kind: TokenKind::Pat,
+        prefix: "rst_abc",
+        token_hash: hash,
+        abilities,
+        created_at: 10,
+        expires_at: 0,
+    };
+    let t1 = tx.insert_token(&new("all", b"h1", None)).await.unwrap();
+    let t2 = tx.insert_token(&new("some", b"h2", Some(set(&[Ability::ViewUsers])))).await.unwrap();
+    let t3 = tx.insert_token(&new("none", b"h3", Some(AbilitySet::default()))).await.unwrap();
+    assert!(t1 < t2 && t2 < t3);
+    tx.commit().await.unwrap();
+    let (t, u) = store.token_by_hash(b"h2").await.unwrap().unwrap();
+    assert_eq!(
+        (t.id, t.name.as_str(), t.kind, t.abilities, u.id),
+        (t2, "some", TokenKind::Pat, Some(set(&[Ability::ViewUsers])), ada)
+    );
+    store.touch_token(t2, 99).await.unwrap();
+    let all = store.tokens_of(ada).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), [t3, t2, t1], "newest first");
+    assert_eq!((all[0].abilities, all[1].last_used_at, all[2].abilities), (Some(AbilitySet::default()), 99, None));
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.revoke_token(t1, 50).await.unwrap());
+    assert!(!tx.revoke_token(t1, 60).await.unwrap(), "revoked once");
+    assert_eq!(tx.token(t1).await.unwrap().map(|t| t.revoked_at), Some(50));
+    tx.commit().await.unwrap();
+    assert!(store.token_by_hash(b"nope").await.unwrap().is_none());
+}
+
+async fn sso_providers_links_flows(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let provider = |slug: &str, name: &str, secret: Option<&[u8]>| SsoProviderRecord {
+        slug: slug.into(),
+        display_name: name.into(),
+        issuer: format!("https://{slug}.example"),
+        client_id: "cid".into(),
+        client_secret: secret.map(|s| s.to_vec()),
+        scopes: "openid".into(),
+        username_claim: "preferred_username".into(),
+        email_claim: "email".into(),
+        name_claim: "name".into(),
+        auto_create: true,
+        org_id: Some(DEFAULT_ORG),
+        role_id: Some(MEMBER_ROLE),
+        allowed_domains: String::new(),
+        enabled: true,
+        created_at: 5,
+        ..Default::default()
+    };
+    let mut tx = store.begin().await.unwrap();
+    let okta = tx.save_sso_provider(&provider("okta", "okta", Some(b"sealed"))).await.unwrap();
+    let gl = tx.save_sso_provider(&provider("gitlab", "GitLab", None)).await.unwrap();
+    let zed = tx.save_sso_provider(&provider("zed", "Zed", None)).await.unwrap();
+    // Updating without a secret keeps the stored one.
+    let mut again = provider("okta", "Okta", None);
+    again.enabled = false;
+    again.auto_create = false;
+    assert_eq!(tx.save_sso_provider(&again).await.unwrap(), okta);
+    let p = tx.sso_provider("okta").await.unwrap().unwrap();
+    assert_eq!(
+        (p.display_name.as_str(), p.client_secret.as_deref(), p.enabled, p.auto_create),
+        ("Okta", Some(&b"sealed"[..]), false, false)
+    );
+    assert_eq!(tx.sso_provider_by_id(gl).await.unwrap().map(|p| p.slug), Some("gitlab".to_string()));
+    let link = SsoLinkRecord {
+        id: 0,
+        provider_id: okta,
+        issuer: "https://okta.example".into(),
+        subject: "sub-1".into(),
+        user_id: ada,
+        email: Some("a@x".into()),
+        created_at: 6,
+        last_used_at: 0,
+    };
+    let l1 = tx.insert_sso_link(&link).await.unwrap();
+    tx.touch_sso_link(l1, 60).await.unwrap();
+    assert_eq!(
+        tx.sso_link("https://okta.example", "sub-1").await.unwrap().map(|l| (l.id, l.last_used_at)),
+        Some((l1, 60))
+    );
+    tx.insert_sso_flow(
+        &SsoFlowRecord {
+            state_hash: b"old".to_vec(),
+            browser_hash: b"b".to_vec(),
+            provider_id: okta,
+            link_user_id: None,
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            created_at: 1,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let flow = SsoFlowRecord {
+        state_hash: b"st".to_vec(),
+        browser_hash: b"br".to_vec(),
+        provider_id: okta,
+        link_user_id: Some(ada),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        created_at: 100,
+    };
+    tx.insert_sso_flow(&flow, 50).await.unwrap();
+    assert_eq!(tx.take_sso_flow(b"old").await.unwrap(), None, "purged");
+    assert_eq!(tx.take_sso_flow(b"st").await.unwrap(), Some(flow));
+    assert_eq!(tx.take_sso_flow(b"st").await.unwrap(), None, "single use");
+    tx.commit().await.unwrap();
+    let names: Vec<String> = store.sso_providers().await.unwrap().into_iter().map(|p| p.display_name).collect();
+    assert_eq!(names, ["GitLab", "Okta", "Zed"]);
+    let _ = zed;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(tx.insert_sso_link(&SsoLinkRecord { subject: "sub-2".into(), ..link.clone() }).await),
+        "sso_link"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let bob = tx.insert_user(&person("bob", "Bob", "bob@x")).await.unwrap();
+    assert_eq!(
+        conflict(tx.insert_sso_link(&SsoLinkRecord { user_id: bob, provider_id: gl, ..link.clone() }).await),
+        "sso_link"
+    );
+    drop(tx);
+    assert_eq!(store.sso_links_of(ada).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_sso_link(l1).await.unwrap();
+    tx.delete_sso_provider(gl).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.sso_links_of(ada).await.unwrap().is_empty());
+    assert_eq!(store.sso_providers().await.unwrap().len(), 2);
+}
+
+async fn audit_filters_and_cursors(store: Arc<dyn Store>, _db: TestDb) {
+    let mut tx = store.begin().await.unwrap();
+    let events = [
+        (10, "admin", "bob", "user.created", true),
+        (20, "Admin", "role:Ops", "role.created", true),
+        (20, "bob", "bob", "user.signed_in", false),
+        (30, "émile", "org:Acme", "org.created", true),
+        (40, "ADMIN", "bob", "user.deleted", true),
+    ];
+    for (at, actor, target, event, success) in events {
+        tx.insert_audit(&AuditRecord {
+            at,
+            actor: Some(actor.into()),
+            target: Some(target.into()),
+            org_id: Some(DEFAULT_ORG),
+            event,
+            success,
+            after: Some(serde_json::json!({"at": at})),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let list = |f: AuditFilter, seek: AuditSeek, limit: u32| {
+        let store = store.clone();
+        async move {
+            store.list_audit(&f, seek, limit).await.unwrap().into_iter().map(|e| (e.at, e.event)).collect::<Vec<_>>()
+        }
+    };
+    let all = list(AuditFilter::default(), AuditSeek::Newest, 10).await;
+    assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), [40, 30, 20, 20, 10]);
+    let newest = store.list_audit(&AuditFilter::default(), AuditSeek::Newest, 1).await.unwrap();
+    assert_eq!(newest[0].after.as_deref(), Some("{\"at\":40}"));
+    assert_eq!(newest[0].outcome, "success");
+    // Case-insensitive for ASCII letters only, like SQLite's NOCASE.
+    let by = |a: &str| AuditFilter { actor: Some(a.into()), ..Default::default() };
+    assert_eq!(list(by("aDmIn"), AuditSeek::Newest, 10).await.len(), 3);
+    assert_eq!(list(by("émile"), AuditSeek::Newest, 10).await.len(), 1);
+    assert_eq!(list(by("ÉMILE"), AuditSeek::Newest, 10).await.len(), 0);
+    let target = AuditFilter { target: Some("BOB".into()), ..Default::default() };
+    assert_eq!(list(target, AuditSeek::Newest, 10).await.len(), 3);
+    let cat = AuditFilter { event: Some(EventMatch::Category("user.".into())), ..Default::default() };
+    assert_eq!(list(cat, AuditSeek::Newest, 10).await.iter().map(|e| e.0).collect::<Vec<_>>(), [40, 20, 10]);
+    let exact = AuditFilter { event: Some(EventMatch::Exact("org.created".into())), ..Default::default() };
+    assert_eq!(list(exact, AuditSeek::Newest, 10).await.len(), 1);
+    let failed = AuditFilter { outcome: Some(Outcome::Failure), ..Default::default() };
+    assert_eq!(list(failed, AuditSeek::Newest, 10).await, [(20, "user.signed_in".to_string())]);
+    let range = AuditFilter { from: Some(20), to: Some(30), org: Some(DEFAULT_ORG.0), ..Default::default() };
+    assert_eq!(list(range, AuditSeek::Newest, 10).await.len(), 3);
+    // Cursors: pages of two, by event id, through equal times.
+    let ids: Vec<i64> =
+        store.list_audit(&AuditFilter::default(), AuditSeek::Newest, 10).await.unwrap().iter().map(|e| e.id).collect();
+    let older: Vec<i64> = store
+        .list_audit(&AuditFilter::default(), AuditSeek::Before(ids[1]), 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(older, ids[2..4]);
+    let newer: Vec<i64> = store
+        .list_audit(&AuditFilter::default(), AuditSeek::After(ids[3]), 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(newer, [ids[2], ids[1]], "oldest first after the cursor");
+    assert!(store.list_audit(&AuditFilter::default(), AuditSeek::Before(999_999), 2).await.unwrap().is_empty());
+}
+
+async fn pictures_settings_throttles(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.set_avatar(ada, Some(b"png1"), 1).await.unwrap());
+    assert!(tx.set_avatar(ada, Some(b"png2"), 2).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(store.avatar(ada).await.unwrap(), Some((b"png2".to_vec(), 2)));
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.set_avatar(ada, None, 3).await.unwrap());
+    assert!(!tx.set_avatar(ada, None, 3).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(store.avatar(ada).await.unwrap(), None);
+
+    assert!(!store.instance_requires_2fa().await.unwrap());
+    assert_eq!(store.two_factor_required(OrgId(999)).await.unwrap(), (false, false));
+    let mut tx = store.begin().await.unwrap();
+    tx.set_setting("require_2fa", "true").await.unwrap();
+    tx.set_setting("require_2fa", "false").await.unwrap();
+    tx.set_setting("require_2fa", "true").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.instance_requires_2fa().await.unwrap());
+    assert_eq!(store.two_factor_required(DEFAULT_ORG).await.unwrap(), (false, true));
+
+    assert_eq!(store.throttle_state("k").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.throttle_claim("k", 1_000).await.unwrap());
+    tx.put_throttle_state("k", 7, 5_000).await.unwrap();
+    assert!(!tx.throttle_claim("k", 4_999).await.unwrap(), "must wait");
+    assert_eq!(tx.throttle_state("k").await.unwrap(), Some((7, 5_000)));
+    tx.commit().await.unwrap();
+    assert_eq!(store.throttle_state("k").await.unwrap(), Some((7, 5_000)));
+    let mut tx = store.begin().await.unwrap();
+    tx.throttle_clear("k").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.throttle_state("k").await.unwrap(), None);
+}
+
+async fn transactions_roll_back_when_dropped(store: Arc<dyn Store>, _db: TestDb) {
+    let g0 = store.write_generation();
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&person("ghost", "Ghost", "ghost@example.com")).await.unwrap();
+        tx.insert_org("Ghosts", 1).await.unwrap();
+        tx.put_throttle_state("ghost", 3, 0).await.unwrap();
+    }
+    assert!(store.user_by_username("ghost").await.unwrap().is_none());
+    assert_eq!(store.list_orgs().await.unwrap().len(), 1);
+    assert_eq!(store.throttle_state("ghost").await.unwrap(), None);
+    assert_eq!(store.write_generation(), g0, "only a commit moves the generation");
+    // The next writer is not blocked by the dropped one (its lock went with it).
+    let id = add_user(&store, "real").await;
+    assert!(store.user_by_username("real").await.unwrap().map(|u| u.id) == Some(id));
+    assert_eq!(store.write_generation(), g0 + 1);
+}
+
+/// Two "instances" (two stores on one database), 20 writers at once, each reading a fact and
+/// writing from it: the write lock (BEGIN IMMEDIATE on SQLite, the advisory lock on
+/// PostgreSQL) keeps every read-then-write exact.
+async fn parallel_writers_are_serialised(first: Arc<dyn Store>, db: TestDb) {
+    let second = app::backend::store::open(&db.url).await.expect("second instance");
+    let stores = [first.clone(), second];
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            // Read, give the other writers every chance to interleave, then write from it.
+            let (failures, _) = tx.throttle_state("race").await.expect("read").unwrap_or((0, 0));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            tx.put_throttle_state("race", failures + 1, 0).await.expect("write");
+            // The sign-in throttle's own claim, from the same read-then-write.
+            let claimed = tx.throttle_claim("claim", 0).await.expect("claim");
+            // "Count, then insert the next": a unique name per count.
+            let n = tx.user_count().await.expect("count");
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            tx.insert_user(&person(&format!("racer{n}"), "Racer", &format!("racer{n}@example.com")))
+                .await
+                .expect("insert from a count no other writer saw");
+            tx.commit().await.expect("commit");
+            claimed
+        }));
+    }
+    let mut claimed = 0;
+    for t in tasks {
+        if t.await.expect("task") {
+            claimed += 1;
+        }
+    }
+    assert_eq!(first.throttle_state("race").await.unwrap().map(|s| s.0), Some(20));
+    let (claim_failures, _) = first.throttle_state("claim").await.unwrap().expect("claimed");
+    assert_eq!(claim_failures, claimed, "every granted claim counted exactly once");
+    assert_eq!(first.user_count().await.unwrap(), 20);
+}
