@@ -470,10 +470,19 @@ pub fn backend(store: Arc<dyn Store>, config: Config) -> Backend {
 /// A backend with the access model loaded (exit code 7 if the database cannot be read).
 pub async fn loaded(store: Arc<dyn Store>, config: Config) -> Result<Backend, u8> {
     let b = backend(store, config);
-    match b.load_access().await {
+    if let Err(e) = b.load_access().await {
+        eprintln!("error: cannot read the access model: {e}");
+        return Err(EXIT_DATABASE);
+    }
+    // (the key every secret in the database was sealed with, or nothing runs)
+    match app::backend::services::instance_key::verify(&b).await {
         Ok(()) => Ok(b),
+        Err(e @ app::backend::services::instance_key::KeyCheck::WrongKey) => {
+            eprintln!("error: {e}");
+            Err(EXIT_UNEXPECTED)
+        }
         Err(e) => {
-            eprintln!("error: cannot read the access model: {e}");
+            eprintln!("error: {e}");
             Err(EXIT_DATABASE)
         }
     }

@@ -61,6 +61,26 @@ fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
+/// Readiness for a load balancer: 200 when this instance can serve (its database answers and
+/// has every migration this binary expects), else 503 with the reason. `/healthz` only says
+/// the process is alive.
+async fn readyz(axum::extract::State(b): axum::extract::State<Backend>) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let not_ready = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})))
+            .into_response()
+    };
+    match b.store.pending_migrations().await {
+        Ok(pending) if pending.is_empty() => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(pending) => not_ready(format!("database migrations pending: {pending:?} (run `roster migrate`)")),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            not_ready("the database does not answer".to_string())
+        }
+    }
+}
+
 /// The header that names a request in answers and log lines.
 pub const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
@@ -115,6 +135,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .nest("/api/v1", rest::router())
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(backend.clone()))
         // The built front end, precompressed (see `assets`).
         .nest_service(
             "/pkg",

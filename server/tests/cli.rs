@@ -526,3 +526,44 @@ fn metrics_are_served_on_the_management_address_only() {
     // Routes are templates, never raw paths (bounded label values).
     assert!(!scraped.contains("nobody"), "{scraped}");
 }
+
+#[test]
+fn a_key_that_cannot_open_the_stored_secrets_is_refused_at_start() {
+    let (_d, db) = db();
+    // The first use seals a check value with the key file made beside the database.
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let (code, out, err) = roster(&db, &["user", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("admin"), "{out}");
+    // Another key (a second instance configured differently, a lost key file): refused before
+    // anything runs, with the reason, instead of a server whose TOTP codes all fail.
+    let other = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", &db)
+        .env("ROSTER_LOG", "error")
+        .env("ROSTER_SECRET_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .args(["user", "list"])
+        .output()
+        .expect("run roster");
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(1), "{err}");
+    assert!(err.contains("instance key cannot open the secrets"), "{err}");
+    assert!(other.stdout.is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn postgres_needs_an_explicit_instance_key() {
+    // (a key file made beside the database is per machine: each instance would seal secrets
+    // the others cannot open)
+    let db = common::db::TestDb::postgres().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", &db.url)
+        .env("ROSTER_LOG", "error")
+        .env_remove("ROSTER_SECRET_KEY")
+        .env_remove("ROSTER_KEY_FILE")
+        .args(["user", "list"])
+        .output()
+        .expect("run roster");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("set ROSTER_SECRET_KEY or --key-file"), "{err}");
+}

@@ -534,3 +534,23 @@ async fn every_answer_names_its_request() {
         assert!(id.len() == 24 && id != odd, "{odd:?} -> {id:?}");
     }
 }
+
+#[tokio::test]
+async fn readiness_names_what_is_missing() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json"), json!({"status": "ready"}));
+    // A database behind this binary's migrations (another instance rolled back, say): the
+    // load balancer must not send traffic here, and the operator reads why.
+    app.exec("DELETE FROM _sqlx_migrations WHERE version = 8").await;
+    let r = http.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    assert_eq!(r.status().as_u16(), 503);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["status"], "not_ready");
+    assert!(body["reason"].as_str().unwrap_or_default().contains("migrations pending: [8]"), "{body}");
+    // Liveness is another question: the process still answers.
+    let r = http.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
+    assert_eq!(r.status().as_u16(), 200);
+}

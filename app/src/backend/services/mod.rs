@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod instance_key;
 pub mod orgs;
 pub mod passkeys;
 pub mod profile;

@@ -18,5 +18,7 @@ pub trait SettingsStore {
 /// Inside a write transaction.
 #[async_trait]
 pub trait SettingsTx: Send {
+    /// The stored value of an instance setting.
+    async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
 }

@@ -66,6 +66,8 @@ impl PgStore {
 
     /// Migrations known to this binary that the database has not applied yet.
     pub async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        // (a database that cannot be reached is an error, not "everything pending")
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         // Before the first migration the bookkeeping table does not exist: everything is pending.
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
             .fetch_all(&self.pool)

@@ -25,6 +25,13 @@ impl SettingsStore for PgStore {
 
 #[async_trait]
 impl SettingsTx for PgTx {
+    async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
     async fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
             .bind(key)

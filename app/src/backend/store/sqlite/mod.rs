@@ -61,6 +61,8 @@ impl SqliteStore {
 
     /// Migrations known to this binary that the database has not applied yet.
     pub async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        // (a database that cannot be read is an error, not "everything pending")
+        sqlx::query("SELECT 1").execute(&self.read).await?;
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
             .fetch_all(&self.read)
             .await

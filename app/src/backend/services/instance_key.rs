@@ -1,0 +1,49 @@
+//! Every instance, and every restart, must run with the key the stored secrets were sealed
+//! with (TOTP seeds, single sign-on client secrets). A different key opens none of them, yet
+//! the server would look healthy: codes refused, providers broken, and on several instances
+//! each sealing new secrets its peers cannot read. So the first start seals a known value
+//! under the key, and every start after opens it and refuses to run with a key that cannot.
+use base64::Engine;
+
+use crate::backend::store::StoreError;
+use crate::backend::Backend;
+
+const SETTING: &str = "instance_key_check";
+/// (binds the sealed value to its purpose: it opens nowhere else)
+const PURPOSE: &str = "settings.instance_key_check";
+const KNOWN: &[u8] = b"roster instance key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyCheck {
+    #[error(
+        "the instance key cannot open the secrets stored in this database (they were sealed with another key): \
+         start with the key the database was first used with (ROSTER_SECRET_KEY or --key-file, the same on every instance)"
+    )]
+    WrongKey,
+    #[error("cannot check the instance key: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Checks the configured key against the database, sealing the check value on first use.
+pub async fn verify(b: &Backend) -> Result<(), KeyCheck> {
+    let mut tx = b.store.begin().await?;
+    match tx.setting(SETTING).await? {
+        Some(stored) => {
+            let opened = base64::engine::general_purpose::STANDARD
+                .decode(stored.trim())
+                .ok()
+                .and_then(|sealed| b.secrets.open(&sealed, PURPOSE).ok());
+            if opened.as_deref() == Some(KNOWN) {
+                Ok(())
+            } else {
+                Err(KeyCheck::WrongKey)
+            }
+        }
+        None => {
+            let sealed = b.secrets.seal(KNOWN, PURPOSE);
+            tx.set_setting(SETTING, &base64::engine::general_purpose::STANDARD.encode(sealed)).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
