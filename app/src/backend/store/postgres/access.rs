@@ -146,7 +146,7 @@ async fn insert_named(
     name: &str,
     now: i64,
 ) -> StoreResult<i64> {
-    savepoint(&mut **tx).await?;
+    savepoint(tx).await?;
     let r = sqlx::query_scalar(&format!(
         "INSERT INTO {table} (name, name_key, created_at) VALUES ($1, $2, $3) RETURNING id"
     ))
@@ -155,7 +155,7 @@ async fn insert_named(
     .bind(now)
     .fetch_one(&mut **tx)
     .await;
-    settle(&mut **tx, r).await
+    settle(tx, r).await
 }
 
 async fn rename_named(
@@ -164,14 +164,14 @@ async fn rename_named(
     id: i64,
     name: &str,
 ) -> StoreResult<()> {
-    savepoint(&mut **tx).await?;
+    savepoint(tx).await?;
     let r = sqlx::query(&format!("UPDATE {table} SET name = $1, name_key = $2 WHERE id = $3"))
         .bind(name)
         .bind(name.to_lowercase())
         .bind(id)
         .execute(&mut **tx)
         .await;
-    settle(&mut **tx, r).await?;
+    settle(tx, r).await?;
     Ok(())
 }
 
@@ -401,7 +401,7 @@ impl AccessTx for PgTx {
     }
 
     async fn add_membership(&mut self, org: OrgId, user: UserId, role: RoleId, now: i64) -> StoreResult<()> {
-        savepoint(&mut *self.tx).await?;
+        savepoint(&mut self.tx).await?;
         let r = sqlx::query(
             "INSERT INTO memberships (org_id, user_id, role_id, username_key, created_at) \
              SELECT $1, id, $2, username_key, $3 FROM users WHERE id = $4",
@@ -412,7 +412,7 @@ impl AccessTx for PgTx {
         .bind(user.0)
         .execute(&mut *self.tx)
         .await;
-        settle(&mut *self.tx, r).await?;
+        settle(&mut self.tx, r).await?;
         Ok(())
     }
 

@@ -154,7 +154,7 @@ impl SecondFactorTx for PgTx {
         passkey: &str,
         now: i64,
     ) -> StoreResult<i64> {
-        savepoint(&mut *self.tx).await?;
+        savepoint(&mut self.tx).await?;
         let r = sqlx::query_scalar(
             "INSERT INTO passkeys (user_id, name, credential_id, passkey, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -165,7 +165,7 @@ impl SecondFactorTx for PgTx {
         .bind(now)
         .fetch_one(&mut *self.tx)
         .await;
-        let id: i64 = settle(&mut *self.tx, r).await?;
+        let id: i64 = settle(&mut self.tx, r).await?;
         Ok(id)
     }
 

@@ -179,7 +179,7 @@ impl SsoTx for PgTx {
     }
 
     async fn insert_sso_link(&mut self, l: &SsoLinkRecord) -> StoreResult<i64> {
-        savepoint(&mut *self.tx).await?;
+        savepoint(&mut self.tx).await?;
         let r = sqlx::query_scalar(
             "INSERT INTO sso_links (provider_id, issuer, subject, user_id, email, created_at, last_used_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -193,7 +193,7 @@ impl SsoTx for PgTx {
         .bind(l.last_used_at)
         .fetch_one(&mut *self.tx)
         .await;
-        let id: i64 = settle(&mut *self.tx, r).await?;
+        let id: i64 = settle(&mut self.tx, r).await?;
         Ok(id)
     }
 

@@ -205,7 +205,7 @@ impl UserTx for PgTx {
     }
 
     async fn insert_user(&mut self, u: &UserInsert) -> StoreResult<UserId> {
-        savepoint(&mut *self.tx).await?;
+        savepoint(&mut self.tx).await?;
         let r = sqlx::query_scalar(
             "INSERT INTO users (username, username_key, full_name, full_name_key, email, email_key, \
              password_hash, status, super_admin, created_at, updated_at) \
@@ -223,12 +223,12 @@ impl UserTx for PgTx {
         .bind(u.created_at)
         .fetch_one(&mut *self.tx)
         .await;
-        let id: i64 = settle(&mut *self.tx, r).await?;
+        let id: i64 = settle(&mut self.tx, r).await?;
         Ok(UserId(id))
     }
 
     async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()> {
-        savepoint(&mut *self.tx).await?;
+        savepoint(&mut self.tx).await?;
         let r = sqlx::query(
             "UPDATE users SET full_name = $1, full_name_key = $2, email = $3, email_key = $4, status = $5, \
              super_admin = $6, updated_at = $7 WHERE id = $8",
@@ -243,7 +243,7 @@ impl UserTx for PgTx {
         .bind(u.id.0)
         .execute(&mut *self.tx)
         .await;
-        settle(&mut *self.tx, r).await?;
+        settle(&mut self.tx, r).await?;
         Ok(())
     }
 
