@@ -56,6 +56,35 @@ impl TestApp {
         TestApp { addr, base: format!("http://{addr}"), backend, clock, db_url, dir, kind, pg }
     }
 
+    /// Another instance on this app's database, as a second process behind a load balancer:
+    /// its own store (pool), access model, caches and listener, the same configuration (give
+    /// the first one an instance key: secrets sealed by one must open on the other) and clock.
+    pub async fn second_instance(&self) -> TestApp {
+        let store = app::backend::store::open(&self.db_url).await.expect("open the same database");
+        let config = (*self.backend.config).clone();
+        let backend = Backend::new(store, config, self.clock.clone());
+        backend.load_access().await.expect("load access model");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let leptos = server::leptos_options(dir.path().join("site").to_str().unwrap_or("site"), addr);
+        let router = server::router(backend.clone(), leptos);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        });
+        let (db_url, kind) = (self.db_url.clone(), self.kind);
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            backend,
+            clock: self.clock.clone(),
+            db_url,
+            dir,
+            kind,
+            pg: None,
+        }
+    }
+
     /// A cookie-keeping client that sends the headers a same-origin browser page sends.
     pub fn browser(&self) -> Client {
         self.browser_at(&self.base)
