@@ -57,6 +57,24 @@ async fn concurrent_first_sign_ups_make_exactly_one_super_admin() {
 }
 
 #[tokio::test]
+async fn the_first_sign_up_is_claimed_once_by_a_unique_row() {
+    // The count of accounts is not the only guard: the instance's one-time flag (a primary
+    // key) refuses a second claim whatever the isolation, so a sign-up that read "no account
+    // yet" still loses once another sign-up has claimed the instance.
+    let app = TestApp::start().await;
+    app.exec("INSERT INTO instance_flags (key) VALUES ('bootstrapped')").await;
+    let (s, body) = app
+        .browser()
+        .rpc(
+            "sign_up",
+            &[("username", "late"), ("full_name", ""), ("email", "late@example.com"), ("password", ADMIN_PW)],
+        )
+        .await;
+    assert_eq!((s, body), (403, json!({"Forbidden": "SignUpClosed"})));
+    assert_eq!(app.backend.store.user_count().await.expect("count"), 0, "nothing was written");
+}
+
+#[tokio::test]
 async fn sign_up_validates_every_field_at_once() {
     let app = TestApp::start().await;
     let (s, body) = app

@@ -60,6 +60,11 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     policy::can_sign_up(tx.user_count().await?).map_err(Error::Forbidden)?;
+    // (and the instance's one-time flag: a unique row, so that only one sign-up can ever claim
+    // it even if the count above were read concurrently)
+    if !tx.claim_first_sign_up().await? {
+        return Err(Error::Forbidden(policy::Denied::SignUpClosed));
+    }
     let insert = UserInsert {
         username: username.clone(),
         full_name,

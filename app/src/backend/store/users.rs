@@ -114,6 +114,9 @@ pub trait UserStore {
 #[async_trait]
 pub trait UserTx: Send {
     async fn user_count(&mut self) -> StoreResult<i64>;
+    /// Marks the instance as past its first sign-up; `false` when it already was (the
+    /// unique row decides, whatever else raced).
+    async fn claim_first_sign_up(&mut self) -> StoreResult<bool>;
     async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>>;
     async fn active_super_admins(&mut self) -> StoreResult<i64>;
     async fn insert_user(&mut self, u: &UserInsert) -> StoreResult<UserId>;

@@ -177,6 +177,13 @@ impl UserTx for SqliteTx {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE kind = 'person'").fetch_one(&mut *self.tx).await?)
     }
 
+    async fn claim_first_sign_up(&mut self) -> StoreResult<bool> {
+        let done = sqlx::query("INSERT INTO instance_flags (key) VALUES ('bootstrapped') ON CONFLICT DO NOTHING")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.username_key = ?"))
             .bind(username_key)
