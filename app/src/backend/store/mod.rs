@@ -14,6 +14,7 @@ pub mod audit;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod rows;
 pub mod second_factors;
 pub mod sessions;
 pub mod settings;

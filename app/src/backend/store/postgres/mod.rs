@@ -24,8 +24,8 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 
 pub use audit::audit_query;
 
+use super::rows::{abilities_from, group_abilities, like_pattern};
 use super::{conflict_field, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
-use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
@@ -114,29 +114,6 @@ fn user_from_row(r: &PgRow) -> Result<UserRecord, sqlx::Error> {
         last_sign_in_at: r.try_get("last_sign_in_at")?,
         public: r.try_get::<String, _>("kind")? == "public",
     })
-}
-
-/// Abilities from stored codes; codes this version does not know (written by a newer one)
-/// grant nothing here.
-fn abilities_from(codes: &[String]) -> AbilitySet {
-    codes.iter().filter_map(|c| Ability::parse(c)).collect()
-}
-
-/// Rows of (key, ability code) grouped into sets.
-fn group_abilities<K: std::hash::Hash + Eq>(rows: Vec<(K, String)>) -> std::collections::HashMap<K, AbilitySet> {
-    let mut m: std::collections::HashMap<K, AbilitySet> = std::collections::HashMap::new();
-    for (k, code) in rows {
-        if let Some(a) = Ability::parse(&code) {
-            m.entry(k).or_default().insert(a);
-        }
-    }
-    m
-}
-
-/// `%text%` for `LIKE ... ESCAPE '\'`, with the pattern characters of `s` escaped.
-fn like_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// The three key columns a search compares, each with `LIKE $n`: the trigram index of

@@ -25,8 +25,8 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 pub use audit::{audit_query, AuditArg};
 
+use super::rows::{abilities_from, group_abilities, like_pattern};
 use super::{conflict_field, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
-use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
@@ -102,28 +102,6 @@ fn user_from_row(r: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
         last_sign_in_at: r.try_get("last_sign_in_at")?,
         public: r.try_get::<String, _>("kind")? == "public",
     })
-}
-
-/// Abilities from stored codes; codes this version does not know (written by a newer one)
-/// grant nothing here.
-fn abilities_from(codes: &[String]) -> AbilitySet {
-    codes.iter().filter_map(|c| Ability::parse(c)).collect()
-}
-
-/// Rows of (key, ability code) grouped into sets.
-fn group_abilities<K: std::hash::Hash + Eq>(rows: Vec<(K, String)>) -> std::collections::HashMap<K, AbilitySet> {
-    let mut m: std::collections::HashMap<K, AbilitySet> = std::collections::HashMap::new();
-    for (k, code) in rows {
-        if let Some(a) = Ability::parse(&code) {
-            m.entry(k).or_default().insert(a);
-        }
-    }
-    m
-}
-
-fn like_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// A trigram FTS5 phrase: matches the text as a substring, with no query syntax (quotes are
