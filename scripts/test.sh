@@ -29,14 +29,19 @@ echo "[test] starting a throwaway PostgreSQL cluster"
 ROSTER_TEST_PG_URL="$(scripts/postgres.sh start "$pg_dir")"
 export ROSTER_TEST_PG_URL
 
+# cargo-leptos built the server above with `--cfg erase_components` (workspace metadata
+# `always-erase-components`): the tests take the same flag, so they reuse every dependency it
+# compiled instead of compiling them all a second time (and test the views as they ship).
+test_rustflags="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+
 echo "[test] Rust unit and integration tests (SQLite; the store contract suite on both backends)"
 # (the casbin comparison is a benchmark only: bench/access.sh)
-cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
+RUSTFLAGS="$test_rustflags" cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
 
 echo "[test] the same again on PostgreSQL"
 # (the same cargo arguments as above: a narrower package selection would unify features
 # differently and compile everything a second time)
-ROSTER_TEST_BACKEND=postgres cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
+RUSTFLAGS="$test_rustflags" ROSTER_TEST_BACKEND=postgres cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
 
 echo "[test] end-to-end tests (Playwright, headless Chromium)"
 cd end2end

@@ -757,6 +757,22 @@ async fn pictures_settings_throttles(store: Arc<dyn Store>, _db: TestDb) {
     assert_eq!(tx.throttle_state("k").await.unwrap(), Some((7, 5_000)));
     tx.commit().await.unwrap();
     assert_eq!(store.throttle_state("k").await.unwrap(), Some((7, 5_000)));
+    // The claim is one statement generated from the schedule: on every state it decides and
+    // stores exactly what `domain::throttle::claim` says.
+    use app::domain::throttle::{claim, FAILURES_CAP, HARD_CAP};
+    let mut tx = store.begin().await.unwrap();
+    let states = (0..=HARD_CAP as i64 + 2).chain([FAILURES_CAP - 1, FAILURES_CAP]);
+    for failures in states {
+        let key = format!("s{failures}");
+        tx.put_throttle_state(&key, failures, 5_000).await.unwrap();
+        assert!(!tx.throttle_claim(&key, 4_999).await.unwrap(), "{failures}: must wait");
+        assert_eq!(tx.throttle_state(&key).await.unwrap(), Some((failures, 5_000)), "{failures}: not counted");
+        assert!(tx.throttle_claim(&key, 5_000).await.unwrap(), "{failures}: may try");
+        assert_eq!(tx.throttle_state(&key).await.unwrap(), claim(failures, 5_000, 5_000), "{failures}");
+    }
+    assert!(tx.throttle_claim("fresh", 9_000).await.unwrap());
+    assert_eq!(tx.throttle_state("fresh").await.unwrap(), claim(0, 0, 9_000));
+    tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.throttle_clear("k").await.unwrap();
     tx.commit().await.unwrap();

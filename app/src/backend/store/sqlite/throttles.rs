@@ -36,6 +36,13 @@ impl ThrottleTx for SqliteTx {
         Ok(())
     }
 
+    async fn throttle_claim(&mut self, key: &str, now: i64) -> StoreResult<bool> {
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::domain::throttle::claim_sql("?1", "?2"));
+        let counted: Option<i64> = sqlx::query_scalar(&SQL).bind(key).bind(now).fetch_optional(&mut *self.tx).await?;
+        Ok(counted.is_some())
+    }
+
     async fn throttle_clear(&mut self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sign_in_throttle WHERE key = ?").bind(key).execute(&mut *self.tx).await?;
         Ok(())
