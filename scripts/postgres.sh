@@ -7,12 +7,13 @@
 # must fail, never skip.
 #   scripts/postgres.sh start DIR   starts the cluster; prints its URL (postgres://...) on stdout
 #   scripts/postgres.sh stop DIR    stops it (immediately; nothing in it is worth keeping)
+#   scripts/postgres.sh up DIR      starts a stopped cluster again (same port, same data)
 # The server refuses to run as root, so as root it runs as the `postgres` user.
 set -euo pipefail
 cmd="${1:-}"
 dir="${2:-}"
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|up DIR" >&2
   exit 2
 fi
 
@@ -30,6 +31,14 @@ as_owner() {
   fi
 }
 
+pg_up() {
+  if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" start >"$dir/pg_ctl.log" 2>&1; then
+    echo "[postgres] the server did not start:" >&2
+    cat "$dir/pg_ctl.log" "$dir/server.log" >&2 || true
+    exit 1
+  fi
+}
+
 case "$cmd" in
   start)
     mkdir -p "$dir"
@@ -41,14 +50,22 @@ case "$cmd" in
       cat "$dir/initdb.log" >&2
       exit 1
     }
-    if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off \
-          -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB" start >"$dir/pg_ctl.log" 2>&1; then
-      echo "[postgres] the server did not start:" >&2
-      cat "$dir/pg_ctl.log" "$dir/server.log" >&2 || true
-      exit 1
-    fi
+    # (in the cluster's own configuration, so that `up` starts it again the same way)
+    cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 400
+shared_buffers = 64MB
+CONF
+    pg_up
     echo "postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+  up)
+    pg_up
     ;;
   stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
@@ -56,7 +73,7 @@ case "$cmd" in
     fi
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|up DIR" >&2
     exit 2
     ;;
 esac

@@ -61,8 +61,9 @@ fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
-/// Readiness for a load balancer: 200 when this instance can serve (its database answers and
-/// has every migration this binary expects), else 503 with the reason. `/healthz` only says
+/// Readiness for a load balancer: 200 when this instance can serve (its database answers, has
+/// every migration this binary expects, and on PostgreSQL the change feed from the other
+/// instances listens), else 503 with the reason. `/healthz` only says
 /// the process is alive.
 async fn readyz(axum::extract::State(b): axum::extract::State<Backend>) -> axum::response::Response {
     use axum::http::StatusCode;
@@ -71,6 +72,10 @@ async fn readyz(axum::extract::State(b): axum::extract::State<Backend>) -> axum:
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})))
             .into_response()
     };
+    if b.store.has_change_feed() && !b.feed.connected() {
+        // (it would miss other instances' changes: revoked tokens, removed roles)
+        return not_ready("not listening to the other instances' changes yet (change feed)".to_string());
+    }
     match b.store.pending_migrations().await {
         Ok(pending) if pending.is_empty() => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
         Ok(pending) => not_ready(format!("database migrations pending: {pending:?} (run `roster migrate`)")),

@@ -93,18 +93,12 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
     let pkg = std::path::Path::new(&args.site_root).join("pkg");
     tokio::task::spawn_blocking(move || server::assets::precompress(&pkg));
     let app = server::router(backend.clone(), leptos);
-    // Another process (the CLI, a second server) may change access in the database: notice
-    // within a second and reload. Changes made through this server apply before it answers.
-    let watcher = backend.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            if let Err(e) = watcher.access.sync(watcher.store.as_ref()).await {
-                tracing::warn!(error = %e, "could not refresh the access model");
-            }
-        }
-    });
-    // Expired sessions are refused on use; this sweep only keeps the table small.
+    // Other instances on the same database (the change feed, on PostgreSQL) and any other
+    // process (the CLI: polled) may change access; changes made through this server apply
+    // before it answers.
+    app::backend::feed::spawn(&backend);
+    // Expired sessions are refused on use; this sweep only keeps the table small. (Every
+    // instance runs it: deleting what has expired twice deletes nothing the second time.)
     let sweeper = backend.clone();
     tokio::spawn(async move {
         loop {

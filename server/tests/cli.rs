@@ -1,7 +1,7 @@
 //! The `roster` binary: user, org, role and access commands, and their exit codes.
 mod common;
 
-use common::roster;
+use common::{roster, Served};
 
 fn db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("dir");
@@ -337,78 +337,6 @@ fn org_role_and_access_commands() {
     assert_eq!(run(&["org", "delete", "Acme"]).0, 0);
 }
 
-/// A `roster serve` process on a free port of 127.0.0.1, and the address it printed.
-struct Served {
-    child: std::process::Child,
-    addr: std::net::SocketAddr,
-    /// Every line the server has logged so far.
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    _site: tempfile::TempDir,
-}
-
-impl Served {
-    fn start(db: &str, extra: &[&str]) -> Served {
-        use std::io::BufRead;
-        let site = tempfile::tempdir().expect("site dir");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-            .env("ROSTER_DATABASE_URL", db)
-            .env("ROSTER_LOG", "info")
-            .env_remove("ROSTER_SECRET_KEY")
-            .args(["serve", "--addr", "127.0.0.1:0", "--site-root"])
-            .arg(site.path())
-            .args(extra)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start roster serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let lines = log.clone();
-        // (keeps reading, so the server never blocks on a full pipe)
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let addr: String = addr.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
-                    let _ = tx.send(addr);
-                }
-                if let Ok(mut l) = lines.lock() {
-                    l.push(line);
-                }
-            }
-        });
-        let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server printed its address");
-        Served { child, addr: addr.parse().expect("address"), log, _site: site }
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-
-    /// The exit code, waiting at most `secs`.
-    fn exit_code_within(&mut self, secs: u64) -> Option<i32> {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while std::time::Instant::now() < until {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.code();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
     use std::io::{Read, Write};
@@ -520,6 +448,8 @@ fn metrics_are_served_on_the_management_address_only() {
         r#"roster_http_requests_total{route="/rpc/sign_in",method="POST",status="401"} 1"#,
         r#"roster_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="0.005"}"#,
         "roster_access_version ",
+        r#"roster_db_pool_connections{state="in_use"} "#,
+        r#"roster_db_pool_connections{state="idle"} "#,
     ] {
         assert!(scraped.contains(expected), "no {expected} in:\n{scraped}");
     }

@@ -301,7 +301,7 @@ async fn access_roles_orgs_memberships_grants(store: Arc<dyn Store>, _db: TestDb
     tx.add_membership(acme, bob, MEMBER_ROLE, 2).await.unwrap();
     tx.add_membership(DEFAULT_ORG, ada, VIEWER_ROLE, 2).await.unwrap();
     tx.set_member_extras(acme, bob, set(&[Ability::UseAdminer])).await.unwrap();
-    assert_eq!(tx.bump_access_version().await.unwrap(), v0 + 1);
+    assert_eq!(tx.bump_access_version(app::backend::store::Change::All).await.unwrap(), v0 + 1);
     tx.commit().await.unwrap();
     for (what, r) in [
         ("role", {

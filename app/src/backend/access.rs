@@ -3,28 +3,19 @@
 //! Writers that change access hold `writer()` across their transaction and the `apply` that
 //! follows its commit, so in-process changes reach the model in commit order before the
 //! request that made them returns: the next check anywhere sees them. Each such transaction
-//! bumps `access_version` in the database; a change made by another process (the CLI, a second
-//! server) shows up as a version this model has not seen, and `sync` (polled by the server)
+//! bumps `access_version` in the database. Another server on the same PostgreSQL announces its
+//! changes on the change feed (`feed.rs`: `apply_notice`, at once); any other process (the
+//! CLI) shows up as a version this model has not seen, and `sync` (polled, the backstop)
 //! reloads everything. Every applied change is broadcast, for pages that update live.
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use tokio::sync::{broadcast, Mutex, MutexGuard};
 
+pub use super::store::Change;
 use super::store::{Store, StoreResult};
 use crate::domain::access::AccessModel;
-use crate::domain::ids::{OrgId, RoleId, UserId};
-
-/// What a committed transaction changed, so only that part is re-read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    User(UserId),
-    /// One role was created, changed or deleted (without moving members).
-    Role(RoleId),
-    Org(OrgId),
-    /// Something broad (a role replaced in every membership): reload everything.
-    All,
-}
+use crate::domain::ids::OrgId;
 
 pub struct Access {
     model: RwLock<AccessModel>,
@@ -130,6 +121,17 @@ impl Access {
         }
         self.publish(version);
         Ok(())
+    }
+
+    /// Applies a change another instance committed, heard on the change feed: the next
+    /// version is patched in, an older one was seen already, and after a gap (a notice
+    /// missed) everything is reloaded: a change is never applied across a gap.
+    pub async fn apply_notice(&self, store: &dyn Store, version: i64, change: Change) -> StoreResult<()> {
+        let _w = self.writer().await;
+        if version <= self.version() {
+            return Ok(());
+        }
+        self.apply(store, version, change).await
     }
 
     /// Reloads when the database moved on without us (another process wrote).

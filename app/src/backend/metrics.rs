@@ -13,3 +13,14 @@ pub fn sign_in(outcome: &'static str) {
 pub fn throttled(pathway: &'static str) {
     metrics::counter!("roster_throttled_total", "pathway" => pathway).increment(1);
 }
+
+/// The change feed listens again after losing its connection (everything was reloaded).
+pub fn change_feed_reconnected() {
+    metrics::counter!("roster_change_feed_reconnects_total").increment(1);
+}
+
+/// From another instance's access change (the database's clock at the change) to this
+/// instance having applied it (its own clock).
+pub fn change_feed_lag(ms: i64) {
+    metrics::histogram!("roster_change_feed_lag_seconds").record(ms.max(0) as f64 / 1000.0);
+}

@@ -13,6 +13,7 @@ pub mod context;
 pub mod cpu;
 pub mod crypto;
 pub mod error;
+pub mod feed;
 pub mod metrics;
 pub mod oidc;
 pub mod outbound;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::store::{Store, StoreError};
-use super::{access, auth_cache, cpu, crypto, oidc, password, sessions, tokens, Clock, Config};
+use super::{access, auth_cache, cpu, crypto, feed, oidc, password, sessions, tokens, Clock, Config};
 
 /// Everything a service needs; cheap to clone, shared by all requests.
 #[derive(Clone)]
@@ -34,6 +34,8 @@ pub struct Backend {
     /// Set when the server shuts down: long-lived answers (event streams) end, so that the
     /// requests in flight can finish and the process exit.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Whether the change feed from the other instances listens (see `feed`).
+    pub feed: Arc<feed::FeedStatus>,
 }
 
 /// The relying party for `origin` (`https://roster.example.com`, or `http://localhost:PORT`
@@ -76,6 +78,7 @@ impl Backend {
             token_cache: Arc::default(),
             webauthn,
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            feed: Arc::default(),
         }
     }
 

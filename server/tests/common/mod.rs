@@ -40,12 +40,18 @@ impl TestApp {
     }
 
     pub async fn start_with(config: Config) -> Self {
-        let db = db::TestDb::new(db::Kind::from_env()).await;
+        Self::start_on(db::TestDb::new(db::Kind::from_env()).await, config).await
+    }
+
+    /// A server on the database `db` (migrated here).
+    pub async fn start_on(db: db::TestDb, config: Config) -> Self {
         let store = db.open().await;
         let db::TestDb { kind, url: db_url, dir, pg } = db;
         let clock = Arc::new(ManualClock::new(now_ms()));
         let backend = Backend::new(store, config, clock.clone());
         backend.load_access().await.expect("load access model");
+        // (the change feed only: tests that need the polling backstop call `sync` themselves)
+        app::backend::feed::spawn_listener(&backend);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let leptos = server::leptos_options(dir.path().join("site").to_str().unwrap_or("site"), addr);
@@ -64,6 +70,8 @@ impl TestApp {
         let config = (*self.backend.config).clone();
         let backend = Backend::new(store, config, self.clock.clone());
         backend.load_access().await.expect("load access model");
+        // (the change feed only: tests that need the polling backstop call `sync` themselves)
+        app::backend::feed::spawn_listener(&backend);
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -482,4 +490,76 @@ pub async fn enrol(app: &TestApp, c: &Client) -> (String, Vec<String>) {
         r["codes"].as_array().expect("codes").iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
     assert_eq!(codes.len(), 10);
     (secret, codes)
+}
+
+/// A `roster serve` process on a free port of 127.0.0.1, and the address it printed.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    /// Every line the server has logged so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _site: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn start(db: &str, extra: &[&str]) -> Served {
+        use std::io::BufRead;
+        let site = tempfile::tempdir().expect("site dir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .env("ROSTER_DATABASE_URL", db)
+            .env("ROSTER_LOG", "info")
+            .env_remove("ROSTER_SECRET_KEY")
+            .args(["serve", "--addr", "127.0.0.1:0", "--site-root"])
+            .arg(site.path())
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start roster serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
+        // (keeps reading, so the server never blocks on a full pipe)
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let addr: String = addr.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                    let _ = tx.send(addr);
+                }
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                }
+            }
+        });
+        let addr = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server printed its address");
+        Served { child, addr: addr.parse().expect("address"), log, _site: site }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// The exit code, waiting at most `secs`.
+    pub fn exit_code_within(&mut self, secs: u64) -> Option<i32> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

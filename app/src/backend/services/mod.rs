@@ -86,7 +86,7 @@ pub(crate) async fn global_admin_tx<'b>(
 /// Commits a transaction that changed access, then brings the in-memory model up to date
 /// before the caller answers. Call while holding `b.access.writer()`.
 pub(crate) async fn commit_access(b: &Backend, mut tx: Box<dyn Tx>, change: Change) -> Result<(), Error> {
-    let version = tx.bump_access_version().await?;
+    let version = tx.bump_access_version(change).await?;
     tx.commit().await?;
     b.access.apply(b.store.as_ref(), version, change).await?;
     Ok(())

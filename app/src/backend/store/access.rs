@@ -59,6 +59,44 @@ pub struct UserAccess {
 }
 
 /// Reads outside a write transaction.
+/// What a committed access-changing transaction changed, so only that part is re-read: by
+/// the instance that committed it, and by every other one from the change feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    User(UserId),
+    /// One role was created, changed or deleted (without moving members).
+    Role(RoleId),
+    Org(OrgId),
+    /// Something broad (a role replaced in every membership): reload everything.
+    All,
+}
+
+impl Change {
+    /// As carried by the change feed: `user 12`, `role 3`, `org 2`, `all`.
+    pub fn to_wire(self) -> String {
+        match self {
+            Change::User(id) => format!("user {}", id.0),
+            Change::Role(id) => format!("role {}", id.0),
+            Change::Org(id) => format!("org {}", id.0),
+            Change::All => "all".to_string(),
+        }
+    }
+
+    /// The inverse of `to_wire`; `None` for anything else (a newer instance's kind of
+    /// change: the listener then reloads everything).
+    pub fn from_wire(s: &str) -> Option<Self> {
+        let (kind, rest) = s.split_once(' ').unwrap_or((s, ""));
+        let id = || rest.parse::<i64>().ok();
+        match kind {
+            "user" => Some(Change::User(UserId(id()?))),
+            "role" => Some(Change::Role(RoleId(id()?))),
+            "org" => Some(Change::Org(OrgId(id()?))),
+            "all" if rest.is_empty() => Some(Change::All),
+            _ => None,
+        }
+    }
+}
+
 #[async_trait]
 pub trait AccessStore {
     /// The counter every access-changing transaction bumps.
@@ -106,7 +144,9 @@ pub trait AccessTx: Send {
     /// Super admin flag (of an active account) and every ability held in `org` through the
     /// account's role and extras and the public account's. `None`: no such active account.
     async fn actor_facts(&mut self, user: UserId, org: OrgId) -> StoreResult<Option<(bool, AbilitySet)>>;
-    async fn bump_access_version(&mut self) -> StoreResult<i64>;
+    /// Moves the access version on by one, for `change`; where other instances listen, they
+    /// hear of it when the transaction commits (never before, never if it rolls back).
+    async fn bump_access_version(&mut self, change: Change) -> StoreResult<i64>;
     /// A role (its `members` are not counted here).
     async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>>;
     async fn role_by_name(&mut self, name_key: &str) -> StoreResult<Option<RoleRecord>>;

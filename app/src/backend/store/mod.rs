@@ -102,9 +102,37 @@ impl WriteGeneration {
         self.0.load(Ordering::SeqCst)
     }
 
-    fn bump(&self) {
+    /// Also moved by the change feed when another instance commits a write: what this
+    /// process cached may be stale from then on.
+    pub(crate) fn bump(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// What another instance committed, as heard on the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An access-changing transaction moved the access version to `version`, at `sent_at`
+    /// (ms since the epoch, by the database's clock).
+    Access { version: i64, change: Change, sent_at: i64 },
+    /// A write transaction committed: sessions, tokens, passwords or second factors may have
+    /// changed, so what this instance cached is stale.
+    Write,
+}
+
+/// Another instance's commits, in commit order, on a connection of the feed's own.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// The next notice. `Ok(None)` or an error: the connection was lost, and notices sent
+    /// meanwhile are gone (listen again, then reload everything).
+    async fn next(&mut self) -> StoreResult<Option<Notice>>;
+}
+
+/// A database pool's connections: how many are open, how many of those sit idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
 }
 
 /// Every port's reads, on one object.
@@ -130,6 +158,17 @@ pub trait Store:
     async fn migrate(&self) -> StoreResult<()>;
     /// Migrations known to this binary that the database has not applied yet.
     async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
+    /// Listens for what other instances commit. `None`: this backend has no feed (SQLite:
+    /// another process on the same file is noticed by polling the access version).
+    async fn change_feed(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
+        Ok(None)
+    }
+    /// Whether `change_feed` gives a feed (then an instance is ready only while it listens).
+    fn has_change_feed(&self) -> bool {
+        false
+    }
+    /// The connections of this store's pool(s), for the metrics.
+    fn pool_use(&self) -> PoolUse;
     /// The counter this store hands to its transactions.
     fn generation(&self) -> &WriteGeneration;
     /// A number that changes after every write transaction this process commits: what was

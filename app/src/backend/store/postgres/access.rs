@@ -7,8 +7,8 @@ use sqlx::{Postgres, Row, Transaction};
 use super::{abilities_from, group_abilities, like_keys, like_pattern, user_from_row, SEARCH_WINDOW, USER_COLS};
 use super::{savepoint, settle, PgStore, PgTx};
 use crate::backend::store::{
-    AccessStore, AccessTx, MemberRecord, MembershipRecord, OrgRecord, RoleRecord, StoreError, StoreResult, UserAccess,
-    UserRecord,
+    AccessStore, AccessTx, Change, MemberRecord, MembershipRecord, OrgRecord, RoleRecord, StoreError, StoreResult,
+    UserAccess, UserRecord,
 };
 use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::access::{AccessModel, Grant, RoleEntry, UserEntry};
@@ -487,10 +487,24 @@ impl AccessTx for PgTx {
         Ok(Some((sa, abilities_from(&codes))))
     }
 
-    async fn bump_access_version(&mut self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("UPDATE access_version SET version = version + 1 WHERE id = 1 RETURNING version")
-            .fetch_one(&mut *self.tx)
-            .await?)
+    async fn bump_access_version(&mut self, change: Change) -> StoreResult<i64> {
+        let version: i64 =
+            sqlx::query_scalar("UPDATE access_version SET version = version + 1 WHERE id = 1 RETURNING version")
+                .fetch_one(&mut *self.tx)
+                .await?;
+        // Queued now, delivered to every listening instance at commit, in commit order (see
+        // `feed.rs`), with the database's clock for the lag metric.
+        sqlx::query(
+            "SELECT pg_notify($1, $2 || ' ' || $3::text || ' ' \
+             || (extract(epoch FROM clock_timestamp()) * 1000)::bigint::text || ' ' || $4)",
+        )
+        .bind(super::feed::ACCESS_CHANNEL)
+        .bind(&self.instance)
+        .bind(version)
+        .bind(change.to_wire())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(version)
     }
 
     async fn role(&mut self, id: RoleId) -> StoreResult<Option<RoleRecord>> {

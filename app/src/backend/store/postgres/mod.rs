@@ -6,6 +6,7 @@
 //! on both).
 mod access;
 mod audit;
+pub(crate) mod feed;
 mod pictures;
 mod second_factors;
 mod sessions;
@@ -25,7 +26,7 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 pub use audit::audit_query;
 
 use super::rows::{abilities_from, group_abilities, like_pattern};
-use super::{conflict_field, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
+use super::{conflict_field, ChangeFeed, PoolUse, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
@@ -38,6 +39,10 @@ pub const WRITE_LOCK_KEY: i64 = 0x524F_5354_4552;
 
 pub struct PgStore {
     pool: PgPool,
+    /// How the change feed connects (the pool's settings, under its own application name).
+    listen: PgConnectOptions,
+    /// Names this store's commits on the change feed, so its own are not heard back as news.
+    instance: String,
     /// Handed to every transaction (see `Store::write_generation`).
     generation: WriteGeneration,
 }
@@ -51,12 +56,14 @@ impl PgStore {
             // write lock for every instance; the server ends such a session.
             ("idle_in_transaction_session_timeout", "60s"),
         ]);
+        let listen = opts.clone().application_name(feed::APPLICATION_NAME);
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, generation: Default::default() })
+        let instance = format!("{:016x}", rand::random::<u64>());
+        Ok(Self { pool, listen, instance, generation: Default::default() })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -90,6 +97,8 @@ impl PgStore {
 
 pub struct PgTx {
     tx: Transaction<'static, Postgres>,
+    /// The store's name on the change feed.
+    instance: String,
     generation: WriteGeneration,
 }
 
@@ -179,8 +188,17 @@ impl Store for PgStore {
         // admin, the last super admin is kept, the sign-in throttle, unique names checked
         // before insert) stays correct without per-rule locking. Transaction-scoped, so it
         // also works behind a pooler in transaction mode and cannot leak past the transaction.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
-        Ok(Box::new(PgTx { tx, generation: self.generation.clone() }))
+        //
+        // The same statement queues this transaction's write notice for the change feed: every
+        // other instance hears it at commit and stops trusting what it cached (sessions,
+        // tokens). Nothing is sent if the transaction rolls back.
+        sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)")
+            .bind(WRITE_LOCK_KEY)
+            .bind(feed::WRITE_CHANNEL)
+            .bind(&self.instance)
+            .execute(&mut *tx)
+            .await?;
+        Ok(Box::new(PgTx { tx, instance: self.instance.clone(), generation: self.generation.clone() }))
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -189,6 +207,18 @@ impl Store for PgStore {
 
     async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
         PgStore::pending_migrations(self).await
+    }
+
+    async fn change_feed(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
+        Ok(Some(Box::new(feed::PgFeed::listen(self.listen.clone(), self.instance.clone()).await?)))
+    }
+
+    fn has_change_feed(&self) -> bool {
+        true
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        PoolUse { open: self.pool.size(), idle: self.pool.num_idle() as u32 }
     }
 
     fn generation(&self) -> &WriteGeneration {

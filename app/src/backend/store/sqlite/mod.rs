@@ -26,7 +26,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 pub use audit::{audit_query, AuditArg};
 
 use super::rows::{abilities_from, group_abilities, like_pattern};
-use super::{conflict_field, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
+use super::{conflict_field, PoolUse, Store, StoreError, StoreResult, Tx, UserRecord, WriteGeneration};
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
@@ -142,6 +142,11 @@ impl Store for SqliteStore {
 
     async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
         SqliteStore::pending_migrations(self).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let (r, w) = (&self.read, &self.write);
+        PoolUse { open: r.size() + w.size(), idle: (r.num_idle() + w.num_idle()) as u32 }
     }
 
     fn generation(&self) -> &WriteGeneration {
