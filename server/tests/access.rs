@@ -422,6 +422,25 @@ async fn two_org_admins_demoting_each_other_at_once_leave_one() {
     assert_eq!(admins.iter().filter(|c| c["allowed"] == json!(true)).count(), 1);
 }
 
+/// The server notices a change another process committed: on PostgreSQL the change feed
+/// brings it at once; on SQLite the server's poller calls `sync` every second (called here).
+async fn noticed(app: &TestApp) {
+    let in_db = app.backend.store.access_version().await.expect("version");
+    match app.kind {
+        common::db::Kind::Sqlite => {
+            assert!(app.backend.access.sync(app.backend.store.as_ref()).await.expect("sync"));
+        }
+        common::db::Kind::Postgres => {
+            let t = std::time::Instant::now();
+            while app.backend.access.version() < in_db {
+                assert!(t.elapsed() < std::time::Duration::from_secs(2), "the change feed did not bring it");
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+    }
+    assert_eq!(app.backend.access.version(), in_db);
+}
+
 #[tokio::test]
 async fn changes_made_by_another_process_reach_the_running_server() {
     let app = TestApp::start().await;
@@ -438,8 +457,7 @@ async fn changes_made_by_another_process_reach_the_running_server() {
     app::backend::services::roles::set_ability(&cli, &ctx, viewer, app::domain::abilities::Ability::UseAdminer, true)
         .await
         .expect("grant");
-    // The server notices the new version (its poller calls this every second).
-    assert!(app.backend.access.sync(app.backend.store.as_ref()).await.expect("sync"));
+    noticed(&app).await;
     assert_eq!(check(&admin, "cli_user", "Acme", "use-adminer").await["allowed"], json!(true));
 }
 
@@ -495,7 +513,7 @@ async fn the_event_stream_ends_when_its_session_expires_like_any_request() {
     // with the same rules as a request, and ends.
     let (code, _, err) = common::roster(&app.db_url, &["org", "create", "AfterExpiry"]);
     assert_eq!(code, 0, "{err}");
-    assert!(app.backend.access.sync(app.backend.store.as_ref()).await.expect("sync"));
+    noticed(&app).await;
     let end = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk()).await.expect("the stream ends");
     assert!(end.expect("clean end").is_none(), "an expired session's stream must end");
 }

@@ -30,6 +30,16 @@ pub struct TestApp {
     pub pg: Option<db::PgGuard>,
 }
 
+/// Waits until `backend`'s change feed listens, where its store has one (it connects in the
+/// background; until then the instance is not ready).
+pub async fn listening(backend: &Backend) {
+    let t = std::time::Instant::now();
+    while backend.store.has_change_feed() && !backend.feed.connected() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "the change feed never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -52,6 +62,7 @@ impl TestApp {
         backend.load_access().await.expect("load access model");
         // (the change feed only: tests that need the polling backstop call `sync` themselves)
         app::backend::feed::spawn_listener(&backend);
+        listening(&backend).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let leptos = server::leptos_options(dir.path().join("site").to_str().unwrap_or("site"), addr);
@@ -72,6 +83,7 @@ impl TestApp {
         backend.load_access().await.expect("load access model");
         // (the change feed only: tests that need the polling backstop call `sync` themselves)
         app::backend::feed::spawn_listener(&backend);
+        listening(&backend).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
