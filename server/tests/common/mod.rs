@@ -40,7 +40,11 @@ impl TestApp {
     }
 
     pub async fn start_with(config: Config) -> Self {
-        let db = db::TestDb::new(db::Kind::from_env()).await;
+        Self::start_on(db::TestDb::new(db::Kind::from_env()).await, config).await
+    }
+
+    /// A server on a given database (migrated here if it is not yet), whichever the backend.
+    pub async fn start_on(db: db::TestDb, config: Config) -> Self {
         let store = db.open().await;
         let db::TestDb { kind, url: db_url, dir, pg } = db;
         let clock = Arc::new(ManualClock::new(now_ms()));
