@@ -389,6 +389,33 @@ async fn a_wrong_key_a_bad_url_or_an_unreachable_target_is_refused_with_one_line
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!err.contains("secret-password") && !err.contains("panicked"), "{err}");
     }
+    // A source this Roster has not fully migrated, then one a newer Roster migrated.
+    let lite = sqlx::SqlitePool::connect(&src.db_url).await.expect("sqlite");
+    let last: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(&lite).await.expect("v");
+    sqlx::query("UPDATE _sqlx_migrations SET version = 99999 WHERE version = ?")
+        .bind(last)
+        .execute(&lite)
+        .await
+        .expect("pretend");
+    let (code, _, err) = copy_database(&src.db_url, &target.url, &key_b64());
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("the source database is not up to date (1 migration(s) pending)"), "{err}");
+    sqlx::query("UPDATE _sqlx_migrations SET version = ? WHERE version = 99999")
+        .bind(last)
+        .execute(&lite)
+        .await
+        .expect("restore");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999, 'newer', 1, x'00', 0)",
+    )
+    .execute(&lite)
+    .await
+    .expect("pretend");
+    lite.close().await;
+    let (code, _, err) = copy_database(&src.db_url, &target.url, &key_b64());
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("the source database has migrations this Roster does not know (99999)"), "{err}");
     assert_eq!(pg_snapshot(&pg).await, before, "a refused copy changed the target");
     pg.close().await;
 }

@@ -88,20 +88,20 @@ pub async fn copy_database(
             pending.len()
         )));
     }
-    let key_checked = check_key(&source, secrets).await?;
-
-    let target = PgStore::open(to).await.map_err(CopyDatabaseError::OpenTarget)?;
-    target.migrate().await.map_err(CopyDatabaseError::MigrateTarget)?;
-    let on_source = copy::applied_sqlite(source.write_pool()).await.map_err(CopyDatabaseError::Copy)?;
-    let on_target = copy::applied_postgres(target.pool()).await.map_err(CopyDatabaseError::Copy)?;
-    let unknown: Vec<String> = on_source.iter().filter(|v| !on_target.contains(v)).map(|v| v.to_string()).collect();
+    let unknown = source.unknown_migrations().await.map_err(|e| CopyDatabaseError::OpenSource(e.to_string()))?;
     if !unknown.is_empty() {
+        let versions: Vec<String> = unknown.iter().map(i64::to_string).collect();
         return Err(CopyDatabaseError::Refused(format!(
             "the source database has migrations this Roster does not know ({}): a newer Roster ran on it; \
              copy with that version",
-            unknown.join(", ")
+            versions.join(", ")
         )));
     }
+    let key_checked = check_key(&source, secrets).await?;
+
+    let target = PgStore::open(to).await.map_err(CopyDatabaseError::OpenTarget)?;
+    // (to the source's versions: both are this binary's)
+    target.migrate().await.map_err(CopyDatabaseError::MigrateTarget)?;
 
     let tables = copy::copy(&source, &target, progress).await.map_err(|e| match e {
         CopyError::Refused(m) => CopyDatabaseError::Refused(m),

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{PgConnection, PgPool, Row, SqliteConnection, SqlitePool};
+use sqlx::{PgConnection, PgPool, Row, SqliteConnection};
 
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
@@ -188,19 +188,6 @@ fn in_reference_order(mut left: BTreeMap<String, Table>) -> Result<Vec<Table>, C
         }
     }
     Ok(ordered)
-}
-
-/// Migration versions a database has applied.
-pub async fn applied_sqlite(pool: &SqlitePool) -> Result<Vec<i64>, CopyError> {
-    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version")
-        .fetch_all(pool)
-        .await?)
-}
-
-pub async fn applied_postgres(pool: &PgPool) -> Result<Vec<i64>, CopyError> {
-    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(pool)
-        .await?)
 }
 
 /// Row counts of a freshly migrated database: what the migrations themselves insert (the
@@ -379,8 +366,8 @@ async fn reset_sequences(tx: &mut PgConnection, t: &Table) -> Result<(), sqlx::E
     Ok(())
 }
 
-/// Copies every table of `source` into `target`, both migrated to the same versions (the
-/// caller checks). `progress` hears of each table once it is copied (not yet committed).
+/// Copies every table of `source` into `target`, both migrated by this binary, neither by a
+/// newer one (the caller checks). `progress` hears of each table once it is copied (not yet committed).
 pub async fn copy(
     source: &SqliteStore,
     target: &PgStore,
