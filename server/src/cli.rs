@@ -61,6 +61,12 @@ impl Settings {
     /// The instance key: `ROSTER_SECRET_KEY`, else the key file (created with mode 0600 if
     /// missing).
     pub fn secret_key(&self) -> Result<[u8; 32], String> {
+        self.secret_key_or_new(true)
+    }
+
+    /// The instance key as `secret_key` finds it; a missing key file is created only with
+    /// `create` (a command that needs an existing instance's key must not invent one).
+    pub fn secret_key_or_new(&self, create: bool) -> Result<[u8; 32], String> {
         use base64::Engine;
         let decode = |text: &str, from: &str| -> Result<[u8; 32], String> {
             base64::engine::general_purpose::STANDARD
@@ -91,6 +97,11 @@ impl Settings {
         };
         match std::fs::read_to_string(&path) {
             Ok(text) => decode(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Err(format!(
+                "no instance key at {}: give the key the database's secrets were sealed with \
+                 (ROSTER_SECRET_KEY or --key-file)",
+                path.display()
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = app::backend::crypto::new_key();
                 write_private(&path, &app::backend::crypto::key_to_base64(&key))
@@ -134,6 +145,27 @@ pub enum Command {
     /// API keys and personal access tokens (e.g. for service accounts).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy an instance's SQLite database into a new PostgreSQL database (the upgrade path
+    /// from the embedded default).
+    ///
+    /// Stop the instance first. Every table is copied (accounts, organizations, roles, tokens,
+    /// sessions, sealed secrets, the audit trail) in one transaction on the target, which must
+    /// be empty (it is migrated first); row counts are compared before it commits, so a failed
+    /// copy leaves the target as it was. Secrets are copied sealed: the key (ROSTER_SECRET_KEY,
+    /// --key-file, or `roster.key` beside the SQLite file) must be the source's, it is checked
+    /// against the source, and the PostgreSQL instances must be started with that same key.
+    /// --database-url is not used.
+    CopyDatabase(CopyDatabaseArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CopyDatabaseArgs {
+    /// The database to copy: `sqlite:PATH` (read only).
+    #[arg(long)]
+    pub from: String,
+    /// The database to copy into: `postgres://USER:PASSWORD@HOST/DB`, an existing, empty database.
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,6 +417,8 @@ pub struct CreateArgs {
 }
 
 pub const EXIT_UNEXPECTED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_REFUSED: u8 = 5;
 pub const EXIT_DATABASE: u8 = 7;
 
 pub fn exit_code(e: &Error) -> u8 {
@@ -442,6 +476,87 @@ fn redacted(url: &str) -> String {
     match auth.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
+    }
+}
+
+/// `copy-database` needs the PostgreSQL store, which this build left out.
+#[cfg(not(feature = "postgres"))]
+pub async fn run_copy_database(_: &Settings, _: &CopyDatabaseArgs) -> u8 {
+    eprintln!(
+        "error: this build of Roster supports SQLite only (built without the `postgres` feature): \
+         copy-database needs a build with PostgreSQL support"
+    );
+    EXIT_USAGE
+}
+
+/// Runs `copy-database`: prints each table as it is copied, then a summary; returns the exit
+/// code (2 bad URLs or key, 5 refused: source not up to date, wrong key or target not empty, 7 a
+/// database cannot be opened, 1 the copy failed and was rolled back).
+#[cfg(feature = "postgres")]
+pub async fn run_copy_database(settings: &Settings, args: &CopyDatabaseArgs) -> u8 {
+    use app::backend::services::copy_database::{copy_database, CopyDatabaseError};
+    // The key file's default place is beside the source (the instance being moved).
+    let at_source = Settings { database_url: args.from.clone(), ..settings.clone() };
+    let key = match at_source.secret_key_or_new(false) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let secrets = app::backend::crypto::SecretBox::new(&key);
+    let started = std::time::Instant::now();
+    let mut progress = |t: &app::backend::store::copy::TableCopied| {
+        println!("{}: {} {}", t.table, thousands(t.rows), if t.rows == 1 { "row" } else { "rows" });
+    };
+    match copy_database(&args.from, &args.to, &secrets, &mut progress).await {
+        Ok(copied) => {
+            if !copied.key_checked {
+                println!(
+                    "Note: the source held no instance key check value; the key could not be verified \
+                     against it."
+                );
+            }
+            println!(
+                "Copied {} rows in {} tables from {} to {} in {:.1} s. Start Roster with \
+                 ROSTER_DATABASE_URL set to the new database and the same instance key.",
+                thousands(copied.rows()),
+                copied.tables.len(),
+                args.from,
+                redacted(&args.to),
+                started.elapsed().as_secs_f64()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                CopyDatabaseError::Usage(_) => EXIT_USAGE,
+                CopyDatabaseError::OpenSource(_)
+                | CopyDatabaseError::OpenTarget(_)
+                | CopyDatabaseError::MigrateTarget(_) => EXIT_DATABASE,
+                CopyDatabaseError::Refused(_) | CopyDatabaseError::WrongKey => EXIT_REFUSED,
+                CopyDatabaseError::Copy(_) => EXIT_UNEXPECTED,
+            }
+        }
+    }
+}
+
+/// `1234567` -> `1,234,567`
+#[cfg(feature = "postgres")]
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
     }
 }
 
@@ -805,5 +920,19 @@ pub async fn run_token(b: &Backend, cmd: TokenCommand) -> u8 {
             }
             Err(e) => finish(Err(e)),
         },
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn row_counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -26,6 +26,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
+    // (two databases of its own, neither of them --database-url)
+    if let Command::CopyDatabase(args) = &cli.command {
+        return cli::run_copy_database(&cli.settings, args).await;
+    }
     let store = match cli::open_store(&cli.settings).await {
         Ok(s) => s,
         Err(e) => {
@@ -57,6 +61,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Role(c) => cli::run_admin(store, config, cli::Admin::Role(c)).await,
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
+        Command::CopyDatabase(_) => cli::EXIT_USAGE,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));
             config.secure_cookies = args

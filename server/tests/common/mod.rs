@@ -53,7 +53,7 @@ impl TestApp {
         Self::start_on(db::TestDb::new(db::Kind::from_env()).await, config).await
     }
 
-    /// A server on the database `db` (migrated here).
+    /// A server on the database `db` (migrated here if it is not yet), whichever the backend.
     pub async fn start_on(db: db::TestDb, config: Config) -> Self {
         let store = db.open().await;
         let db::TestDb { kind, url: db_url, dir, pg } = db;

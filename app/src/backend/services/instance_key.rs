@@ -5,10 +5,11 @@
 //! under the key, and every start after opens it and refuses to run with a key that cannot.
 use base64::Engine;
 
+use crate::backend::crypto::SecretBox;
 use crate::backend::store::StoreError;
 use crate::backend::Backend;
 
-const SETTING: &str = "instance_key_check";
+pub const SETTING: &str = "instance_key_check";
 /// (binds the sealed value to its purpose: it opens nowhere else)
 const PURPOSE: &str = "settings.instance_key_check";
 const KNOWN: &[u8] = b"roster instance key";
@@ -29,11 +30,7 @@ pub async fn verify(b: &Backend) -> Result<(), KeyCheck> {
     let mut tx = b.store.begin().await?;
     match tx.setting(SETTING).await? {
         Some(stored) => {
-            let opened = base64::engine::general_purpose::STANDARD
-                .decode(stored.trim())
-                .ok()
-                .and_then(|sealed| b.secrets.open(&sealed, PURPOSE).ok());
-            if opened.as_deref() == Some(KNOWN) {
+            if opens(&b.secrets, &stored) {
                 Ok(())
             } else {
                 Err(KeyCheck::WrongKey)
@@ -46,4 +43,15 @@ pub async fn verify(b: &Backend) -> Result<(), KeyCheck> {
             Ok(())
         }
     }
+}
+
+/// Whether `secrets` opens `stored`, the value of the `SETTING` a database holds: the key is
+/// the one its secrets were sealed with. (Reads only: `copy-database` checks a source with it.)
+pub fn opens(secrets: &SecretBox, stored: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(stored.trim())
+        .ok()
+        .and_then(|sealed| secrets.open(&sealed, PURPOSE).ok())
+        .as_deref()
+        == Some(KNOWN)
 }

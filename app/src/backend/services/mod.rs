@@ -3,6 +3,8 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "postgres")]
+pub mod copy_database;
 pub mod instance_key;
 pub mod orgs;
 pub mod passkeys;

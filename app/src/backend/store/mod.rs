@@ -11,6 +11,8 @@
 //! or in `domain`, once for every backend.
 pub mod access;
 pub mod audit;
+#[cfg(feature = "postgres")]
+pub mod copy;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;

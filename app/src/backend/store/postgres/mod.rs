@@ -57,6 +57,10 @@ impl PgStore {
             ("idle_in_transaction_session_timeout", "60s"),
         ]);
         let listen = opts.clone().application_name(feed::APPLICATION_NAME);
+        // One plain connection first: a database that cannot be reached at all (a wrong host
+        // or port, refused) is reported at once, where the pool would retry until its acquire
+        // timeout. (A database that goes away later is retried: see the change feed.)
+        sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&opts).await?).await?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(30))
@@ -81,6 +85,34 @@ impl PgStore {
             .await
             .unwrap_or_default();
         Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+    }
+
+    /// A write transaction holding the write lock (what `Store::begin` wraps; `copy-database`
+    /// writes through it directly).
+    pub async fn begin_locked(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        // READ COMMITTED on purpose: every statement takes a fresh snapshot, so whatever is
+        // read after the lock below is granted sees every transaction committed before it.
+        // (REPEATABLE READ or SERIALIZABLE could keep a snapshot older than the lock wait.)
+        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
+        // Mirrors SQLite's 10 s busy timeout: a writer waits that long for the lock, then fails.
+        sqlx::query("SET LOCAL lock_timeout = '10s'").execute(&mut *tx).await?;
+        // One global write lock, held until COMMIT or ROLLBACK: write transactions run one at
+        // a time across every instance on this database, as SQLite's BEGIN IMMEDIATE makes
+        // them within one file. Every read-then-write rule (first sign-up becomes super
+        // admin, the last super admin is kept, the sign-in throttle, unique names checked
+        // before insert) stays correct without per-rule locking. Transaction-scoped, so it
+        // also works behind a pooler in transaction mode and cannot leak past the transaction.
+        //
+        // The same statement queues this transaction's write notice for the change feed: every
+        // other instance hears it at commit and stops trusting what it cached (sessions,
+        // tokens). Nothing is sent if the transaction rolls back.
+        sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)")
+            .bind(WRITE_LOCK_KEY)
+            .bind(feed::WRITE_CHANNEL)
+            .bind(&self.instance)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// For benchmarks, bulk seeding and tests: direct access to the pool.
@@ -176,28 +208,7 @@ async fn settle<T>(conn: &mut sqlx::PgConnection, result: Result<T, sqlx::Error>
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        // READ COMMITTED on purpose: every statement takes a fresh snapshot, so whatever is
-        // read after the lock below is granted sees every transaction committed before it.
-        // (REPEATABLE READ or SERIALIZABLE could keep a snapshot older than the lock wait.)
-        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-        // Mirrors SQLite's 10 s busy timeout: a writer waits that long for the lock, then fails.
-        sqlx::query("SET LOCAL lock_timeout = '10s'").execute(&mut *tx).await?;
-        // One global write lock, held until COMMIT or ROLLBACK: write transactions run one at
-        // a time across every instance on this database, as SQLite's BEGIN IMMEDIATE makes
-        // them within one file. Every read-then-write rule (first sign-up becomes super
-        // admin, the last super admin is kept, the sign-in throttle, unique names checked
-        // before insert) stays correct without per-rule locking. Transaction-scoped, so it
-        // also works behind a pooler in transaction mode and cannot leak past the transaction.
-        //
-        // The same statement queues this transaction's write notice for the change feed: every
-        // other instance hears it at commit and stops trusting what it cached (sessions,
-        // tokens). Nothing is sent if the transaction rolls back.
-        sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)")
-            .bind(WRITE_LOCK_KEY)
-            .bind(feed::WRITE_CHANNEL)
-            .bind(&self.instance)
-            .execute(&mut *tx)
-            .await?;
+        let tx = self.begin_locked().await?;
         Ok(Box::new(PgTx { tx, instance: self.instance.clone(), generation: self.generation.clone() }))
     }
 

@@ -70,6 +70,16 @@ impl SqliteStore {
         Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
     }
 
+    /// Migrations the database has applied that this binary does not know: a newer Roster
+    /// ran on it, and its tables may hold what this one would not read (or copy).
+    pub async fn unknown_migrations(&self) -> StoreResult<Vec<i64>> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+            .fetch_all(&self.read)
+            .await
+            .unwrap_or_default();
+        Ok(applied.into_iter().filter(|v| MIGRATOR.iter().all(|m| m.version != *v)).collect())
+    }
+
     /// For benchmarks and bulk seeding: direct access to the writer pool.
     pub fn write_pool(&self) -> &SqlitePool {
         &self.write
