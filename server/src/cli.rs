@@ -308,11 +308,16 @@ pub struct ServeArgs {
     /// endpoint its discovery document names, must be a public https address.
     #[arg(long, env = "ROSTER_ALLOW_INTERNAL_URLS", default_value_t = false)]
     pub allow_internal_urls: bool,
-    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (for audit
-    /// rows, sessions and throttles): comma-separated CIDRs or addresses, e.g.
+    /// Reverse proxies whose `--proxy-header` names the client (for audit rows, sessions and
+    /// throttles): comma-separated CIDRs or addresses, e.g.
     /// `127.0.0.1,10.0.0.0/8`. Without it the direct peer is the client, whatever headers say.
     #[arg(long, env = "ROSTER_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_addr::parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies write the client's address into: `x-forwarded-for`
+    /// (nginx, HAProxy, Traefik, Caddy, most load balancers) or `forwarded` (RFC 7239). Only
+    /// that one is read: a proxy passes the other through as the client wrote it.
+    #[arg(long, env = "ROSTER_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = crate::client_addr::parse_proxy_header)]
+    pub proxy_header: app::backend::config::ProxyHeader,
     /// On SIGTERM or Ctrl-C: stop accepting, end event streams, and give requests in flight
     /// this many seconds to finish before exiting.
     #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]

@@ -1,8 +1,10 @@
 //! The client's address, for audit rows, sessions and throttles. Behind a reverse proxy the TCP
-//! peer is the proxy, and the browser's address travels in `Forwarded` (RFC 7239) or
-//! `X-Forwarded-For`. Anyone can write those headers, so they count only when the direct peer
-//! is a proxy the operator named (`--trusted-proxies`); otherwise a client could pick the
-//! address its failed sign-ins are counted under, or the one the audit trail shows.
+//! peer is the proxy, and the browser's address travels in `X-Forwarded-For` or `Forwarded`
+//! (RFC 7239). Anyone can write those headers, so they count only when the direct peer is a
+//! proxy the operator named (`--trusted-proxies`), and only the one header the operator says
+//! the proxy writes (`--proxy-header`): a proxy passes the other one through as the client
+//! wrote it. Otherwise a client could pick the address its failed sign-ins are counted under,
+//! or the one the audit trail shows.
 //!
 //! With a trusted peer, the hops are read from the right (each proxy appends the address it
 //! saw): trusted proxies are skipped, and the first address that is not one is the client
@@ -11,17 +13,18 @@
 //! left that the client may have written.
 use std::net::{IpAddr, SocketAddr};
 
+use app::backend::config::ProxyHeader;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
 /// The address to record for a request whose TCP peer is `peer`.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet], header: ProxyHeader) -> IpAddr {
     let peer = canonical(peer);
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_hops(headers);
+    let hops = forwarded_hops(headers, header);
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop {
@@ -37,14 +40,14 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     client
 }
 
-/// The hops the proxies reported, leftmost (furthest) first: `Forwarded` when present (it is
-/// the standard one and a proxy that sets it means it), else `X-Forwarded-For`. `None` for a
-/// hop that names no address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers.get_all("forwarded").iter().filter_map(|v| v.to_str().ok()).collect();
-    if !forwarded.is_empty() {
-        return forwarded
+/// The hops the proxies reported in `header`, leftmost (furthest) first. `None` for a hop
+/// that names no address.
+fn forwarded_hops(headers: &HeaderMap, header: ProxyHeader) -> Vec<Option<IpAddr>> {
+    match header {
+        ProxyHeader::Forwarded => headers
+            .get_all("forwarded")
             .iter()
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|element| {
                 element
@@ -53,15 +56,24 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
                     .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
                     .and_then(|(_, v)| node_ip(v.trim().trim_matches('"')))
             })
-            .collect();
+            .collect(),
+        ProxyHeader::XForwardedFor => headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|hop| node_ip(hop.trim()))
+            .collect(),
     }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|hop| node_ip(hop.trim()))
-        .collect()
+}
+
+/// Parses `--proxy-header`.
+pub fn parse_proxy_header(s: &str) -> Result<ProxyHeader, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
+        "forwarded" => Ok(ProxyHeader::Forwarded),
+        other => Err(format!("'{other}' is not a proxy header: use x-forwarded-for or forwarded")),
+    }
 }
 
 /// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
@@ -98,6 +110,8 @@ pub fn parse_proxy(s: &str) -> Result<IpNet, String> {
 mod tests {
     use super::*;
 
+    const XFF: ProxyHeader = ProxyHeader::XForwardedFor;
+
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -117,17 +131,17 @@ mod tests {
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
         let h = headers(&[("x-forwarded-for", "203.0.113.9"), ("forwarded", "for=203.0.113.9")]);
-        assert_eq!(client_ip(ip("198.51.100.2"), &h, &[]), ip("198.51.100.2"));
-        assert_eq!(client_ip(ip("198.51.100.2"), &h, &nets(&["10.0.0.0/8"])), ip("198.51.100.2"));
+        assert_eq!(client_ip(ip("198.51.100.2"), &h, &[], XFF), ip("198.51.100.2"));
+        assert_eq!(client_ip(ip("198.51.100.2"), &h, &nets(&["10.0.0.0/8"]), XFF), ip("198.51.100.2"));
     }
 
     #[test]
     fn a_trusted_peer_names_the_client() {
         let trusted = nets(&["10.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "203.0.113.9")]);
-        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted, XFF), ip("203.0.113.9"));
         // No header: the proxy itself is all we know.
-        assert_eq!(client_ip(ip("10.1.2.3"), &HeaderMap::new(), &trusted), ip("10.1.2.3"));
+        assert_eq!(client_ip(ip("10.1.2.3"), &HeaderMap::new(), &trusted, XFF), ip("10.1.2.3"));
     }
 
     #[test]
@@ -135,37 +149,50 @@ mod tests {
         // The client sent "X-Forwarded-For: 1.1.1.1"; the proxy appended the real address.
         let trusted = nets(&["10.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("203.0.113.9"));
         // Two trusted proxies in a row are skipped (also across repeated headers).
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9"), ("x-forwarded-for", "10.0.0.7")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("203.0.113.9"));
         // An unreadable hop stops the walk at the last real address.
         let h = headers(&[("x-forwarded-for", "1.1.1.1, garbage, 10.0.0.7")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.7"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("10.0.0.7"));
         // Every hop trusted: the leftmost one.
         let h = headers(&[("x-forwarded-for", "10.9.9.9, 10.0.0.7")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.9.9.9"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("10.9.9.9"));
     }
 
     #[test]
-    fn the_standard_header_wins_and_its_forms_are_read() {
+    fn only_the_header_the_proxy_writes_is_read() {
+        // A client's own Forwarded header passes through a proxy that writes X-Forwarded-For
+        // (nginx does): it is never believed there...
+        let trusted = nets(&["127.0.0.2"]);
+        let h = headers(&[("forwarded", "for=203.0.113.9"), ("x-forwarded-for", "127.0.0.1")]);
+        assert_eq!(client_ip(ip("127.0.0.2"), &h, &trusted, XFF), ip("127.0.0.1"));
+        // ...and with a proxy that writes Forwarded, X-Forwarded-For is the client's.
+        let h = headers(&[("x-forwarded-for", "203.0.113.9"), ("forwarded", "for=127.0.0.1")]);
+        assert_eq!(client_ip(ip("127.0.0.2"), &h, &trusted, ProxyHeader::Forwarded), ip("127.0.0.1"));
+        assert_eq!(parse_proxy_header("Forwarded"), Ok(ProxyHeader::Forwarded));
+        assert_eq!(parse_proxy_header("x-forwarded-for"), Ok(ProxyHeader::XForwardedFor));
+        assert!(parse_proxy_header("x-real-ip").is_err());
+    }
+
+    #[test]
+    fn the_forms_of_the_standard_header_are_read() {
         let trusted = nets(&["127.0.0.1", "::1"]);
-        let h = headers(&[
-            ("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=192.0.2.60:8080"),
-            ("x-forwarded-for", "1.1.1.1"),
-        ]);
-        assert_eq!(client_ip(ip("127.0.0.1"), &h, &trusted), ip("192.0.2.60"));
+        let fwd = ProxyHeader::Forwarded;
+        let h = headers(&[("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=192.0.2.60:8080")]);
+        assert_eq!(client_ip(ip("127.0.0.1"), &h, &trusted, fwd), ip("192.0.2.60"));
         let h = headers(&[("forwarded", "For=\"[2001:db8:cafe::17]\"")]);
-        assert_eq!(client_ip(ip("::1"), &h, &trusted), ip("2001:db8:cafe::17"));
+        assert_eq!(client_ip(ip("::1"), &h, &trusted, fwd), ip("2001:db8:cafe::17"));
         let h = headers(&[("forwarded", "for=unknown")]);
-        assert_eq!(client_ip(ip("127.0.0.1"), &h, &trusted), ip("127.0.0.1"));
+        assert_eq!(client_ip(ip("127.0.0.1"), &h, &trusted, fwd), ip("127.0.0.1"));
     }
 
     #[test]
     fn mapped_ipv4_peers_match_ipv4_ranges() {
         let trusted = nets(&["127.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "203.0.113.9")]);
-        assert_eq!(client_ip(ip("::ffff:127.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("::ffff:127.0.0.1"), &h, &trusted, XFF), ip("203.0.113.9"));
     }
 
     #[test]

@@ -18,10 +18,10 @@ use axum::response::{IntoResponse, Response};
 
 pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> Response {
     // (behind a trusted proxy, the address it forwarded: see `client_addr`)
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| crate::client_addr::client_ip(c.0.ip(), req.headers(), &b.config.trusted_proxies).to_string());
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
+        crate::client_addr::client_ip(c.0.ip(), req.headers(), &b.config.trusted_proxies, b.config.proxy_header)
+            .to_string()
+    });
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -72,6 +72,7 @@ async fn run(cli: Cli) -> u8 {
             config.sudo_ms = args.sudo_minutes.max(1) * 60_000;
             config.allow_internal_urls = args.allow_internal_urls;
             config.trusted_proxies = args.trusted_proxies.clone();
+            config.proxy_header = args.proxy_header;
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,

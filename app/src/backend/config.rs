@@ -27,9 +27,24 @@ pub struct Config {
     /// Whether the server may fetch URLs on loopback, private and link-local addresses
     /// (single sign-on providers on the local network). Off: SSRF protection.
     pub allow_internal_urls: bool,
-    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers name the client.
-    /// Empty: the TCP peer is the client, whatever such headers say (anyone can send them).
+    /// Reverse proxies (CIDRs) whose `proxy_header` names the client. Empty: the TCP peer is
+    /// the client, whatever such headers say (anyone can send them).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one header the trusted proxies write the client's address into.
+    pub proxy_header: ProxyHeader,
+}
+
+/// Which header a trusted proxy names the client in. Only that one is read: a proxy passes
+/// the other through as the client sent it (nginx appends to `X-Forwarded-For` and forwards
+/// a client's own `Forwarded` unchanged), so believing both would let a client pick its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` (nginx `$proxy_add_x_forwarded_for`, HAProxy `option forwardfor`,
+    /// Traefik, Caddy, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), for proxies configured to write it.
+    Forwarded,
 }
 
 impl Default for Config {
@@ -46,6 +61,7 @@ impl Default for Config {
             secret_key: None,
             allow_internal_urls: false,
             trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::default(),
         }
     }
 }
@@ -64,6 +80,7 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.map(|_| "(set)"))
             .field("allow_internal_urls", &self.allow_internal_urls)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxy_header", &self.proxy_header)
             .finish()
     }
 }

@@ -1,6 +1,6 @@
 //! Profile pictures over HTTP: upload (JSON API and the profile page's form), validation with
 //! the reason shown, normalisation to a 256x256 PNG, who may see whose, and removal.
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! Passkey ceremonies on the server side: options, single-use and expiring ceremony state,
 //! and the rules for removing passkeys. (The browser side, with a real authenticator, is in
 //! end2end/tests/sign_in_with_passkey.spec.ts.)
-mod common;
+use crate::common;
 
 use app::backend::Config;
 use common::{Client, TestApp, MEMBER_PW};

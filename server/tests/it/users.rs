@@ -1,5 +1,5 @@
 //! The users admin through the JSON API (the same services back the UI and the CLI).
-mod common;
+use crate::common;
 
 use common::{code, TestApp, ADMIN_PW};
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! The `roster` binary: user, org, role and access commands, and their exit codes.
-mod common;
+use crate::common;
 
 use common::{roster, Served};
 

@@ -2,7 +2,7 @@
 //! each case run once on SQLite and once on PostgreSQL, so both backends give the same rows,
 //! order, cursors and errors. The PostgreSQL half needs `ROSTER_TEST_PG_URL` (`make test`
 //! sets it) and fails without it.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! runs both): every rule that reads facts and then writes keeps its guarantee when the
 //! racing requests are spread over both instances. On PostgreSQL this is what the write lock
 //! (one advisory lock per write transaction) is for.
-mod common;
+use crate::common;
 
 use app::backend::Config;
 use common::{enrol, oathtool, secs, Client, TestApp, ADMIN_PW, MEMBER_PW};

@@ -1,6 +1,6 @@
 //! TOTP, recovery codes, the second sign-in step and sudo mode, against a real listener and
 //! SQLite file, with codes computed by `oathtool` (Debian's oath-toolkit), not by our code.
-mod common;
+use crate::common;
 
 use common::{code, enrol, oathtool, secs, Client, TestApp, ADMIN_PW, MEMBER_PW};
 use serde_json::{json, Value};

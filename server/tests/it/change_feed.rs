@@ -5,7 +5,7 @@
 //! the other from its next request, announced on its event stream; a notice missed (a gap,
 //! a killed connection, a restarted database) makes the other reload everything, never patch
 //! across the gap.
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Sign-up, sign-in, sessions and cross-site checks against a real listener.
-mod common;
+use crate::common;
 
 use common::{code, TestApp, ADMIN_PW};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The audit log viewer through the HTTP surface: every filter, keyset paging in both
 //! directions, field errors, CSV and JSON Lines exports (parsed back), who may read it, and
 //! the query plans that keep it fast at a million events.
-mod common;
+use crate::common;
 
 use app::backend::store::sqlite::{audit_query, AuditArg, SqliteStore};
 use app::backend::store::AuditRecord;

@@ -1,7 +1,7 @@
 //! What every answer gets at the edge: statuses for malformed server-function calls, forms
 //! posted before the WASM arrives, caching and security headers, and JSON bodies for the
 //! errors the framework produces itself.
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{code, TestApp, ADMIN_PW};

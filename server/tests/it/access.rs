@@ -1,7 +1,7 @@
 //! The access model through the HTTP surface: roles and the matrix, organizations and
 //! members, the org admin rules, check/explain, live events, changes made by another process,
 //! and the authorization matrix over every server function and API route.
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

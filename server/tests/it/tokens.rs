@@ -1,5 +1,5 @@
 //! API keys and personal access tokens against a real listener and SQLite file.
-mod common;
+use crate::common;
 
 use common::{code, Client, TestApp, MEMBER_PW};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! `end2end/oidc/provider.mjs`; `make test` installs it), a real listener and a SQLite file.
 //! The test client plays the browser: it follows the provider's redirects and submits its
 //! development login form, then brings the callback back to Roster.
-mod common;
+use crate::common;
 
 use common::{enrol, oathtool, secs, Client, TestApp, ADMIN_PW, MEMBER_PW};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! server on the copy signs in with a password and a TOTP code, accepts the old session and
 //! token, opens the SSO client secret and creates new rows without key collisions. Needs
 //! PostgreSQL (`ROSTER_TEST_PG_URL`): without it these tests fail, never skip.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
