@@ -23,6 +23,11 @@ const passkeyPort = port + 2;
 const edgeState = path.join(__dirname, '.state-edge');
 const edgePort = port + 3;
 
+// Two instances on one PostgreSQL database behind nginx (round robin) for the proxy story:
+// end2end/proxy.sh starts them all (it needs ROSTER_TEST_PG_URL, which scripts/test.sh exports).
+const proxyState = path.join(__dirname, '.state-proxy');
+const proxyPort = port + 4;
+
 // A real OpenID provider (npm oidc-provider) for single sign-on, registered with the passkeys
 // server's redirect URI.
 export const oidcPort = port + 9;
@@ -84,6 +89,16 @@ export default defineConfig({
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ROSTER_DATABASE_URL: `sqlite:${edgeState}/edge.db`, ROSTER_LOG: LOG },
+    },
+    {
+      // nginx on port + 4, the instances on port + 5 and port + 6.
+      command: `exec bash proxy.sh "${proxyState}" ${proxyPort} ${proxyPort + 1} ${proxyPort + 2}`,
+      url: `http://127.0.0.1:${proxyPort}/readyz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_BIN: bin, ROSTER_SITE_ROOT: siteRoot, ROSTER_LOG: LOG },
     },
     {
       command: 'exec node oidc/provider.mjs',

@@ -2,7 +2,7 @@
 # Installs what the build (and, with `test`, the test suite) needs and is missing. Idempotent:
 # every step checks first, so a second run installs nothing. Prints what it installs.
 #   scripts/install.sh run    toolchain, cargo-leptos, wasm-bindgen-cli, wasm-opt (binaryen)
-#   scripts/install.sh test   the same, plus Chromium, oathtool, PostgreSQL and the Playwright packages
+#   scripts/install.sh test   the same, plus Chromium, oathtool, PostgreSQL, nginx and the Playwright packages
 set -euo pipefail
 mode="${1:-run}"
 # shellcheck source=toolchain.sh
@@ -25,6 +25,10 @@ if command -v dpkg-query >/dev/null 2>&1; then
     need_pkg oathtool
     # the throwaway PostgreSQL cluster of the tests (scripts/postgres.sh; pg_trgm ships with it)
     need_pkg postgresql
+    # the proxy story (end2end/proxy.sh): nginx in front of two instances, run as our own process
+    # with its own configuration (a system nginx service the package may start is never used)
+    need_pkg nginx
+    need_pkg curl
   fi
   if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"

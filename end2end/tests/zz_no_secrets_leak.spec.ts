@@ -12,6 +12,10 @@ const places = ['.state', '.state-access', '.state-passkeys'].flatMap((dir) =>
     path.join(root, dir, f),
   ),
 );
+// The proxy story's instances and nginx (its database is on PostgreSQL, not a file here).
+const proxyLogs = ['instance-a.log', 'instance-b.log', 'nginx/logs/access.log', 'nginx/logs/error.log'].map((f) =>
+  path.join(root, '.state-proxy', f),
+);
 
 test('no secret used by the suite reached a log or a database file', () => {
   const secrets = [...new Set(readFileSync(secretsFile, 'utf8').split('\n').map((s) => s.trim()))].filter(
@@ -22,6 +26,8 @@ test('no secret used by the suite reached a log or a database file', () => {
   const files = places.filter((f) => existsSync(f));
   expect(files.filter((f) => f.endsWith('server.log'))).toHaveLength(3);
   expect(files.filter((f) => f.endsWith('.db'))).toHaveLength(3);
+  expect(proxyLogs.filter((f) => !existsSync(f))).toEqual([]);
+  files.push(...proxyLogs);
   const leaks: string[] = [];
   for (const f of files) {
     const text = readFileSync(f).toString('latin1');
