@@ -221,13 +221,11 @@ test('a spoofed X-Forwarded-For is ignored', async ({ playwright }) => {
   expect(await auditByAgent('proxied-forwarded')).toHaveLength(1);
 });
 
-// KNOWN BUG (server/src/client_addr.rs, forwarded_hops): from a trusted proxy, Roster prefers
-// the `Forwarded` header over `X-Forwarded-For`. nginx as the README configures it only appends
-// to X-Forwarded-For and passes a client's own `Forwarded` header through untouched, so any
-// browser behind it picks the address its audit rows, sessions and sign-in throttle use (it is
-// recorded as 203.0.113.9). test.fail: this passes while the bug is there; once it is fixed it
-// fails, and the .fail goes.
-test.fail('a spoofed Forwarded header through the proxy is ignored', async () => {
+// nginx appends to X-Forwarded-For and passes a client's own `Forwarded` header through
+// untouched: Roster reads only the header named by --proxy-header (X-Forwarded-For by default),
+// so a browser behind the proxy cannot pick the address its audit rows, sessions and sign-in
+// throttle use. (Before that setting existed, this spoof was recorded as 203.0.113.9.)
+test('a spoofed Forwarded header through the proxy is ignored', async () => {
   // (sent by the previous test; only this comparison is expected to fail)
   const [row] = await auditByAgent('proxied-forwarded');
   expect(row.ip).toBe(BROWSER_IP);
