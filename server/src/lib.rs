@@ -61,6 +61,9 @@ fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
+/// How long `/readyz` waits for the database.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Readiness for a load balancer: 200 when this instance can serve (its database answers, has
 /// every migration this binary expects, and on PostgreSQL the change feed from the other
 /// instances listens), else 503 with the reason. `/healthz` only says
@@ -76,13 +79,16 @@ async fn readyz(axum::extract::State(b): axum::extract::State<Backend>) -> axum:
         // (it would miss other instances' changes: revoked tokens, removed roles)
         return not_ready("not listening to the other instances' changes yet (change feed)".to_string());
     }
-    match b.store.pending_migrations().await {
-        Ok(pending) if pending.is_empty() => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
-        Ok(pending) => not_ready(format!("database migrations pending: {pending:?} (run `roster migrate`)")),
-        Err(e) => {
+    // (a database that has gone away would keep this answer waiting for the pool's acquire
+    // timeout; a load balancer wants "no" now)
+    match tokio::time::timeout(READY_WITHIN, b.store.pending_migrations()).await {
+        Ok(Ok(pending)) if pending.is_empty() => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(Ok(pending)) => not_ready(format!("database migrations pending: {pending:?} (run `roster migrate`)")),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: the database does not answer");
             not_ready("the database does not answer".to_string())
         }
+        Err(_) => not_ready(format!("the database does not answer within {} s", READY_WITHIN.as_secs())),
     }
 }
 
