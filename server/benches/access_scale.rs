@@ -9,19 +9,17 @@
 //! - an account's own view of itself (`current_user`).
 //!
 //!   cargo bench -p server --bench access_scale        (ROSTER_BENCH_USERS=100000, 200 runs)
+mod common;
+
+use common::pct;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::backend::services::{access, auth, orgs, roles};
 use app::backend::store::sqlite::SqliteStore;
 use app::backend::{Backend, Caller, Config, Ctx, SessionUser, SystemClock};
 use app::domain::abilities::Ability;
 use app::domain::ids::{OrgId, RoleId};
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 async fn time<F, Fut>(runs: usize, mut f: F) -> (f64, f64, f64)
 where

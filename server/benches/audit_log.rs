@@ -7,18 +7,16 @@
 //! statistics, so the plans measured are the ones it gets.
 //!
 //!   cargo bench -p server --bench audit_log     (ROSTER_BENCH_EVENTS=1000000, ROSTER_BENCH_RUNS=200)
+mod common;
+
+use common::pct;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::backend::services::audit as svc;
 use app::backend::store::sqlite::{audit_query, AuditArg, SqliteStore};
 use app::backend::{Backend, Config, Ctx, SystemClock};
 use app::domain::audit::{AuditFilter, AuditQuery, AuditSeek, ExportFormat, KNOWN_EVENTS};
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 async fn time<F, Fut>(runs: usize, mut f: F) -> (f64, f64, f64)
 where

@@ -8,6 +8,9 @@
 //!
 //!   ROSTER_BENCH_PG_URL=postgres://... cargo bench -p server --bench change_feed
 //!   (without it, a throwaway cluster is started with scripts/postgres.sh and stopped after)
+mod common;
+
+use common::{pct, postgres_sh};
 use std::time::{Duration, Instant};
 
 use app::backend::services::roles;
@@ -16,18 +19,6 @@ use app::domain::abilities::Ability;
 use app::domain::ids::MEMBER_ROLE;
 
 const CHANGES: usize = 200;
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn postgres_sh(action: &str, dir: &std::path::Path) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
-    let out = std::process::Command::new(script).arg(action).arg(dir).output().expect("scripts/postgres.sh");
-    assert!(out.status.success(), "postgres.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 async fn instance(url: &str) -> Backend {
     let store = app::backend::store::open(url).await.expect("open");

@@ -8,8 +8,11 @@
 //!   cargo bench -p server --bench users_list            (ROSTER_BENCH_USERS=100000, 200 runs)
 //!   ROSTER_BENCH_BACKEND=postgres cargo bench -p server --bench users_list
 //!       (a database on ROSTER_BENCH_PG_URL's server, else a throwaway cluster of its own)
+mod common;
+
+use common::{pct, postgres_sh};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::backend::services::users as svc;
 use app::backend::store::postgres::PgStore;
@@ -17,11 +20,6 @@ use app::backend::store::sqlite::SqliteStore;
 use app::backend::store::Store;
 use app::backend::{Backend, Config, Ctx, SystemClock};
 use app::domain::users::{SortDir, SortField, UserQuery};
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 async fn time<F, Fut>(runs: usize, mut f: F) -> (f64, f64, f64)
 where
@@ -222,11 +220,4 @@ async fn seq_scans(pg: Option<&sqlx::PgPool>) -> i64 {
         .fetch_one(pool)
         .await
         .expect("statistics")
-}
-
-fn postgres_sh(action: &str, dir: &std::path::Path) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
-    let out = std::process::Command::new(script).arg(action).arg(dir).output().expect("scripts/postgres.sh");
-    assert!(out.status.success(), "postgres.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

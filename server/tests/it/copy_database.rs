@@ -422,8 +422,7 @@ async fn a_wrong_key_a_bad_url_or_an_unreachable_target_is_refused_with_one_line
 
 #[tokio::test]
 async fn many_rows_copy_in_batches_and_new_ids_come_after_them() {
-    // (5,000 rows: three batches of at most 2,000; 100,000 rows copy in about 2.5 s, which is
-    // a measurement, not a test)
+    // (5,000 rows: three batches of at most 2,000)
     let db = TestDb::sqlite().await;
     let store = db.open().await;
     drop(store);
