@@ -89,11 +89,8 @@ impl Settings {
                             (the same key on every instance)"
                     .to_string());
             }
-            None => {
-                let db = self.database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-                let db = db.split('?').next().unwrap_or(db);
-                std::path::Path::new(db).with_file_name("roster.key")
-            }
+            None => std::path::Path::new(app::backend::store::sqlite::file_of(&self.database_url))
+                .with_file_name("roster.key"),
         };
         match std::fs::read_to_string(&path) {
             Ok(text) => decode(&text, &path.display().to_string()),
@@ -455,9 +452,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, String> {
     let url = &settings.database_url;
     let backend = app::backend::store::backend_of(url).map_err(|e| e.to_string())?;
     if backend == app::backend::store::Backend::Sqlite {
-        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = std::path::Path::new(path).parent() {
+        if let Some(dir) = std::path::Path::new(app::backend::store::sqlite::file_of(url)).parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;

@@ -53,12 +53,6 @@ impl Copied {
     }
 }
 
-/// The file a `sqlite:` URL names (`sqlite:PATH`, `sqlite://PATH`, with `?options`).
-fn sqlite_path(url: &str) -> &str {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    path.split('?').next().unwrap_or(path)
-}
-
 /// Copies the SQLite database at `from` into the PostgreSQL database at `to`, checking first
 /// that `secrets` (the instance key) opens the source's secrets. `progress` hears of each table.
 pub async fn copy_database(
@@ -75,7 +69,7 @@ pub async fn copy_database(
         return Err(CopyDatabaseError::Usage("--to must be a postgres:// URL (the database to copy into)".into()));
     }
     // (opening would create a missing file: a typo must not copy an empty database)
-    let path = sqlite_path(from);
+    let path = crate::backend::store::sqlite::file_of(from);
     if !Path::new(path).is_file() {
         return Err(CopyDatabaseError::OpenSource(format!("no SQLite database at {path}")));
     }
@@ -124,16 +118,5 @@ async fn check_key(source: &SqliteStore, secrets: &SecretBox) -> Result<bool, Co
         Some(stored) if instance_key::opens(secrets, &stored) => Ok(true),
         Some(_) => Err(CopyDatabaseError::WrongKey),
         None => Ok(false),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sqlite_path;
-
-    #[test]
-    fn sqlite_urls_name_their_file() {
-        assert_eq!(sqlite_path("sqlite:data/roster.db"), "data/roster.db");
-        assert_eq!(sqlite_path("sqlite:///var/lib/roster.db?mode=rwc"), "/var/lib/roster.db");
     }
 }

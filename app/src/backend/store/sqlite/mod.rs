@@ -39,6 +39,12 @@ pub struct SqliteStore {
     generation: WriteGeneration,
 }
 
+/// The file a `sqlite:` URL names (`sqlite:PATH`, `sqlite://PATH`, with `?options`).
+pub fn file_of(url: &str) -> &str {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    path.split('?').next().unwrap_or(path)
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite:path` or `sqlite://path`).
     /// Migrations are not applied here; see `migrate`.
@@ -178,6 +184,12 @@ impl Tx for SqliteTx {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(super::file_of("sqlite:data/roster.db"), "data/roster.db");
+        assert_eq!(super::file_of("sqlite:///var/lib/roster.db?mode=rwc"), "/var/lib/roster.db");
+    }
+
     use super::violated_rule;
 
     #[test]
