@@ -8,6 +8,9 @@
 #   scripts/postgres.sh start DIR   starts the cluster; prints its URL (postgres://...) on stdout
 #   scripts/postgres.sh stop DIR    stops it (immediately; nothing in it is worth keeping)
 #   scripts/postgres.sh up DIR      starts a stopped cluster again (same port, same data)
+#   scripts/postgres.sh tls DIR     makes a running cluster accept TLS only: a throwaway CA
+#                                   (DIR/ca.crt, printed on stdout) signs a server certificate
+#                                   for 127.0.0.1 and localhost; plain connections are refused
 # The server refuses to run as root, so as root it runs as the `postgres` user.
 set -euo pipefail
 cmd="${1:-}"
@@ -66,6 +69,31 @@ CONF
     ;;
   up)
     pg_up
+    ;;
+  tls)
+    # openssl comes with Debian's base system (ca-certificates depends on it).
+    ( cd "$dir"
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Roster test CA" \
+        -keyout ca.key -out ca.crt >/dev/null 2>&1
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.crt >/dev/null 2>&1
+      cp server.crt server.key data/
+      chmod 600 data/server.key
+      [ "$(id -u)" -eq 0 ] && chown postgres data/server.crt data/server.key
+      cat >>data/postgresql.conf <<CONF
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+CONF
+      # TLS or nothing over TCP (the socket in DIR stays as it was).
+      sed -i -E 's/^host(\s)/hostssl\1/' data/pg_hba.conf
+      printf 'hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n' >> data/pg_hba.conf
+    ) || { echo "[postgres] could not make the certificates" >&2; exit 1; }
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1
+    pg_up
+    echo "$dir/ca.crt"
     ;;
   stop)
     if [ -f "$dir/data/postmaster.pid" ]; then

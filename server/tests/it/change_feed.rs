@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use app::backend::Config;
 use common::db::{Kind, TestDb};
-use common::{Client, TestApp, ADMIN_PW, MEMBER_PW};
+use common::{Client, Cluster, TestApp, ADMIN_PW, MEMBER_PW};
 use serde_json::{json, Value};
 
 /// Both instances share the instance key.
@@ -226,33 +226,6 @@ async fn until(what: &str, within: Duration, mut f: impl AsyncFnMut() -> bool) {
     while !f().await {
         assert!(t.elapsed() < within, "{what}: not within {within:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A cluster of this test's own (scripts/postgres.sh), stopped when dropped.
-struct Cluster {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Cluster {
-    fn script(action: &str, dir: &std::path::Path) -> String {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
-        let out = std::process::Command::new(script).arg(action).arg(dir).output().expect("run scripts/postgres.sh");
-        assert!(out.status.success(), "postgres.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn start() -> Cluster {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = Cluster::script("start", dir.path());
-        Cluster { dir, url }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        Cluster::script("stop", self.dir.path());
     }
 }
 

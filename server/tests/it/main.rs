@@ -15,6 +15,7 @@ mod copy_database;
 mod edge;
 mod instances;
 mod passkeys;
+mod postgres_tls;
 mod sso;
 mod store;
 mod tokens;

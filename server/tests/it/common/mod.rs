@@ -575,3 +575,31 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// A PostgreSQL cluster of a test's own (scripts/postgres.sh), stopped when dropped: for tests
+/// that stop, restart or reconfigure the server while the shared one serves every other test.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Cluster {
+    pub fn script(action: &str, dir: &std::path::Path) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
+        let out = std::process::Command::new(script).arg(action).arg(dir).output().expect("run scripts/postgres.sh");
+        assert!(out.status.success(), "postgres.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = Cluster::script("start", dir.path());
+        Cluster { dir, url }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        Cluster::script("stop", self.dir.path());
+    }
+}
