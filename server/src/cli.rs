@@ -136,6 +136,9 @@ pub enum Command {
     /// Manage roles and the abilities they grant.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Manage an organization's database definitions.
+    #[command(subcommand)]
+    Database(DatabaseCommand),
     /// Inspect access decisions.
     #[command(subcommand)]
     Access(AccessCommand),
@@ -228,6 +231,95 @@ pub struct MemberArgs {
     /// Extra ability on top of the role (repeatable).
     #[arg(long = "grant")]
     pub grants: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatabaseCommand {
+    /// List an organization's database definitions (never their passwords).
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Define a database.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        fields: DatabaseFields,
+    },
+    /// Change a definition: the options given replace the stored values, the rest stay.
+    Update {
+        #[arg(long)]
+        org: String,
+        /// The database id to change.
+        db: String,
+        #[command(flatten)]
+        fields: DatabaseFields,
+    },
+    /// Delete a definition.
+    Delete {
+        #[arg(long)]
+        org: String,
+        db: String,
+    },
+}
+
+/// A definition's fields, as options (all optional: `update` changes only those given).
+#[derive(Args, Debug, Default)]
+pub struct DatabaseFields {
+    /// The database id (letters, digits, `@ _ - ~`; starts with a letter or `_`).
+    #[arg(long = "id")]
+    pub db_id: Option<String>,
+    /// postgres, mysql, mariadb, sqlite or mssql.
+    #[arg(long)]
+    pub engine: Option<String>,
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Empty: the engine's default.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// The database's name on its server, or the SQLite file's path inside the SQLite folder.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// disable, prefer, require, verify-ca or verify-full.
+    #[arg(long)]
+    pub tls: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The login super admins without a mapping use (empty: none).
+    #[arg(long)]
+    pub default_login: Option<String>,
+    /// Read the default login's password from the first line of standard input (never from
+    /// an argument, which other users of the machine can see).
+    #[arg(long)]
+    pub default_password_stdin: bool,
+}
+
+impl DatabaseFields {
+    fn into_patch(self) -> Result<app::domain::databases::DatabasePatch, Error> {
+        let default_password = if self.default_password_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| Error::invalid("default_password", format!("cannot read standard input: {e}")))?;
+            Some(line.trim_end_matches(['\r', '\n']).to_string())
+        } else {
+            None
+        };
+        Ok(app::domain::databases::DatabasePatch {
+            db_id: self.db_id,
+            engine: self.engine,
+            host: self.host,
+            port: self.port,
+            name: self.name,
+            tls: self.tls,
+            description: self.description,
+            default_login: self.default_login,
+            default_password,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -609,6 +701,7 @@ pub enum Admin {
     User(UserCommand),
     Org(OrgCommand),
     Role(RoleCommand),
+    Database(DatabaseCommand),
     Access(AccessCommand),
 }
 
@@ -622,6 +715,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::User(c) => run_user(&b, c).await,
         Admin::Org(c) => run_org(&b, c).await,
         Admin::Role(c) => run_role(&b, c).await,
+        Admin::Database(c) => run_database(&b, c).await,
         Admin::Access(c) => run_access(&b, c).await,
         Admin::Token(c) => run_token(&b, c).await,
     }
@@ -793,6 +887,74 @@ pub async fn run_org(b: &Backend, cmd: OrgCommand) -> u8 {
             OrgCommand::RemoveMember { org, username } => {
                 org_svc::remove_member(b, &ctx, org_svc::resolve(b, &org)?, &username).await?;
                 Ok(format!("'{username}' removed from '{org}'."))
+            }
+        }
+    }
+    .await;
+    finish(result)
+}
+
+pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
+    use app::backend::services::databases as db_svc;
+    let ctx = Ctx::cli();
+    let result: Result<String, Error> = async {
+        match cmd {
+            DatabaseCommand::List { org, json } => {
+                let org = org_svc::resolve(b, &org)?;
+                let mut out = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = db_svc::list(b, &ctx, org, after).await?;
+                    for d in &page.databases {
+                        out.push(if json {
+                            serde_json::to_string(d).unwrap_or_default()
+                        } else {
+                            let place = match d.port {
+                                Some(p) => format!("{}:{p}/{}", d.host, d.name),
+                                None => d.name.clone(),
+                            };
+                            format!(
+                                "{:<24} {:<12} {:<48} {:<12} {}",
+                                d.db_id,
+                                d.engine.label(),
+                                place,
+                                d.tls.as_str(),
+                                d.default_login.as_deref().unwrap_or("")
+                            )
+                        });
+                    }
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                Ok(out.join("\n"))
+            }
+            DatabaseCommand::Create { org, fields } => {
+                let org = org_svc::resolve(b, &org)?;
+                let p = fields.into_patch()?;
+                let input = app::domain::databases::DatabaseInput {
+                    db_id: p.db_id.unwrap_or_default(),
+                    engine: p.engine.unwrap_or_default(),
+                    host: p.host.unwrap_or_default(),
+                    port: p.port.unwrap_or_default(),
+                    name: p.name.unwrap_or_default(),
+                    tls: p.tls.unwrap_or_default(),
+                    description: p.description.unwrap_or_default(),
+                    default_login: p.default_login.unwrap_or_default(),
+                    default_password: p.default_password.unwrap_or_default(),
+                };
+                let d = db_svc::create(b, &ctx, org, input).await?;
+                Ok(format!("Database '{}' defined.", d.db_id))
+            }
+            DatabaseCommand::Update { org, db, fields } => {
+                let org = org_svc::resolve(b, &org)?;
+                let d = db_svc::update(b, &ctx, org, &db, fields.into_patch()?).await?;
+                Ok(format!("Database '{}' updated.", d.db_id))
+            }
+            DatabaseCommand::Delete { org, db } => {
+                db_svc::delete(b, &ctx, org_svc::resolve(b, &org)?, &db).await?;
+                Ok(format!("Database '{db}' deleted."))
             }
         }
     }

@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> u8 {
         Command::User(c) => cli::run_admin(store, config, cli::Admin::User(c)).await,
         Command::Org(c) => cli::run_admin(store, config, cli::Admin::Org(c)).await,
         Command::Role(c) => cli::run_admin(store, config, cli::Admin::Role(c)).await,
+        Command::Database(c) => cli::run_admin(store, config, cli::Admin::Database(c)).await,
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
         Command::CopyDatabase(_) => cli::EXIT_USAGE,

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod databases;
 pub mod meta;
 pub mod orgs;
 pub mod passkeys;

@@ -23,6 +23,10 @@ impl From<StoreError> for Error {
                 field: Some("email".into()),
                 message: "Another account already uses that email.".into(),
             },
+            StoreError::Conflict { field: "db_id" } => Error::Conflict {
+                field: Some("db_id".into()),
+                message: "This organization already has a database with that id.".into(),
+            },
             StoreError::Conflict { field } => {
                 Error::Conflict { field: Some(field.into()), message: format!("That {field} already exists.") }
             }

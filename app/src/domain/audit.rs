@@ -71,6 +71,10 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "member.added",
     "member.updated",
     "member.removed",
+    "database.",
+    "database.created",
+    "database.updated",
+    "database.deleted",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ pub const PASSWORD_MAX_BYTES: usize = 1024;
 
 /// The database engines Roster can define and test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Postgres,
@@ -88,6 +89,7 @@ impl Engine {
 /// driver is configured to the same meaning: MySQL's `ssl-mode`, SQL Server's `encrypt` and
 /// trust settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
     /// Plain text.
@@ -135,13 +137,16 @@ impl TlsMode {
 /// A definition as an admin submits it (form, JSON API, CLI, import). `default_password` is
 /// write-only: empty on update keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseInput {
     pub db_id: String,
     pub engine: String,
     #[serde(default)]
     pub host: String,
-    /// Empty: the engine's default port.
-    #[serde(default)]
+    /// Empty: the engine's default port. A number or its text (forms send text).
+    #[serde(default, deserialize_with = "text_or_number")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub port: String,
     /// The database's name on its server, or the SQLite file's path.
     #[serde(default)]
@@ -154,6 +159,94 @@ pub struct DatabaseInput {
     pub default_login: String,
     #[serde(default)]
     pub default_password: String,
+}
+
+/// Changes to a definition: what is absent stays as it is (the JSON API's PATCH). An empty
+/// `default_login` removes the default login and its password; an absent or empty
+/// `default_password` keeps the stored one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DatabasePatch {
+    pub db_id: Option<String>,
+    pub engine: Option<String>,
+    pub host: Option<String>,
+    #[serde(default, deserialize_with = "opt_text_or_number")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub port: Option<String>,
+    pub name: Option<String>,
+    pub tls: Option<String>,
+    pub description: Option<String>,
+    pub default_login: Option<String>,
+    pub default_password: Option<String>,
+}
+
+impl DatabasePatch {
+    /// The whole input: the patch's fields over `current` (a definition as read, which
+    /// carries no password: an absent password stays empty, "keep the stored one").
+    pub fn over(self, current: &Database) -> DatabaseInput {
+        DatabaseInput {
+            db_id: self.db_id.unwrap_or_else(|| current.db_id.clone()),
+            engine: self.engine.unwrap_or_else(|| current.engine.as_str().to_string()),
+            host: self.host.unwrap_or_else(|| current.host.clone()),
+            port: self.port.unwrap_or_else(|| current.port.map(|p| p.to_string()).unwrap_or_default()),
+            name: self.name.unwrap_or_else(|| current.name.clone()),
+            tls: self.tls.unwrap_or_else(|| current.tls.as_str().to_string()),
+            description: self.description.unwrap_or_else(|| current.description.clone()),
+            default_login: self.default_login.unwrap_or_else(|| current.default_login.clone().unwrap_or_default()),
+            default_password: self.default_password.unwrap_or_default(),
+        }
+    }
+}
+
+/// A definition as admins and the API see it: never its password, only whether one is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Database {
+    pub db_id: String,
+    pub engine: Engine,
+    /// Empty for SQLite.
+    pub host: String,
+    /// None for SQLite.
+    pub port: Option<u16>,
+    /// The database's name on its server, or the SQLite file's path.
+    pub name: String,
+    pub tls: TlsMode,
+    pub description: String,
+    pub default_login: Option<String>,
+    /// Whether the default login has a stored password (which is never shown).
+    pub default_password_set: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A page of an organization's definitions, by id (case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DatabasePage {
+    pub org: super::orgs::OrgRef,
+    pub databases: Vec<Database>,
+    /// Pass back as `after` for the next page (None: this is the last).
+    pub next: Option<String>,
+}
+
+/// Forms send the port as text, JSON clients as a number: both are the same input.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(opt_text_or_number(d)?.unwrap_or_default())
+}
+
+fn opt_text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(i64),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|r| match r {
+        Raw::Text(t) => t,
+        Raw::Number(n) => n.to_string(),
+    }))
 }
 
 /// A definition once its rules hold (what the store keeps, apart from the sealed password).
@@ -373,7 +466,10 @@ pub fn spec(input: &DatabaseInput) -> Result<DatabaseSpec, Error> {
         );
     }
     let default_login = take(&mut errors, login("default_login", &input.default_login));
-    take(&mut errors, password("default_password", &input.default_password));
+    let default_password = take(&mut errors, password("default_password", &input.default_password));
+    if matches!((&default_login, &default_password), (Some(None), Some(Some(_)))) {
+        errors.push(FieldError::new("default_password", "Enter the default login this password belongs to."));
+    }
     match (db_id, engine, host, port, name, tls, default_login) {
         (Some(db_id), Some(engine), Some(host), Some(port), Some(name), Some(tls), Some(default_login))
             if errors.is_empty() =>
@@ -519,6 +615,48 @@ mod tests {
             assert_eq!(TlsMode::parse(m.as_str()), Some(m));
         }
         assert_eq!(Engine::parse("SQLServer"), Some(Engine::Mssql));
+    }
+
+    #[test]
+    fn a_password_needs_a_login() {
+        let mut i = pg();
+        i.default_login = String::new();
+        i.default_password = "secret".into();
+        let Err(Error::Invalid { errors }) = spec(&i) else { panic!("accepted") };
+        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["default_password"]);
+    }
+
+    #[test]
+    fn ports_arrive_as_text_or_numbers() {
+        let i: DatabaseInput = serde_json::from_str(r#"{"db_id":"a","engine":"mysql","port":3307}"#).expect("number");
+        assert_eq!(i.port, "3307");
+        let i: DatabaseInput = serde_json::from_str(r#"{"db_id":"a","engine":"mysql","port":"3307"}"#).expect("text");
+        assert_eq!(i.port, "3307");
+        let p: DatabasePatch = serde_json::from_str(r#"{"port":5433}"#).expect("patch");
+        assert_eq!(p.port.as_deref(), Some("5433"));
+        assert!(serde_json::from_str::<DatabasePatch>(r#"{"password":"x"}"#).is_err(), "unknown fields refused");
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_does_not_name() {
+        let current = Database {
+            db_id: "Chinook".into(),
+            engine: Engine::Postgres,
+            host: "db".into(),
+            port: Some(5432),
+            name: "chinook".into(),
+            tls: TlsMode::VerifyFull,
+            description: "music".into(),
+            default_login: Some("reader".into()),
+            default_password_set: true,
+            created_at: 1,
+            updated_at: 2,
+        };
+        let i = DatabasePatch { host: Some("db2".into()), ..Default::default() }.over(&current);
+        let s = spec(&i).expect("valid");
+        assert_eq!((s.host.as_str(), s.port, s.name.as_str()), ("db2", Some(5432), "chinook"));
+        assert_eq!((s.tls, s.default_login.as_deref()), (TlsMode::VerifyFull, Some("reader")));
+        assert_eq!(i.default_password, "", "an absent password keeps the stored one");
     }
 
     #[test]

@@ -212,6 +212,37 @@ pub fn can_view_members(actor: Option<Actor>, actor_is_member: bool) -> Result<(
     }
 }
 
+/// Membership in the organization (super admins aside; the public account's grants do not
+/// make a non-member one) and one of `any`; refused as missing `any[0]`.
+fn member_holding(actor: Option<Actor>, actor_is_member: bool, any: &[Ability]) -> Result<(), Denied> {
+    match actor {
+        Some(a) if !a.super_admin && !actor_is_member => Err(Denied::NotMember),
+        Some(a) if !any.iter().any(|x| a.holds(*x)) => Err(Denied::MissingAbility(any[0])),
+        _ => Ok(()),
+    }
+}
+
+/// Seeing an organization's database definitions: view-databases there, or an ability to
+/// create or change them (what one manages, one sees).
+pub fn can_view_databases(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(
+        actor,
+        actor_is_member,
+        &[Ability::ViewDatabases, Ability::CreateDatabases, Ability::ManageDatabaseServers],
+    )
+}
+
+/// Adding a database definition: create-databases (or manage-database-servers) there.
+pub fn can_create_database(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(actor, actor_is_member, &[Ability::CreateDatabases, Ability::ManageDatabaseServers])
+}
+
+/// Changing or deleting a definition (where tools connect, with which default login):
+/// manage-database-servers there.
+pub fn can_manage_database(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(actor, actor_is_member, &[Ability::ManageDatabaseServers])
+}
+
 /// Giving `target` a role and extra abilities in the actor's organization (adding them, or
 /// changing what they have). `granted` is what the target would hold afterwards from the
 /// role and extras; only what is new compared with `before` must be held by the actor.
@@ -462,6 +493,54 @@ mod tests {
         ];
         for (actor, listed, want) in cases {
             assert_eq!(can_pull_in(*actor, *listed), *want, "{actor:?} listed={listed}");
+        }
+    }
+
+    #[test]
+    fn database_definitions() {
+        let holding =
+            |a: &[Ability]| Actor { id: UserId(7), super_admin: false, abilities: a.iter().copied().collect() };
+        let viewer = holding(&[Ability::ViewDatabases]);
+        let creator = holding(&[Ability::CreateDatabases]);
+        let manager = holding(&[Ability::ManageDatabaseServers]);
+        // (actor, member) -> (view, create, manage)
+        type Case = (Option<Actor>, bool, [Result<(), Denied>; 3]);
+        let missing = |a| Err(Denied::MissingAbility(a));
+        let cases: Vec<Case> = vec![
+            (None, false, [Ok(()), Ok(()), Ok(())]),
+            (Some(ADMIN), false, [Ok(()), Ok(()), Ok(())]),
+            (
+                Some(PLAIN),
+                true,
+                [
+                    missing(Ability::ViewDatabases),
+                    missing(Ability::CreateDatabases),
+                    missing(Ability::ManageDatabaseServers),
+                ],
+            ),
+            (Some(viewer), true, [Ok(()), missing(Ability::CreateDatabases), missing(Ability::ManageDatabaseServers)]),
+            (Some(creator), true, [Ok(()), Ok(()), missing(Ability::ManageDatabaseServers)]),
+            (Some(manager), true, [Ok(()), Ok(()), Ok(())]),
+            // Abilities without membership (the public account's grants) count for nothing.
+            (Some(manager), false, [Err(Denied::NotMember), Err(Denied::NotMember), Err(Denied::NotMember)]),
+            (Some(org_admin(3)), true, [Ok(()), Ok(()), Ok(())]),
+            (
+                Some(Actor { id: UserId(4), super_admin: false, abilities: defaults::viewer() }),
+                true,
+                [
+                    missing(Ability::ViewDatabases),
+                    missing(Ability::CreateDatabases),
+                    missing(Ability::ManageDatabaseServers),
+                ],
+            ),
+        ];
+        for (actor, member, want) in cases {
+            let got = [
+                can_view_databases(actor, member),
+                can_create_database(actor, member),
+                can_manage_database(actor, member),
+            ];
+            assert_eq!(got, want, "{actor:?} member={member}");
         }
     }
 

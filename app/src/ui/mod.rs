@@ -5,6 +5,7 @@ pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod confirm;
+pub mod databases;
 pub mod forms;
 pub mod home;
 pub mod json;
@@ -117,6 +118,7 @@ lazy_page!(AuditRoute, audit::AuditPage);
 lazy_page!(SsoRoute, sso::SsoPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
+lazy_page!(DatabasesRoute, databases::DatabasesPage);
 lazy_page!(OrgsRoute, orgs::OrgsPage);
 lazy_page!(AccessRoute, access::ExplainPage);
 lazy_page!(ApiRoute, api_docs::ApiPage);
@@ -171,6 +173,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sso") view={Lazy::<SsoRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
+                    <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
                     <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
                     <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
                     <Route path=path!("/api") view={Lazy::<ApiRoute>::new()}/>
@@ -223,6 +226,9 @@ fn Header() -> impl IntoView {
                         let many = orgs.len() > 1;
                         let name = me.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
                         let sees_members = me.super_admin || me.can(Ability::ViewUsers) || me.can(Ability::ManageUsers);
+                        let sees_databases = me.can(Ability::ViewDatabases)
+                            || me.can(Ability::CreateDatabases)
+                            || me.can(Ability::ManageDatabaseServers);
                         view! {
                             // A disclosure: a "Menu" button on small screens (works before
                             // the WASM arrives), always open on wide ones (see main.css).
@@ -237,6 +243,9 @@ fn Header() -> impl IntoView {
                                 }>
                                     <Show when=move || sees_members>
                                         <A href="/members">"Members"</A>
+                                    </Show>
+                                    <Show when=move || sees_databases>
+                                        <A href="/databases">"Databases"</A>
                                     </Show>
                                     <A href="/roles">"Roles"</A>
                                     <A href="/access">"Explain access"</A>

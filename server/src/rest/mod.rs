@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod avatar;
+pub mod databases;
 pub mod orgs;
 pub mod roles;
 pub mod sso;
@@ -42,6 +43,7 @@ use utoipa_axum::routes;
     tags(
         (name = "users", description = "Accounts"),
         (name = "orgs", description = "Organizations and their members"),
+        (name = "databases", description = "An organization's database definitions"),
         (name = "roles", description = "Roles and the abilities they grant"),
         (name = "access", description = "Decisions: may this user do that here"),
         (name = "me", description = "The caller, its tokens and picture"),
@@ -216,6 +218,8 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orgs::rename, orgs::delete))
         .routes(routes!(orgs::members, orgs::add_member))
         .routes(routes!(orgs::update_member, orgs::remove_member))
+        .routes(routes!(databases::list, databases::create))
+        .routes(routes!(databases::get, databases::update, databases::delete))
         .routes(routes!(access::check))
         .routes(routes!(access::explain))
         .routes(routes!(events))

@@ -579,6 +579,10 @@ const CASES: &[Case] = &[
     c("rpc set_member", "UUFFFNNAF"),
     c("rpc remove_member", "UUFFFANAF"),
     c("rpc member_candidates", "UUFFFAAAF"),
+    // (in each persona's current organization: admin_b's is Beta, where it is Admin)
+    c("rpc list_databases", "UUFFAAAAF"),
+    c("rpc save_database", "UUFFAAAAF"),
+    c("rpc delete_database", "UUFFAAAAF"),
     c("rpc explain_access", "UUFFAANAA"),
     c("rpc sign_in_code", "AAAAAAAAA"),
     c("rpc reauthenticate", "UUAAAAAAF"),
@@ -638,6 +642,13 @@ const CASES: &[Case] = &[
     c("POST /orgs/{org}/members", "UUFFFNNAF"),
     c("PATCH /orgs/{org}/members/{username}", "UUFFFANAF"),
     c("DELETE /orgs/{org}/members/{username}", "UUFFFANAF"),
+    // (Members and Admins hold the database abilities by default, Viewers and Operators none;
+    // the token is limited to view-users)
+    c("GET /orgs/{org}/databases", "UUFFAANAF"),
+    c("POST /orgs/{org}/databases", "UUFFAANAF"),
+    c("GET /orgs/{org}/databases/{db}", "UUFFAANAF"),
+    c("PATCH /orgs/{org}/databases/{db}", "UUFFAANAF"),
+    c("DELETE /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("GET /check", "UUFFAANAA"),
     c("GET /explain", "UUFFAANAA"),
     c("GET /events", "UUAAAAAAU"),
@@ -738,6 +749,13 @@ async fn authorization_matrix() {
             let (_, o) = admin.post_json("/api/v1/orgs", &json!({"name": format!("{name}{p}")})).await;
             org_ids.push(o["id"].as_i64().expect("org id"));
         }
+        let (s, b) = admin
+            .post_json(
+                "/api/v1/orgs/Acme/databases",
+                &json!({"db_id": format!("db{p}"), "engine": "sqlite", "name": format!("{p}.db")}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
         let anon = app.browser();
         let client = clients[i].as_ref().unwrap_or(&anon);
         // Escalation attempts (IDOR is covered above by admin_b on Acme's routes).
@@ -807,6 +825,7 @@ async fn authorization_matrix() {
                 let (new_role, new_org, own_email) =
                     (format!("rpcrole{p}"), format!("rpcorg{p}"), format!("{me}@example.com"));
                 let victim2_email = format!("{victim2}@example.com");
+                let rpc_db = format!("rpcdb{p}");
                 let form: Vec<(&str, &str)> = match name {
                     "switch_org" => vec![("org", &acme_s)],
                     "sign_up" => vec![
@@ -854,6 +873,10 @@ async fn authorization_matrix() {
                     "set_member" => vec![("username", &joiner2), ("role", &viewer_s), ("add", "true")],
                     "remove_member" => vec![("username", &leaver2)],
                     "member_candidates" => vec![("search", "victim")],
+                    "save_database" => {
+                        vec![("database[db_id]", &rpc_db), ("database[engine]", "sqlite"), ("database[name]", "x.db")]
+                    }
+                    "delete_database" => vec![("db_id", &rpc_db)],
                     "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
                     "reauthenticate" => vec![("password", "wrong password here")],
                     "confirm_totp" | "sign_in_code" => vec![("code", "000000")],
@@ -879,8 +902,9 @@ async fn authorization_matrix() {
                 client.rpc(name, &form).await.0
             } else {
                 let (method, path) = case.route.split_once(' ').expect("method and path");
-                // Members routes act in Acme; organization routes on this persona's own org.
-                let (target, org) = if path.contains("/members") {
+                // Members and databases routes act in Acme; organization routes on this
+                // persona's own org.
+                let (target, org) = if path.contains("/members") || path.contains("/databases") {
                     (format!("leaver{p}"), "Acme".to_string())
                 } else {
                     (format!("victim{p}"), org_ids[0].to_string())
@@ -892,7 +916,8 @@ async fn authorization_matrix() {
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
-                    .replace("{slug}", "nope");
+                    .replace("{slug}", "nope")
+                    .replace("{db}", &format!("db{p}"));
                 if path == "/check" || path == "/explain" {
                     path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
                 }
@@ -907,6 +932,10 @@ async fn authorization_matrix() {
                     "PATCH /orgs/{org}" => json!({"name": format!("apiorgrenamed{p}")}),
                     "POST /orgs/{org}/members" => json!({"username": format!("joiner{p}"), "role": viewer_role}),
                     "PATCH /orgs/{org}/members/{username}" => json!({"role": viewer_role}),
+                    "POST /orgs/{org}/databases" => {
+                        json!({"db_id": format!("apidb{p}"), "engine": "postgres", "host": "db.example", "name": "n", "tls": "require"})
+                    }
+                    "PATCH /orgs/{org}/databases/{db}" => json!({"description": "changed"}),
                     "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
                     "POST /tokens" => json!({"name": "api token", "kind": "api_key"}),
                     "POST /users/{username}/two-factor/reset" => json!({"reason": "matrix test"}),

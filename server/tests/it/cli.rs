@@ -497,3 +497,90 @@ async fn postgres_needs_an_explicit_instance_key() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("set ROSTER_SECRET_KEY or --key-file"), "{err}");
 }
+
+/// `roster` with `input` on standard input.
+fn roster_with_input(db: &str, args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_LOG", "error")
+        .env_remove("ROSTER_KEY_FILE")
+        .env_remove("ROSTER_SECRET_KEY")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run roster");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn database_commands() {
+    let (_d, db) = db();
+    let define = [
+        "database",
+        "create",
+        "--org",
+        "Default",
+        "--id",
+        "Chinook",
+        "--engine",
+        "postgres",
+        "--host",
+        "db.example.com",
+        "--name",
+        "chinook",
+        "--tls",
+        "verify-full",
+        "--default-login",
+        "reader",
+        "--default-password-stdin",
+    ];
+    let (c, out, err) = roster_with_input(&db, &define, "cli-db-secret\n");
+    assert_eq!((c, out.trim()), (0, "Database 'Chinook' defined."), "{err}");
+    let (c, _, err) = roster_with_input(&db, &define, "again\n");
+    assert_eq!(c, 3, "the same id again is a conflict: {err}");
+    assert!(err.contains("already has a database with that id"), "{err}");
+    // Every problem named, exit code 6, nothing written.
+    let (c, _, err) = roster(&db, &["database", "create", "--org", "Default", "--id", "9x", "--engine", "oracle"]);
+    assert_eq!(c, 6, "{err}");
+    assert!(err.contains("db_id:") && err.contains("engine:"), "{err}");
+    let (c, _, err) = roster(
+        &db,
+        &["database", "create", "--org", "Default", "--id", "f", "--engine", "sqlite", "--name", "../up.db"],
+    );
+    assert!(c == 6 && err.contains("name"), "{c} {err}");
+    let (c, _, err) = roster(&db, &["database", "list", "--org", "Nowhere"]);
+    assert_eq!(c, 4, "{err}");
+
+    let (c, out, err) = roster(&db, &["database", "update", "--org", "Default", "chinook", "--port", "6543"]);
+    assert_eq!((c, out.trim()), (0, "Database 'Chinook' updated."), "{err}");
+    let (c, out, err) = roster(&db, &["database", "list", "--org", "Default", "--json"]);
+    assert_eq!(c, 0, "{err}");
+    let d: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(
+        (&d["db_id"], &d["port"], &d["host"], &d["default_password_set"]),
+        (
+            &serde_json::json!("Chinook"),
+            &serde_json::json!(6543),
+            &serde_json::json!("db.example.com"),
+            &serde_json::json!(true)
+        )
+    );
+    assert!(!out.contains("cli-db-secret"), "{out}");
+    let (c, out, _) = roster(&db, &["database", "list", "--org", "Default"]);
+    assert!(c == 0 && out.contains("Chinook") && out.contains("db.example.com:6543/chinook"), "{out}");
+    let (c, _, err) = roster(&db, &["database", "update", "--org", "Default", "chinook", "--port", "99999"]);
+    assert!(c == 6 && err.contains("port"), "{c} {err}");
+    let (c, out, err) = roster(&db, &["database", "delete", "--org", "Default", "Chinook"]);
+    assert_eq!((c, out.trim()), (0, "Database 'Chinook' deleted."), "{err}");
+    let (c, _, _) = roster(&db, &["database", "delete", "--org", "Default", "Chinook"]);
+    assert_eq!(c, 4);
+}

@@ -12,6 +12,7 @@ mod avatar;
 mod change_feed;
 mod cli;
 mod copy_database;
+mod databases;
 mod edge;
 mod instances;
 mod passkeys;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use app::backend::store::*;
 use app::domain::abilities::{Ability, AbilitySet};
 use app::domain::audit::{AuditFilter, AuditSeek, EventMatch, Outcome};
+use app::domain::databases::{DatabaseSpec, Engine, TlsMode};
 use app::domain::ids::{OrgId, UserId, ADMIN_ROLE, DEFAULT_ORG, MEMBER_ROLE, VIEWER_ROLE};
 use app::domain::tokens::TokenKind;
 use app::domain::users::{AccountLevel, SortDir, SortField, UserStatus};
@@ -50,6 +51,7 @@ both!(
     second_factors_totp_recovery_passkeys,
     tokens_issue_touch_revoke,
     sso_providers_links_flows,
+    databases_definitions,
     audit_filters_and_cursors,
     pictures_settings_throttles,
     transactions_roll_back_when_dropped,
@@ -652,6 +654,77 @@ async fn sso_providers_links_flows(store: Arc<dyn Store>, _db: TestDb) {
     tx.commit().await.unwrap();
     assert!(store.sso_links_of(ada).await.unwrap().is_empty());
     assert_eq!(store.sso_providers().await.unwrap().len(), 2);
+}
+
+fn definition(org: OrgId, db_id: &str, engine: Engine) -> DatabaseRecord {
+    let file = engine == Engine::Sqlite;
+    DatabaseRecord {
+        id: 0,
+        org_id: org,
+        spec: DatabaseSpec {
+            db_id: db_id.into(),
+            engine,
+            host: if file { String::new() } else { "db.example".into() },
+            port: if file { None } else { Some(5432) },
+            name: if file { "music/chinook.db".into() } else { "chinook".into() },
+            tls: if file { TlsMode::Disable } else { TlsMode::VerifyFull },
+            description: format!("{db_id} ünïcode"),
+            default_login: (!file).then(|| "reader".to_string()),
+        },
+        default_password: (!file).then(|| vec![0, 1, 2, 255]),
+        created_at: 7,
+        updated_at: 8,
+    }
+}
+
+async fn databases_definitions(store: Arc<dyn Store>, _db: TestDb) {
+    let mut tx = store.begin().await.unwrap();
+    let other = tx.insert_org("Other", 1).await.unwrap();
+    let zeta = tx.insert_database(&definition(DEFAULT_ORG, "Zeta", Engine::Postgres)).await.unwrap();
+    let alpha = tx.insert_database(&definition(DEFAULT_ORG, "alpha", Engine::Sqlite)).await.unwrap();
+    let mid = tx.insert_database(&definition(DEFAULT_ORG, "Mid_1", Engine::Mssql)).await.unwrap();
+    // Ids are unique per organization, case-insensitively; the same id elsewhere is another one.
+    assert_eq!(conflict(tx.insert_database(&definition(DEFAULT_ORG, "ALPHA", Engine::Mysql)).await), "db_id");
+    tx.insert_database(&definition(other, "alpha", Engine::Mariadb)).await.unwrap();
+    // (the transaction goes on after a conflict, on both backends)
+    let mut renamed = tx.database(DEFAULT_ORG, "zeta").await.unwrap().expect("zeta");
+    assert_eq!(renamed.id, zeta);
+    assert_eq!(renamed.spec.port, Some(5432));
+    assert_eq!(renamed.default_password.as_deref(), Some(&[0u8, 1, 2, 255][..]));
+    renamed.spec.db_id = "Mid_1".into();
+    assert_eq!(conflict(tx.update_database(&renamed).await), "db_id");
+    renamed.spec.db_id = "Omega".into();
+    renamed.spec.port = Some(65535);
+    renamed.spec.default_login = None;
+    renamed.default_password = None;
+    renamed.updated_at = 99;
+    tx.update_database(&renamed).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let page = store.list_databases(DEFAULT_ORG, None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|d| d.spec.db_id.as_str()).collect::<Vec<_>>(), ["alpha", "Mid_1"]);
+    let rest = store.list_databases(DEFAULT_ORG, Some("mid_1"), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|d| (d.id, d.spec.db_id.as_str())).collect::<Vec<_>>(), [(zeta, "Omega")]);
+    let omega = &rest[0];
+    assert_eq!(
+        (omega.spec.port, omega.spec.default_login.as_deref(), omega.default_password.as_deref()),
+        (Some(65535), None, None)
+    );
+    assert_eq!((omega.created_at, omega.updated_at), (7, 99));
+    assert_eq!(store.list_databases(other, None, 10).await.unwrap().len(), 1);
+    let a = store.find_database(DEFAULT_ORG, "alpha").await.unwrap().expect("alpha");
+    assert_eq!(a.id, alpha);
+    assert_eq!(a, DatabaseRecord { id: alpha, ..definition(DEFAULT_ORG, "alpha", Engine::Sqlite) });
+    assert_eq!(store.find_database(DEFAULT_ORG, "nope").await.unwrap(), None);
+    assert_eq!(store.find_database(other, "mid_1").await.unwrap(), None, "another organization's");
+
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_database(mid).await.unwrap();
+    // An organization's definitions go with it.
+    tx.delete_org(other, DEFAULT_ORG).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.list_databases(DEFAULT_ORG, None, 10).await.unwrap().len(), 2);
+    assert!(store.list_databases(other, None, 10).await.unwrap().is_empty());
 }
 
 async fn audit_filters_and_cursors(store: Arc<dyn Store>, _db: TestDb) {

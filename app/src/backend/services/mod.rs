@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "postgres")]
 pub mod copy_database;
+pub mod databases;
 pub mod instance_key;
 pub mod orgs;
 pub mod passkeys;

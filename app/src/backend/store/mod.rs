@@ -13,6 +13,7 @@ pub mod access;
 pub mod audit;
 #[cfg(feature = "postgres")]
 pub mod copy;
+pub mod databases;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 
 pub use access::*;
 pub use audit::*;
+pub use databases::*;
 pub use pictures::*;
 pub use second_factors::*;
 pub use sessions::*;
@@ -74,6 +76,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     // One account per provider identity, one identity per (provider, account).
     ("sso_links.issuer, sso_links.subject", "sso_link"),
     ("sso_links.provider_id, sso_links.user_id", "sso_link"),
+    ("databases.org_id, databases.db_id_key", "db_id"),
     // PostgreSQL reports the violated constraint or unique index by name
     // (migrations/postgres names every one of them).
     ("users_username_key", "username"),
@@ -85,6 +88,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("passkeys_credential_id", "passkey"),
     ("sso_links_issuer_subject", "sso_link"),
     ("sso_links_provider_user", "sso_link"),
+    ("databases_org_db_id", "db_id"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -147,6 +151,7 @@ pub trait Store:
     + TokenStore
     + SsoStore
     + AuditStore
+    + DatabaseStore
     + PictureStore
     + ThrottleStore
     + SettingsStore
@@ -225,7 +230,18 @@ pub fn backend_of(url: &str) -> StoreResult<Backend> {
 /// Every port's transactional reads and writes, on one transaction.
 #[async_trait]
 pub trait Tx:
-    UserTx + AccessTx + SessionTx + SecondFactorTx + TokenTx + SsoTx + AuditTx + PictureTx + ThrottleTx + SettingsTx + Send
+    UserTx
+    + AccessTx
+    + SessionTx
+    + SecondFactorTx
+    + TokenTx
+    + SsoTx
+    + AuditTx
+    + DatabaseTx
+    + PictureTx
+    + ThrottleTx
+    + SettingsTx
+    + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.
     async fn commit_backend(self: Box<Self>) -> StoreResult<()>;
@@ -321,6 +337,7 @@ mod tests {
 pub mod prelude {
     pub use super::access::{AccessStore, AccessTx};
     pub use super::audit::{AuditStore, AuditTx};
+    pub use super::databases::{DatabaseStore, DatabaseTx};
     pub use super::pictures::{PictureStore, PictureTx};
     pub use super::second_factors::{SecondFactorStore, SecondFactorTx};
     pub use super::sessions::{SessionStore, SessionTx};

@@ -25,3 +25,51 @@ pub(crate) fn like_pattern(s: &str) -> String {
     let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
+
+/// A database definition's columns as both backends read them; `record` checks the stored
+/// names of its engine and TLS mode (written by this or a newer version).
+pub(crate) struct DatabaseColumns {
+    pub id: i64,
+    pub org_id: i64,
+    pub db_id: String,
+    pub engine: String,
+    pub host: String,
+    pub port: Option<i32>,
+    pub name: String,
+    pub tls: String,
+    pub description: String,
+    pub default_login: Option<String>,
+    pub default_password: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl DatabaseColumns {
+    pub(crate) fn record(self) -> Result<super::DatabaseRecord, sqlx::Error> {
+        use crate::domain::databases::{DatabaseSpec, Engine, TlsMode};
+        let unknown = |what: &str, v: &str| sqlx::Error::Decode(format!("unknown {what} '{v}' in databases").into());
+        let engine = Engine::parse(&self.engine).ok_or_else(|| unknown("engine", &self.engine))?;
+        let tls = TlsMode::parse(&self.tls).ok_or_else(|| unknown("TLS mode", &self.tls))?;
+        let port = match self.port {
+            None => None,
+            Some(p) => Some(u16::try_from(p).map_err(|_| unknown("port", &p.to_string()))?),
+        };
+        Ok(super::DatabaseRecord {
+            id: self.id,
+            org_id: crate::domain::ids::OrgId(self.org_id),
+            spec: DatabaseSpec {
+                db_id: self.db_id,
+                engine,
+                host: self.host,
+                port,
+                name: self.name,
+                tls,
+                description: self.description,
+                default_login: self.default_login,
+            },
+            default_password: self.default_password,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}

@@ -6,6 +6,7 @@
 //! on both).
 mod access;
 mod audit;
+mod databases;
 pub(crate) mod feed;
 mod pictures;
 mod second_factors;

@@ -7,6 +7,7 @@
 //! each port's SQL lives in the file of the same name (`users.rs`, `access.rs`, ...).
 mod access;
 mod audit;
+mod databases;
 mod pictures;
 mod second_factors;
 mod sessions;

@@ -1,0 +1,41 @@
+use leptos::prelude::*;
+
+use crate::domain::databases::{Database, DatabaseInput, DatabasePage};
+use crate::domain::Error;
+
+/// The current organization's database definitions, a page at a time.
+#[server(prefix = "/rpc", endpoint = "list_databases")]
+pub async fn list_databases(#[server(default)] after: Option<String>) -> Result<DatabasePage, Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::databases::list(&b, &ctx, ctx.org(), after).await
+}
+
+/// Adds a definition to the current organization, or (with `original`, the id it had)
+/// changes one: every field as the form shows it, an empty password keeping the stored one.
+#[server(prefix = "/rpc", endpoint = "save_database")]
+pub async fn save_database(database: DatabaseInput, #[server(default)] original: String) -> Result<Database, Error> {
+    use crate::backend::services::databases as svc;
+    let (b, ctx) = super::ctx()?;
+    if original.trim().is_empty() {
+        return svc::create(&b, &ctx, ctx.org(), database).await;
+    }
+    let d = database;
+    let patch = crate::domain::databases::DatabasePatch {
+        db_id: Some(d.db_id),
+        engine: Some(d.engine),
+        host: Some(d.host),
+        port: Some(d.port),
+        name: Some(d.name),
+        tls: Some(d.tls),
+        description: Some(d.description),
+        default_login: Some(d.default_login),
+        default_password: Some(d.default_password),
+    };
+    svc::update(&b, &ctx, ctx.org(), &original, patch).await
+}
+
+#[server(prefix = "/rpc", endpoint = "delete_database")]
+pub async fn delete_database(db_id: String) -> Result<(), Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::databases::delete(&b, &ctx, ctx.org(), &db_id).await
+}

@@ -1,0 +1,172 @@
+//! Database definitions of an organization (issue 12): who may see, add, change and delete
+//! them (`policy::can_*_database*`), each change in one transaction with its audit event.
+//! The default login's password is sealed with the instance key, bound to the row's id (a
+//! sealed value copied to another row does not open), and never leaves the server through
+//! here: views carry only whether one is set.
+use serde_json::json;
+
+use super::{actor_in, audit};
+use crate::backend::store::{DatabaseRecord, Tx};
+use crate::backend::{Backend, Caller, Ctx};
+use crate::domain::databases::{self, Database, DatabaseInput, DatabasePage, DatabasePatch};
+use crate::domain::error::Error;
+use crate::domain::ids::OrgId;
+use crate::domain::orgs::OrgRef;
+use crate::domain::policy::{self, Actor, Denied};
+
+const PAGE: u32 = 50;
+
+/// What a sealed default password is bound to.
+fn aad(id: i64) -> String {
+    format!("database:{id}:default_password")
+}
+
+fn to_view(r: &DatabaseRecord) -> Database {
+    let s = &r.spec;
+    Database {
+        db_id: s.db_id.clone(),
+        engine: s.engine,
+        host: s.host.clone(),
+        port: s.port,
+        name: s.name.clone(),
+        tls: s.tls,
+        description: s.description.clone(),
+        default_login: s.default_login.clone(),
+        default_password_set: r.default_password.is_some(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// What the audit trail keeps of a definition: everything but the password.
+fn snapshot(r: &DatabaseRecord) -> serde_json::Value {
+    let s = &r.spec;
+    json!({
+        "db_id": s.db_id, "engine": s.engine.as_str(), "host": s.host, "port": s.port, "name": s.name,
+        "tls": s.tls.as_str(), "description": s.description, "default_login": s.default_login,
+        "default_password": if r.default_password.is_some() { "set" } else { "none" },
+    })
+}
+
+fn not_found() -> Error {
+    Error::not_found("Database")
+}
+
+/// The caller in `org` from the in-memory model, with its membership there and the
+/// organization's name, for reads.
+fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(Option<Actor>, bool, String), Error> {
+    let actor = ctx.reader(b, org)?;
+    let m = b.access.read();
+    let name = m.orgs.get(&org).cloned().ok_or_else(|| Error::not_found("Organization"))?;
+    Ok((actor, actor.is_none_or(|a| m.is_member(a.id, org)), name))
+}
+
+/// Opens the write transaction and checks `rule` against the caller as read in it (a
+/// membership or role removed a moment ago counts).
+async fn writer(
+    b: &Backend,
+    ctx: &Ctx,
+    org: OrgId,
+    rule: fn(Option<Actor>, bool) -> Result<(), Denied>,
+) -> Result<Box<dyn Tx>, Error> {
+    // Refused before a transaction is opened when the model already says no.
+    let (actor, member, _) = reader(b, ctx, org)?;
+    rule(actor, member).map_err(Error::Forbidden)?;
+    let mut tx = b.store.begin().await?;
+    let actor = actor_in(&mut tx, ctx, org).await?;
+    let member = match (&ctx.caller, actor) {
+        (Caller::User(_), Some(a)) => tx.memberships(a.id).await?.contains(&org),
+        _ => true,
+    };
+    rule(actor, member).map_err(Error::Forbidden)?;
+    Ok(tx)
+}
+
+/// An organization's definitions by id (case-insensitive), `PAGE` at a time, after `after`.
+pub async fn list(b: &Backend, ctx: &Ctx, org: OrgId, after: Option<String>) -> Result<DatabasePage, Error> {
+    let (actor, member, name) = reader(b, ctx, org)?;
+    policy::can_view_databases(actor, member).map_err(Error::Forbidden)?;
+    let after = after.map(|a| databases::db_id_key(a.trim())).filter(|a| !a.is_empty());
+    let mut rows = b.store.list_databases(org, after.as_deref(), PAGE + 1).await?;
+    let more = rows.len() > PAGE as usize;
+    rows.truncate(PAGE as usize);
+    let next = if more { rows.last().map(|r| r.spec.db_id.clone()) } else { None };
+    Ok(DatabasePage { org: OrgRef { id: org.0, name }, databases: rows.iter().map(to_view).collect(), next })
+}
+
+pub async fn get(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<Database, Error> {
+    let (actor, member, _) = reader(b, ctx, org)?;
+    policy::can_view_databases(actor, member).map_err(Error::Forbidden)?;
+    let r = b.store.find_database(org, &databases::db_id_key(db_id.trim())).await?.ok_or_else(not_found)?;
+    Ok(to_view(&r))
+}
+
+pub async fn create(b: &Backend, ctx: &Ctx, org: OrgId, input: DatabaseInput) -> Result<Database, Error> {
+    let mut tx = writer(b, ctx, org, policy::can_create_database).await?;
+    let spec = databases::spec(&input)?;
+    let now = b.now();
+    let mut record =
+        DatabaseRecord { id: 0, org_id: org, spec, default_password: None, created_at: now, updated_at: now };
+    record.id = tx.insert_database(&record).await?;
+    // Sealed once the row has its id, which the seal is bound to.
+    if !input.default_password.is_empty() {
+        record.default_password = Some(b.secrets.seal(input.default_password.as_bytes(), &aad(record.id)));
+        tx.update_database(&record).await?;
+    }
+    let mut ev = audit(b, ctx, "database.created", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", record.spec.db_id));
+    ev.after = Some(snapshot(&record));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(to_view(&record))
+}
+
+/// Changes what `patch` names. An empty default login removes the login and its password; an
+/// absent or empty password keeps the stored one.
+pub async fn update(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str, patch: DatabasePatch) -> Result<Database, Error> {
+    let mut tx = writer(b, ctx, org, policy::can_manage_database).await?;
+    let before = tx.database(org, &databases::db_id_key(db_id.trim())).await?.ok_or_else(not_found)?;
+    let input = patch.over(&to_view(&before));
+    let spec = databases::spec(&input)?;
+    let default_password = match (&spec.default_login, input.default_password.is_empty()) {
+        (None, _) => None,
+        (Some(_), true) => before.default_password.clone(),
+        (Some(_), false) => Some(b.secrets.seal(input.default_password.as_bytes(), &aad(before.id))),
+    };
+    let after = DatabaseRecord { spec, default_password, updated_at: b.now(), ..before.clone() };
+    tx.update_database(&after).await?;
+    let mut ev = audit(b, ctx, "database.updated", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", after.spec.db_id));
+    ev.before = Some(snapshot(&before));
+    let mut snap = snapshot(&after);
+    if after.default_password.is_some() {
+        snap["default_password"] = json!(if input.default_password.is_empty() { "kept" } else { "changed" });
+    }
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(to_view(&after))
+}
+
+pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<(), Error> {
+    let mut tx = writer(b, ctx, org, policy::can_manage_database).await?;
+    let before = tx.database(org, &databases::db_id_key(db_id.trim())).await?.ok_or_else(not_found)?;
+    tx.delete_database(before.id).await?;
+    let mut ev = audit(b, ctx, "database.deleted", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", before.spec.db_id));
+    ev.before = Some(snapshot(&before));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The default login and its password in the clear, for the server's own use (Test
+/// Connection, the credentials tools ask for): never for a view.
+pub fn open_default_password(b: &Backend, r: &DatabaseRecord) -> Result<Option<String>, Error> {
+    let Some(sealed) = &r.default_password else { return Ok(None) };
+    let plain = b.secrets.open(sealed, &aad(r.id)).map_err(crate::backend::error::internal)?;
+    Ok(Some(String::from_utf8(plain).map_err(crate::backend::error::internal)?))
+}

@@ -1,0 +1,110 @@
+//! SQL for database definitions.
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{map_unique, SqliteStore, SqliteTx};
+use crate::backend::store::rows::DatabaseColumns;
+use crate::backend::store::{DatabaseRecord, DatabaseStore, DatabaseTx, StoreResult};
+use crate::domain::ids::OrgId;
+
+const COLS: &str = "id, org_id, db_id, engine, host, port, name, tls, description, default_login, \
+     default_password, created_at, updated_at";
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> Result<DatabaseRecord, sqlx::Error> {
+    DatabaseColumns {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        db_id: r.try_get("db_id")?,
+        engine: r.try_get("engine")?,
+        host: r.try_get("host")?,
+        port: r.try_get("port")?,
+        name: r.try_get("name")?,
+        tls: r.try_get("tls")?,
+        description: r.try_get("description")?,
+        default_login: r.try_get("default_login")?,
+        default_password: r.try_get("default_password")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    }
+    .record()
+}
+
+/// Binds what every write of a definition sets, in this order: db_id, db_id_key, engine, host,
+/// port, name, tls, description, default_login, default_password, updated_at.
+fn bind_written<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    d: &'q DatabaseRecord,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    let s = &d.spec;
+    q.bind(&s.db_id)
+        .bind(crate::domain::databases::db_id_key(&s.db_id))
+        .bind(s.engine.as_str())
+        .bind(&s.host)
+        .bind(s.port.map(i64::from))
+        .bind(&s.name)
+        .bind(s.tls.as_str())
+        .bind(&s.description)
+        .bind(&s.default_login)
+        .bind(&d.default_password)
+        .bind(d.updated_at)
+}
+
+#[async_trait]
+impl DatabaseStore for SqliteStore {
+    async fn list_databases(&self, org: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<DatabaseRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM databases WHERE org_id = ? AND db_id_key > ? ORDER BY db_id_key LIMIT ?"
+        ))
+        .bind(org.0)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
+
+    async fn find_database(&self, org: OrgId, key: &str) -> StoreResult<Option<DatabaseRecord>> {
+        let r = sqlx::query(&format!("SELECT {COLS} FROM databases WHERE org_id = ? AND db_id_key = ?"))
+            .bind(org.0)
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(r.as_ref().map(row).transpose()?)
+    }
+}
+
+#[async_trait]
+impl DatabaseTx for SqliteTx {
+    async fn database(&mut self, org: OrgId, key: &str) -> StoreResult<Option<DatabaseRecord>> {
+        let r = sqlx::query(&format!("SELECT {COLS} FROM databases WHERE org_id = ? AND db_id_key = ?"))
+            .bind(org.0)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(r.as_ref().map(row).transpose()?)
+    }
+
+    async fn insert_database(&mut self, d: &DatabaseRecord) -> StoreResult<i64> {
+        let q = sqlx::query(
+            "INSERT INTO databases (db_id, db_id_key, engine, host, port, name, tls, description, default_login, \
+             default_password, updated_at, org_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        let r =
+            bind_written(q, d).bind(d.org_id.0).bind(d.created_at).execute(&mut *self.tx).await.map_err(map_unique)?;
+        Ok(r.last_insert_rowid())
+    }
+
+    async fn update_database(&mut self, d: &DatabaseRecord) -> StoreResult<()> {
+        let q = sqlx::query(
+            "UPDATE databases SET db_id = ?, db_id_key = ?, engine = ?, host = ?, port = ?, name = ?, tls = ?, \
+             description = ?, default_login = ?, default_password = ?, updated_at = ? WHERE id = ?",
+        );
+        bind_written(q, d).bind(d.id).execute(&mut *self.tx).await.map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn delete_database(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM databases WHERE id = ?").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+}
