@@ -25,12 +25,14 @@ fn keyset_sql(col: &str, cmp: &str, key: Option<&PageKey>, next: &mut usize) -> 
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds a cursor's (value, id) in the order `keyset_sql` expects. The 2FA flag's value is
-/// the integer 0/1 (as on SQLite), compared with the column cast to an integer (`sort_column`).
-fn bind_key<'q>(query: Query<'q>, k: &PageKey) -> Query<'q> {
-    let query = match &k.value {
-        KeyValue::Int(i) => query.bind(*i),
-        KeyValue::Text(s) => query.bind(s.clone()),
+/// Binds a cursor's (value, id) in the order `keyset_sql` expects. A cursor holds the 2FA
+/// flag as the integer 0/1 (as on SQLite); it is compared with the boolean column as a
+/// boolean, so the column's index serves the order (a cast column would be sorted in full).
+fn bind_key<'q>(query: Query<'q>, k: &PageKey, sort: SortField) -> Query<'q> {
+    let query = match (&k.value, sort) {
+        (KeyValue::Int(i), SortField::TwoFactor) => query.bind(*i != 0),
+        (KeyValue::Int(i), _) => query.bind(*i),
+        (KeyValue::Text(s), _) => query.bind(s.clone()),
     };
     query.bind(k.id)
 }
@@ -80,7 +82,7 @@ impl PgStore {
             query = query.bind(p);
         }
         if let Some(k) = key {
-            query = bind_key(query, k);
+            query = bind_key(query, k, q.sort);
         }
         if let Some(w) = window {
             query = query.bind(w);
@@ -99,7 +101,7 @@ impl PgStore {
         let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE TRUE{keyset} LIMIT ${next}) w");
         let mut query = sqlx::query(&sql);
         if let Some(k) = key {
-            query = bind_key(query, k);
+            query = bind_key(query, k, q.sort);
         }
         let n: i64 = query.bind(SEARCH_WINDOW + 1).fetch_one(&self.pool).await?.try_get(0)?;
         Ok(n > SEARCH_WINDOW)
@@ -120,7 +122,7 @@ impl PgStore {
         );
         let mut query = sqlx::query(&sql).bind(like_pattern(search));
         if let Some(k) = key {
-            query = bind_key(query, k);
+            query = bind_key(query, k, q.sort);
         }
         query = query.bind(q.limit as i64);
         let rows = query.fetch_all(&self.pool).await?;
@@ -128,15 +130,14 @@ impl PgStore {
     }
 }
 
-/// The sort column; the boolean as 0/1 (bool casts to int4 only), so a cursor holds the same
-/// integer as on SQLite.
+/// The sort column, as its index holds it (false sorts before true, as 0 before 1 on SQLite).
 fn sort_column(f: SortField) -> &'static str {
     match f {
         SortField::Username => "u.username_key",
         SortField::FullName => "u.full_name_key",
         SortField::Email => "u.email_key",
         SortField::Status => "u.status",
-        SortField::TwoFactor => "u.two_factor::int",
+        SortField::TwoFactor => "u.two_factor",
         SortField::CreatedAt => "u.created_at",
         SortField::LastSignInAt => "u.last_sign_in_at",
     }
