@@ -909,15 +909,11 @@ pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
                         out.push(if json {
                             serde_json::to_string(d).unwrap_or_default()
                         } else {
-                            let place = match d.port {
-                                Some(p) => format!("{}:{p}/{}", d.host, d.name),
-                                None => d.name.clone(),
-                            };
                             format!(
                                 "{:<24} {:<12} {:<48} {:<12} {}",
                                 d.db_id,
                                 d.engine.label(),
-                                place,
+                                d.place(),
                                 d.tls.as_str(),
                                 d.default_login.as_deref().unwrap_or("")
                             )
@@ -932,18 +928,7 @@ pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
             }
             DatabaseCommand::Create { org, fields } => {
                 let org = org_svc::resolve(b, &org)?;
-                let p = fields.into_patch()?;
-                let input = app::domain::databases::DatabaseInput {
-                    db_id: p.db_id.unwrap_or_default(),
-                    engine: p.engine.unwrap_or_default(),
-                    host: p.host.unwrap_or_default(),
-                    port: p.port.unwrap_or_default(),
-                    name: p.name.unwrap_or_default(),
-                    tls: p.tls.unwrap_or_default(),
-                    description: p.description.unwrap_or_default(),
-                    default_login: p.default_login.unwrap_or_default(),
-                    default_password: p.default_password.unwrap_or_default(),
-                };
+                let input = fields.into_patch()?.into_input();
                 let d = db_svc::create(b, &ctx, org, input).await?;
                 Ok(format!("Database '{}' defined.", d.db_id))
             }

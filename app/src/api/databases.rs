@@ -19,19 +19,7 @@ pub async fn save_database(database: DatabaseInput, #[server(default)] original:
     if original.trim().is_empty() {
         return svc::create(&b, &ctx, ctx.org(), database).await;
     }
-    let d = database;
-    let patch = crate::domain::databases::DatabasePatch {
-        db_id: Some(d.db_id),
-        engine: Some(d.engine),
-        host: Some(d.host),
-        port: Some(d.port),
-        name: Some(d.name),
-        tls: Some(d.tls),
-        description: Some(d.description),
-        default_login: Some(d.default_login),
-        default_password: Some(d.default_password),
-    };
-    svc::update(&b, &ctx, ctx.org(), &original, patch).await
+    svc::update(&b, &ctx, ctx.org(), &original, database.into()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "delete_database")]

@@ -181,7 +181,39 @@ pub struct DatabasePatch {
     pub default_password: Option<String>,
 }
 
+impl From<DatabaseInput> for DatabasePatch {
+    /// Every field as given (a form shows them all); an empty password still keeps the stored one.
+    fn from(d: DatabaseInput) -> Self {
+        DatabasePatch {
+            db_id: Some(d.db_id),
+            engine: Some(d.engine),
+            host: Some(d.host),
+            port: Some(d.port),
+            name: Some(d.name),
+            tls: Some(d.tls),
+            description: Some(d.description),
+            default_login: Some(d.default_login),
+            default_password: Some(d.default_password),
+        }
+    }
+}
+
 impl DatabasePatch {
+    /// A new definition's input: what the patch names, empty elsewhere.
+    pub fn into_input(self) -> DatabaseInput {
+        DatabaseInput {
+            db_id: self.db_id.unwrap_or_default(),
+            engine: self.engine.unwrap_or_default(),
+            host: self.host.unwrap_or_default(),
+            port: self.port.unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
+            tls: self.tls.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            default_login: self.default_login.unwrap_or_default(),
+            default_password: self.default_password.unwrap_or_default(),
+        }
+    }
+
     /// The whole input: the patch's fields over `current` (a definition as read, which
     /// carries no password: an absent password stays empty, "keep the stored one").
     pub fn over(self, current: &Database) -> DatabaseInput {
@@ -219,6 +251,16 @@ pub struct Database {
     /// Unix milliseconds.
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl Database {
+    /// Where it points, in one line: `host:port/name`, or the SQLite file.
+    pub fn place(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}/{}", self.host, self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// A page of an organization's definitions, by id (case-insensitive).
@@ -635,6 +677,13 @@ mod tests {
         let p: DatabasePatch = serde_json::from_str(r#"{"port":5433}"#).expect("patch");
         assert_eq!(p.port.as_deref(), Some("5433"));
         assert!(serde_json::from_str::<DatabasePatch>(r#"{"password":"x"}"#).is_err(), "unknown fields refused");
+    }
+
+    #[test]
+    fn a_whole_input_and_a_patch_of_every_field_are_the_same_change() {
+        let i = pg();
+        assert_eq!(DatabasePatch::from(i.clone()).into_input(), i);
+        assert_eq!(DatabasePatch::default().into_input(), DatabaseInput::default());
     }
 
     #[test]

@@ -14,14 +14,6 @@ use crate::api::databases::{list_databases, DeleteDatabase, SaveDatabase};
 use crate::domain::abilities::Ability;
 use crate::domain::databases::{Database, Engine, TlsMode};
 
-/// Where a definition points, in one line: `host:port/name`, or the SQLite file.
-fn place(d: &Database) -> String {
-    match d.port {
-        Some(p) => format!("{}:{p}/{}", d.host, d.name),
-        None => d.name.clone(),
-    }
-}
-
 /// The form's values: a definition being edited, what a refused native post carried (never
 /// the password), or a new definition's defaults.
 #[derive(Clone, Default)]
@@ -172,7 +164,7 @@ pub fn DatabasesPage() -> AnyView {
                                         };
                                         let lost = format!(
                                             "The definition of {} ({} at {}) and its default login go. Nothing changes on the database server itself.",
-                                            id, d.engine.label(), place(&d)
+                                            id, d.engine.label(), d.place()
                                         );
                                         view! {
                                             <tr>
@@ -196,7 +188,7 @@ pub fn DatabasesPage() -> AnyView {
                                                     })}
                                                 </td>
                                                 <td>{d.engine.label()}</td>
-                                                <td><code class="wrap">{place(&d)}</code></td>
+                                                <td><code class="wrap">{d.place()}</code></td>
                                                 <td>{d.tls.label()}</td>
                                                 <td>{login}</td>
                                             </tr>
