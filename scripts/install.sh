@@ -29,6 +29,14 @@ if command -v dpkg-query >/dev/null 2>&1; then
     # with its own configuration (a system nginx service the package may start is never used)
     need_pkg nginx
     need_pkg curl
+    # hashes made by other systems' own tools, for the legacy password tests: mkpasswd
+    # (sha512-crypt), htpasswd (bcrypt), openssl passwd (sha512-crypt)
+    need_pkg whois
+    need_pkg apache2-utils
+    need_pkg openssl
+    # the database server Test Connection is tested against beside PostgreSQL (scripts/mariadb.sh
+    # runs its own throwaway server; the package's system service is never used)
+    need_pkg mariadb-server
   fi
   if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"

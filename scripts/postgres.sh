@@ -53,6 +53,11 @@ case "$cmd" in
       cat "$dir/initdb.log" >&2
       exit 1
     }
+    # Everyone is trusted except `roster_probe`, the role the Test Connection tests give a
+    # password to: for it a wrong password must be refused (the first matching line wins).
+    { printf 'host all roster_probe 127.0.0.1/32 scram-sha-256\nhost all roster_probe ::1/128 scram-sha-256\n'
+      cat "$dir/data/pg_hba.conf"; } >"$dir/data/pg_hba.new" && mv "$dir/data/pg_hba.new" "$dir/data/pg_hba.conf"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir/data/pg_hba.conf"
     # (in the cluster's own configuration, so that `up` starts it again the same way)
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'

@@ -23,11 +23,20 @@ cp target/debug/hash.txt target/e2e/hash.txt
 # The store's contract suite runs on both backends; the server's integration suites run once per
 # backend. No cluster, no green run: a backend the tests never reached is not tested.
 pg_dir="$(mktemp -d)"
-stop_postgres() { "$roster_root/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"; }
-trap stop_postgres EXIT
+maria_dir="$(mktemp -d)"
+stop_servers() {
+  "$roster_root/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"
+  "$roster_root/scripts/mariadb.sh" stop "$maria_dir"; rm -rf "$maria_dir"
+}
+trap stop_servers EXIT
 echo "[test] starting a throwaway PostgreSQL cluster"
 ROSTER_TEST_PG_URL="$(scripts/postgres.sh start "$pg_dir")"
 export ROSTER_TEST_PG_URL
+# A throwaway MariaDB server (scripts/mariadb.sh): what Test Connection connects to, beside the
+# PostgreSQL cluster above.
+echo "[test] starting a throwaway MariaDB server"
+ROSTER_TEST_MARIADB_URL="$(scripts/mariadb.sh start "$maria_dir")"
+export ROSTER_TEST_MARIADB_URL
 
 # cargo-leptos built the server above with `--cfg erase_components` (workspace metadata
 # `always-erase-components`): the tests take the same flag, so they reuse every dependency it

@@ -1,7 +1,8 @@
 // Database definitions (issue 12): an admin adds one under Databases (a mistake is named on
 // its field), sees it listed with where it points and whether a default password is stored
 // (never the password), edits it (the stored password is kept), and deletes it behind a
-// question that says what goes. Without the WASM the form still posts; a Viewer has no
+// question that says what goes. Test Connection against the MariaDB server the test command
+// started (success, wrong password). Without the WASM the forms still post; a Viewer has no
 // Databases page. At 1280 px and 390 px.
 import { test, expect, Browser, Page } from '@playwright/test';
 import { cliAt, expectNoSidewaysScroll, hydrated, passkeyDbURL, passkeyURL, rememberSecrets, WIDTHS } from './fixtures/roster';
@@ -106,6 +107,53 @@ test('without the WASM the form posts natively: a mistake comes back on its fiel
   await page.getByRole('button', { name: 'Add database' }).click();
   await expect(page.getByRole('row').filter({ hasText: 'Music' })).toContainText('music/chinook.db');
   await page.context().close();
+});
+
+// The MariaDB server scripts/test.sh started (scripts/mariadb.sh).
+function mariadb() {
+  const raw = process.env.ROSTER_TEST_MARIADB_URL;
+  if (!raw) throw new Error('ROSTER_TEST_MARIADB_URL is not set: scripts/test.sh starts MariaDB');
+  const u = new URL(raw);
+  return { host: u.hostname, port: u.port, login: decodeURIComponent(u.username), password: decodeURIComponent(u.password), name: u.pathname.slice(1) };
+}
+
+test('Test Connection: one database connects, one has the wrong password, each outcome is shown and kept', async ({ browser }) => {
+  const m = mariadb();
+  rememberSecrets(m.password, 'not the mariadb password');
+  const page = await signedIn(browser, 'db_admin');
+  await page.goto('/databases');
+  await hydrated(page);
+  for (const [id, password] of [['Maria', m.password], ['MariaWrong', 'not the mariadb password']]) {
+    await page.getByLabel('Database ID').fill(id);
+    await page.getByLabel('Engine').selectOption('mariadb');
+    await page.getByLabel('Host').fill(m.host);
+    await page.getByLabel('Port').fill(m.port);
+    await page.getByLabel('Database name or SQLite file').fill(m.name);
+    await page.getByLabel('TLS').selectOption('disable');
+    await page.getByLabel('Login').fill(m.login);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Add database' }).click();
+    await expect(page.getByRole('row').filter({ hasText: id }).first()).toContainText('Never');
+  }
+  const good = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Maria', exact: true }) });
+  const bad = page.getByRole('row').filter({ hasText: 'MariaWrong' });
+  await page.getByRole('button', { name: 'Test connection to Maria', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Maria: Connected.' })).toBeVisible();
+  await expect(good.getByText('Connected', { exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Test connection to MariaWrong' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'MariaWrong: Wrong login or password.' })).toBeVisible();
+  await expect(bad.getByText('Wrong login or password', { exact: true })).toBeVisible();
+  await expect(bad).toContainText('Access denied');
+  expect(await page.content()).not.toContain('not the mariadb password');
+  await page.context().close();
+
+  // Before the WASM arrives the button posts natively; the outcome is on the page it returns to.
+  const plain = await signedIn(browser, 'db_admin', { width: 1280, height: 800 }, false);
+  await plain.goto('/databases');
+  await plain.getByRole('button', { name: 'Test connection to MariaWrong' }).click();
+  await expect(plain).toHaveURL(/\/databases/);
+  await expect(plain.getByRole('row').filter({ hasText: 'MariaWrong' })).toContainText('Wrong login or password');
+  await plain.context().close();
 });
 
 for (const w of WIDTHS) {

@@ -2,6 +2,7 @@
 // users -> search -> sort -> page -> edit -> copy -> disable (cuts off that user's open
 // session) -> delete; plus the generic sign-in error and no-reload interactions.
 import { test, expect, Browser, BrowserContext, Page } from '@playwright/test';
+import { execFileSync } from 'child_process';
 import { cli, hydrated, markDocument, expectSameDocument, rememberSecrets } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 import { UsersPage } from './fixtures/users_page';
@@ -231,6 +232,42 @@ test('profile: change own name and password', async () => {
   await admin.getByLabel('Current password').fill(ADMIN.password);
   await admin.getByRole('button', { name: 'Change password' }).click();
   await expect(admin.getByText('Password changed.')).toBeVisible();
+});
+
+test('an account moved with its old password hash signs in, then leaves the legacy list', async ({ browser }) => {
+  // A bcrypt hash as DBackup (or htpasswd) made it.
+  const pw = 'a password from dbackup';
+  rememberSecrets(pw);
+  const hash = execFileSync('htpasswd', ['-nbB', '-C', '10', 'x', pw]).toString().trim().split(':')[1];
+  cli('user', 'create', '-r', 'DefaultUser', '-u', 'moved', '-e', 'moved@example.com', '-f', 'Mo', '-l', 'Ved', '--password-hash', hash);
+  await admin.goto('/admin/users');
+  await hydrated(admin);
+  const note = admin.getByText('1 account still has a password hash imported from another system');
+  await expect(note).toBeVisible();
+  await admin.getByRole('link', { name: 'Show them' }).click();
+  await expect(admin).toHaveURL(/legacy=1/);
+  const table = admin.getByRole('table', { name: 'Users' });
+  await expect(table.getByRole('rowheader')).toHaveText(['moved']);
+  await expect(admin.getByText('Showing the 1 account whose password hash was imported')).toBeVisible();
+  for (const width of [1280, 390]) {
+    await admin.setViewportSize({ width, height: 800 });
+    await admin.screenshot({ path: `test-results/users-legacy-${width}.png`, fullPage: true });
+  }
+  await admin.setViewportSize({ width: 1280, height: 800 });
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn('moved', pw);
+  await expect(page).toHaveURL(/\/$/);
+  await context.close();
+
+  await admin.reload();
+  await expect(table.getByRole('rowheader')).toHaveCount(0);
+  await admin.getByRole('link', { name: 'Show all accounts' }).click();
+  await expect(admin.getByText('still has a password hash imported')).toHaveCount(0);
+  await expect(table.getByRole('rowheader', { name: 'moved' })).toBeVisible();
 });
 
 test('the audit log lists what happened', async () => {

@@ -130,6 +130,7 @@ async fn main() {
         after,
         before: None,
         limit: Some(25),
+        legacy_hash: false,
     };
 
     // A cursor half-way through (page 2000 of 25): walk there with large pages.

@@ -49,6 +49,25 @@ pub struct Settings {
     /// Log lines as readable text, or as one JSON object per line (for log collectors).
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Test Connection: the folder SQLite database files must be in (paths in definitions are
+    /// relative to it). Without it, SQLite definitions cannot be tested.
+    #[arg(long, env = "ROSTER_SQLITE_DATABASES_DIR", global = true)]
+    pub sqlite_databases_dir: Option<std::path::PathBuf>,
+    /// Test Connection: the only database hosts the server may connect to, comma-separated
+    /// names and address ranges (e.g. `db.internal,10.0.0.0/8`). Default: any host.
+    #[arg(long, env = "ROSTER_DATABASE_HOSTS", value_delimiter = ',', value_parser = parse_host_rule, global = true)]
+    pub database_hosts: Vec<app::backend::config::HostRule>,
+    /// Test Connection: also connect to link-local addresses (169.254.0.0/16, fe80::/10), where
+    /// cloud metadata services live. Off by default.
+    #[arg(long, env = "ROSTER_ALLOW_LINK_LOCAL_DATABASES", default_value_t = false, global = true)]
+    pub allow_link_local_databases: bool,
+    /// Test Connection: how long to wait for a database server, in seconds.
+    #[arg(long, env = "ROSTER_DATABASE_TEST_TIMEOUT_SECONDS", default_value_t = 5.0, global = true)]
+    pub database_test_timeout_seconds: f64,
+}
+
+fn parse_host_rule(raw: &str) -> Result<app::backend::config::HostRule, String> {
+    app::backend::config::HostRule::parse(raw)
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +77,16 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// Where Test Connection may connect.
+    pub fn probe_rules(&self) -> app::backend::config::ProbeRules {
+        app::backend::config::ProbeRules {
+            sqlite_dir: self.sqlite_databases_dir.clone(),
+            allowed_hosts: self.database_hosts.clone(),
+            allow_link_local: self.allow_link_local_databases,
+            timeout_ms: (self.database_test_timeout_seconds.clamp(0.1, 600.0) * 1000.0) as u64,
+        }
+    }
+
     /// The instance key: `ROSTER_SECRET_KEY`, else the key file (created with mode 0600 if
     /// missing).
     pub fn secret_key(&self) -> Result<[u8; 32], String> {
@@ -264,7 +293,19 @@ pub enum DatabaseCommand {
         org: String,
         db: String,
     },
+    /// Test Connection: connect as the default login and run SELECT 1. Exit code 0 when it
+    /// connected, 9 when it did not (the outcome and the driver's message are printed).
+    Test {
+        #[arg(long)]
+        org: String,
+        db: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+/// `database test`: the test ran, and the database could not be reached or refused.
+pub const EXIT_NOT_CONNECTED: u8 = 9;
 
 /// A definition's fields, as options (all optional: `update` changes only those given).
 #[derive(Args, Debug, Default)]
@@ -440,6 +481,9 @@ pub enum UserCommand {
         /// Substring of username, full name or email.
         #[arg(long)]
         search: Option<String>,
+        /// Only accounts whose password hash came from another system (not argon2 yet).
+        #[arg(long)]
+        legacy_hash: bool,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         /// One JSON object per line instead of a table.
@@ -494,11 +538,21 @@ pub struct CreateArgs {
     pub firstname: String,
     #[arg(short = 'l', long)]
     pub lastname: String,
-    #[arg(short = 'p', long, required_unless_present = "use_random_password", conflicts_with = "use_random_password")]
+    #[arg(
+        short = 'p',
+        long,
+        required_unless_present_any = ["use_random_password", "password_hash"],
+        conflicts_with_all = ["use_random_password", "password_hash"]
+    )]
     pub password: Option<String>,
     /// Create the account with an unknown password (service users; use tokens to act as it).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "password_hash")]
     pub use_random_password: bool,
+    /// A password hash from another system instead of a password: sha512-crypt (`$6$`,
+    /// `mkpasswd -m sha-512`), bcrypt (`$2b$`, `htpasswd -B`), werkzeug `pbkdf2:sha256` or
+    /// `scrypt`, Django `pbkdf2_sha256`, or argon2. Replaced by argon2id at the first sign-in.
+    #[arg(long)]
+    pub password_hash: Option<String>,
     /// Do nothing if the database already has any user (environment provisioning).
     #[arg(long)]
     pub only_if_empty: bool,
@@ -734,6 +788,7 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                     full_name,
                     email: a.email,
                     password: if a.use_random_password { None } else { a.password },
+                    password_hash: a.password_hash,
                     super_admin,
                     status: UserStatus::Active,
                     org: a.org.clone(),
@@ -757,13 +812,14 @@ pub async fn run_user(b: &Backend, cmd: UserCommand) -> u8 {
                     }
                 })
             }
-            UserCommand::List { search, limit, json } => {
+            UserCommand::List { search, legacy_hash, limit, json } => {
                 let mut out = Vec::new();
                 let mut after = None;
                 let mut left = limit;
                 while left > 0 {
                     let q = UserQuery {
                         search: search.clone(),
+                        legacy_hash,
                         after: after.clone(),
                         limit: Some(left.min(200)),
                         ..Default::default()
@@ -897,6 +953,8 @@ pub async fn run_org(b: &Backend, cmd: OrgCommand) -> u8 {
 pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
     use app::backend::services::databases as db_svc;
     let ctx = Ctx::cli();
+    // (false only after a Test Connection that did not connect)
+    let mut connected = true;
     let result: Result<String, Error> = async {
         match cmd {
             DatabaseCommand::List { org, json } => {
@@ -941,10 +999,22 @@ pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
                 db_svc::delete(b, &ctx, org_svc::resolve(b, &org)?, &db).await?;
                 Ok(format!("Database '{db}' deleted."))
             }
+            DatabaseCommand::Test { org, db, json } => {
+                let t = db_svc::test(b, &ctx, org_svc::resolve(b, &org)?, &db).await?;
+                connected = t.outcome.ok();
+                Ok(if json {
+                    serde_json::to_string(&t).unwrap_or_default()
+                } else {
+                    format!("{}: {} ({} ms)", t.outcome.label(), t.message, t.millis)
+                })
+            }
         }
     }
     .await;
-    finish(result)
+    match finish(result) {
+        0 if !connected => EXIT_NOT_CONNECTED,
+        code => code,
+    }
 }
 
 pub async fn run_role(b: &Backend, cmd: RoleCommand) -> u8 {

@@ -49,8 +49,12 @@ async fn run(cli: Cli) -> u8 {
             return cli::EXIT_UNEXPECTED;
         }
     };
-    let mut config =
-        Config { password_policy: cli.settings.password_policy(), secret_key: Some(secret_key), ..Config::default() };
+    let mut config = Config {
+        password_policy: cli.settings.password_policy(),
+        secret_key: Some(secret_key),
+        database_probes: cli.settings.probe_rules(),
+        ..Config::default()
+    };
     match cli.command {
         Command::Migrate => {
             println!("Database is up to date.");

@@ -27,3 +27,15 @@ pub async fn delete_database(db_id: String) -> Result<(), Error> {
     let (b, ctx) = super::ctx()?;
     crate::backend::services::databases::delete(&b, &ctx, ctx.org(), &db_id).await
 }
+
+/// Test Connection for a definition of the current organization (its default login); the
+/// definition comes back with the outcome as its last test.
+#[server(prefix = "/rpc", endpoint = "test_database")]
+pub async fn test_database(db_id: String) -> Result<Database, Error> {
+    use crate::backend::services::databases as svc;
+    let (b, ctx) = super::ctx()?;
+    let test = svc::test(&b, &ctx, ctx.org(), &db_id).await?;
+    let mut d = svc::get(&b, &ctx, ctx.org(), &db_id).await?;
+    d.last_test = Some(test);
+    Ok(d)
+}

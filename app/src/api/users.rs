@@ -22,6 +22,7 @@ pub async fn list_users(
     dir: Option<String>,
     after: Option<String>,
     before: Option<String>,
+    #[server(default)] legacy_hash: Option<String>,
 ) -> Result<UserPage, Error> {
     let (b, ctx) = super::ctx()?;
     let sort = match sort.as_deref() {
@@ -32,7 +33,7 @@ pub async fn list_users(
         None | Some("") => Ok(SortDir::default()),
         Some(d) => SortDir::parse(d).ok_or_else(|| Error::invalid("dir", "Direction must be asc or desc.")),
     }?;
-    let q = UserQuery { search, sort, dir, after, before, limit: None };
+    let q = UserQuery { search, sort, dir, after, before, limit: None, legacy_hash: checkbox(&legacy_hash) };
     crate::backend::services::users::list(&b, &ctx, q).await
 }
 
@@ -62,6 +63,7 @@ pub async fn create_user(
         status: parse_status(&status)?,
         org: None,
         role: role.filter(|r| !r.is_empty()),
+        password_hash: None,
     };
     let u = crate::backend::services::users::create(&b, &ctx, n).await?;
     super::on_success_go(&format!("/admin/users/{}?created=1", crate::ui::enc(&u.username)));

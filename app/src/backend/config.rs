@@ -32,6 +32,51 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The one header the trusted proxies write the client's address into.
     pub proxy_header: ProxyHeader,
+    /// Test Connection: the folder SQLite database files must be in (`None`: SQLite files
+    /// cannot be tested), which hosts the server may connect to, and how long it waits.
+    pub database_probes: ProbeRules,
+}
+
+/// Where Test Connection may connect. It makes the server open a connection to a host and
+/// port an admin typed (server-side request forgery), so: never to link-local addresses
+/// (cloud metadata lives there) unless allowed, only to the allow-listed hosts when there is
+/// a list, and only to SQLite files inside one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRules {
+    pub sqlite_dir: Option<std::path::PathBuf>,
+    /// Host names (exact, case-insensitive) and address ranges; empty: any host.
+    pub allowed_hosts: Vec<HostRule>,
+    pub allow_link_local: bool,
+    pub timeout_ms: u64,
+}
+
+impl Default for ProbeRules {
+    fn default() -> Self {
+        Self { sqlite_dir: None, allowed_hosts: Vec::new(), allow_link_local: false, timeout_ms: 5_000 }
+    }
+}
+
+/// One entry of the Test Connection allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRule {
+    Name(String),
+    Net(ipnet::IpNet),
+}
+
+impl HostRule {
+    /// `db.example.com`, `10.0.0.0/8` or `10.1.2.3`.
+    pub fn parse(raw: &str) -> Result<HostRule, String> {
+        let raw = raw.trim();
+        if let Ok(net) = raw.parse::<ipnet::IpNet>() {
+            return Ok(HostRule::Net(net));
+        }
+        if let Ok(ip) = raw.parse::<std::net::IpAddr>() {
+            return Ok(HostRule::Net(ipnet::IpNet::from(ip)));
+        }
+        crate::domain::databases::host(raw)
+            .map(|h| HostRule::Name(h.to_ascii_lowercase()))
+            .map_err(|e| format!("'{raw}': {}", e.message))
+    }
 }
 
 /// Which header a trusted proxy names the client in. Only that one is read: a proxy passes
@@ -62,6 +107,7 @@ impl Default for Config {
             allow_internal_urls: false,
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::default(),
+            database_probes: ProbeRules::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::cpu::CpuQueue;
 
 use super::internal;
+use super::legacy_hash::{self, Scheme};
 use crate::domain::error::{Error, FieldError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -16,6 +17,14 @@ fn argon2() -> Argon2<'static> {
     // Params::new only fails for out-of-range values; these are the documented defaults.
     let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The answer of `Hasher::check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    pub ok: bool,
+    /// The legacy format the password matched: its hash should now become argon2id.
+    pub rehash: Option<Scheme>,
 }
 
 #[derive(Clone)]
@@ -50,21 +59,44 @@ impl Hasher {
         .map_err(internal)
     }
 
-    /// Verifies against `hash`, or against a dummy hash when there is none, so that unknown
-    /// accounts and accounts without a password cost the same time as a wrong password.
+    /// Verifies an already normalised password against `hash` (argon2 or a legacy format),
+    /// or against a dummy hash when there is none, so that unknown accounts and accounts
+    /// without a password cost the same time as a wrong password.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, Error> {
+        Ok(self.check(&password, hash).await?.ok)
+    }
+
+    /// Verifies a password as typed against `hash`. Argon2 hashes are checked with the
+    /// normalised password (as they were made); legacy hashes with the password as typed
+    /// (as their systems made them), then normalised if that differs. `rehash` names the
+    /// legacy format when the password matched one, so the caller can replace it.
+    pub async fn check(&self, typed: &str, hash: Option<String>) -> Result<Checked, Error> {
         let known = hash.is_some();
         let hash = match hash {
             Some(h) => h,
             None => self.dummy_hash().await?,
         };
-        let ok = self
-            .blocking(move || match PasswordHash::new(&hash) {
-                Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
-                Err(_) => false,
+        let typed = typed.to_string();
+        let (ok, scheme) = self
+            .blocking(move || {
+                let normalised = crate::domain::validate::normalize_password(&typed);
+                match legacy_hash::parse(&hash) {
+                    Ok(Scheme::Argon2) => (
+                        PasswordHash::new(&hash)
+                            .is_ok_and(|parsed| argon2().verify_password(normalised.as_bytes(), &parsed).is_ok()),
+                        Scheme::Argon2,
+                    ),
+                    Ok(legacy) => (
+                        legacy_hash::verify(&typed, &hash)
+                            || (normalised != typed && legacy_hash::verify(&normalised, &hash)),
+                        legacy,
+                    ),
+                    Err(_) => (false, Scheme::Argon2),
+                }
             })
             .await?;
-        Ok(ok && known)
+        let ok = ok && known;
+        Ok(Checked { ok, rehash: (ok && scheme.is_legacy()).then_some(scheme) })
     }
 
     async fn dummy_hash(&self) -> Result<String, Error> {
@@ -129,6 +161,23 @@ mod tests {
         // No hash (unknown account): always false, even for the dummy's own password.
         assert!(!h.verify("roster-dummy-password-for-timing".into(), None).await.unwrap());
         assert!(!h.verify("x".into(), Some("not a phc string".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn legacy_hashes_verify_and_ask_for_a_rehash() {
+        let h = Hasher::default();
+        let legacy =
+            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+        let c = h.check("Hello world!", Some(legacy.into())).await.unwrap();
+        assert_eq!(c, Checked { ok: true, rehash: Some(Scheme::Sha512Crypt) });
+        let c = h.check("Hello world", Some(legacy.into())).await.unwrap();
+        assert_eq!(c, Checked { ok: false, rehash: None }, "a wrong password never re-hashes");
+        let own = h.hash("correct horse battery".into()).await.unwrap();
+        let c = h.check("correct horse battery", Some(own)).await.unwrap();
+        assert_eq!(c, Checked { ok: true, rehash: None });
+        // Argon2 hashes were made from the normalised password: a full-width variant matches.
+        let own = h.hash(crate::domain::validate::normalize_password("ｐａｓｓ word 42")).await.unwrap();
+        assert!(h.check("ｐａｓｓ word 42", Some(own)).await.unwrap().ok);
     }
 
     #[test]

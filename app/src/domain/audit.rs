@@ -54,6 +54,7 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "user.disabled",
     "user.enabled",
     "user.deleted",
+    "user.password_rehashed",
     "account_access.",
     "account_access.granted",
     "account_access.revoked",
@@ -75,6 +76,7 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "database.created",
     "database.updated",
     "database.deleted",
+    "database.tested",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -231,6 +231,91 @@ impl DatabasePatch {
     }
 }
 
+/// What Test Connection found, as one of a few outcomes an admin can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TestOutcome {
+    /// Connected, signed in and ran `SELECT 1` (or, without a login, the server answered).
+    Connected,
+    /// No connection: refused, no route, or a host name that does not resolve.
+    Unreachable,
+    /// Nothing answered within the time limit.
+    TimedOut,
+    /// The TLS handshake failed, or the server does not offer the TLS the definition asks for.
+    Tls,
+    /// The server refused the login or password.
+    WrongCredentials,
+    /// The server has no database by that name (or the SQLite file does not exist).
+    UnknownDatabase,
+    /// Roster's own rules refused to connect there (link-local address, a host outside the
+    /// allow-list, a SQLite file outside the configured folder).
+    NotAllowed,
+    /// Anything else; the message says what the driver said.
+    Other,
+}
+
+impl TestOutcome {
+    pub const ALL: [TestOutcome; 8] = [
+        TestOutcome::Connected,
+        TestOutcome::Unreachable,
+        TestOutcome::TimedOut,
+        TestOutcome::Tls,
+        TestOutcome::WrongCredentials,
+        TestOutcome::UnknownDatabase,
+        TestOutcome::NotAllowed,
+        TestOutcome::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestOutcome::Connected => "connected",
+            TestOutcome::Unreachable => "unreachable",
+            TestOutcome::TimedOut => "timed_out",
+            TestOutcome::Tls => "tls",
+            TestOutcome::WrongCredentials => "wrong_credentials",
+            TestOutcome::UnknownDatabase => "unknown_database",
+            TestOutcome::NotAllowed => "not_allowed",
+            TestOutcome::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// A short label for the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            TestOutcome::Connected => "Connected",
+            TestOutcome::Unreachable => "Unreachable",
+            TestOutcome::TimedOut => "Timed out",
+            TestOutcome::Tls => "TLS failed",
+            TestOutcome::WrongCredentials => "Wrong login or password",
+            TestOutcome::UnknownDatabase => "Unknown database",
+            TestOutcome::NotAllowed => "Not allowed",
+            TestOutcome::Other => "Failed",
+        }
+    }
+
+    pub fn ok(self) -> bool {
+        self == TestOutcome::Connected
+    }
+}
+
+/// One Test Connection: its outcome, the driver's (sanitised) message, how long it took and
+/// when it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConnectionTest {
+    pub outcome: TestOutcome,
+    pub message: String,
+    /// How long it took, in milliseconds.
+    pub millis: u64,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
 /// A definition as admins and the API see it: never its password, only whether one is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -251,6 +336,9 @@ pub struct Database {
     /// Unix milliseconds.
     pub created_at: i64,
     pub updated_at: i64,
+    /// The last Test Connection, if any.
+    #[serde(default)]
+    pub last_test: Option<ConnectionTest>,
 }
 
 impl Database {
@@ -700,6 +788,7 @@ mod tests {
             default_password_set: true,
             created_at: 1,
             updated_at: 2,
+            last_test: None,
         };
         let i = DatabasePatch { host: Some("db2".into()), ..Default::default() }.over(&current);
         let s = spec(&i).expect("valid");

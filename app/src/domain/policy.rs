@@ -243,6 +243,13 @@ pub fn can_manage_database(actor: Option<Actor>, actor_is_member: bool) -> Resul
     member_holding(actor, actor_is_member, &[Ability::ManageDatabaseServers])
 }
 
+/// Test Connection on a definition: it makes the server connect where the definition points
+/// (and sign in with its default login), so only those who may change where it points:
+/// manage-database-servers there.
+pub fn can_test_database(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    can_manage_database(actor, actor_is_member)
+}
+
 /// Giving `target` a role and extra abilities in the actor's organization (adding them, or
 /// changing what they have). `granted` is what the target would hold afterwards from the
 /// role and extras; only what is new compared with `before` must be held by the actor.

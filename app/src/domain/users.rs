@@ -177,6 +177,9 @@ pub struct UserQuery {
     /// ...or before it (the `prev` of a previous page). At most one of the two.
     pub before: Option<String>,
     pub limit: Option<u32>,
+    /// Only accounts whose password hash came from another system and is not argon2 yet.
+    #[serde(default)]
+    pub legacy_hash: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +190,10 @@ pub struct UserPage {
     pub next: Option<String>,
     /// Cursor for the previous page; `None` on the first page.
     pub prev: Option<String>,
+    /// How many accounts (in all, not just this page) still have a password hash imported
+    /// from another system; each becomes argon2id at the account's next sign-in.
+    #[serde(default)]
+    pub legacy_hashes: u64,
 }
 
 /// Input of "create user" (UI form, JSON API and CLI). Unknown fields are refused, so a
@@ -202,6 +209,11 @@ pub struct NewUser {
     /// `None` creates an account with an unknown random password (service users).
     #[serde(default)]
     pub password: Option<String>,
+    /// Instead of a password: a hash made by another system (sha512-crypt `$6$`, bcrypt,
+    /// werkzeug pbkdf2/scrypt, Django pbkdf2_sha256, or argon2), replaced by argon2id at the
+    /// account's first sign-in. Unknown and weak formats are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     #[serde(default)]
     pub super_admin: bool,
     #[serde(default = "active")]

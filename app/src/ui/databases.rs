@@ -10,9 +10,10 @@ use super::confirm::{CancelButton, ConfirmDialog};
 use super::forms::{outcome, succeeded, successes, typed};
 use super::json::json_resource;
 use super::{field_error, form_error, ErrorBox, Field};
-use crate::api::databases::{list_databases, DeleteDatabase, SaveDatabase};
+use crate::api::databases::{list_databases, DeleteDatabase, SaveDatabase, TestDatabase};
 use crate::domain::abilities::Ability;
-use crate::domain::databases::{Database, Engine, TlsMode};
+use crate::domain::databases::{ConnectionTest, Database, Engine, TlsMode};
+use crate::domain::users::format_time;
 
 /// The form's values: a definition being edited, what a refused native post carried (never
 /// the password), or a new definition's defaults.
@@ -76,11 +77,28 @@ impl Values {
     }
 }
 
+/// The "Last test" cell: outcome, when, how long, and what the driver said.
+fn last_test(t: Option<&ConnectionTest>) -> impl IntoView {
+    match t {
+        None => view! { <span class="muted">"Never"</span> }.into_any(),
+        Some(t) => {
+            let class = if t.outcome.ok() { "badge success" } else { "badge failure" };
+            view! {
+                <span class=class>{t.outcome.label()}</span>
+                <span class="muted small nowrap">{format!(" {} · {} ms", format_time(t.at), t.millis)}</span>
+                {(!t.message.is_empty()).then(|| view! { <br/><span class="muted small">{t.message.clone()}</span> })}
+            }
+            .into_any()
+        }
+    }
+}
+
 #[component]
 pub fn DatabasesPage() -> AnyView {
     let session = expect_context::<super::Session>();
     let save = ServerAction::<SaveDatabase>::new();
     let delete = ServerAction::<DeleteDatabase>::new();
+    let test = ServerAction::<TestDatabase>::new();
     let query = use_query_map();
     let after = move || query.with(|q| q.get("after"));
     let holds = move |a: Ability| session.current().map(|m| m.can(a));
@@ -94,10 +112,11 @@ pub fn DatabasesPage() -> AnyView {
     let can_manage = move || holds(Ability::ManageDatabaseServers) == Some(true);
     let save_ok = successes(save);
     let delete_ok = successes(delete);
+    let test_ok = successes(test);
     // Only what the reader may see is asked for (no request the server would refuse).
     let list = json_resource(
-        move || (save_ok.get(), delete_ok.get(), after(), can_view()),
-        |(_, _, after, allowed)| async move {
+        move || (save_ok.get(), delete_ok.get(), test_ok.get(), after(), can_view()),
+        |(_, _, _, after, allowed)| async move {
             if allowed != Some(true) {
                 return Err(super::not_for_you());
             }
@@ -112,6 +131,8 @@ pub fn DatabasesPage() -> AnyView {
     });
     let sv = outcome(save);
     let dv = outcome(delete);
+    let tv = outcome(test);
+    let testing = test.pending();
     let saved = succeeded(save);
     let deleted = Signal::derive(move || matches!(delete.value().get(), Some(Ok(()))));
     let deleted_any = succeeded(delete);
@@ -146,8 +167,8 @@ pub fn DatabasesPage() -> AnyView {
                             <table>
                                 <caption class="sr-only">"Databases"</caption>
                                 // (actions second, as on the users list: in view on a phone without scrolling)
-                                <thead><tr><th scope="col">"Database"</th><th scope="col">"Actions"</th><th scope="col">"Engine"</th>
-                                    <th scope="col">"Where"</th><th scope="col">"TLS"</th><th scope="col">"Default login"</th></tr></thead>
+                                <thead><tr><th scope="col">"Database"</th><th scope="col">"Actions"</th><th scope="col">"Last test"</th>
+                                    <th scope="col">"Engine"</th><th scope="col">"Where"</th><th scope="col">"TLS"</th><th scope="col">"Default login"</th></tr></thead>
                                 <tbody>
                                     {page.databases.into_iter().map(|d| {
                                         let id = d.db_id.clone();
@@ -162,6 +183,8 @@ pub fn DatabasesPage() -> AnyView {
                                             (Some(l), false) => l.clone(),
                                             (None, _) => String::new(),
                                         };
+                                        let test_label = format!("Test connection to {id}");
+                                        let test_id = id.clone();
                                         let lost = format!(
                                             "The definition of {} ({} at {}) and its default login go. Nothing changes on the database server itself.",
                                             id, d.engine.label(), d.place()
@@ -172,6 +195,10 @@ pub fn DatabasesPage() -> AnyView {
                                                     {(!d.description.is_empty()).then(|| view! { <br/><span class="muted">{d.description.clone()}</span> })}</th>
                                                 <td class="actions">
                                                     {can_manage().then(|| view! {
+                                                        <ActionForm action=test attr:class="in-cell">
+                                                            <input type="hidden" name="db_id" value=test_id.clone()/>
+                                                            <button type="submit" aria-label=test_label.clone() disabled=testing>"Test"</button>
+                                                        </ActionForm>
                                                         <a class="button" href=edit.clone() aria-label=format!("Edit {id}")>"Edit"</a>
                                                         <ConfirmDialog id=dialog.clone() trigger="Delete" trigger_label=format!("Delete {id}")
                                                             title=format!("Delete the database {id}?") done=deleted open=open>
@@ -187,6 +214,7 @@ pub fn DatabasesPage() -> AnyView {
                                                         </ConfirmDialog>
                                                     })}
                                                 </td>
+                                                <td>{last_test(d.last_test.as_ref())}</td>
                                                 <td>{d.engine.label()}</td>
                                                 <td><code class="wrap">{d.place()}</code></td>
                                                 <td>{d.tls.label()}</td>
@@ -207,6 +235,21 @@ pub fn DatabasesPage() -> AnyView {
                 })}
             </Transition>
             {move || deleted_any.get().then(|| view! { <p class="alert ok" role="status">"Database deleted."</p> })}
+            <div aria-live="polite">
+                {move || testing.get().then(|| view! { <p class="muted" role="status">"Testing the connection…"</p> })}
+                {move || match tv.get() {
+                    Some(Ok(d)) if !testing.get() => d.last_test.map(|t| {
+                        let class = if t.outcome.ok() { "alert ok" } else { "alert" };
+                        view! {
+                            <p class=class role="status">
+                                <strong>{format!("{}: {}.", d.db_id, t.outcome.label())}</strong>" "{t.message.clone()}
+                            </p>
+                        }
+                    }).into_any(),
+                    Some(Err(e)) if !testing.get() => view! { <ErrorBox error=e/> }.into_any(),
+                    _ => ().into_any(),
+                }}
+            </div>
         </section>
         <Show when=move || can_create() || editing.get().is_some()>
         <section class="card wide" aria-labelledby="database-form-title">

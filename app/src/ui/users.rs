@@ -22,6 +22,8 @@ struct ListState {
     dir: SortDir,
     after: Option<String>,
     before: Option<String>,
+    /// Only accounts whose password hash came from another system.
+    legacy: bool,
 }
 
 impl ListState {
@@ -35,6 +37,9 @@ impl ListState {
         }
         if self.dir != SortDir::default() {
             q.push(format!("dir={}", self.dir.as_str()));
+        }
+        if self.legacy {
+            q.push("legacy=1".into());
         }
         if let Some(a) = &self.after {
             q.push(format!("after={}", enc(a)));
@@ -72,6 +77,7 @@ pub fn UsersPage() -> impl IntoView {
             dir: q.get("dir").and_then(|d| SortDir::parse(&d)).unwrap_or_default(),
             after: q.get("after"),
             before: q.get("before"),
+            legacy: q.get("legacy").is_some_and(|v| v == "1"),
         }
     });
     // Super admins only: for anyone else the list is not asked for.
@@ -88,6 +94,7 @@ pub fn UsersPage() -> impl IntoView {
                 Some(s.dir.as_str().to_string()),
                 s.after,
                 s.before,
+                s.legacy.then(|| "true".to_string()),
             )
             .await
         },
@@ -132,7 +139,7 @@ fn UsersList(
         let href = move || {
             let s = state.get();
             let dir = if s.sort == field { s.dir.flip() } else { SortDir::Asc };
-            ListState { search: s.search, sort: field, dir, ..Default::default() }.href()
+            ListState { search: s.search, sort: field, dir, legacy: s.legacy, ..Default::default() }.href()
         };
         let first = field == SortField::Username;
         view! {
@@ -158,6 +165,7 @@ fn UsersList(
                     let s = state.get();
                     (s.dir != SortDir::default()).then(|| view! { <input type="hidden" name="dir" value=s.dir.as_str()/> })
                 }}
+                {move || state.get().legacy.then(|| view! { <input type="hidden" name="legacy" value="1"/> })}
                 <button type="submit">"Search"</button>
             </Form>
             <p class="muted small">
@@ -172,7 +180,9 @@ fn UsersList(
                             let next = p.next.clone().map(|a| ListState { after: Some(a), before: None, ..state.get_untracked() }.href());
                             let users: Vec<_> = p.users.into_iter().filter(|u| !u.public).collect();
                             let empty = users.is_empty();
+                            let legacy_note = legacy_note(state.get_untracked(), p.legacy_hashes);
                             view! {
+                                {legacy_note}
                                 <div class="table-wrap sticky-first" tabindex="0" role="region" aria-label="Users table (scrolls sideways)">
                                 <table>
                                     <caption class="sr-only">"Users"</caption>
@@ -226,6 +236,41 @@ fn UsersList(
                 }}
             </Suspense>
         </section>
+    }
+}
+
+/// How many accounts still have a password hash imported from another system, with a link
+/// to list them (or, when listing them, back to everyone).
+fn legacy_note(s: ListState, count: u64) -> Option<impl IntoView> {
+    let all = ListState { legacy: false, after: None, before: None, ..s.clone() }.href();
+    let only = ListState { legacy: true, after: None, before: None, ..s.clone() }.href();
+    if s.legacy {
+        let text = match count {
+            1 => "Showing the 1 account whose password hash was imported from another system.".to_string(),
+            n => format!("Showing the {n} accounts whose password hash was imported from another system."),
+        };
+        Some(
+            view! {
+                <p class="alert" role="status">{text}" " <A href=all>"Show all accounts"</A></p>
+            }
+            .into_any(),
+        )
+    } else if count > 0 {
+        let text = match count {
+            1 => "1 account still has a password hash imported from another system;".to_string(),
+            n => format!("{n} accounts still have a password hash imported from another system;"),
+        };
+        Some(
+            view! {
+                <p class="alert" role="status">
+                    {text}" each becomes argon2id at its next sign-in. "
+                    <A href=only>"Show them"</A>
+                </p>
+            }
+            .into_any(),
+        )
+    } else {
+        None
     }
 }
 

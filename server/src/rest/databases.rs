@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use app::backend::services::databases as svc;
 use app::backend::services::orgs::visible;
-use app::domain::databases::{Database, DatabaseInput, DatabasePage, DatabasePatch};
+use app::domain::databases::{ConnectionTest, Database, DatabaseInput, DatabasePage, DatabasePatch};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -116,4 +116,24 @@ pub async fn delete(
     let org = visible(&s.backend, &ctx.0, &org)?;
     svc::delete(&s.backend, &ctx.0, org, &db).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/orgs/{org}/databases/{db}/test", tag = "databases", operation_id = "testDatabase",
+    summary = "Test Connection (manage-database-servers)",
+    description = "Connects to the database as its default login (without one: whether the server accepts connections) and runs `SELECT 1`, within the operator's time limit. The answer is 200 whatever the outcome: `connected`, `unreachable`, `timed_out`, `tls`, `wrong_credentials`, `unknown_database`, `not_allowed` (a link-local address, a host outside `--database-hosts`, a SQLite file outside `--sqlite-databases-dir`) or `other`, with the driver's message (never a password). The outcome is kept on the definition and audited. Failed tests are throttled per caller (429 with `Retry-After`).",
+    params(("org" = String, Path, description = "Id or name"), ("db" = String, Path, description = "Database id")),
+    responses(
+        (status = 200, description = "What the test found", body = ConnectionTest),
+        (status = 401, response = super::Refusal),
+        (status = 403, response = super::Refusal),
+        (status = 404, response = super::Refusal),
+        (status = 429, response = super::Refusal),
+    ))]
+pub async fn test(
+    State(s): State<ServerState>,
+    ctx: CtxExt,
+    Path((org, db)): Path<(String, String)>,
+) -> ApiResult<Json<ConnectionTest>> {
+    let org = visible(&s.backend, &ctx.0, &org)?;
+    Ok(Json(svc::test(&s.backend, &ctx.0, org, &db).await?))
 }

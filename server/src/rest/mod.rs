@@ -220,6 +220,7 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orgs::update_member, orgs::remove_member))
         .routes(routes!(databases::list, databases::create))
         .routes(routes!(databases::get, databases::update, databases::delete))
+        .routes(routes!(databases::test))
         .routes(routes!(access::check))
         .routes(routes!(access::explain))
         .routes(routes!(events))
@@ -344,7 +345,13 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(error_body(&self.0))).into_response()
+        let mut res = (status, Json(error_body(&self.0))).into_response();
+        if let Error::TooManyRequests { wait_secs } = &self.0 {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&wait_secs.max(&1).to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        res
     }
 }
 

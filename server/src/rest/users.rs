@@ -23,6 +23,7 @@ use crate::ServerState;
         ("after" = Option<String>, Query, description = "The `next` cursor of a previous page"),
         ("before" = Option<String>, Query, description = "The `prev` cursor of a previous page"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Users per page (default 25)"),
+        ("legacy_hash" = Option<bool>, Query, description = "Only accounts whose password hash came from another system and is not argon2 yet"),
     ),
     responses(
         (status = 200, description = "A page of users", body = UserPage),
@@ -54,6 +55,11 @@ pub async fn list(
         after: q.get("after").cloned(),
         before: q.get("before").cloned(),
         limit,
+        legacy_hash: match q.get("legacy_hash").map(String::as_str) {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => return Err(Error::invalid("legacy_hash", "legacy_hash must be true or false.").into()),
+        },
     };
     Ok(Json(svc::list(&s.backend, &ctx.0, query).await?))
 }

@@ -582,6 +582,7 @@ const CASES: &[Case] = &[
     // (in each persona's current organization: admin_b's is Beta, where it is Admin)
     c("rpc list_databases", "UUFFAAAAF"),
     c("rpc save_database", "UUFFAAAAF"),
+    c("rpc test_database", "UUFFAAAAF"),
     c("rpc delete_database", "UUFFAAAAF"),
     c("rpc explain_access", "UUFFAANAA"),
     c("rpc sign_in_code", "AAAAAAAAA"),
@@ -648,6 +649,7 @@ const CASES: &[Case] = &[
     c("POST /orgs/{org}/databases", "UUFFAANAF"),
     c("GET /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("PATCH /orgs/{org}/databases/{db}", "UUFFAANAF"),
+    c("POST /orgs/{org}/databases/{db}/test", "UUFFAANAF"),
     c("DELETE /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("GET /check", "UUFFAANAA"),
     c("GET /explain", "UUFFAANAA"),
@@ -876,7 +878,7 @@ async fn authorization_matrix() {
                     "save_database" => {
                         vec![("database[db_id]", &rpc_db), ("database[engine]", "sqlite"), ("database[name]", "x.db")]
                     }
-                    "delete_database" => vec![("db_id", &rpc_db)],
+                    "delete_database" | "test_database" => vec![("db_id", &rpc_db)],
                     "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
                     "reauthenticate" => vec![("password", "wrong password here")],
                     "confirm_totp" | "sign_in_code" => vec![("code", "000000")],

@@ -39,6 +39,7 @@ async fn concurrent_first_sign_ups_make_exactly_one_super_admin() {
             dir: Default::default(),
             seek: app::backend::store::Seek::First,
             limit: 10,
+            legacy_hash: false,
         })
         .await
         .expect("list");

@@ -171,6 +171,46 @@ fn random_password_accounts_exist_but_cannot_sign_in_with_a_password() {
 }
 
 #[test]
+fn accounts_created_with_a_hash_from_another_system_are_listed_until_their_sign_in() {
+    let (_d, db) = db();
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    let out = std::process::Command::new("htpasswd").args(["-nbB", "-C", "10", "x", "a dbackup password"]).output();
+    let out = out.expect("htpasswd (apache2-utils): scripts/install.sh test installs it");
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let hash = line.split_once(':').map(|(_, h)| h.to_string()).expect("user:hash");
+    let user = |name: &str, extra: &[&str]| {
+        let mut args = vec!["user", "create", "-r", "DefaultUser", "-u", name, "-e", "", "-f", "D", "-l", "B"];
+        let email = format!("{name}@example.com");
+        args[7] = &email;
+        args.extend_from_slice(extra);
+        roster(&db, &args)
+    };
+    let (code, out, err) = user("moved", &["--password-hash", &hash]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "DefaultUser user 'moved' created.");
+    // A weak format is refused, naming it; a password and a hash together are a usage error.
+    let (code, _, err) = user("weak", &["--password-hash", "{SSHA}abcdefgh"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("salted SHA-1"), "{err}");
+    let (code, _, err) = user("both", &["--password-hash", &hash, "-p", PW]);
+    assert_eq!(code, 2, "{err}");
+    let (_, out, _) = roster(&db, &["user", "list", "--legacy-hash"]);
+    let names: Vec<&str> = out.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(names, ["moved"], "{out}");
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let store = app::backend::store::open(&db).await.expect("open");
+        let b = app::backend::Backend::new(store, Default::default(), std::sync::Arc::new(app::backend::SystemClock));
+        let r =
+            app::backend::services::auth::sign_in(&b, &app::backend::Ctx::anonymous(), "moved", "a dbackup password")
+                .await;
+        assert!(r.is_ok(), "the bcrypt hash signs in");
+    });
+    let (code, out, _) = roster(&db, &["user", "list", "--legacy-hash"]);
+    assert_eq!((code, out.trim()), (0, ""), "argon2id after the sign-in");
+}
+
+#[test]
 fn user_commands_report_errors_with_exit_codes() {
     let (_d, db) = db();
     let (code, _, err) = create(&db, &["-p", "short"]);

@@ -46,6 +46,7 @@ both!(
     users_insert_conflicts_and_look_ups,
     users_sort_page_and_search,
     users_search_beyond_the_window,
+    users_legacy_hashes,
     access_roles_orgs_memberships_grants,
     sessions_and_challenges,
     second_factors_totp_recovery_passkeys,
@@ -155,7 +156,7 @@ const SORTS: [SortField; 7] = [
 ];
 
 fn query(search: Option<&str>, sort: SortField, dir: SortDir, seek: Seek, limit: u32) -> UserListQuery {
-    UserListQuery { search: search.map(str::to_string), sort, dir, seek, limit }
+    UserListQuery { search: search.map(str::to_string), sort, dir, seek, limit, legacy_hash: false }
 }
 
 async fn users_sort_page_and_search(store: Arc<dyn Store>, _db: TestDb) {
@@ -278,6 +279,46 @@ async fn users_search_beyond_the_window(store: Arc<dyn Store>, _db: TestDb) {
     let got =
         store.list_users(&query(Some("rare"), SortField::CreatedAt, SortDir::Desc, Seek::First, 5)).await.unwrap();
     assert_eq!(got.len(), 1);
+}
+
+/// Accounts whose hash came from another system: counted, listed on their own (through the
+/// partial index), and replaced only by a compare-and-swap.
+async fn users_legacy_hashes(store: Arc<dyn Store>, _db: TestDb) {
+    let argon = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNo";
+    let mut tx = store.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (name, hash) in [("amy", Some("$6$salt$x")), ("ben", Some(argon)), ("cat", Some("$2b$10$y")), ("dan", None)] {
+        let mut p = person(name, &format!("User {name}"), &format!("{name}@example.com"));
+        p.password_hash = hash.map(str::to_string);
+        ids.push(tx.insert_user(&p).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(store.legacy_hash_count().await.unwrap(), 2, "no hash and argon2 are not legacy");
+    let legacy = |search: Option<&str>, dir: SortDir, seek: Seek, limit: u32| UserListQuery {
+        legacy_hash: true,
+        ..query(search, SortField::Username, dir, seek, limit)
+    };
+    let names = |rows: Vec<UserRecord>| rows.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(names(store.list_users(&legacy(None, SortDir::Asc, Seek::First, 10)).await.unwrap()), ["amy", "cat"]);
+    assert_eq!(names(store.list_users(&legacy(None, SortDir::Desc, Seek::First, 10)).await.unwrap()), ["cat", "amy"]);
+    assert_eq!(names(store.list_users(&legacy(Some("user c"), SortDir::Asc, Seek::First, 10)).await.unwrap()), ["cat"]);
+    let first = store.list_users(&legacy(None, SortDir::Asc, Seek::First, 1)).await.unwrap();
+    let after = Seek::After(first[0].page_key(SortField::Username));
+    assert_eq!(names(store.list_users(&legacy(None, SortDir::Asc, after, 10)).await.unwrap()), ["cat"]);
+    for sort in SORTS {
+        let q = UserListQuery { legacy_hash: true, ..query(None, sort, SortDir::Asc, Seek::First, 10) };
+        assert_eq!(store.list_users(&q).await.unwrap().len(), 2, "{sort:?}");
+    }
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.swap_password_hash(ids[0], "$6$salt$x", argon).await.unwrap(), "still the verified hash");
+    assert!(!tx.swap_password_hash(ids[2], "$2b$10$changed-meanwhile", argon).await.unwrap(), "changed meanwhile");
+    assert!(!tx.swap_password_hash(ids[3], "", argon).await.unwrap(), "no hash to replace");
+    tx.commit().await.unwrap();
+    assert_eq!(store.user_by_username("amy").await.unwrap().unwrap().password_hash.as_deref(), Some(argon));
+    assert_eq!(store.user_by_username("cat").await.unwrap().unwrap().password_hash.as_deref(), Some("$2b$10$y"));
+    assert_eq!(store.user_by_username("dan").await.unwrap().unwrap().password_hash, None);
+    assert_eq!(store.legacy_hash_count().await.unwrap(), 1);
 }
 
 fn set(abilities: &[Ability]) -> AbilitySet {
@@ -674,6 +715,7 @@ fn definition(org: OrgId, db_id: &str, engine: Engine) -> DatabaseRecord {
         default_password: (!file).then(|| vec![0, 1, 2, 255]),
         created_at: 7,
         updated_at: 8,
+        last_test: None,
     }
 }
 
@@ -717,6 +759,17 @@ async fn databases_definitions(store: Arc<dyn Store>, _db: TestDb) {
     assert_eq!(a, DatabaseRecord { id: alpha, ..definition(DEFAULT_ORG, "alpha", Engine::Sqlite) });
     assert_eq!(store.find_database(DEFAULT_ORG, "nope").await.unwrap(), None);
     assert_eq!(store.find_database(other, "mid_1").await.unwrap(), None, "another organization's");
+
+    // A Test Connection's outcome is kept on the definition without changing it.
+    use app::domain::databases::{ConnectionTest, TestOutcome};
+    let test =
+        ConnectionTest { outcome: TestOutcome::WrongCredentials, message: "läuft nicht".into(), millis: 42, at: 1234 };
+    let mut tx = store.begin().await.unwrap();
+    tx.record_database_test(alpha, &test).await.unwrap();
+    tx.commit().await.unwrap();
+    let a = store.find_database(DEFAULT_ORG, "alpha").await.unwrap().expect("alpha");
+    assert_eq!(a.last_test, Some(test));
+    assert_eq!(a.updated_at, 8, "not a change of the definition");
 
     let mut tx = store.begin().await.unwrap();
     tx.delete_database(mid).await.unwrap();

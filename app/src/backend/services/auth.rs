@@ -179,12 +179,14 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
     }
     tx.commit().await?;
 
-    // 2. Verify outside any transaction (argon2 takes tens of milliseconds).
-    let verified = b
-        .hasher
-        .verify(validate::normalize_password(password), user.as_ref().and_then(|u| u.password_hash.clone()))
-        .await?;
-    let ok = verified && user.as_ref().is_some_and(|u| u.status == UserStatus::Active && !u.public);
+    // 2. Verify outside any transaction (argon2 takes tens of milliseconds); a hash imported
+    //    from another system is hashed again with argon2id here too.
+    let checked = b.hasher.check(password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let ok = checked.ok && user.as_ref().is_some_and(|u| u.status == UserStatus::Active && !u.public);
+    let rehash = match &user {
+        Some(u) if ok => super::rehash::prepare(b, u, password, checked).await?,
+        _ => None,
+    };
 
     let now = b.now();
     let mut tx = b.store.begin().await?;
@@ -207,6 +209,7 @@ pub async fn sign_in(b: &Backend, ctx: &Ctx, login: &str, password: &str) -> Res
         }
     };
     tx.throttle_clear(&throttle_key).await?;
+    super::rehash::store(b, ctx, &mut tx, &user, rehash).await?;
     after_first_factor(b, ctx, tx, &user, now, "password").await
 }
 

@@ -6,9 +6,10 @@
 use serde_json::json;
 
 use super::{actor_in, audit};
+use crate::backend::db_probe::{self, Target};
 use crate::backend::store::{DatabaseRecord, Tx};
 use crate::backend::{Backend, Caller, Ctx};
-use crate::domain::databases::{self, Database, DatabaseInput, DatabasePage, DatabasePatch};
+use crate::domain::databases::{self, ConnectionTest, Database, DatabaseInput, DatabasePage, DatabasePatch};
 use crate::domain::error::Error;
 use crate::domain::ids::OrgId;
 use crate::domain::orgs::OrgRef;
@@ -35,6 +36,7 @@ fn to_view(r: &DatabaseRecord) -> Database {
         default_password_set: r.default_password.is_some(),
         created_at: r.created_at,
         updated_at: r.updated_at,
+        last_test: r.last_test.clone(),
     }
 }
 
@@ -105,8 +107,15 @@ pub async fn create(b: &Backend, ctx: &Ctx, org: OrgId, input: DatabaseInput) ->
     let mut tx = writer(b, ctx, org, policy::can_create_database).await?;
     let spec = databases::spec(&input)?;
     let now = b.now();
-    let mut record =
-        DatabaseRecord { id: 0, org_id: org, spec, default_password: None, created_at: now, updated_at: now };
+    let mut record = DatabaseRecord {
+        id: 0,
+        org_id: org,
+        spec,
+        default_password: None,
+        created_at: now,
+        updated_at: now,
+        last_test: None,
+    };
     record.id = tx.insert_database(&record).await?;
     // Sealed once the row has its id, which the seal is bound to.
     if !input.default_password.is_empty() {
@@ -161,6 +170,55 @@ pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<(
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Test Connection for a definition: a real connection as its default login (without one,
+/// whether the server accepts connections), by holders of manage-database-servers. Throttled
+/// per caller (failures count, as for sign-in: it would otherwise scan ports and guess
+/// passwords for whoever holds the ability), kept on the definition and audited with the
+/// outcome.
+pub async fn test(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<ConnectionTest, Error> {
+    let (actor, member, _) = reader(b, ctx, org)?;
+    policy::can_test_database(actor, member).map_err(Error::Forbidden)?;
+    let record = b.store.find_database(org, &databases::db_id_key(db_id.trim())).await?.ok_or_else(not_found)?;
+    // The operator at the command line is not throttled; people and tokens are.
+    let throttle = ctx.actor_id().map(|id| format!("dbtest:{}", id.0));
+    if let Some(key) = &throttle {
+        let now = b.now();
+        let mut tx = b.store.begin().await?;
+        if !tx.throttle_claim(key, now).await? {
+            let next = tx.throttle_state(key).await?.map(|(_, next)| next).unwrap_or(now + 1_000);
+            tx.commit().await?;
+            return Err(Error::TooManyRequests { wait_secs: ((next - now + 999) / 1000).max(1) });
+        }
+        tx.commit().await?;
+    }
+    let password = open_default_password(b, &record)?;
+    let target =
+        Target { spec: &record.spec, login: record.spec.default_login.as_deref(), password: password.as_deref() };
+    let probed = db_probe::probe(&b.config.database_probes, &target).await;
+    let test = ConnectionTest {
+        outcome: probed.outcome,
+        message: probed.message,
+        millis: probed.elapsed.as_millis().min(u64::MAX as u128) as u64,
+        at: b.now(),
+    };
+    let mut tx = b.store.begin().await?;
+    if let (Some(key), true) = (&throttle, test.outcome.ok()) {
+        tx.throttle_clear(key).await?;
+    }
+    // (a definition deleted meanwhile keeps nothing: the update finds no row)
+    tx.record_database_test(record.id, &test).await?;
+    let mut ev = audit(b, ctx, "database.tested", test.outcome.ok());
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", record.spec.db_id));
+    ev.after = Some(json!({
+        "outcome": test.outcome.as_str(), "message": test.message, "millis": test.millis,
+        "login": record.spec.default_login,
+    }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(test)
 }
 
 /// The default login and its password in the clear, for the server's own use (Test

@@ -10,6 +10,7 @@ pub mod instance_key;
 pub mod orgs;
 pub mod passkeys;
 pub mod profile;
+pub mod rehash;
 pub mod roles;
 pub mod security;
 pub mod sso;

@@ -181,6 +181,7 @@ pub async fn candidates(b: &Backend, ctx: &Ctx, org: OrgId, search: &str) -> Res
                 dir: SortDir::Asc,
                 seek: Seek::First,
                 limit: LIMIT * 2,
+                legacy_hash: false,
             };
             b.store.list_users(&q).await?
         }

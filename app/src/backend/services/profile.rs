@@ -53,7 +53,7 @@ pub async fn change_password(b: &Backend, ctx: &Ctx, current: &str, new: &str) -
     let context = [me.username.as_str(), validate::email_local(&me.email)];
     let new = check_new(&b.config.password_policy, "new_password", new, &context)
         .map_err(|e| Error::Invalid { errors: vec![e] })?;
-    let ok = b.hasher.verify(validate::normalize_password(current), record.password_hash.clone()).await?;
+    let ok = b.hasher.check(current, record.password_hash.clone()).await?.ok;
     if !ok {
         let mut tx = b.store.begin().await?;
         let mut ev = audit(b, ctx, "password.changed", false);

@@ -251,11 +251,14 @@ pub async fn reauthenticate(b: &Backend, ctx: &Ctx, password: &str, code: &str) 
         if !allowed {
             return Err(Error::invalid("password", "Too many attempts. Wait a few minutes, then try again."));
         }
-        let ok = b.hasher.verify(validate::normalize_password(password), record.password_hash.clone()).await?;
+        let checked = b.hasher.check(password, record.password_hash.clone()).await?;
+        let ok = checked.ok;
+        let rehash = super::rehash::prepare(b, &record, password, checked).await?;
         let mut tx = b.store.begin().await?;
         if ok {
             tx.throttle_clear(&key).await?;
             tx.set_session_auth(&session, b.now()).await?;
+            super::rehash::store(b, ctx, &mut tx, &record, rehash).await?;
         }
         let mut ev = audit(b, ctx, "reauthenticated", ok);
         ev.target = Some(u.username.clone());

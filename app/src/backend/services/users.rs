@@ -13,7 +13,7 @@ use crate::backend::password::{check_new, random_password};
 use crate::backend::store::{KeyValue, PageKey, Seek, Tx, UserInsert, UserListQuery, UserRecord};
 use crate::backend::{Backend, Ctx};
 use crate::domain::abilities::AbilitySet;
-use crate::domain::error::Error;
+use crate::domain::error::{Error, FieldError};
 use crate::domain::ids::{OrgId, RoleId, ADMIN_ROLE, VIEWER_ROLE};
 use crate::domain::policy;
 use crate::domain::users::{
@@ -68,7 +68,14 @@ pub async fn list(b: &Backend, ctx: &Ctx, q: UserQuery) -> Result<UserPage, Erro
         (None, Some(bf)) => Seek::Before(decode_cursor(&q, bf)?),
         (None, None) => Seek::First,
     };
-    let query = UserListQuery { search, sort: q.sort, dir: q.dir, seek: seek.clone(), limit: limit + 1 };
+    let query = UserListQuery {
+        search,
+        sort: q.sort,
+        dir: q.dir,
+        seek: seek.clone(),
+        limit: limit + 1,
+        legacy_hash: q.legacy_hash,
+    };
     let mut rows = b.store.list_users(&query).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -82,7 +89,8 @@ pub async fn list(b: &Backend, ctx: &Ctx, q: UserQuery) -> Result<UserPage, Erro
         Seek::After(_) => (first, if more { last } else { None }),
         Seek::Before(_) => (if more { first } else { None }, last),
     };
-    Ok(UserPage { users: rows.iter().map(UserRecord::to_user).collect(), next, prev })
+    let legacy_hashes = b.store.legacy_hash_count().await?.max(0) as u64;
+    Ok(UserPage { users: rows.iter().map(UserRecord::to_user).collect(), next, prev, legacy_hashes })
 }
 
 /// One account: super admins see any; holders of view-users or manage-users in the current
@@ -212,6 +220,8 @@ struct ValidNew {
     full_name: String,
     email: String,
     password: Option<String>,
+    /// A hash made elsewhere (an import), kept as given until the next sign-in.
+    hash: Option<String>,
 }
 
 fn validate_new(b: &Backend, n: &NewUser) -> Result<ValidNew, Error> {
@@ -224,10 +234,19 @@ fn validate_new(b: &Backend, n: &NewUser) -> Result<ValidNew, Error> {
         Some(p) => f.take(check_new(&b.config.password_policy, "password", p, &context)).map(Some),
         None => Some(None),
     };
+    let hash = match (&n.password, n.password_hash.as_deref().map(str::trim)) {
+        (_, None) => Some(None),
+        (Some(_), Some(_)) => {
+            f.take(Err(FieldError::new("password_hash", "Give a password or a password hash, not both.")))
+        }
+        (None, Some(h)) => f
+            .take(crate::backend::legacy_hash::parse(h).map_err(|e| FieldError::new("password_hash", e.0)))
+            .map(|_| Some(h.to_string())),
+    };
     f.finish()?;
-    match (username, full_name, email, password) {
-        (Some(username), Some(full_name), Some(email), Some(password)) => {
-            Ok(ValidNew { username, full_name, email, password })
+    match (username, full_name, email, password, hash) {
+        (Some(username), Some(full_name), Some(email), Some(password), Some(hash)) => {
+            Ok(ValidNew { username, full_name, email, password, hash })
         }
         _ => Err(Error::invalid("username", "Invalid input.")),
     }
@@ -248,7 +267,7 @@ pub async fn provision(b: &Backend, ctx: &Ctx, n: NewUser, how: Provision) -> Re
     let v = validate_new(b, &n)?;
     let hash = match &v.password {
         Some(p) => Some(b.hasher.hash(p.clone()).await?),
-        None => None,
+        None => v.hash.clone(),
     };
     let now = b.now();
     let _w = b.access.writer().await;

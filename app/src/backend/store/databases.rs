@@ -16,6 +16,8 @@ pub struct DatabaseRecord {
     pub default_password: Option<Vec<u8>>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The last Test Connection (written only by `record_database_test`).
+    pub last_test: Option<crate::domain::databases::ConnectionTest>,
 }
 
 /// Reads outside a write transaction.
@@ -38,4 +40,11 @@ pub trait DatabaseTx: Send {
     /// Replaces the definition `d.id` (spec, password, updated_at); `Conflict` as above.
     async fn update_database(&mut self, d: &DatabaseRecord) -> StoreResult<()>;
     async fn delete_database(&mut self, id: i64) -> StoreResult<()>;
+    /// Keeps the outcome of a Test Connection on the definition (not a change of it:
+    /// `updated_at` stays).
+    async fn record_database_test(
+        &mut self,
+        id: i64,
+        test: &crate::domain::databases::ConnectionTest,
+    ) -> StoreResult<()>;
 }

@@ -42,11 +42,16 @@ pub(crate) struct DatabaseColumns {
     pub default_password: Option<Vec<u8>>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// 0: never tested.
+    pub last_test_at: i64,
+    pub last_test_outcome: String,
+    pub last_test_message: String,
+    pub last_test_millis: i64,
 }
 
 impl DatabaseColumns {
     pub(crate) fn record(self) -> Result<super::DatabaseRecord, sqlx::Error> {
-        use crate::domain::databases::{DatabaseSpec, Engine, TlsMode};
+        use crate::domain::databases::{ConnectionTest, DatabaseSpec, Engine, TestOutcome, TlsMode};
         let unknown = |what: &str, v: &str| sqlx::Error::Decode(format!("unknown {what} '{v}' in databases").into());
         let engine = Engine::parse(&self.engine).ok_or_else(|| unknown("engine", &self.engine))?;
         let tls = TlsMode::parse(&self.tls).ok_or_else(|| unknown("TLS mode", &self.tls))?;
@@ -70,6 +75,13 @@ impl DatabaseColumns {
             default_password: self.default_password,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            // (an outcome this version does not know reads as "other")
+            last_test: (self.last_test_at > 0).then(|| ConnectionTest {
+                outcome: TestOutcome::parse(&self.last_test_outcome).unwrap_or(TestOutcome::Other),
+                message: self.last_test_message,
+                millis: self.last_test_millis.max(0) as u64,
+                at: self.last_test_at,
+            }),
         })
     }
 }

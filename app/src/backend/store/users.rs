@@ -82,6 +82,8 @@ pub struct UserListQuery {
     pub seek: Seek,
     /// Rows to fetch (the service asks for one more than a page to know if more exist).
     pub limit: u32,
+    /// Only accounts whose password hash came from another system (not yet argon2).
+    pub legacy_hash: bool,
 }
 
 impl UserRecord {
@@ -108,6 +110,8 @@ pub trait UserStore {
     async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>>;
     /// By username or by email (both lower-cased): sign-in accepts either.
     async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>>;
+    /// Accounts whose password hash is not argon2 yet (imported from another system).
+    async fn legacy_hash_count(&self) -> StoreResult<i64>;
 }
 
 /// Inside a write transaction.
@@ -123,6 +127,10 @@ pub trait UserTx: Send {
     /// Writes name, email, status and the super admin flag.
     async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()>;
     async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()>;
+    /// Replaces the hash only if it is still `old` (a compare-and-swap: a password changed
+    /// meanwhile is never overwritten); `false` when it was not. Not a change of the
+    /// account, so `updated_at` stays.
+    async fn swap_password_hash(&mut self, id: UserId, old: &str, new: &str) -> StoreResult<bool>;
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()>;
     async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// Writes the account's 2FA flag (decided by `Tx::refresh_two_factor`).

@@ -67,12 +67,13 @@ impl PgStore {
             String::new()
         };
         let keyset = keyset_sql(col, cmp, key, &mut next);
+        let legacy = if q.legacy_hash { LEGACY } else { "" };
         let sql = match window {
             None => format!(
-                "SELECT {USER_COLS} FROM users u WHERE TRUE{like}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ${next}"
+                "SELECT {USER_COLS} FROM users u WHERE TRUE{legacy}{like}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ${next}"
             ),
             Some(_) => format!(
-                "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE TRUE{keyset} ORDER BY {col} {ord}, u.id {ord} \
+                "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE TRUE{legacy}{keyset} ORDER BY {col} {ord}, u.id {ord} \
                  LIMIT ${next}) u WHERE TRUE{like} ORDER BY {col} {ord}, u.id {ord} LIMIT ${}",
                 next + 1
             ),
@@ -130,6 +131,10 @@ impl PgStore {
     }
 }
 
+/// The condition of the partial index `users_legacy_hash` (migration 0011), word for word so
+/// the planner can use it.
+const LEGACY: &str = " AND u.password_hash NOT LIKE '$argon2%'";
+
 /// The sort column, as its index holds it (false sorts before true, as 0 before 1 on SQLite).
 fn sort_column(f: SortField) -> &'static str {
     match f {
@@ -150,7 +155,9 @@ impl UserStore for PgStore {
     }
 
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>> {
-        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3) else {
+        // The legacy-hash filter reads the small partial index, so a plain scan of it is fast
+        // whatever the search.
+        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3 && !q.legacy_hash) else {
             return self.list_users_scan(q, None).await;
         };
         // Frequent terms: the first rows in sort order already fill the page, so a bounded
@@ -182,6 +189,12 @@ impl UserStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn legacy_hash_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE TRUE{LEGACY}"))
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 
@@ -263,6 +276,16 @@ impl UserTx for PgTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    async fn swap_password_hash(&mut self, id: UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new)
+            .bind(id.0)
+            .bind(old)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()> {

@@ -8,7 +8,7 @@ use crate::backend::store::{DatabaseRecord, DatabaseStore, DatabaseTx, StoreResu
 use crate::domain::ids::OrgId;
 
 const COLS: &str = "id, org_id, db_id, engine, host, port, name, tls, description, default_login, \
-     default_password, created_at, updated_at";
+     default_password, created_at, updated_at, last_test_at, last_test_outcome, last_test_message, last_test_millis";
 
 fn row(r: &sqlx::sqlite::SqliteRow) -> Result<DatabaseRecord, sqlx::Error> {
     DatabaseColumns {
@@ -25,6 +25,10 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<DatabaseRecord, sqlx::Error> {
         default_password: r.try_get("default_password")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        last_test_at: r.try_get("last_test_at")?,
+        last_test_outcome: r.try_get("last_test_outcome")?,
+        last_test_message: r.try_get("last_test_message")?,
+        last_test_millis: r.try_get("last_test_millis")?,
     }
     .record()
 }
@@ -105,6 +109,21 @@ impl DatabaseTx for SqliteTx {
 
     async fn delete_database(&mut self, id: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM databases WHERE id = ?").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn record_database_test(&mut self, id: i64, t: &crate::domain::databases::ConnectionTest) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE databases SET last_test_at = ?, last_test_outcome = ?, last_test_message = ?, \
+             last_test_millis = ? WHERE id = ?",
+        )
+        .bind(t.at)
+        .bind(t.outcome.as_str())
+        .bind(&t.message)
+        .bind(t.millis.min(i64::MAX as u64) as i64)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

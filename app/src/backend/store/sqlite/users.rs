@@ -54,13 +54,18 @@ impl SqliteStore {
         let (cmp, ord, key) = Self::seek_parts(q);
         let keyset = keyset_sql(col, cmp, key);
         let like = " AND (u.username_key LIKE ? ESCAPE '\\' OR u.full_name_key LIKE ? ESCAPE '\\' OR u.email_key LIKE ? ESCAPE '\\')";
+        // The legacy filter reads only the partial index of those accounts (then sorts them),
+        // so the cost follows their number, not the table's: without statistics SQLite would
+        // rather walk the whole sort index looking for them.
+        let (legacy, users) =
+            if q.legacy_hash { (LEGACY, "users u INDEXED BY users_legacy_hash") } else { ("", "users u") };
         let sql = match window {
             None => format!(
-                "SELECT {USER_COLS} FROM users u WHERE 1=1{}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?",
+                "SELECT {USER_COLS} FROM {users} WHERE 1=1{legacy}{}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?",
                 if q.search.is_some() { like } else { "" }
             ),
             Some(_) => format!(
-                "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE 1=1{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?) u \
+                "SELECT {USER_COLS} FROM (SELECT * FROM {users} WHERE 1=1{legacy}{keyset} ORDER BY {col} {ord}, u.id {ord} LIMIT ?) u \
                  WHERE 1=1{like} ORDER BY {col} {ord}, u.id {ord} LIMIT ?"
             ),
         };
@@ -118,6 +123,10 @@ impl SqliteStore {
     }
 }
 
+/// The condition of the partial index `users_legacy_hash` (migration 0011), word for word so
+/// the planner can use it.
+const LEGACY: &str = " AND u.password_hash NOT LIKE '$argon2%'";
+
 fn sort_column(f: SortField) -> &'static str {
     match f {
         SortField::Username => "u.username_key",
@@ -137,7 +146,9 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>> {
-        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3) else {
+        // The legacy-hash filter reads the small partial index, so a plain scan of it is fast
+        // whatever the search.
+        let Some(search) = q.search.as_deref().filter(|s| s.chars().count() >= 3 && !q.legacy_hash) else {
             return self.list_users_scan(q, None).await;
         };
         // Frequent terms: the first rows in sort order already fill the page, so a bounded
@@ -168,6 +179,10 @@ impl UserStore for SqliteStore {
         .fetch_optional(&self.read)
         .await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn legacy_hash_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE 1=1{LEGACY}")).fetch_one(&self.read).await?)
     }
 }
 
@@ -248,6 +263,16 @@ impl UserTx for SqliteTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    async fn swap_password_hash(&mut self, id: UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+            .bind(new)
+            .bind(id.0)
+            .bind(old)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()> {
