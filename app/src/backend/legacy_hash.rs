@@ -136,6 +136,11 @@ fn parsed(hash: &str) -> Result<Parsed<'_>, Refused> {
     if hash.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(refused("The password hash contains spaces or control characters."));
     }
+    // Every supported format is ASCII; checking it here also keeps the byte-offset slicing
+    // below on character boundaries (a multi-byte character there would panic).
+    if !hash.is_ascii() {
+        return Err(refused("The password hash contains characters no supported format uses."));
+    }
     for (prefix, name) in WEAK {
         if hash.starts_with(prefix) {
             return Err(refused(format!(
@@ -525,6 +530,8 @@ mod tests {
             ("$argon2id$v=19$broken", "malformed"),
             ("hunter2", "Unknown"),
             ("$6$salt$ab cd", "spaces"),
+            // 60 bytes, a bcrypt prefix, a multi-byte character across the cost's bytes
+            (&format!("$2a$1€{}", "C".repeat(52)), "characters no supported format uses"),
         ];
         for (hash, why) in cases {
             let e = parse(hash).expect_err(hash);
