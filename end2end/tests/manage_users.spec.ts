@@ -73,7 +73,7 @@ test('an admin creates users through the form, with field errors', async () => {
   await expect(admin.getByRole('heading', { name: 'New user' })).toBeVisible();
   await users.fillNewUser({ username: 'al ice', email: 'alice@example.com', password: 'password' });
   await admin.getByRole('button', { name: 'Create user' }).click();
-  await expect(admin.getByText('Username may only contain letters, digits and @ _ - ~ (found a space).')).toBeVisible();
+  await expect(admin.getByText('Username may only contain letters, digits and @ _ - ~ . (found a space).')).toBeVisible();
   await expect(admin.getByText('Password must be at least 15 characters long.')).toBeVisible();
 
   await users.fillNewUser({ username: 'alice', fullName: 'Alice Archer', email: 'alice@example.com', password: 'silver lantern passphrase' });

@@ -46,6 +46,7 @@ pub struct Settings {
     /// `ROSTER_SECRET_KEY` (the base64 key itself) takes precedence.
     #[arg(long, env = "ROSTER_KEY_FILE", global = true)]
     pub key_file: Option<String>,
+
     /// Log lines as readable text, or as one JSON object per line (for log collectors).
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -84,6 +85,23 @@ impl Settings {
             allowed_hosts: self.database_hosts.clone(),
             allow_link_local: self.allow_link_local_databases,
             timeout_ms: (self.database_test_timeout_seconds.clamp(0.1, 600.0) * 1000.0) as u64,
+        }
+    }
+
+    /// During a key rotation, the previous instance key (`ROSTER_SECRET_KEY_PREVIOUS`, base64;
+    /// never an argument, which other users of the machine can see): it still opens the
+    /// secrets it sealed until `roster secrets rotate` has sealed them all under the key.
+    pub fn previous_key(&self) -> Result<Option<[u8; 32]>, String> {
+        use base64::Engine;
+        let raw = std::env::var("ROSTER_SECRET_KEY_PREVIOUS").unwrap_or_default();
+        match Some(raw.trim()).filter(|k| !k.is_empty()) {
+            None => Ok(None),
+            Some(k) => base64::engine::general_purpose::STANDARD
+                .decode(k)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Some)
+                .ok_or_else(|| "ROSTER_SECRET_KEY_PREVIOUS must hold a 32-byte key, base64-encoded".to_string()),
         }
     }
 
@@ -168,6 +186,9 @@ pub enum Command {
     /// Manage an organization's database definitions.
     #[command(subcommand)]
     Database(DatabaseCommand),
+    /// The instance key that seals secrets at rest: make a new one, rotate to it.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Inspect access decisions.
     #[command(subcommand)]
     Access(AccessCommand),
@@ -263,6 +284,20 @@ pub struct MemberArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Print a new random instance key (base64), for ROSTER_SECRET_KEY or a key file.
+    NewKey,
+    /// Seal every stored secret (TOTP seeds, single sign-on client secrets, database
+    /// passwords) again under the instance key, in one transaction.
+    ///
+    /// To rotate: start every instance with the new key (ROSTER_SECRET_KEY or --key-file) and
+    /// the old one as ROSTER_SECRET_KEY_PREVIOUS; run this once with the same settings; then
+    /// drop ROSTER_SECRET_KEY_PREVIOUS and restart. A secret neither key opens stops it with
+    /// nothing changed (exit code 5).
+    Rotate,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum DatabaseCommand {
     /// List an organization's database definitions (never their passwords).
     List {
@@ -302,6 +337,117 @@ pub enum DatabaseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List a database's shared credentials (never their passwords).
+    Credentials {
+        #[arg(long)]
+        org: String,
+        db: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a shared credential: a named login and password accounts can be mapped to.
+    AddCredential {
+        #[arg(long)]
+        org: String,
+        db: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        login: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a shared credential: the options given replace the stored values.
+    UpdateCredential {
+        #[arg(long)]
+        org: String,
+        db: String,
+        /// The credential's current name.
+        credential: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        login: Option<String>,
+        /// Read a new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a shared credential and the accounts' mappings through it.
+    DeleteCredential {
+        #[arg(long)]
+        org: String,
+        db: String,
+        credential: String,
+    },
+    /// Test Connection as a shared credential (exit code 9 when it did not connect).
+    TestCredential {
+        #[arg(long)]
+        org: String,
+        db: String,
+        credential: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An account's mappings to the organization's databases.
+    Mappings {
+        #[arg(long)]
+        org: String,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Map an account to a database: a login of its own (--login, --password-stdin), a
+    /// shared credential (--credential), or no login (--no-login).
+    Map {
+        #[arg(long)]
+        org: String,
+        username: String,
+        db: String,
+        #[arg(long, conflicts_with_all = ["credential", "no_login"])]
+        login: Option<String>,
+        #[arg(long, requires = "login")]
+        password_stdin: bool,
+        #[arg(long, conflicts_with = "no_login")]
+        credential: Option<String>,
+        #[arg(long)]
+        no_login: bool,
+    },
+    /// Remove an account's mapping to a database.
+    Unmap {
+        #[arg(long)]
+        org: String,
+        username: String,
+        db: String,
+    },
+    /// Test Connection as an account's mapping (exit code 9 when it did not connect).
+    TestMapping {
+        #[arg(long)]
+        org: String,
+        username: String,
+        db: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The login and password a data tool must use for an account on a database, as JSON
+    /// (the password in the clear; the read is audited).
+    Login {
+        username: String,
+        db: String,
+        /// The organization, when several define the database id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// The first line of standard input (passwords never come from arguments, which other users
+/// of the machine can see).
+fn stdin_line(field: &str) -> Result<String, Error> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::invalid(field, format!("cannot read standard input: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `database test`: the test ran, and the database could not be reached or refused.
@@ -340,15 +486,7 @@ pub struct DatabaseFields {
 
 impl DatabaseFields {
     fn into_patch(self) -> Result<app::domain::databases::DatabasePatch, Error> {
-        let default_password = if self.default_password_stdin {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| Error::invalid("default_password", format!("cannot read standard input: {e}")))?;
-            Some(line.trim_end_matches(['\r', '\n']).to_string())
-        } else {
-            None
-        };
+        let default_password = if self.default_password_stdin { Some(stdin_line("default_password")?) } else { None };
         Ok(app::domain::databases::DatabasePatch {
             db_id: self.db_id,
             engine: self.engine,
@@ -532,7 +670,8 @@ pub struct CreateArgs {
     pub org: Option<String>,
     #[arg(short = 'u', long)]
     pub username: String,
-    #[arg(short = 'e', long)]
+    /// Optional (empty: none); unique when given.
+    #[arg(short = 'e', long, default_value = "")]
     pub email: String,
     #[arg(short = 'f', long)]
     pub firstname: String,
@@ -749,6 +888,42 @@ pub async fn loaded(store: Arc<dyn Store>, config: Config) -> Result<Backend, u8
     }
 }
 
+/// Runs a `secrets` subcommand that needs the database; returns the exit code.
+pub async fn run_secrets(b: &Backend, cmd: SecretsCommand) -> u8 {
+    match cmd {
+        SecretsCommand::NewKey => {
+            println!("{}", app::backend::crypto::key_to_base64(&app::backend::crypto::new_key()));
+            0
+        }
+        SecretsCommand::Rotate => {
+            if !b.secrets.has_previous() {
+                eprintln!(
+                    "note: no ROSTER_SECRET_KEY_PREVIOUS given: every secret already opens with the key; \
+                     they are sealed again under it all the same"
+                );
+            }
+            match app::backend::services::secrets::rotate(b, &Ctx::cli()).await {
+                Ok(r) => {
+                    for (column, n) in &r.columns {
+                        println!("{}: {n}", column.name());
+                    }
+                    println!(
+                        "Sealed {} secrets again under the instance key. Drop ROSTER_SECRET_KEY_PREVIOUS and \
+                         restart every instance.",
+                        r.total()
+                    );
+                    0
+                }
+                Err(e @ Error::Conflict { .. }) => {
+                    eprintln!("error: {e}");
+                    EXIT_REFUSED
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
+    }
+}
+
 /// The commands that work on the database: `user`, `org`, `role`, `access`.
 pub enum Admin {
     Token(TokenCommand),
@@ -757,6 +932,7 @@ pub enum Admin {
     Role(RoleCommand),
     Database(DatabaseCommand),
     Access(AccessCommand),
+    Secrets(SecretsCommand),
 }
 
 /// Loads the access model, then runs an admin command; returns the exit code.
@@ -772,6 +948,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Database(c) => run_database(&b, c).await,
         Admin::Access(c) => run_access(&b, c).await,
         Admin::Token(c) => run_token(&b, c).await,
+        Admin::Secrets(c) => run_secrets(&b, c).await,
     }
 }
 
@@ -950,8 +1127,19 @@ pub async fn run_org(b: &Backend, cmd: OrgCommand) -> u8 {
     finish(result)
 }
 
+/// A Test Connection's outcome, as a line or as JSON.
+fn test_line(t: &app::domain::databases::ConnectionTest, json: bool) -> String {
+    if json {
+        serde_json::to_string(t).unwrap_or_default()
+    } else {
+        format!("{}: {} ({} ms)", t.outcome.label(), t.message, t.millis)
+    }
+}
+
 pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
+    use app::backend::services::database_access as access_svc;
     use app::backend::services::databases as db_svc;
+    use app::domain::database_access::{CredentialInput, CredentialPatch, MappingInput, MappingKind};
     let ctx = Ctx::cli();
     // (false only after a Test Connection that did not connect)
     let mut connected = true;
@@ -1002,11 +1190,113 @@ pub async fn run_database(b: &Backend, cmd: DatabaseCommand) -> u8 {
             DatabaseCommand::Test { org, db, json } => {
                 let t = db_svc::test(b, &ctx, org_svc::resolve(b, &org)?, &db).await?;
                 connected = t.outcome.ok();
-                Ok(if json {
-                    serde_json::to_string(&t).unwrap_or_default()
-                } else {
-                    format!("{}: {} ({} ms)", t.outcome.label(), t.message, t.millis)
-                })
+                Ok(test_line(&t, json))
+            }
+            DatabaseCommand::Credentials { org, db, json } => {
+                let org = org_svc::resolve(b, &org)?;
+                let mut out = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = access_svc::list_credentials(b, &ctx, org, &db, after).await?;
+                    for c in &page.credentials {
+                        out.push(if json {
+                            serde_json::to_string(c).unwrap_or_default()
+                        } else {
+                            let test = c.last_test.as_ref().map(|t| t.outcome.label()).unwrap_or("not tested");
+                            format!("{:<32} {:<32} {test}", c.name, c.login)
+                        });
+                    }
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                Ok(out.join("\n"))
+            }
+            DatabaseCommand::AddCredential { org, db, name, login, password_stdin } => {
+                let password = if password_stdin { stdin_line("password")? } else { String::new() };
+                let input = CredentialInput { name, login, password };
+                let c = access_svc::create_credential(b, &ctx, org_svc::resolve(b, &org)?, &db, input).await?;
+                Ok(format!("Credential '{}' created for database '{}'.", c.name, c.db_id))
+            }
+            DatabaseCommand::UpdateCredential { org, db, credential, name, login, password_stdin } => {
+                let password = if password_stdin { Some(stdin_line("password")?) } else { None };
+                let patch = CredentialPatch { name, login, password };
+                let c =
+                    access_svc::update_credential(b, &ctx, org_svc::resolve(b, &org)?, &db, &credential, patch).await?;
+                Ok(format!("Credential '{}' updated.", c.name))
+            }
+            DatabaseCommand::DeleteCredential { org, db, credential } => {
+                let n = access_svc::delete_credential(b, &ctx, org_svc::resolve(b, &org)?, &db, &credential).await?;
+                Ok(format!("Credential '{credential}' deleted ({n} account mapping(s) through it removed)."))
+            }
+            DatabaseCommand::TestCredential { org, db, credential, json } => {
+                let t = access_svc::test_credential(b, &ctx, org_svc::resolve(b, &org)?, &db, &credential).await?;
+                connected = t.outcome.ok();
+                Ok(test_line(&t, json))
+            }
+            DatabaseCommand::Mappings { org, username, json } => {
+                let org = org_svc::resolve(b, &org)?;
+                let mut out = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = access_svc::list_mappings(b, &ctx, org, &username, after).await?;
+                    for m in &page.mappings {
+                        out.push(if json {
+                            serde_json::to_string(m).unwrap_or_default()
+                        } else {
+                            let how = match m.kind {
+                                MappingKind::Own => format!("login {}", m.login.as_deref().unwrap_or("")),
+                                MappingKind::Credential => {
+                                    format!("credential {}", m.credential.as_deref().unwrap_or(""))
+                                }
+                                MappingKind::None => "no login".to_string(),
+                            };
+                            format!("{:<24} {how}", m.db_id)
+                        });
+                    }
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                Ok(out.join("\n"))
+            }
+            DatabaseCommand::Map { org, username, db, login, password_stdin, credential, no_login } => {
+                let input = match (login, credential, no_login) {
+                    (Some(login), None, false) => MappingInput {
+                        db_id: db,
+                        kind: "own".into(),
+                        login,
+                        password: if password_stdin { stdin_line("password")? } else { String::new() },
+                        credential: String::new(),
+                    },
+                    (None, Some(credential), false) => {
+                        MappingInput { db_id: db, kind: "credential".into(), credential, ..Default::default() }
+                    }
+                    (None, None, true) => MappingInput { db_id: db, kind: "none".into(), ..Default::default() },
+                    _ => {
+                        return Err(Error::invalid(
+                            "kind",
+                            "Give one of --login (with --password-stdin), --credential or --no-login.",
+                        ))
+                    }
+                };
+                let m = access_svc::set_mapping(b, &ctx, org_svc::resolve(b, &org)?, &username, input).await?;
+                Ok(format!("'{username}' mapped to database '{}' ({}).", m.db_id, m.kind.label().to_lowercase()))
+            }
+            DatabaseCommand::Unmap { org, username, db } => {
+                access_svc::delete_mapping(b, &ctx, org_svc::resolve(b, &org)?, &username, &db).await?;
+                Ok(format!("'{username}' no longer mapped to database '{db}'."))
+            }
+            DatabaseCommand::TestMapping { org, username, db, json } => {
+                let t = access_svc::test_mapping(b, &ctx, org_svc::resolve(b, &org)?, &username, &db).await?;
+                connected = t.outcome.ok();
+                Ok(test_line(&t, json))
+            }
+            DatabaseCommand::Login { username, db, org } => {
+                let l = access_svc::database_login(b, &ctx, &username, &db, org.as_deref()).await?;
+                Ok(serde_json::to_string_pretty(&l).unwrap_or_default())
             }
         }
     }

@@ -30,6 +30,11 @@ async fn run(cli: Cli) -> u8 {
     if let Command::CopyDatabase(args) = &cli.command {
         return cli::run_copy_database(&cli.settings, args).await;
     }
+    // (needs no database)
+    if let Command::Secrets(cli::SecretsCommand::NewKey) = &cli.command {
+        println!("{}", app::backend::crypto::key_to_base64(&app::backend::crypto::new_key()));
+        return 0;
+    }
     let store = match cli::open_store(&cli.settings).await {
         Ok(s) => s,
         Err(e) => {
@@ -49,9 +54,17 @@ async fn run(cli: Cli) -> u8 {
             return cli::EXIT_UNEXPECTED;
         }
     };
+    let secret_key_previous = match cli.settings.previous_key() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return cli::EXIT_USAGE;
+        }
+    };
     let mut config = Config {
         password_policy: cli.settings.password_policy(),
         secret_key: Some(secret_key),
+        secret_key_previous,
         database_probes: cli.settings.probe_rules(),
         ..Config::default()
     };
@@ -66,6 +79,7 @@ async fn run(cli: Cli) -> u8 {
         Command::Database(c) => cli::run_admin(store, config, cli::Admin::Database(c)).await,
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
+        Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::CopyDatabase(_) => cli::EXIT_USAGE,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));

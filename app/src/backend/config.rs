@@ -24,6 +24,9 @@ pub struct Config {
     /// The instance key that seals secrets at rest (from a key file or the environment,
     /// never the database). `None`: a throwaway key (tests).
     pub secret_key: Option<[u8; 32]>,
+    /// The key before a rotation (`ROSTER_SECRET_KEY_PREVIOUS`): opens what it sealed until
+    /// `roster secrets rotate` has re-sealed everything under `secret_key`.
+    pub secret_key_previous: Option<[u8; 32]>,
     /// Whether the server may fetch URLs on loopback, private and link-local addresses
     /// (single sign-on providers on the local network). Off: SSRF protection.
     pub allow_internal_urls: bool,
@@ -104,6 +107,7 @@ impl Default for Config {
             mfa_challenge_ms: 5 * 60 * 1000,
             totp_issuer: "Roster".to_string(),
             secret_key: None,
+            secret_key_previous: None,
             allow_internal_urls: false,
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::default(),
@@ -124,6 +128,7 @@ impl std::fmt::Debug for Config {
             .field("mfa_challenge_ms", &self.mfa_challenge_ms)
             .field("totp_issuer", &self.totp_issuer)
             .field("secret_key", &self.secret_key.map(|_| "(set)"))
+            .field("secret_key_previous", &self.secret_key_previous.map(|_| "(set)"))
             .field("allow_internal_urls", &self.allow_internal_urls)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("proxy_header", &self.proxy_header)

@@ -22,6 +22,9 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// The key secrets were sealed with before a rotation (`ROSTER_SECRET_KEY_PREVIOUS`):
+    /// still opens, never seals, until `roster secrets rotate` has re-sealed everything.
+    previous: Option<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -32,7 +35,18 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(key.into()) }
+        Self { cipher: XChaCha20Poly1305::new(key.into()), previous: None }
+    }
+
+    /// This box, also opening what `previous` sealed (during a key rotation).
+    pub fn with_previous(mut self, previous: &[u8; 32]) -> Self {
+        self.previous = Some(XChaCha20Poly1305::new(previous.into()));
+        self
+    }
+
+    /// Whether a previous key is configured (a rotation is under way).
+    pub fn has_previous(&self) -> bool {
+        self.previous.is_some()
     }
 
     /// A box with a fresh random key: for tests and for processes that never read secrets
@@ -66,8 +80,10 @@ impl SecretBox {
             return Err(CryptoError::Decrypt);
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+        let with =
+            |c: &XChaCha20Poly1305| c.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() });
+        with(&self.cipher)
+            .or_else(|e| self.previous.as_ref().map(with).unwrap_or(Err(e)))
             .map_err(|_| CryptoError::Decrypt)
     }
 }
@@ -161,6 +177,19 @@ mod tests {
         // Another key.
         assert_eq!(SecretBox::random().open(&sealed, "totp:1"), Err(CryptoError::Decrypt));
         assert_eq!(b.open(&sealed[..10], "totp:1"), Err(CryptoError::Decrypt));
+    }
+
+    #[test]
+    fn a_previous_key_opens_but_never_seals() {
+        let (old, new) = (new_key(), new_key());
+        let sealed_before = SecretBox::new(&old).seal(b"seed", "totp:1");
+        let rotating = SecretBox::new(&new).with_previous(&old);
+        assert_eq!(rotating.open(&sealed_before, "totp:1").as_deref(), Ok(&b"seed"[..]));
+        assert_eq!(rotating.open(&sealed_before, "totp:2"), Err(CryptoError::Decrypt), "still bound to its row");
+        let sealed_now = rotating.seal(b"seed", "totp:1");
+        assert_eq!(SecretBox::new(&new).open(&sealed_now, "totp:1").as_deref(), Ok(&b"seed"[..]));
+        assert_eq!(SecretBox::new(&old).open(&sealed_now, "totp:1"), Err(CryptoError::Decrypt));
+        assert!(rotating.has_previous() && !SecretBox::new(&new).has_previous());
     }
 
     #[test]

@@ -60,6 +60,10 @@ impl Backend {
         let oidc = Arc::new(oidc::Oidc::new(config.allow_internal_urls));
         let cpu = cpu::CpuQueue::default();
         let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
+        let secrets = match &config.secret_key_previous {
+            Some(previous) => secrets.with_previous(previous),
+            None => secrets,
+        };
         let outcomes = Arc::new(
             config.secret_key.as_ref().map(crypto::Signer::from_instance_key).unwrap_or_else(crypto::Signer::random),
         );

@@ -77,6 +77,20 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "database.updated",
     "database.deleted",
     "database.tested",
+    "database_credential.",
+    "database_credential.created",
+    "database_credential.updated",
+    "database_credential.deleted",
+    "database_credential.tested",
+    "database_mapping.",
+    "database_mapping.created",
+    "database_mapping.updated",
+    "database_mapping.deleted",
+    "database_mapping.tested",
+    "database_login.",
+    "database_login.read",
+    "secrets.",
+    "secrets.rotated",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

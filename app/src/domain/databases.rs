@@ -398,20 +398,35 @@ pub struct DatabaseSpec {
 /// then letters, digits and `@ _ - ~`. ASCII only; they appear in URLs and config files.
 /// Unique per organization, case-insensitively (see `db_id_key`).
 pub fn db_id(raw: &str) -> Result<String, FieldError> {
-    let f = |m: String| Err(FieldError::new("db_id", m));
+    identifier("db_id", "Database ID", "Database ID is required.", DB_ID_MAX, "@_-~", raw)
+}
+
+/// SlashDB's identifier rule, shared by database ids and credential names: trimmed, at most
+/// `max` bytes, a letter or underscore first, then letters, digits and the `symbols`; errors
+/// on `field`, sentences about `subject` (`missing` when empty).
+pub(crate) fn identifier(
+    field: &str,
+    subject: &str,
+    missing: &str,
+    max: usize,
+    symbols: &str,
+    raw: &str,
+) -> Result<String, FieldError> {
+    let f = |m: String| Err(FieldError::new(field, m));
     let id = raw.trim();
     if id.is_empty() {
-        return f("Database ID is required.".into());
+        return f(missing.into());
     }
-    if id.len() > DB_ID_MAX {
-        return f(format!("Database ID must be at most {DB_ID_MAX} characters."));
+    if id.len() > max {
+        return f(format!("{subject} must be at most {max} characters."));
     }
     if !id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        return f("Database ID must start with a letter or an underscore.".into());
+        return f(format!("{subject} must start with a letter or an underscore."));
     }
-    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || "@_-~".contains(*c))) {
+    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || symbols.contains(*c))) {
         let shown = if bad.is_whitespace() { "a space".to_string() } else { format!("'{bad}'") };
-        return f(format!("Database ID may only contain letters, digits and @ _ - ~ (found {shown})."));
+        let listed: Vec<String> = symbols.chars().map(String::from).collect();
+        return f(format!("{subject} may only contain letters, digits and {} (found {shown}).", listed.join(" ")));
     }
     Ok(id.to_string())
 }

@@ -250,6 +250,55 @@ pub fn can_test_database(actor: Option<Actor>, actor_is_member: bool) -> Result<
     can_manage_database(actor, actor_is_member)
 }
 
+/// Seeing a database's shared credentials (names and logins, never passwords):
+/// view-credentials or create-credentials there.
+pub fn can_view_credentials(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(actor, actor_is_member, &[Ability::ViewCredentials, Ability::CreateCredentials])
+}
+
+/// Creating, changing and deleting shared credentials: create-credentials there.
+pub fn can_manage_credentials(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(actor, actor_is_member, &[Ability::CreateCredentials])
+}
+
+/// Naming a shared credential in an account's mapping (the form's choice of credentials):
+/// whoever sees credentials, and account managers, who may assign one without seeing more
+/// than its name.
+pub fn can_name_credentials(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    member_holding(
+        actor,
+        actor_is_member,
+        &[Ability::ViewCredentials, Ability::CreateCredentials, Ability::ManageUsers],
+    )
+}
+
+/// Test Connection with a shared credential: it signs in to a database server with a stored
+/// password, so the holders of manage-database-servers, or the credential's creator while
+/// they still hold create-credentials (they know the password already).
+pub fn can_test_credential(actor: Option<Actor>, actor_is_member: bool, creator: bool) -> Result<(), Denied> {
+    if creator && can_manage_credentials(actor, actor_is_member).is_ok() {
+        return Ok(());
+    }
+    can_manage_database(actor, actor_is_member)
+}
+
+/// Test Connection with an account's mapping: manage-database-servers there (a test is a
+/// password guess against the database server, so no one else may run them).
+pub fn can_test_mapping(actor: Option<Actor>, actor_is_member: bool) -> Result<(), Denied> {
+    can_manage_database(actor, actor_is_member)
+}
+
+/// Reading the login and password a data tool must use for an account, in the clear: super
+/// admins, and API tokens holding view-credentials in the database's organization. People
+/// holding view-credentials see credentials in the console, never their passwords.
+pub fn can_read_database_login(actor: Option<Actor>, actor_is_member: bool, token: bool) -> Result<(), Denied> {
+    match actor {
+        Some(a) if a.super_admin => Ok(()),
+        Some(_) if !token => Err(Denied::NotSuperAdmin),
+        _ => member_holding(actor, actor_is_member, &[Ability::ViewCredentials]),
+    }
+}
+
 /// Giving `target` a role and extra abilities in the actor's organization (adding them, or
 /// changing what they have). `granted` is what the target would hold afterwards from the
 /// role and extras; only what is new compared with `before` must be held by the actor.
@@ -549,6 +598,59 @@ mod tests {
             ];
             assert_eq!(got, want, "{actor:?} member={member}");
         }
+    }
+
+    #[test]
+    fn credentials_and_database_logins() {
+        let holding =
+            |a: &[Ability]| Actor { id: UserId(7), super_admin: false, abilities: a.iter().copied().collect() };
+        let viewer = holding(&[Ability::ViewCredentials]);
+        let creator = holding(&[Ability::CreateCredentials]);
+        let servers = holding(&[Ability::ManageDatabaseServers]);
+        let assistant = holding(&[Ability::ManageUsers]);
+        let missing = |a| Err(Denied::MissingAbility(a));
+        // (actor, member) -> (view, manage, name)
+        type Case = (Option<Actor>, bool, [Result<(), Denied>; 3]);
+        let cases: Vec<Case> = vec![
+            (None, false, [Ok(()), Ok(()), Ok(())]),
+            (Some(ADMIN), false, [Ok(()), Ok(()), Ok(())]),
+            (Some(viewer), true, [Ok(()), missing(Ability::CreateCredentials), Ok(())]),
+            (Some(creator), true, [Ok(()), Ok(()), Ok(())]),
+            (Some(assistant), true, [missing(Ability::ViewCredentials), missing(Ability::CreateCredentials), Ok(())]),
+            (
+                Some(servers),
+                true,
+                [missing(Ability::ViewCredentials), missing(Ability::CreateCredentials), {
+                    missing(Ability::ViewCredentials)
+                }],
+            ),
+            (Some(creator), false, [Err(Denied::NotMember), Err(Denied::NotMember), Err(Denied::NotMember)]),
+        ];
+        for (actor, member, want) in cases {
+            let got = [
+                can_view_credentials(actor, member),
+                can_manage_credentials(actor, member),
+                can_name_credentials(actor, member),
+            ];
+            assert_eq!(got, want, "{actor:?} member={member}");
+        }
+        // Testing a credential: manage-database-servers, or its creator while they hold
+        // create-credentials; a mapping: manage-database-servers only.
+        assert_eq!(can_test_credential(Some(creator), true, true), Ok(()));
+        assert_eq!(can_test_credential(Some(creator), true, false), missing(Ability::ManageDatabaseServers));
+        assert_eq!(can_test_credential(Some(viewer), true, true), missing(Ability::ManageDatabaseServers));
+        assert_eq!(can_test_credential(Some(servers), true, false), Ok(()));
+        assert_eq!(can_test_mapping(Some(servers), true), Ok(()));
+        assert_eq!(can_test_mapping(Some(creator), true), missing(Ability::ManageDatabaseServers));
+        // Database logins in the clear: super admins (session or token) and tokens holding
+        // view-credentials; never a person's session without super admin.
+        assert_eq!(can_read_database_login(Some(ADMIN), false, false), Ok(()));
+        assert_eq!(can_read_database_login(Some(ADMIN), false, true), Ok(()));
+        assert_eq!(can_read_database_login(Some(viewer), true, false), Err(Denied::NotSuperAdmin));
+        assert_eq!(can_read_database_login(Some(viewer), true, true), Ok(()));
+        assert_eq!(can_read_database_login(Some(viewer), false, true), Err(Denied::NotMember));
+        assert_eq!(can_read_database_login(Some(creator), true, true), missing(Ability::ViewCredentials));
+        assert_eq!(can_read_database_login(None, false, false), Ok(()));
     }
 
     #[test]

@@ -351,7 +351,8 @@ mod tests {
     #[test]
     fn identity_follows_the_mapping() {
         let claims = json!({"sub": "248289761001", "email": "ann@example.com", "email_verified": true,
-            "preferred_username": "ann.smith", "upn": "asmith", "name": "Ann Smith", "employee": 42})
+            "preferred_username": "ann.smith", "upn": "asmith", "name": "Ann Smith", "employee": 42,
+            "nick": "ann smith"})
         .as_object()
         .cloned()
         .unwrap();
@@ -360,16 +361,19 @@ mod tests {
         assert_eq!(id.username.as_deref(), Some("asmith"));
         assert_eq!(id.email_verified, Some(true));
         assert_eq!(new_username(&id).as_deref(), Some("asmith"));
-        // "ann.smith" is not a valid username (no dots): the email's local part is used.
+        // Dots are allowed (e-mail-shaped ids); "ann smith" is not a valid username: the
+        // email's local part is used.
         let id = identity("https://idp", &claims, "preferred_username", "email", "name").unwrap();
+        assert_eq!(new_username(&id).as_deref(), Some("ann.smith"));
+        let id = identity("https://idp", &claims, "nick", "email", "name").unwrap();
         assert_eq!(new_username(&id).as_deref(), Some("ann"));
         let id = identity("https://idp", &claims, "employee", "email", "name").unwrap();
         assert_eq!(id.username.as_deref(), Some("42"));
         assert_eq!(new_username(&id).as_deref(), Some("ann"), "a number is not a username");
         // Neither usable: nothing.
         let mut neither = claims.clone();
-        neither.insert("email".into(), json!("a.b@example.com"));
-        let id = identity("https://idp", &neither, "preferred_username", "email", "name").unwrap();
+        neither.insert("email".into(), json!("1ab@example.com"));
+        let id = identity("https://idp", &neither, "nick", "email", "name").unwrap();
         assert_eq!(new_username(&id), None);
         // No subject, no identity.
         let mut no_sub = claims.clone();

@@ -205,6 +205,8 @@ pub struct NewUser {
     pub username: String,
     #[serde(default)]
     pub full_name: String,
+    /// Optional (empty: none); unique when given.
+    #[serde(default)]
     pub email: String,
     /// `None` creates an account with an unknown random password (service users).
     #[serde(default)]

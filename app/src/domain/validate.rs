@@ -10,8 +10,10 @@ pub const EMAIL_MAX: usize = 254;
 /// Upper bound in bytes: argon2 would hash megabytes happily, which is a cheap DoS.
 pub const PASSWORD_MAX_BYTES: usize = 1024;
 
-/// Usernames (SlashDB's rule): start with a letter or underscore; then letters, digits and
-/// `@ _ - ~`. ASCII only, so look-alike characters cannot impersonate an account.
+/// Usernames (SlashDB's rule, plus `.`): start with a letter or underscore; then letters,
+/// digits and `@ _ - ~ .` (identity providers send e-mail-shaped ids such as
+/// `ann.lee@corp.com`; SlashDB itself refuses the dot, which its export says). ASCII only, so
+/// look-alike characters cannot impersonate an account.
 pub fn username(raw: &str) -> Result<String, FieldError> {
     let f = |m: &str| Err(FieldError::new("username", m));
     if raw.is_empty() {
@@ -25,14 +27,19 @@ pub fn username(raw: &str) -> Result<String, FieldError> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return f("Username must start with a letter or an underscore.");
     }
-    if let Some(bad) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || "@_-~".contains(*c))) {
+    if let Some(bad) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || "@_-~.".contains(*c))) {
         let shown = if bad.is_whitespace() { "a space".to_string() } else { format!("'{bad}'") };
         return Err(FieldError::new(
             "username",
-            format!("Username may only contain letters, digits and @ _ - ~ (found {shown})."),
+            format!("Username may only contain letters, digits and @ _ - ~ . (found {shown})."),
         ));
     }
     Ok(raw.to_string())
+}
+
+/// Whether SlashDB would accept `username` as a user id (its rule has no `.`).
+pub fn slashdb_username(username: &str) -> bool {
+    !username.contains('.')
 }
 
 /// Case-insensitive key used for uniqueness and look-ups.
@@ -64,6 +71,24 @@ pub fn email(raw: &str) -> Result<String, FieldError> {
         return f("Email must not contain spaces.");
     }
     Ok(e.to_string())
+}
+
+/// An email that may be left out (SlashDB accounts, service accounts): empty, or a valid one.
+pub fn optional_email(raw: &str) -> Result<String, FieldError> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    email(raw)
+}
+
+/// The stored uniqueness key of an account's email: its `email_key`, or for an account without
+/// one a key no email can have (a space never passes `email`), unique by username, so any
+/// number of accounts go without an email while each email stays unique.
+pub fn stored_email_key(email: &str, username: &str) -> String {
+    if email.trim().is_empty() {
+        return format!(" {}", username_key(username));
+    }
+    email_key(email)
 }
 
 pub fn email_key(email: &str) -> String {
@@ -178,7 +203,7 @@ mod tests {
 
     #[test]
     fn usernames_follow_slashdb_rules() {
-        let ok = ["a", "_a", "Alice", "bob@corp", "x-y_z~1", "A9", "_"];
+        let ok = ["a", "_a", "Alice", "bob@corp", "x-y_z~1", "A9", "_", "ann.lee@corp.com", "a."];
         for u in ok {
             assert_eq!(username(u).as_deref(), Ok(u), "{u} should be accepted");
         }
@@ -189,7 +214,7 @@ mod tests {
             ("@abc", "start with a letter"),
             ("ab c", "a space"),
             ("ab/c", "'/'"),
-            ("ab.c", "'.'"),
+            (".abc", "start with a letter"),
             ("jösé", "'ö'"),
             ("abc!", "'!'"),
         ];
@@ -205,6 +230,19 @@ mod tests {
     #[test]
     fn username_key_is_case_insensitive() {
         assert_eq!(username_key("AliCe"), username_key("alice"));
+    }
+
+    #[test]
+    fn emails_may_be_left_out_and_stay_unique_when_given() {
+        assert_eq!(optional_email("  ").as_deref(), Ok(""));
+        assert_eq!(optional_email(" Ann@Example.com").as_deref(), Ok("Ann@Example.com"));
+        assert!(optional_email("ann").is_err());
+        assert_eq!(stored_email_key("Ann@Example.com", "ann"), "ann@example.com");
+        // Two accounts without an email get different keys, which no email can equal.
+        let (a, b) = (stored_email_key("", "Ann"), stored_email_key("", "bob"));
+        assert_ne!(a, b);
+        assert!(email(&a).is_err() && email(&b).is_err());
+        assert!(slashdb_username("ann_lee") && !slashdb_username("ann.lee"));
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub fn SignUpPage() -> impl IntoView {
                         <p class="muted">"This account becomes the super admin. After it exists, self sign-up closes."</p>
                         <ActionForm action=action attr:novalidate=true>
                             <Field id="username" label="Username" autocomplete="username" required=true value={super::forms::typed::<SignUp>("username")}
-                                hint="Starts with a letter or _; letters, digits and @ _ - ~." error=fe("username")/>
+                                hint="Starts with a letter or _; letters, digits and @ _ - ~ ." error=fe("username")/>
                             <Field id="full_name" label="Full name" autocomplete="name" value={super::forms::typed::<SignUp>("full_name")} error=fe("full_name")/>
                             <Field id="email" label="Email" kind="email" autocomplete="email" required=true value={super::forms::typed::<SignUp>("email")} error=fe("email")/>
                             <Field id="password" label="Password" kind="password" autocomplete="new-password" required=true

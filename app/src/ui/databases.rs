@@ -7,13 +7,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::confirm::{CancelButton, ConfirmDialog};
+use super::database_access::last_test;
 use super::forms::{outcome, succeeded, successes, typed};
 use super::json::json_resource;
 use super::{field_error, form_error, ErrorBox, Field};
 use crate::api::databases::{list_databases, DeleteDatabase, SaveDatabase, TestDatabase};
 use crate::domain::abilities::Ability;
-use crate::domain::databases::{ConnectionTest, Database, Engine, TlsMode};
-use crate::domain::users::format_time;
+use crate::domain::databases::{Database, Engine, TlsMode};
 
 /// The form's values: a definition being edited, what a refused native post carried (never
 /// the password), or a new definition's defaults.
@@ -77,22 +77,6 @@ impl Values {
     }
 }
 
-/// The "Last test" cell: outcome, when, how long, and what the driver said.
-fn last_test(t: Option<&ConnectionTest>) -> impl IntoView {
-    match t {
-        None => view! { <span class="muted">"Never"</span> }.into_any(),
-        Some(t) => {
-            let class = if t.outcome.ok() { "badge success" } else { "badge failure" };
-            view! {
-                <span class=class>{t.outcome.label()}</span>
-                <span class="muted small nowrap">{format!(" {} · {} ms", format_time(t.at), t.millis)}</span>
-                {(!t.message.is_empty()).then(|| view! { <br/><span class="muted small">{t.message.clone()}</span> })}
-            }
-            .into_any()
-        }
-    }
-}
-
 #[component]
 pub fn DatabasesPage() -> AnyView {
     let session = expect_context::<super::Session>();
@@ -110,6 +94,8 @@ pub fn DatabasesPage() -> AnyView {
     let can_create =
         move || holds(Ability::CreateDatabases) == Some(true) || holds(Ability::ManageDatabaseServers) == Some(true);
     let can_manage = move || holds(Ability::ManageDatabaseServers) == Some(true);
+    let can_see_credentials =
+        move || holds(Ability::ViewCredentials) == Some(true) || holds(Ability::CreateCredentials) == Some(true);
     let save_ok = successes(save);
     let delete_ok = successes(delete);
     let test_ok = successes(test);
@@ -194,6 +180,10 @@ pub fn DatabasesPage() -> AnyView {
                                                 <th scope="row"><strong>{id.clone()}</strong>
                                                     {(!d.description.is_empty()).then(|| view! { <br/><span class="muted">{d.description.clone()}</span> })}</th>
                                                 <td class="actions">
+                                                    {can_see_credentials().then(|| view! {
+                                                        <a class="button" href=format!("/databases/{}/credentials", super::enc(&id))
+                                                            aria-label=format!("Credentials of {id}")>"Credentials"</a>
+                                                    })}
                                                     {can_manage().then(|| view! {
                                                         <ActionForm action=test attr:class="in-cell">
                                                             <input type="hidden" name="db_id" value=test_id.clone()/>

@@ -5,6 +5,7 @@ pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod confirm;
+pub mod database_access;
 pub mod databases;
 pub mod forms;
 pub mod home;
@@ -119,6 +120,7 @@ lazy_page!(SsoRoute, sso::SsoPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
+lazy_page!(CredentialsRoute, database_access::CredentialsPage);
 lazy_page!(OrgsRoute, orgs::OrgsPage);
 lazy_page!(AccessRoute, access::ExplainPage);
 lazy_page!(ApiRoute, api_docs::ApiPage);
@@ -174,6 +176,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
+                    <Route path=path!("/databases/:db/credentials") view={Lazy::<CredentialsRoute>::new()}/>
                     <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
                     <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
                     <Route path=path!("/api") view={Lazy::<ApiRoute>::new()}/>
@@ -402,6 +405,12 @@ pub fn Field(
     #[prop(optional)] required: bool,
     #[prop(into, optional)] hint: MaybeProp<String>,
     error: Signal<Option<String>>,
+    /// The id of a `<datalist>` of suggestions.
+    #[prop(into, optional)]
+    list: Option<String>,
+    /// Called with the value as it is typed.
+    #[prop(into, optional)]
+    on_input: Option<Callback<String>>,
 ) -> impl IntoView {
     let err_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -431,6 +440,12 @@ pub fn Field(
                 required=required
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described
+                list=list
+                on:input=move |ev| {
+                    if let Some(f) = on_input {
+                        f.run(event_target_value(&ev));
+                    }
+                }
             />
             {move || hint.get().filter(|h| !h.is_empty()).map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             {move || error.get().map(|e| view! { <p class="field-error" id=err_id.clone()>{e}</p> })}

@@ -35,7 +35,7 @@ pub fn ProfilePage() -> AnyView {
                         <ActionForm action=update attr:novalidate=true>
                             <Field id="full_name" label="Full name" value=me.full_name.clone() autocomplete="name"
                                 error=Signal::derive(field_error(uv, "full_name"))/>
-                            <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" required=true
+                            <Field id="email" label="Email" kind="email" value=me.email.clone() autocomplete="email" hint="Optional."
                                 error=Signal::derive(field_error(uv, "email"))/>
                             <button type="submit" class="primary">"Save profile"</button>
                             // (below the button: it stays under the pointer)

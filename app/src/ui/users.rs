@@ -332,10 +332,10 @@ fn NewUser(
                     <p class="muted">{format!("The account joins {}, the organization you are working in.", org.get_value())}</p>
                     <ActionForm action=create attr:novalidate=true>
                         <Field id="username" label="Username" required=true value={typed::<CreateUser>("username")}
-                            hint="Starts with a letter or _; letters, digits and @ _ - ~. Cannot be changed later."
+                            hint="Starts with a letter or _; letters, digits and @ _ - ~ . Cannot be changed later."
                             error=Signal::derive(field_error(cv, "username"))/>
                         <Field id="full_name" label="Full name" value={typed::<CreateUser>("full_name")} error=Signal::derive(field_error(cv, "full_name"))/>
-                        <Field id="email" label="Email" kind="email" required=true value={typed::<CreateUser>("email")} error=Signal::derive(field_error(cv, "email"))/>
+                        <Field id="email" label="Email" kind="email" value={typed::<CreateUser>("email")} hint="Optional; unique when given." error=Signal::derive(field_error(cv, "email"))/>
                         <PasswordField id="password" label="Password" hint error=Signal::derive(field_error(cv, "password"))/>
                         <div class="field">
                             <label for="status">"Status"</label>
@@ -376,7 +376,7 @@ fn NewUser(
                         <input type="hidden" name="source" value=src.clone()/>
                         <Field id="username" label="Username" required=true value={typed::<CopyUser>("username")} error=Signal::derive(field_error(pv, "username"))/>
                         <Field id="full_name" label="Full name" value={typed::<CopyUser>("full_name")} error=Signal::derive(field_error(pv, "full_name"))/>
-                        <Field id="email" label="Email" kind="email" required=true value={typed::<CopyUser>("email")} error=Signal::derive(field_error(pv, "email"))/>
+                        <Field id="email" label="Email" kind="email" value={typed::<CopyUser>("email")} hint="Optional; unique when given." error=Signal::derive(field_error(pv, "email"))/>
                         <PasswordField id="password" label="Password" hint error=Signal::derive(field_error(pv, "password"))/>
                         {form_error(pv, FIELDS)}
                         <div class="buttons">
@@ -444,6 +444,20 @@ pub fn EditUserPage() -> impl IntoView {
     let locked = json_resource(move || (username(), unlock_ok.get()), |(u, _)| crate::api::security::sign_in_locked(u));
     let orgs = json_resource(move || live.track(), |_| crate::api::orgs::list_orgs());
     let roles = json_resource(|| (), |_| crate::api::roles::role_matrix());
+    let mapping_actions = super::database_access::MappingActions::new();
+    let mapping_changes = mapping_actions.changes();
+    // (only for readers who may see the account's mappings: view-users or manage-users)
+    let sees_mappings =
+        move || session.current().map(|m| m.super_admin || m.can(Ability::ViewUsers) || m.can(Ability::ManageUsers));
+    let mappings = json_resource(
+        move || (username(), mapping_changes(), sees_mappings()),
+        |(u, _, allowed)| async move {
+            if allowed != Some(true) {
+                return Err(super::not_for_you());
+            }
+            crate::api::databases::list_mappings(u, None).await
+        },
+    );
     let navigate = use_navigate();
     let super_admin = move || session.current().is_some_and(|m| m.super_admin);
     Effect::new(move |_| {
@@ -497,6 +511,7 @@ pub fn EditUserPage() -> impl IntoView {
                                 view! {
                                     <p class="alert">"The built-in public account stands for anonymous visitors. It never signs in and cannot be changed or deleted; what it is granted in an organization applies to everyone there."</p>
                                     <Memberships list=memberships/>
+                                    <super::database_access::DatabaseAccess username=u.username.clone() list=mappings actions=mapping_actions/>
                                     <p><A href=back>{back_text}</A></p>
                                 }.into_any()
                             } else {
@@ -509,7 +524,7 @@ pub fn EditUserPage() -> impl IntoView {
                                     <ActionForm action=update attr:novalidate=true node_ref=form>
                                         <input type="hidden" name="username" value=name_form.clone()/>
                                         <Field id="full_name" label="Full name" value=u.full_name.clone() error=Signal::derive(field_error(uv, "full_name"))/>
-                                        <Field id="email" label="Email" kind="email" value=u.email.clone() required=true error=Signal::derive(field_error(uv, "email"))/>
+                                        <Field id="email" label="Email" kind="email" value=u.email.clone() hint="Optional; unique when given." error=Signal::derive(field_error(uv, "email"))/>
                                         <div class="field">
                                             <label for="status">"Status"</label>
                                             <select id="status" name="status">
@@ -542,6 +557,7 @@ pub fn EditUserPage() -> impl IntoView {
                                     <Memberships list=memberships/>
                                     <AddToOrg username=u.username.clone() orgs roles/>
                                     <AccountLists username=u.username.clone() set=set_holder list=holders/>
+                                    <super::database_access::DatabaseAccess username=u.username.clone() list=mappings actions=mapping_actions/>
                                     <div class="danger-zone">
                                         <h2>"Delete account"</h2>
                                         <ConfirmDialog id=delete_id trigger="Delete user" trigger_label=format!("Delete {name}")

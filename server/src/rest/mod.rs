@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod avatar;
+pub mod database_access;
 pub mod databases;
 pub mod orgs;
 pub mod roles;
@@ -221,6 +222,13 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(databases::list, databases::create))
         .routes(routes!(databases::get, databases::update, databases::delete))
         .routes(routes!(databases::test))
+        .routes(routes!(database_access::list_credentials, database_access::create_credential))
+        .routes(routes!(database_access::update_credential, database_access::delete_credential))
+        .routes(routes!(database_access::test_credential))
+        .routes(routes!(database_access::list_mappings))
+        .routes(routes!(database_access::set_mapping, database_access::delete_mapping))
+        .routes(routes!(database_access::test_mapping))
+        .routes(routes!(database_access::database_login))
         .routes(routes!(access::check))
         .routes(routes!(access::explain))
         .routes(routes!(events))

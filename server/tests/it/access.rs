@@ -583,6 +583,19 @@ const CASES: &[Case] = &[
     c("rpc list_databases", "UUFFAAAAF"),
     c("rpc save_database", "UUFFAAAAF"),
     c("rpc test_database", "UUFFAAAAF"),
+    // (credentials of the persona's database in its current organization: Members and Admins
+    // hold view-credentials and create-credentials; Members also manage-database-servers)
+    c("rpc list_credentials", "UUFFAAAAF"),
+    c("rpc save_credential", "UUFFAAAAF"),
+    c("rpc credential_uses", "UUFFAAAAF"),
+    c("rpc test_credential", "UUFFAAAAF"),
+    c("rpc credential_names", "UUFFAAAAF"),
+    c("rpc delete_credential", "UUFFAAAAF"),
+    // (mappings of victim, an Acme account: admin_b works in Beta, where it is hidden)
+    c("rpc list_mappings", "UUFFFANAA"),
+    c("rpc save_mapping", "UUFFFANAF"),
+    c("rpc test_mapping", "UUFFFANAF"),
+    c("rpc delete_mapping", "UUFFFANAF"),
     c("rpc delete_database", "UUFFAAAAF"),
     c("rpc explain_access", "UUFFAANAA"),
     c("rpc sign_in_code", "AAAAAAAAA"),
@@ -650,6 +663,19 @@ const CASES: &[Case] = &[
     c("GET /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("PATCH /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("POST /orgs/{org}/databases/{db}/test", "UUFFAANAF"),
+    c("GET /orgs/{org}/databases/{db}/credentials", "UUFFAANAF"),
+    c("POST /orgs/{org}/databases/{db}/credentials", "UUFFAANAF"),
+    c("PATCH /orgs/{org}/databases/{db}/credentials/{name}", "UUFFAANAF"),
+    c("POST /orgs/{org}/databases/{db}/credentials/{name}/test", "UUFFAANAF"),
+    c("DELETE /orgs/{org}/databases/{db}/credentials/{name}", "UUFFAANAF"),
+    // (source's mappings, an Acme account: they follow the account's rules, view-users and
+    // manage-users there)
+    c("GET /orgs/{org}/users/{username}/databases", "UUFFFANAA"),
+    c("PUT /orgs/{org}/users/{username}/databases/{db}", "UUFFFANAF"),
+    c("POST /orgs/{org}/users/{username}/databases/{db}/test", "UUFFFANAF"),
+    // (super admins, and tokens holding view-credentials: the persona's token has view-users)
+    c("GET /users/{username}/databases/{db}/credentials", "UUFFFFFAF"),
+    c("DELETE /orgs/{org}/users/{username}/databases/{db}", "UUFFFANAF"),
     c("DELETE /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("GET /check", "UUFFAANAA"),
     c("GET /explain", "UUFFAANAA"),
@@ -698,7 +724,15 @@ async fn authorization_matrix() {
     assert!(rpc_routes.is_empty(), "server functions without an authorization entry: {rpc_routes:?}");
     assert!(api_routes.is_empty(), "API routes without an authorization entry: {api_routes:?}");
 
-    let app = TestApp::start().await;
+    // Each persona's SQLite databases exist in the configured folder: their Test Connections
+    // connect, so the per-caller throttle never closes during the run.
+    let sqlite_dir = tempfile::tempdir().expect("temp dir");
+    for p in PERSONAS.iter().map(|p| p.replace('_', "")).chain(["x".to_string()]) {
+        std::fs::write(sqlite_dir.path().join(format!("{p}.db")), b"").expect("sqlite file");
+    }
+    let mut config = app::backend::Config::default();
+    config.database_probes.sqlite_dir = Some(sqlite_dir.path().to_path_buf());
+    let app = TestApp::start_with(config).await;
     let admin = app.admin().await;
     let (acme, _) = two_orgs(&admin).await;
     let viewer_role = role_id(&admin, "Viewer").await;
@@ -755,6 +789,13 @@ async fn authorization_matrix() {
             .post_json(
                 "/api/v1/orgs/Acme/databases",
                 &json!({"db_id": format!("db{p}"), "engine": "sqlite", "name": format!("{p}.db")}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let (s, b) = admin
+            .post_json(
+                &format!("/api/v1/orgs/Acme/databases/db{p}/credentials"),
+                &json!({"name": format!("cred{p}"), "login": "l", "password": "p"}),
             )
             .await;
         assert_eq!(s, 201, "{b}");
@@ -828,6 +869,7 @@ async fn authorization_matrix() {
                     (format!("rpcrole{p}"), format!("rpcorg{p}"), format!("{me}@example.com"));
                 let victim2_email = format!("{victim2}@example.com");
                 let rpc_db = format!("rpcdb{p}");
+                let (rpc_cred, victim) = (format!("rpccred{p}"), format!("victim{p}"));
                 let form: Vec<(&str, &str)> = match name {
                     "switch_org" => vec![("org", &acme_s)],
                     "sign_up" => vec![
@@ -878,7 +920,23 @@ async fn authorization_matrix() {
                     "save_database" => {
                         vec![("database[db_id]", &rpc_db), ("database[engine]", "sqlite"), ("database[name]", "x.db")]
                     }
-                    "delete_database" | "test_database" => vec![("db_id", &rpc_db)],
+                    "delete_database" | "test_database" | "list_credentials" | "credential_names" => {
+                        vec![("db_id", &rpc_db)]
+                    }
+                    "save_credential" => vec![
+                        ("db_id", &rpc_db),
+                        ("fields[name]", &rpc_cred),
+                        ("fields[login]", "l"),
+                        ("fields[password]", "p"),
+                    ],
+                    "credential_uses" | "test_credential" | "delete_credential" => {
+                        vec![("db_id", &rpc_db), ("name", &rpc_cred)]
+                    }
+                    "list_mappings" => vec![("username", &victim)],
+                    "save_mapping" => {
+                        vec![("username", &victim), ("mapping[db_id]", &rpc_db), ("mapping[kind]", "none")]
+                    }
+                    "test_mapping" | "delete_mapping" => vec![("username", &victim), ("db_id", &rpc_db)],
                     "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
                     "reauthenticate" => vec![("password", "wrong password here")],
                     "confirm_totp" | "sign_in_code" => vec![("code", "000000")],
@@ -906,7 +964,9 @@ async fn authorization_matrix() {
                 let (method, path) = case.route.split_once(' ').expect("method and path");
                 // Members and databases routes act in Acme; organization routes on this
                 // persona's own org.
-                let (target, org) = if path.contains("/members") || path.contains("/databases") {
+                let (target, org) = if path.contains("/users/{username}/databases") {
+                    (format!("source{p}"), "Acme".to_string())
+                } else if path.contains("/members") || path.contains("/databases") {
                     (format!("leaver{p}"), "Acme".to_string())
                 } else {
                     (format!("victim{p}"), org_ids[0].to_string())
@@ -919,7 +979,8 @@ async fn authorization_matrix() {
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
                     .replace("{slug}", "nope")
-                    .replace("{db}", &format!("db{p}"));
+                    .replace("{db}", &format!("db{p}"))
+                    .replace("{name}", &format!("cred{p}"));
                 if path == "/check" || path == "/explain" {
                     path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
                 }
@@ -938,6 +999,11 @@ async fn authorization_matrix() {
                         json!({"db_id": format!("apidb{p}"), "engine": "postgres", "host": "db.example", "name": "n", "tls": "require"})
                     }
                     "PATCH /orgs/{org}/databases/{db}" => json!({"description": "changed"}),
+                    "POST /orgs/{org}/databases/{db}/credentials" => {
+                        json!({"name": format!("apicred{p}"), "login": "l", "password": "p"})
+                    }
+                    "PATCH /orgs/{org}/databases/{db}/credentials/{name}" => json!({"login": "l2"}),
+                    "PUT /orgs/{org}/users/{username}/databases/{db}" => json!({"kind": "none"}),
                     "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
                     "POST /tokens" => json!({"name": "api token", "kind": "api_key"}),
                     "POST /users/{username}/two-factor/reset" => json!({"reason": "matrix test"}),

@@ -1,6 +1,7 @@
 //! The `roster` binary: user, org, role and access commands, and their exit codes.
 use crate::common;
 
+use base64::Engine as _;
 use common::{roster, Served};
 
 fn db() -> (tempfile::TempDir, String) {
@@ -623,4 +624,187 @@ fn database_commands() {
     assert_eq!((c, out.trim()), (0, "Database 'Chinook' deleted."), "{err}");
     let (c, _, _) = roster(&db, &["database", "delete", "--org", "Default", "Chinook"]);
     assert_eq!(c, 4);
+}
+
+#[test]
+fn credential_and_mapping_commands() {
+    let (_d, db) = db();
+    let raw = std::env::var("ROSTER_TEST_MARIADB_URL").expect("scripts/test.sh starts MariaDB");
+    let url = reqwest::Url::parse(&raw).expect("url");
+    let (h, port) = (url.host_str().expect("host").to_string(), url.port().expect("port").to_string());
+    let (login, password, name) =
+        (url.username().to_string(), url.password().unwrap_or("").replace("%20", " "), url.path()[1..].to_string());
+    let (c, _, err) = roster(
+        &db,
+        &[
+            "database", "create", "--org", "Default", "--id", "Shop", "--engine", "mariadb", "--host", &h, "--port",
+            &port, "--name", &name, "--tls", "disable",
+        ],
+    );
+    assert_eq!(c, 0, "{err}");
+    let (c, _, err) = roster(
+        &db,
+        &[
+            "user",
+            "create",
+            "-r",
+            "Member",
+            "--org",
+            "Default",
+            "-u",
+            "mia",
+            "-e",
+            "mia@example.com",
+            "-f",
+            "M",
+            "-l",
+            "A",
+            "-p",
+            PW,
+        ],
+    );
+    assert_eq!(c, 0, "{err}");
+    // A credential with its password from standard input; a second with a wrong one.
+    let add = |name: &str, pw: &str| {
+        roster_with_input(
+            &db,
+            &[
+                "database",
+                "add-credential",
+                "--org",
+                "Default",
+                "Shop",
+                "--name",
+                name,
+                "--login",
+                &login,
+                "--password-stdin",
+            ],
+            &format!("{pw}\n"),
+        )
+    };
+    let (c, out, err) = add("reader", &password);
+    assert_eq!((c, out.trim()), (0, "Credential 'reader' created for database 'Shop'."), "{err}");
+    let (c, _, _) = add("stale", "not it");
+    assert_eq!(c, 0);
+    let (c, out, _) = roster(&db, &["database", "credentials", "--org", "Default", "Shop", "--json"]);
+    assert_eq!(c, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(!out.contains(&password) && !out.contains("not it"), "{out}");
+    // Test Connection: 0 when it connected, 9 when it did not.
+    let (c, out, _) = roster(&db, &["database", "test-credential", "--org", "Default", "Shop", "reader"]);
+    assert!(c == 0 && out.starts_with("Connected"), "{c} {out}");
+    let (c, out, _) = roster(&db, &["database", "test-credential", "--org", "Default", "Shop", "stale"]);
+    assert!(c == 9 && out.starts_with("Wrong login or password"), "{c} {out}");
+    // Mappings: one kind at a time.
+    let (c, _, err) = roster(&db, &["database", "map", "--org", "Default", "mia", "Shop"]);
+    assert_eq!(c, 6, "{err}");
+    let (c, _, err) =
+        roster(&db, &["database", "map", "--org", "Default", "mia", "Shop", "--login", "x", "--credential", "reader"]);
+    assert_eq!(c, 2, "clap refuses two kinds: {err}");
+    let (c, out, err) = roster(&db, &["database", "map", "--org", "Default", "mia", "Shop", "--credential", "Reader"]);
+    assert_eq!((c, out.trim()), (0, "'mia' mapped to database 'Shop' (a shared credential)."), "{err}");
+    let (c, out, _) = roster(&db, &["database", "mappings", "--org", "Default", "mia"]);
+    assert!(c == 0 && out.contains("Shop") && out.contains("credential reader"), "{out}");
+    let (c, out, _) = roster(&db, &["database", "test-mapping", "--org", "Default", "mia", "Shop"]);
+    assert!(c == 0 && out.starts_with("Connected"), "{c} {out}");
+    // The login a tool would get, as JSON (the operator's command line; audited).
+    let (c, out, err) = roster(&db, &["database", "login", "mia", "Shop"]);
+    assert_eq!(c, 0, "{err}");
+    let l: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!((l["source"].as_str(), l["password"].as_str()), (Some("credential"), Some(password.as_str())), "{out}");
+    let (c, out, err) = roster(&db, &["database", "delete-credential", "--org", "Default", "Shop", "reader"]);
+    assert_eq!((c, out.trim()), (0, "Credential 'reader' deleted (1 account mapping(s) through it removed)."), "{err}");
+    let (c, _, _) = roster(&db, &["database", "login", "mia", "Shop"]);
+    assert_eq!(c, 4, "no mapping left: not found");
+    let (c, _, _) = roster(&db, &["database", "unmap", "--org", "Default", "mia", "Shop"]);
+    assert_eq!(c, 4);
+}
+
+/// `roster ARGS` on `db` with the instance key `key` and, during a rotation, `previous`.
+fn roster_with_keys(db: &str, key: &str, previous: Option<&str>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_LOG", "error")
+        .env("ROSTER_SECRET_KEY", key)
+        .env_remove("ROSTER_KEY_FILE");
+    match previous {
+        Some(p) => cmd.env("ROSTER_SECRET_KEY_PREVIOUS", p),
+        None => cmd.env_remove("ROSTER_SECRET_KEY_PREVIOUS"),
+    };
+    let out = cmd.args(args).output().expect("run roster");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn secrets_new_key_and_rotate() {
+    let (_d, db) = db();
+    let (c, old, err) = roster(&db, &["secrets", "new-key"]);
+    assert_eq!(c, 0, "{err}");
+    let old = old.trim().to_string();
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(&old).map(|k| k.len()).ok(), Some(32), "{old}");
+    let (_, new, _) = roster(&db, &["secrets", "new-key"]);
+    let new = new.trim().to_string();
+    assert_ne!(old, new);
+    let define = [
+        "database",
+        "create",
+        "--org",
+        "Default",
+        "--id",
+        "Shop",
+        "--engine",
+        "postgres",
+        "--host",
+        "db.example",
+        "--name",
+        "shop",
+        "--tls",
+        "require",
+        "--default-login",
+        "fallback",
+        "--default-password-stdin",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER_DATABASE_URL", &db)
+        .env("ROSTER_LOG", "error")
+        .env("ROSTER_SECRET_KEY", &old)
+        .args(define)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"default secret\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (c, _, err) = roster_with_keys(
+        &db,
+        &old,
+        None,
+        &["user", "create", "-r", "Admin", "-u", "root", "-e", "root@example.com", "-f", "R", "-l", "A", "-p", PW],
+    );
+    assert_eq!(c, 0, "{err}");
+    // The new key alone cannot start on this database.
+    let (c, _, err) = roster_with_keys(&db, &new, None, &["database", "list", "--org", "Default"]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("cannot open the secrets stored in this database"), "{err}");
+    // A previous key that is not a key is refused as such.
+    let (c, _, err) = roster_with_keys(&db, &new, Some("short"), &["secrets", "rotate"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("ROSTER_SECRET_KEY_PREVIOUS must hold a 32-byte key"), "{err}");
+    let (c, out, err) = roster_with_keys(&db, &new, Some(&old), &["secrets", "rotate"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("databases.default_password: 1") && out.contains("Sealed 1 secrets again"), "{out}");
+    // Now the new key alone opens everything, and the old one nothing.
+    let (c, out, err) = roster_with_keys(&db, &new, None, &["database", "login", "root", "Shop"]);
+    assert_eq!(c, 0, "{err}");
+    let l: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!((l["source"].as_str(), l["password"].as_str()), (Some("default"), Some("default secret")), "{out}");
+    let (c, _, err) = roster_with_keys(&db, &old, None, &["database", "list", "--org", "Default"]);
+    assert_eq!(c, 1, "{err}");
 }

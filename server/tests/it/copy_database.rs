@@ -32,7 +32,7 @@ fn config() -> Config {
 
 /// A stand-in OpenID provider that answers discovery only (enough to configure a provider and
 /// start a sign-in through it); returns its issuer URL.
-async fn discovery_only_provider() -> String {
+pub(crate) async fn discovery_only_provider() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let issuer = format!("http://{}", listener.local_addr().expect("addr"));
     let doc = json!({

@@ -53,6 +53,7 @@ both!(
     tokens_issue_touch_revoke,
     sso_providers_links_flows,
     databases_definitions,
+    database_credentials_and_mappings,
     audit_filters_and_cursors,
     pictures_settings_throttles,
     transactions_roll_back_when_dropped,
@@ -778,6 +779,123 @@ async fn databases_definitions(store: Arc<dyn Store>, _db: TestDb) {
     tx.commit().await.unwrap();
     assert_eq!(store.list_databases(DEFAULT_ORG, None, 10).await.unwrap().len(), 2);
     assert!(store.list_databases(other, None, 10).await.unwrap().is_empty());
+}
+
+async fn database_credentials_and_mappings(store: Arc<dyn Store>, _db: TestDb) {
+    use app::domain::database_access::CredentialSpec;
+    use app::domain::databases::{ConnectionTest, TestOutcome};
+    let mut tx = store.begin().await.unwrap();
+    let other = tx.insert_org("Other", 1).await.unwrap();
+    let shop = tx.insert_database(&definition(DEFAULT_ORG, "Shop", Engine::Postgres)).await.unwrap();
+    let archive = tx.insert_database(&definition(DEFAULT_ORG, "archive", Engine::Sqlite)).await.unwrap();
+    let elsewhere = tx.insert_database(&definition(other, "Shop", Engine::Mysql)).await.unwrap();
+    let ann = tx.insert_user(&person("ann", "Ann", "ann@example.com")).await.unwrap();
+    let bob = tx.insert_user(&person("bob", "Bob", "bob@example.com")).await.unwrap();
+    let credential = |database_id, name: &str, by| CredentialRecord {
+        id: 0,
+        database_id,
+        spec: CredentialSpec { name: name.into(), login: format!("{name}_login") },
+        password: Some(vec![9, 8, 7]),
+        created_by: by,
+        created_by_name: None,
+        uses: 0,
+        created_at: 5,
+        updated_at: 6,
+        last_test: None,
+    };
+    let reader = tx.insert_credential(&credential(shop, "Reader", Some(ann))).await.unwrap();
+    let writer = tx.insert_credential(&credential(shop, "writer.x", None)).await.unwrap();
+    // Names are unique per database, case-insensitively; another database may reuse one.
+    assert_eq!(conflict(tx.insert_credential(&credential(shop, "READER", None)).await), "credential");
+    tx.insert_credential(&credential(archive, "reader", None)).await.unwrap();
+    let mut renamed = tx.credential(shop, "writer.x").await.unwrap().expect("writer");
+    renamed.spec.name = "reader".into();
+    assert_eq!(conflict(tx.update_credential(&renamed).await), "credential");
+    renamed.spec.name = "Writer".into();
+    renamed.password = None;
+    renamed.updated_at = 60;
+    tx.update_credential(&renamed).await.unwrap();
+    let mapping = |user, database_id, login: Option<&str>, credential_id| MappingRecord {
+        id: 0,
+        user_id: user,
+        database_id,
+        login: login.map(str::to_string),
+        password: login.map(|_| vec![1, 2, 3]),
+        credential_id,
+        created_at: 10,
+        updated_at: 11,
+        last_test: None,
+        db_id: String::new(),
+        credential_name: None,
+    };
+    let own = tx.insert_mapping(&mapping(ann, shop, Some("ann_db"), None)).await.unwrap();
+    tx.insert_mapping(&mapping(ann, archive, None, None)).await.unwrap();
+    tx.insert_mapping(&mapping(ann, elsewhere, None, None)).await.unwrap();
+    let through = tx.insert_mapping(&mapping(bob, shop, None, Some(reader))).await.unwrap();
+    // One mapping per (account, database).
+    assert_eq!(conflict(tx.insert_mapping(&mapping(ann, shop, None, None)).await), "mapping");
+    assert_eq!(tx.credential(shop, "reader").await.unwrap().map(|c| c.uses), Some(1));
+    assert_eq!(tx.mappings_of(ann).await.unwrap().len(), 3);
+    tx.commit().await.unwrap();
+
+    // Reads: pages by key, joined names, the creator's username.
+    let page = store.list_credentials(shop, None, 1).await.unwrap();
+    assert_eq!(page.iter().map(|c| c.spec.name.as_str()).collect::<Vec<_>>(), ["Reader"]);
+    assert_eq!((page[0].created_by, page[0].created_by_name.as_deref(), page[0].uses), (Some(ann), Some("ann"), 1));
+    let rest = store.list_credentials(shop, Some("reader"), 5).await.unwrap();
+    assert_eq!(rest.iter().map(|c| (c.id, c.spec.name.as_str())).collect::<Vec<_>>(), [(writer, "Writer")]);
+    assert_eq!((rest[0].password.as_deref(), rest[0].updated_at, rest[0].created_at), (None, 60, 5));
+    assert_eq!(store.credential_by_id(reader).await.unwrap().map(|c| c.password), Some(Some(vec![9, 8, 7])));
+    assert_eq!(store.find_credential(shop, "nope").await.unwrap(), None);
+    let anns = store.list_mappings(ann, DEFAULT_ORG, None, 10).await.unwrap();
+    assert_eq!(anns.iter().map(|m| m.db_id.as_str()).collect::<Vec<_>>(), ["archive", "Shop"], "this organization's");
+    assert_eq!(store.list_mappings(ann, DEFAULT_ORG, Some("archive"), 10).await.unwrap().len(), 1);
+    let m = store.find_mapping(ann, shop).await.unwrap().expect("own");
+    assert_eq!((m.id, m.login.as_deref(), m.password.as_deref()), (own, Some("ann_db"), Some(&[1u8, 2, 3][..])));
+    let b = store.find_mapping(bob, shop).await.unwrap().expect("through");
+    assert_eq!((b.id, b.credential_name.as_deref(), b.login.as_deref()), (through, Some("Reader"), None));
+    let both = store.databases_by_key("shop", 10).await.unwrap();
+    assert_eq!(both.iter().map(|d| d.id).collect::<Vec<_>>(), [shop, elsewhere]);
+
+    // Tests are kept; changes keep the creation time; a login and a credential never mix.
+    let test = ConnectionTest { outcome: TestOutcome::Connected, message: "ok".into(), millis: 3, at: 77 };
+    let mut tx = store.begin().await.unwrap();
+    tx.record_credential_test(reader, &test).await.unwrap();
+    tx.record_mapping_test(own, &test).await.unwrap();
+    let mut m = tx.mapping(ann, shop).await.unwrap().expect("own");
+    m.login = None;
+    m.password = None;
+    m.credential_id = Some(writer);
+    m.updated_at = 99;
+    tx.update_mapping(&m).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.find_credential(shop, "reader").await.unwrap().and_then(|c| c.last_test), Some(test.clone()));
+    let m = store.find_mapping(ann, shop).await.unwrap().expect("own");
+    assert_eq!(
+        (m.credential_name.as_deref(), m.created_at, m.updated_at, m.last_test.clone()),
+        (Some("Writer"), 10, 99, Some(test))
+    );
+    let mut tx = store.begin().await.unwrap();
+    let mut mixed = m.clone();
+    mixed.login = Some("x".into());
+    assert!(tx.update_mapping(&mixed).await.is_err(), "a mapping has a login or a credential, not both");
+    drop(tx);
+
+    // Deleting a credential takes the mappings through it; deleting an account or a database
+    // takes theirs; deleting the creator keeps the credential.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_credential(reader).await.unwrap();
+    assert_eq!(tx.mapping(bob, shop).await.unwrap(), None);
+    tx.delete_user(ann).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.list_mappings(ann, DEFAULT_ORG, None, 10).await.unwrap().len(), 0);
+    assert_eq!(store.list_credentials(shop, None, 10).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_mapping(&mapping(bob, archive, None, None)).await.unwrap();
+    tx.delete_database(archive).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.find_mapping(bob, archive).await.unwrap(), None);
+    assert!(store.list_credentials(archive, None, 10).await.unwrap().is_empty());
 }
 
 async fn audit_filters_and_cursors(store: Arc<dyn Store>, _db: TestDb) {

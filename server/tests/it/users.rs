@@ -600,3 +600,50 @@ async fn accounts_in_other_organizations_are_not_found_whether_they_exist_or_not
     let (s, _) = admin.post_json("/api/v1/orgs/Acme/members", &json!({"username": "cy", "role": 1})).await;
     assert_eq!(s, 201);
 }
+
+#[tokio::test]
+async fn accounts_may_go_without_an_email_and_ids_may_hold_dots() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let pw = common::MEMBER_PW;
+    // Any number of accounts without an email; e-mail-shaped ids from identity providers.
+    for name in ["svc_backup", "svc_report", "ann.lee@corp.com"] {
+        let (s, b) = admin.post_json("/api/v1/users", &json!({"username": name, "password": pw})).await;
+        assert_eq!(s, 201, "{name}: {b}");
+        assert_eq!(b["email"], json!(""), "{b}");
+    }
+    let (s, b) = admin.post_json("/api/v1/users", &json!({"username": ".dot", "password": pw})).await;
+    assert_eq!((s, b["error"]["fields"][0]["field"].clone()), (422, json!("username")), "{b}");
+    // They sign in by username.
+    let c = app.browser();
+    let (s, b) = c.rpc("sign_in", &[("login", "Ann.Lee@corp.com"), ("password", pw)]).await;
+    assert_eq!(s, 200, "{b}");
+    // An email given later is unique as before; taking it away frees it.
+    let (s, _) = admin.patch_json("/api/v1/users/svc_backup", &json!({"email": "ops@example.com"})).await;
+    assert_eq!(s, 200);
+    let (s, b) = admin.patch_json("/api/v1/users/svc_report", &json!({"email": "OPS@example.com"})).await;
+    assert_eq!((s, code(&b)), (409, "conflict".to_string()), "{b}");
+    let (s, b) = admin.patch_json("/api/v1/users/svc_backup", &json!({"email": ""})).await;
+    assert_eq!((s, b["email"].clone()), (200, json!("")), "{b}");
+    let (s, b) = admin.patch_json("/api/v1/users/svc_report", &json!({"email": "ops@example.com"})).await;
+    assert_eq!(s, 200, "{b}");
+    // Sorted by email, pages walk every account once, the ones without an email first.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let url = match &after {
+            Some(a) => format!("/api/v1/users?sort=email&limit=2&after={a}"),
+            None => "/api/v1/users?sort=email&limit=2".to_string(),
+        };
+        let (s, page) = admin.get(&url).await;
+        assert_eq!(s, 200, "{page}");
+        for u in page["users"].as_array().expect("users") {
+            seen.push(u["username"].as_str().unwrap_or("").to_string());
+        }
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["ann.lee@corp.com", "svc_backup", "admin", "svc_report", "public"], "{seen:?}");
+}

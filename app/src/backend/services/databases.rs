@@ -18,7 +18,7 @@ use crate::domain::policy::{self, Actor, Denied};
 const PAGE: u32 = 50;
 
 /// What a sealed default password is bound to.
-fn aad(id: i64) -> String {
+pub(crate) fn default_password_aad(id: i64) -> String {
     format!("database:{id}:default_password")
 }
 
@@ -56,7 +56,7 @@ fn not_found() -> Error {
 
 /// The caller in `org` from the in-memory model, with its membership there and the
 /// organization's name, for reads.
-fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(Option<Actor>, bool, String), Error> {
+pub(super) fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(Option<Actor>, bool, String), Error> {
     let actor = ctx.reader(b, org)?;
     let m = b.access.read();
     let name = m.orgs.get(&org).cloned().ok_or_else(|| Error::not_found("Organization"))?;
@@ -65,7 +65,7 @@ fn reader(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(Option<Actor>, bool, St
 
 /// Opens the write transaction and checks `rule` against the caller as read in it (a
 /// membership or role removed a moment ago counts).
-async fn writer(
+pub(super) async fn writer(
     b: &Backend,
     ctx: &Ctx,
     org: OrgId,
@@ -119,7 +119,8 @@ pub async fn create(b: &Backend, ctx: &Ctx, org: OrgId, input: DatabaseInput) ->
     record.id = tx.insert_database(&record).await?;
     // Sealed once the row has its id, which the seal is bound to.
     if !input.default_password.is_empty() {
-        record.default_password = Some(b.secrets.seal(input.default_password.as_bytes(), &aad(record.id)));
+        record.default_password =
+            Some(b.secrets.seal(input.default_password.as_bytes(), &default_password_aad(record.id)));
         tx.update_database(&record).await?;
     }
     let mut ev = audit(b, ctx, "database.created", true);
@@ -141,7 +142,7 @@ pub async fn update(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str, patch: Data
     let default_password = match (&spec.default_login, input.default_password.is_empty()) {
         (None, _) => None,
         (Some(_), true) => before.default_password.clone(),
-        (Some(_), false) => Some(b.secrets.seal(input.default_password.as_bytes(), &aad(before.id))),
+        (Some(_), false) => Some(b.secrets.seal(input.default_password.as_bytes(), &default_password_aad(before.id))),
     };
     let after = DatabaseRecord { spec, default_password, updated_at: b.now(), ..before.clone() };
     tx.update_database(&after).await?;
@@ -181,32 +182,9 @@ pub async fn test(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<Con
     let (actor, member, _) = reader(b, ctx, org)?;
     policy::can_test_database(actor, member).map_err(Error::Forbidden)?;
     let record = b.store.find_database(org, &databases::db_id_key(db_id.trim())).await?.ok_or_else(not_found)?;
-    // The operator at the command line is not throttled; people and tokens are.
-    let throttle = ctx.actor_id().map(|id| format!("dbtest:{}", id.0));
-    if let Some(key) = &throttle {
-        let now = b.now();
-        let mut tx = b.store.begin().await?;
-        if !tx.throttle_claim(key, now).await? {
-            let next = tx.throttle_state(key).await?.map(|(_, next)| next).unwrap_or(now + 1_000);
-            tx.commit().await?;
-            return Err(Error::TooManyRequests { wait_secs: ((next - now + 999) / 1000).max(1) });
-        }
-        tx.commit().await?;
-    }
     let password = open_default_password(b, &record)?;
-    let target =
-        Target { spec: &record.spec, login: record.spec.default_login.as_deref(), password: password.as_deref() };
-    let probed = db_probe::probe(&b.config.database_probes, &target).await;
-    let test = ConnectionTest {
-        outcome: probed.outcome,
-        message: probed.message,
-        millis: probed.elapsed.as_millis().min(u64::MAX as u128) as u64,
-        at: b.now(),
-    };
+    let test = probe_throttled(b, ctx, &record.spec, record.spec.default_login.as_deref(), password.as_deref()).await?;
     let mut tx = b.store.begin().await?;
-    if let (Some(key), true) = (&throttle, test.outcome.ok()) {
-        tx.throttle_clear(key).await?;
-    }
     // (a definition deleted meanwhile keeps nothing: the update finds no row)
     tx.record_database_test(record.id, &test).await?;
     let mut ev = audit(b, ctx, "database.tested", test.outcome.ok());
@@ -221,10 +199,47 @@ pub async fn test(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<Con
     Ok(test)
 }
 
+/// One Test Connection to `spec` as `login`, throttled per caller: failures count, as for
+/// sign-in (it would otherwise scan ports and guess passwords for whoever may run it), and a
+/// success clears the count. Definitions, credentials and mappings share one throttle.
+pub(super) async fn probe_throttled(
+    b: &Backend,
+    ctx: &Ctx,
+    spec: &databases::DatabaseSpec,
+    login: Option<&str>,
+    password: Option<&str>,
+) -> Result<ConnectionTest, Error> {
+    // The operator at the command line is not throttled; people and tokens are.
+    let throttle = ctx.actor_id().map(|id| format!("dbtest:{}", id.0));
+    if let Some(key) = &throttle {
+        let now = b.now();
+        let mut tx = b.store.begin().await?;
+        if !tx.throttle_claim(key, now).await? {
+            let next = tx.throttle_state(key).await?.map(|(_, next)| next).unwrap_or(now + 1_000);
+            tx.commit().await?;
+            return Err(Error::TooManyRequests { wait_secs: ((next - now + 999) / 1000).max(1) });
+        }
+        tx.commit().await?;
+    }
+    let probed = db_probe::probe(&b.config.database_probes, &Target { spec, login, password }).await;
+    let test = ConnectionTest {
+        outcome: probed.outcome,
+        message: probed.message,
+        millis: probed.elapsed.as_millis().min(u64::MAX as u128) as u64,
+        at: b.now(),
+    };
+    if let (Some(key), true) = (&throttle, test.outcome.ok()) {
+        let mut tx = b.store.begin().await?;
+        tx.throttle_clear(key).await?;
+        tx.commit().await?;
+    }
+    Ok(test)
+}
+
 /// The default login and its password in the clear, for the server's own use (Test
 /// Connection, the credentials tools ask for): never for a view.
 pub fn open_default_password(b: &Backend, r: &DatabaseRecord) -> Result<Option<String>, Error> {
     let Some(sealed) = &r.default_password else { return Ok(None) };
-    let plain = b.secrets.open(sealed, &aad(r.id)).map_err(crate::backend::error::internal)?;
+    let plain = b.secrets.open(sealed, &default_password_aad(r.id)).map_err(crate::backend::error::internal)?;
     Ok(Some(String::from_utf8(plain).map_err(crate::backend::error::internal)?))
 }

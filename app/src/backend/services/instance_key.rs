@@ -45,6 +45,13 @@ pub async fn verify(b: &Backend) -> Result<(), KeyCheck> {
     }
 }
 
+/// Seals the check value again under the current key, inside the caller's transaction (a key
+/// rotation: afterwards only the new key passes `verify`).
+pub(crate) async fn reseal(b: &Backend, tx: &mut Box<dyn crate::backend::store::Tx>) -> Result<(), StoreError> {
+    let sealed = b.secrets.seal(KNOWN, PURPOSE);
+    tx.set_setting(SETTING, &base64::engine::general_purpose::STANDARD.encode(sealed)).await
+}
+
 /// Whether `secrets` opens `stored`, the value of the `SETTING` a database holds: the key is
 /// the one its secrets were sealed with. (Reads only: `copy-database` checks a source with it.)
 pub fn opens(secrets: &SecretBox, stored: &str) -> bool {

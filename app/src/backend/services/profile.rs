@@ -13,7 +13,7 @@ pub async fn update(b: &Backend, ctx: &Ctx, full_name: &str, email: &str) -> Res
     let me = ctx.user()?;
     let mut f = Fields::default();
     let full_name = f.take(validate::full_name(full_name));
-    let email = f.take(validate::email(email));
+    let email = f.take(validate::optional_email(email));
     f.finish()?;
     let (Some(full_name), Some(email)) = (full_name, email) else {
         return Err(Error::invalid("email", "Invalid input."));

@@ -17,7 +17,8 @@ use crate::domain::policy;
 use crate::domain::security::{RecoveryCodes, SecurityStatus, TotpEnrolment};
 use crate::domain::validate;
 
-fn aad(user: UserId) -> String {
+/// What a TOTP seed is bound to (its account).
+pub(crate) fn totp_aad(user: UserId) -> String {
     format!("totp:{}", user.0)
 }
 
@@ -40,7 +41,7 @@ pub async fn begin_totp(b: &Backend, ctx: &Ctx) -> Result<TotpEnrolment, Error> 
     let u = ctx.user()?.clone();
     sudo_credentials(b, ctx)?;
     let secret = totp::new_secret();
-    let sealed = b.secrets.seal(&secret, &aad(u.id));
+    let sealed = b.secrets.seal(&secret, &totp_aad(u.id));
     let mut tx = b.store.begin().await?;
     if tx.totp(u.id).await?.is_some_and(|t| t.confirmed) {
         return Err(Error::Conflict {
@@ -65,7 +66,7 @@ pub async fn resume_totp(b: &Backend, ctx: &Ctx) -> Result<Option<TotpEnrolment>
     let pending = tx.totp(u.id).await?.filter(|t| !t.confirmed);
     tx.commit().await?;
     let Some(pending) = pending else { return Ok(None) };
-    let secret = b.secrets.open(&pending.secret, &aad(u.id)).map_err(crate::backend::internal)?;
+    let secret = b.secrets.open(&pending.secret, &totp_aad(u.id)).map_err(crate::backend::internal)?;
     let uri = totp::otpauth_uri(&b.config.totp_issuer, &u.username, &secret);
     let qr_svg = totp::qr_svg(&uri).ok_or_else(|| crate::backend::internal("QR code could not be rendered"))?;
     Ok(Some(TotpEnrolment { secret: totp::base32(&secret), uri, qr_svg }))
@@ -90,7 +91,7 @@ pub async fn confirm_totp(b: &Backend, ctx: &Ctx, code: &str) -> Result<Recovery
         tx.commit().await?;
         return Err(too_many());
     }
-    let secret = b.secrets.open(&pending.secret, &aad(u.id)).map_err(crate::backend::internal)?;
+    let secret = b.secrets.open(&pending.secret, &totp_aad(u.id)).map_err(crate::backend::internal)?;
     let Some(step) = totp::matching_steps(&secret, code, now).first().copied() else {
         let mut ev = audit(b, ctx, "2fa.enabled", false);
         ev.target = Some(u.username.clone());
@@ -219,7 +220,7 @@ pub(crate) async fn verify_code(
         return Ok(tx.use_recovery_code(user, &totp::recovery_hash(code), now).await?.then_some("recovery_code"));
     }
     let Some(t) = tx.totp(user).await?.filter(|t| t.confirmed) else { return Ok(None) };
-    let secret = b.secrets.open(&t.secret, &aad(user)).map_err(crate::backend::internal)?;
+    let secret = b.secrets.open(&t.secret, &totp_aad(user)).map_err(crate::backend::internal)?;
     for step in totp::matching_steps(&secret, code, now) {
         if tx.consume_totp_step(user, step).await? {
             return Ok(Some("totp"));
@@ -350,7 +351,7 @@ fn sign_in_keys(u: &crate::backend::store::UserRecord) -> [String; 4] {
         super::throttles::password_throttle_key(u.id),
         code_throttle_key(u.id),
         format!("name:{}", validate::username_key(&u.username)),
-        format!("name:{}", u.email.to_lowercase()),
+        format!("name:{}", validate::stored_email_key(&u.email, &u.username)),
     ]
 }
 

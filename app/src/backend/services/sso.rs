@@ -25,7 +25,8 @@ use crate::domain::validate;
 /// How long the browser has at the provider.
 const FLOW_MS: i64 = 10 * 60_000;
 
-fn aad(slug: &str) -> String {
+/// What a provider's client secret is bound to (its slug).
+pub(crate) fn client_secret_aad(slug: &str) -> String {
     format!("sso:{slug}")
 }
 
@@ -175,7 +176,7 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
         display_name,
         issuer,
         client_id,
-        client_secret: (!secret.is_empty()).then(|| b.secrets.seal(secret.as_bytes(), &aad(&slug))),
+        client_secret: (!secret.is_empty()).then(|| b.secrets.seal(secret.as_bytes(), &client_secret_aad(&slug))),
         scopes,
         username_claim,
         email_claim,
@@ -236,9 +237,10 @@ pub struct Begun {
 fn config_of(b: &Backend, p: &SsoProviderRecord) -> Result<ProviderConfig, Error> {
     let redirect = redirect_uri(b, &p.slug).ok_or_else(unavailable)?;
     let client_secret = match &p.client_secret {
-        Some(sealed) => {
-            Some(String::from_utf8(b.secrets.open(sealed, &aad(&p.slug)).map_err(internal)?).map_err(internal)?)
-        }
+        Some(sealed) => Some(
+            String::from_utf8(b.secrets.open(sealed, &client_secret_aad(&p.slug)).map_err(internal)?)
+                .map_err(internal)?,
+        ),
         None => None,
     };
     Ok(ProviderConfig {

@@ -102,7 +102,11 @@ pub async fn get(b: &Backend, ctx: &Ctx, username: &str) -> Result<User, Error> 
 
 /// The account if the caller may see it.
 async fn visible(b: &Backend, ctx: &Ctx, username: &str) -> Result<UserRecord, Error> {
-    let org = ctx.org();
+    visible_in(b, ctx, ctx.org(), username).await
+}
+
+/// The account if the caller may see it from organization `org`.
+pub(crate) async fn visible_in(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -> Result<UserRecord, Error> {
     let actor = ctx.reader(b, org)?;
     let actor_member = actor.is_some_and(|a| b.access.read().is_member(a.id, org));
     // The ability comes first: without it, even a missing account is "forbidden".
@@ -228,7 +232,7 @@ fn validate_new(b: &Backend, n: &NewUser) -> Result<ValidNew, Error> {
     let mut f = Fields::default();
     let username = f.take(validate::username(&n.username));
     let full_name = f.take(validate::full_name(&n.full_name));
-    let email = f.take(validate::email(&n.email));
+    let email = f.take(validate::optional_email(&n.email));
     let context = [n.username.as_str(), validate::email_local(&n.email)];
     let password = match &n.password {
         Some(p) => f.take(check_new(&b.config.password_policy, "password", p, &context)).map(Some),
@@ -363,12 +367,14 @@ pub async fn copy(b: &Backend, ctx: &Ctx, source: &str, n: NewUser) -> Result<Us
             tx.set_member_extras(org, id, g.extras).await?;
         }
     }
+    let mappings = super::database_access::copy_mappings(b, &mut tx, src.id, id).await?;
     let record =
         tx.user_by_username(&validate::username_key(&v.username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let mut ev = audit(b, ctx, "user.created", true);
     ev.target = Some(record.username.clone());
     let mut snap = user_snapshot(&record);
     snap["copied_from"] = json!(src.username);
+    snap["database_mappings"] = json!(mappings);
     ev.after = Some(snap);
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::User(id)).await?;
@@ -454,7 +460,7 @@ pub async fn update(b: &Backend, ctx: &Ctx, username: &str, c: UserChanges) -> R
     ctx.actor()?;
     let mut f = Fields::default();
     let full_name = c.full_name.as_deref().map(validate::full_name).and_then(|r| f.take(r));
-    let email = c.email.as_deref().map(validate::email).and_then(|r| f.take(r));
+    let email = c.email.as_deref().map(validate::optional_email).and_then(|r| f.take(r));
     let context_email = c.email.clone().unwrap_or_default();
     let context = [username, validate::email_local(&context_email)];
     let password = c

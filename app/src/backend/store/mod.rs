@@ -18,6 +18,7 @@ pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
+pub mod sealed;
 pub mod second_factors;
 pub mod sessions;
 pub mod settings;
@@ -36,6 +37,7 @@ pub use access::*;
 pub use audit::*;
 pub use databases::*;
 pub use pictures::*;
+pub use sealed::*;
 pub use second_factors::*;
 pub use sessions::*;
 pub use settings::*;
@@ -77,6 +79,8 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("sso_links.issuer, sso_links.subject", "sso_link"),
     ("sso_links.provider_id, sso_links.user_id", "sso_link"),
     ("databases.org_id, databases.db_id_key", "db_id"),
+    ("database_credentials.database_id, database_credentials.name_key", "credential"),
+    ("database_mappings.user_id, database_mappings.database_id", "mapping"),
     // PostgreSQL reports the violated constraint or unique index by name
     // (migrations/postgres names every one of them).
     ("users_username_key", "username"),
@@ -89,6 +93,8 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("sso_links_issuer_subject", "sso_link"),
     ("sso_links_provider_user", "sso_link"),
     ("databases_org_db_id", "db_id"),
+    ("database_credentials_name", "credential"),
+    ("database_mappings_user_database", "mapping"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -152,6 +158,7 @@ pub trait Store:
     + SsoStore
     + AuditStore
     + DatabaseStore
+    + DatabaseAccessStore
     + PictureStore
     + ThrottleStore
     + SettingsStore
@@ -238,6 +245,8 @@ pub trait Tx:
     + SsoTx
     + AuditTx
     + DatabaseTx
+    + DatabaseAccessTx
+    + SealedTx
     + PictureTx
     + ThrottleTx
     + SettingsTx
@@ -337,8 +346,9 @@ mod tests {
 pub mod prelude {
     pub use super::access::{AccessStore, AccessTx};
     pub use super::audit::{AuditStore, AuditTx};
-    pub use super::databases::{DatabaseStore, DatabaseTx};
+    pub use super::databases::{DatabaseAccessStore, DatabaseAccessTx, DatabaseStore, DatabaseTx};
     pub use super::pictures::{PictureStore, PictureTx};
+    pub use super::sealed::SealedTx;
     pub use super::second_factors::{SecondFactorStore, SecondFactorTx};
     pub use super::sessions::{SessionStore, SessionTx};
     pub use super::settings::{SettingsStore, SettingsTx};

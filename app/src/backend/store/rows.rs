@@ -85,3 +85,87 @@ impl DatabaseColumns {
         })
     }
 }
+
+/// The last Test Connection from its four columns (`at` 0: never tested; an outcome this
+/// version does not know reads as "other").
+pub(crate) fn last_test(at: i64, outcome: String, message: String, millis: i64) -> Option<ConnectionTestOf> {
+    use crate::domain::databases::TestOutcome;
+    (at > 0).then(|| ConnectionTestOf {
+        outcome: TestOutcome::parse(&outcome).unwrap_or(TestOutcome::Other),
+        message,
+        millis: millis.max(0) as u64,
+        at,
+    })
+}
+
+type ConnectionTestOf = crate::domain::databases::ConnectionTest;
+
+/// A shared credential from a row of `CREDENTIAL_COLS` (both backends: the columns and their
+/// Rust types are the same).
+macro_rules! credential_row {
+    ($r:expr) => {{
+        let r = $r;
+        Ok::<_, sqlx::Error>(crate::backend::store::CredentialRecord {
+            id: r.try_get("id")?,
+            database_id: r.try_get("database_id")?,
+            spec: crate::domain::database_access::CredentialSpec {
+                name: r.try_get("name")?,
+                login: r.try_get("login")?,
+            },
+            password: r.try_get("password")?,
+            created_by: r.try_get::<Option<i64>, _>("created_by")?.map(crate::domain::ids::UserId),
+            created_by_name: r.try_get("created_by_name")?,
+            uses: r.try_get("uses")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            last_test: crate::backend::store::rows::last_test(
+                r.try_get("last_test_at")?,
+                r.try_get("last_test_outcome")?,
+                r.try_get("last_test_message")?,
+                r.try_get("last_test_millis")?,
+            ),
+        })
+    }};
+}
+pub(crate) use credential_row;
+
+/// The columns `credential_row!` reads, from `database_credentials c` left-joined with the
+/// creator `u`.
+pub(crate) const CREDENTIAL_COLS: &str = "c.id, c.database_id, c.name, c.login, c.password, c.created_by, \
+     u.username AS created_by_name, c.created_at, c.updated_at, c.last_test_at, c.last_test_outcome, \
+     c.last_test_message, c.last_test_millis, \
+     (SELECT COUNT(*) FROM database_mappings x WHERE x.credential_id = c.id) AS uses";
+pub(crate) const CREDENTIAL_FROM: &str = "database_credentials c LEFT JOIN users u ON u.id = c.created_by";
+
+/// A mapping from a row of `MAPPING_COLS`.
+macro_rules! mapping_row {
+    ($r:expr) => {{
+        let r = $r;
+        Ok::<_, sqlx::Error>(crate::backend::store::MappingRecord {
+            id: r.try_get("id")?,
+            user_id: crate::domain::ids::UserId(r.try_get("user_id")?),
+            database_id: r.try_get("database_id")?,
+            login: r.try_get("login")?,
+            password: r.try_get("password")?,
+            credential_id: r.try_get("credential_id")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            last_test: crate::backend::store::rows::last_test(
+                r.try_get("last_test_at")?,
+                r.try_get("last_test_outcome")?,
+                r.try_get("last_test_message")?,
+                r.try_get("last_test_millis")?,
+            ),
+            db_id: r.try_get("db_id")?,
+            credential_name: r.try_get("credential_name")?,
+        })
+    }};
+}
+pub(crate) use mapping_row;
+
+/// The columns `mapping_row!` reads, from `MAPPING_FROM`.
+pub(crate) const MAPPING_COLS: &str = "m.id, m.user_id, m.database_id, m.login, m.password, m.credential_id, \
+     m.created_at, m.updated_at, m.last_test_at, m.last_test_outcome, m.last_test_message, m.last_test_millis, \
+     d.db_id, c.name AS credential_name";
+pub(crate) const MAPPING_FROM: &str = "database_mappings m JOIN databases d ON d.id = m.database_id \
+     LEFT JOIN database_credentials c ON c.id = m.credential_id";

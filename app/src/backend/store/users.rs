@@ -92,7 +92,7 @@ impl UserRecord {
         let value = match sort {
             SortField::Username => KeyValue::Text(self.username.to_ascii_lowercase()),
             SortField::FullName => KeyValue::Text(self.full_name.to_lowercase()),
-            SortField::Email => KeyValue::Text(self.email.to_lowercase()),
+            SortField::Email => KeyValue::Text(crate::domain::validate::stored_email_key(&self.email, &self.username)),
             SortField::Status => KeyValue::Text(self.status.as_str().to_string()),
             SortField::TwoFactor => KeyValue::Int(self.two_factor as i64),
             SortField::CreatedAt => KeyValue::Int(self.created_at),

@@ -77,8 +77,13 @@ impl TestApp {
     /// its own store (pool), access model, caches and listener, the same configuration (give
     /// the first one an instance key: secrets sealed by one must open on the other) and clock.
     pub async fn second_instance(&self) -> TestApp {
+        self.second_instance_with((*self.backend.config).clone()).await
+    }
+
+    /// Another instance on this app's database, with a configuration of its own (another
+    /// instance key, say).
+    pub async fn second_instance_with(&self, config: Config) -> TestApp {
         let store = app::backend::store::open(&self.db_url).await.expect("open the same database");
-        let config = (*self.backend.config).clone();
         let backend = Backend::new(store, config, self.clock.clone());
         backend.load_access().await.expect("load access model");
         // (the change feed only: tests that need the polling backstop call `sync` themselves)

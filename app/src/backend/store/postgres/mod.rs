@@ -6,9 +6,11 @@
 //! on both).
 mod access;
 mod audit;
+mod database_access;
 mod databases;
 pub(crate) mod feed;
 mod pictures;
+mod sealed;
 mod second_factors;
 mod sessions;
 mod settings;

@@ -7,10 +7,10 @@ use crate::backend::store::rows::DatabaseColumns;
 use crate::backend::store::{DatabaseRecord, DatabaseStore, DatabaseTx, StoreResult};
 use crate::domain::ids::OrgId;
 
-const COLS: &str = "id, org_id, db_id, engine, host, port, name, tls, description, default_login, \
+pub(super) const COLS: &str = "id, org_id, db_id, engine, host, port, name, tls, description, default_login, \
      default_password, created_at, updated_at, last_test_at, last_test_outcome, last_test_message, last_test_millis";
 
-fn row(r: &sqlx::sqlite::SqliteRow) -> Result<DatabaseRecord, sqlx::Error> {
+pub(super) fn row(r: &sqlx::sqlite::SqliteRow) -> Result<DatabaseRecord, sqlx::Error> {
     DatabaseColumns {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
@@ -113,17 +113,28 @@ impl DatabaseTx for SqliteTx {
     }
 
     async fn record_database_test(&mut self, id: i64, t: &crate::domain::databases::ConnectionTest) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE databases SET last_test_at = ?, last_test_outcome = ?, last_test_message = ?, \
-             last_test_millis = ? WHERE id = ?",
-        )
-        .bind(t.at)
-        .bind(t.outcome.as_str())
-        .bind(&t.message)
-        .bind(t.millis.min(i64::MAX as u64) as i64)
-        .bind(id)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        record_test(&mut self.tx, "databases", id, t).await
     }
+}
+
+/// Keeps a Test Connection's outcome on row `id` of `table` (definitions, credentials and
+/// mappings have the same four `last_test_*` columns).
+pub(super) async fn record_test(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    id: i64,
+    t: &crate::domain::databases::ConnectionTest,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET last_test_at = ?, last_test_outcome = ?, last_test_message = ?, \
+         last_test_millis = ? WHERE id = ?"
+    ))
+    .bind(t.at)
+    .bind(t.outcome.as_str())
+    .bind(&t.message)
+    .bind(t.millis.min(i64::MAX as u64) as i64)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

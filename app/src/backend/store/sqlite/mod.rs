@@ -7,8 +7,10 @@
 //! each port's SQL lives in the file of the same name (`users.rs`, `access.rs`, ...).
 mod access;
 mod audit;
+mod database_access;
 mod databases;
 mod pictures;
+mod sealed;
 mod second_factors;
 mod sessions;
 mod settings;
