@@ -195,6 +195,14 @@ pub enum Command {
     /// API keys and personal access tokens (e.g. for service accounts).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
+    /// account; try --dry-run first).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export accounts: SlashDB's users.cfg, CSV or JSON Lines (with password hashes: keep the
+    /// file safe).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Copy an instance's SQLite database into a new PostgreSQL database (the upgrade path
     /// from the embedded default).
     ///
@@ -216,6 +224,83 @@ pub struct CopyDatabaseArgs {
     /// The database to copy into: `postgres://USER:PASSWORD@HOST/DB`, an existing, empty database.
     #[arg(long)]
     pub to: String,
+}
+
+/// What every import takes.
+#[derive(Args, Debug, Clone)]
+pub struct ImportFlags {
+    /// Report what would happen; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave accounts that exist and differ from the file as they are.
+    #[arg(long, conflicts_with = "update_existing")]
+    pub skip_existing: bool,
+    /// Change accounts that exist and differ to what the file says (memberships, mappings and
+    /// list entries the file does not name are kept).
+    #[arg(long)]
+    pub update_existing: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// SlashDB's users.cfg: ids, names, emails, password hashes (re-hashed to argon2id at the
+    /// first sign-in), API keys (kept as hashes, to rotate), view/edit lists, dbdef/querydef/
+    /// userdef as abilities in the organization, database logins. `admin` becomes a super
+    /// admin; `public` is Roster's built-in public account.
+    Slashdb {
+        /// The users.cfg file.
+        #[arg(long)]
+        users: std::path::PathBuf,
+        /// The organization the accounts join (default: the default organization).
+        #[arg(long)]
+        org: Option<String>,
+        /// `encrypted` (SlashDB's dbpass values are ciphertext under SlashDB's secret: logins
+        /// are imported, passwords left to set) or `plaintext` (after `slashdb-secret decrypt`).
+        #[arg(long, default_value = "encrypted", value_parser = ["encrypted", "plaintext"])]
+        passwords: String,
+        #[command(flatten)]
+        flags: ImportFlags,
+    },
+    /// Accounts from CSV (one row per membership) or JSON Lines (one account per line, as
+    /// `roster export users --format jsonl` writes), with memberships, roles and password
+    /// hashes from other systems.
+    Users {
+        /// The file (`.csv`, `.jsonl`).
+        file: std::path::PathBuf,
+        /// csv or jsonl (default: from the file's name).
+        #[arg(long)]
+        format: Option<String>,
+        #[command(flatten)]
+        flags: ImportFlags,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// users.cfg for SlashDB, with the abilities each account holds in the organization as
+    /// dbdef/querydef/userdef; the accounts SlashDB cannot use as they are are listed.
+    Slashdb {
+        /// The organization whose abilities and database logins are written (default: the
+        /// default organization).
+        #[arg(long)]
+        org: Option<String>,
+        /// Write here instead of to standard output.
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Every account with its memberships, lists and database logins (never a database
+    /// password), to import into another Roster.
+    Users {
+        /// csv or jsonl (JSON Lines carries database logins; CSV does not).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Write here instead of to standard output.
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -933,6 +1018,8 @@ pub enum Admin {
     Database(DatabaseCommand),
     Access(AccessCommand),
     Secrets(SecretsCommand),
+    Import(ImportCommand),
+    Export(ExportCommand),
 }
 
 /// Loads the access model, then runs an admin command; returns the exit code.
@@ -949,6 +1036,134 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Access(c) => run_access(&b, c).await,
         Admin::Token(c) => run_token(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
+        Admin::Import(c) => run_import(&b, c).await,
+        Admin::Export(c) => run_export(&b, c).await,
+    }
+}
+
+/// Reads an import file: bounded, UTF-8.
+fn read_import_file(path: &std::path::Path) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if meta.len() > app::domain::import::MAX_IMPORT_BYTES as u64 {
+        return Err(format!("{shown} is larger than {} MB", app::domain::import::MAX_IMPORT_BYTES / (1024 * 1024)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
+}
+
+/// The report as people read it: one line per account, notes under it, the counts last.
+pub fn report_text(r: &app::domain::import::ImportReport) -> String {
+    let mut out = String::new();
+    for row in &r.rows {
+        let at = if row.line > 0 { format!(" (line {})", row.line) } else { String::new() };
+        let msg = if row.message.is_empty() { String::new() } else { format!(": {}", row.message) };
+        out.push_str(&format!("{:<9} {}{at}{msg}\n", row.outcome.as_str(), row.key));
+        for n in &row.notes {
+            out.push_str(&format!("          note: {n}\n"));
+        }
+    }
+    out.push_str(&format!("{}\n", r.summary()));
+    out
+}
+
+/// Runs an `import` subcommand; returns the exit code (6 when some accounts were refused:
+/// the others are imported, as the report says).
+pub async fn run_import(b: &Backend, cmd: ImportCommand) -> u8 {
+    use app::domain::import::{ImportOptions, OnExisting};
+    let (path, mut opts, flags) = match cmd {
+        ImportCommand::Slashdb { users, org, passwords, flags } => {
+            let mut o = ImportOptions::new(app::domain::import::ImportFormat::Slashdb);
+            o.org = org;
+            o.plaintext_passwords = passwords == "plaintext";
+            (users, o, flags)
+        }
+        ImportCommand::Users { file, format, flags } => {
+            let name = file.to_string_lossy().to_string();
+            match app::backend::services::import::format_for(format.as_deref(), &name) {
+                Ok(app::domain::import::ImportFormat::Slashdb) => {
+                    eprintln!("error: `import users` reads CSV or JSON Lines; for a users.cfg use `roster import slashdb --users FILE`");
+                    return EXIT_USAGE;
+                }
+                Ok(f) => (file, ImportOptions::new(f), flags),
+                Err(e) => {
+                    eprintln!("error: {}", describe(&e));
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
+    opts.dry_run = flags.dry_run;
+    opts.on_existing = if flags.update_existing {
+        OnExisting::Update
+    } else if flags.skip_existing {
+        OnExisting::Skip
+    } else {
+        OnExisting::Fail
+    };
+    let text = match read_import_file(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match app::backend::services::import::import(b, &Ctx::cli(), opts, &text).await {
+        Ok(report) => {
+            if flags.json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{}", report_text(&report));
+            }
+            if report.errors > 0 {
+                6
+            } else {
+                0
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            exit_code(&e)
+        }
+    }
+}
+
+/// Runs an `export` subcommand; returns the exit code.
+pub async fn run_export(b: &Backend, cmd: ExportCommand) -> u8 {
+    use app::domain::import::ExportFormat;
+    let (format, org, output) = match cmd {
+        ExportCommand::Slashdb { org, output } => (ExportFormat::Slashdb, org, output),
+        ExportCommand::Users { format, output } => match ExportFormat::parse(&format) {
+            Some(f @ (ExportFormat::Csv | ExportFormat::Jsonl)) => (f, None, output),
+            _ => {
+                eprintln!("error: unknown format '{format}': choose csv or jsonl");
+                return EXIT_USAGE;
+            }
+        },
+    };
+    match app::backend::services::import::export(b, &Ctx::cli(), format, org.as_deref()).await {
+        Ok(done) => {
+            for line in &done.cannot_use {
+                eprintln!("note: SlashDB cannot use {line}");
+            }
+            match output {
+                Some(path) => match write_private(&path, done.body.trim_end()) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        EXIT_UNEXPECTED
+                    }
+                },
+                None => {
+                    print!("{}", done.body);
+                    0
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            exit_code(&e)
+        }
     }
 }
 

@@ -67,7 +67,9 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
 }
 
 /// An API key or personal access token: `Authorization: Bearer ...`, the `X-API-Key`
-/// header, or the `apikey` query parameter (SlashDB's name for it).
+/// header, or the `apikey` query parameter (SlashDB's name for it). A SlashDB client sends
+/// an imported key as two parts, `appid` and `apikey` (headers or query parameters): they
+/// are presented as `appid:apikey`, the form users.cfg stored and Roster hashed.
 fn presented_token(req: &Request) -> Option<String> {
     let h = req.headers();
     if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
@@ -76,12 +78,17 @@ fn presented_token(req: &Request) -> Option<String> {
             return Some(rest.trim().to_string());
         }
     }
-    if let Some(v) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim().to_string());
+    let query = |name: &str| {
+        req.uri().query().and_then(|q| {
+            q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        })
+    };
+    let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+    let key = header("x-api-key").or_else(|| header("apikey")).or_else(|| query("apikey"))?;
+    match header("appid").or_else(|| query("appid")) {
+        Some(app) if !app.is_empty() => Some(format!("{app}:{key}")),
+        _ => Some(key),
     }
-    req.uri().query().and_then(|q| {
-        q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "apikey").map(|(_, v)| v.to_string())
-    })
 }
 
 fn is_mutating(m: &Method) -> bool {
@@ -134,6 +141,26 @@ pub async fn cross_site_check(State(b): State<Backend>, req: Request, next: Next
         }
     }
     next.run(req).await
+}
+
+/// Request bodies: 1 MiB, but an import's file (the API's and the console's) may be up to
+/// `MAX_UPLOAD_BYTES`. A declared length over the limit is refused before the body is read;
+/// a body that grows past it fails when read (both 413).
+pub async fn body_limit(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let limit = if path == "/api/v1/import" || path == "/rpc/import_accounts" {
+        app::domain::import::MAX_UPLOAD_BYTES
+    } else {
+        1024 * 1024
+    };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 #[cfg(test)]

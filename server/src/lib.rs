@@ -181,7 +181,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(backend.clone(), rpc::layer))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::cross_site_check))
         .layer(axum::middleware::from_fn_with_state(backend.clone(), http_guard::session))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(axum::middleware::from_fn(http_guard::body_limit))
         // (inside the router's layers: it sees the matched route template)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(edge::json_errors))

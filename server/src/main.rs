@@ -80,6 +80,8 @@ async fn run(cli: Cli) -> u8 {
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
+        Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,
+        Command::Export(c) => cli::run_admin(store, config, cli::Admin::Export(c)).await,
         Command::CopyDatabase(_) => cli::EXIT_USAGE,
         Command::Serve(args) => {
             config.public_origin = args.public_url.as_ref().map(|u| origin_of(u));

@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod databases;
+pub mod import;
 pub mod meta;
 pub mod orgs;
 pub mod passkeys;

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db_probe;
 pub mod error;
 pub mod feed;
+pub mod import_files;
 pub mod legacy_hash;
 pub mod metrics;
 pub mod oidc;

@@ -38,6 +38,17 @@ pub fn looks_like_token(s: &str) -> bool {
     })
 }
 
+/// Whether a string has the shape of a SlashDB API key imported from users.cfg: `app_id:key`
+/// (SlashDB clients send the two as `appid` and `apikey`; Roster keeps SHA-256 of the pair).
+pub fn looks_like_slashdb_key(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(app, key)| {
+        (1..=64).contains(&app.len())
+            && (1..=256).contains(&key.len())
+            && app.bytes().all(|c| c.is_ascii_alphanumeric() || b"@_-~.".contains(&c))
+            && key.bytes().all(|c| c.is_ascii_graphic() && c != b':')
+    })
+}
+
 /// Consecutive failed token look-ups per client address, with the sign-in schedule's delays.
 /// Successes do not reset the count (a valid token between guesses must not wipe it); a
 /// quiet period does.
@@ -124,7 +135,7 @@ pub async fn resolve(b: &Backend, token: &str, client: &str) -> Result<SessionUs
             return Ok(c.user);
         }
     }
-    let found = if looks_like_token(token) {
+    let found = if looks_like_token(token) || looks_like_slashdb_key(token) {
         match b.store.token_by_hash(&hash).await {
             Ok(f) => f,
             Err(e) => {
@@ -202,6 +213,10 @@ mod tests {
             assert_ne!(generate(kind).0, t);
         }
         assert!(!looks_like_token("rst_pat_short"));
+        assert!(looks_like_slashdb_key("app1api:oqjbz59qca8ba0df"));
+        assert!(!looks_like_slashdb_key("app1api:"));
+        assert!(!looks_like_slashdb_key(":key"));
+        assert!(!looks_like_slashdb_key("a b:key"));
         assert!(!looks_like_token(&format!("rst_xyz_{}", "a".repeat(43))));
     }
 

@@ -55,6 +55,8 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "user.enabled",
     "user.deleted",
     "user.password_rehashed",
+    "user.imported",
+    "user.import_updated",
     "account_access.",
     "account_access.granted",
     "account_access.revoked",
@@ -91,6 +93,9 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "database_login.read",
     "secrets.",
     "secrets.rotated",
+    "accounts.",
+    "accounts.imported",
+    "accounts.exported",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

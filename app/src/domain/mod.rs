@@ -9,6 +9,7 @@ pub mod database_access;
 pub mod databases;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod orgs;
 pub mod passkeys;
 pub mod policy;

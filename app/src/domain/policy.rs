@@ -181,6 +181,16 @@ pub fn can_create_user(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Imports create super admins and set password hashes; exports carry every account's hash:
+/// super admins only (and, being credentials, in sudo mode and never with a token).
+pub fn can_import_accounts(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
+pub fn can_export_accounts(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
 pub fn can_view_audit(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }

@@ -9,6 +9,7 @@ pub mod database_access;
 pub mod databases;
 pub mod forms;
 pub mod home;
+pub mod import;
 pub mod json;
 pub mod live;
 pub mod orgs;
@@ -122,6 +123,7 @@ lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
 lazy_page!(CredentialsRoute, database_access::CredentialsPage);
 lazy_page!(OrgsRoute, orgs::OrgsPage);
+lazy_page!(ImportRoute, import::ImportPage);
 lazy_page!(AccessRoute, access::ExplainPage);
 lazy_page!(ApiRoute, api_docs::ApiPage);
 
@@ -178,6 +180,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
                     <Route path=path!("/databases/:db/credentials") view={Lazy::<CredentialsRoute>::new()}/>
                     <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
+                    <Route path=path!("/admin/import") view={Lazy::<ImportRoute>::new()}/>
                     <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
                     <Route path=path!("/api") view={Lazy::<ApiRoute>::new()}/>
                 </Routes>

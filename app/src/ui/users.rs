@@ -153,6 +153,7 @@ fn UsersList(
             <div class="title-row">
                 <h1>"Users"</h1>
                 <A href="/admin/users/new" attr:class="button primary">"New user"</A>
+                <A href="/admin/import" attr:class="button">"Import or export"</A>
             </div>
             <Form method="GET" action="/admin/users" attr:class="search" attr:role="search">
                 <label for="user-search">"Search users"</label>

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod avatar;
 pub mod database_access;
 pub mod databases;
+pub mod import;
 pub mod orgs;
 pub mod roles;
 pub mod sso;
@@ -229,6 +230,8 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(database_access::set_mapping, database_access::delete_mapping))
         .routes(routes!(database_access::test_mapping))
         .routes(routes!(database_access::database_login))
+        .routes(routes!(import::import))
+        .routes(routes!(import::export))
         .routes(routes!(access::check))
         .routes(routes!(access::explain))
         .routes(routes!(events))

@@ -557,6 +557,9 @@ const CASES: &[Case] = &[
     c("rpc set_account_holder", "UUFFFANAF"),
     c("rpc create_user", "UUFFFAAAF"),
     c("rpc copy_user", "UUFFFFFAF"),
+    c("rpc import_accounts", "UUFFFFFAF"),
+    c("POST /import", "UUFFFFFAF"),
+    c("GET /export", "UUFFFFFAF"),
     c("rpc update_user", "UUFFFANAF"),
     c("rpc reset_two_factor", "UUFFFANAF"),
     c("rpc unlock_user", "UUFFFANAF"),
@@ -937,6 +940,8 @@ async fn authorization_matrix() {
                         vec![("username", &victim), ("mapping[db_id]", &rpc_db), ("mapping[kind]", "none")]
                     }
                     "test_mapping" | "delete_mapping" => vec![("username", &victim), ("db_id", &rpc_db)],
+                    // (an empty file: refused as such once the caller may import)
+                    "import_accounts" => vec![("format", "jsonl"), ("text", ""), ("dry_run", "true")],
                     "explain_access" => vec![("user", "member_user"), ("org", ""), ("ability", "run-backups")],
                     "reauthenticate" => vec![("password", "wrong password here")],
                     "confirm_totp" | "sign_in_code" => vec![("code", "000000")],
@@ -981,6 +986,12 @@ async fn authorization_matrix() {
                     .replace("{slug}", "nope")
                     .replace("{db}", &format!("db{p}"))
                     .replace("{name}", &format!("cred{p}"));
+                if path == "/import" {
+                    path = "/import?format=jsonl&dry_run=true".to_string();
+                }
+                if path == "/export" {
+                    path = "/export?format=jsonl".to_string();
+                }
                 if path == "/check" || path == "/explain" {
                     path = format!("{path}?user=member_user&org=Acme&ability=run-backups");
                 }

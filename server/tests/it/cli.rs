@@ -808,3 +808,39 @@ fn secrets_new_key_and_rotate() {
     let (c, _, err) = roster_with_keys(&db, &old, None, &["database", "list", "--org", "Default"]);
     assert_eq!(c, 1, "{err}");
 }
+
+#[test]
+fn import_and_export_commands() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, db) = db();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slashdb-users.cfg");
+    let (c, out, err) = roster(&db, &["import", "slashdb", "--users", fixture, "--dry-run"]);
+    assert_eq!(c, 6, "some accounts were refused: {out}{err}");
+    assert!(out.contains("created   admin (line 1)"), "{out}");
+    assert!(out.contains("error     app1 (line ") && out.contains("user_id 'mike' differs"), "{out}");
+    assert!(out.trim_end().ends_with("1 created, 1 updated, 1 error (dry run: nothing written)"), "{out}");
+    let (_, list, _) = roster(&db, &["user", "list", "--json"]);
+    assert!(!list.contains("\"admin\""), "a dry run writes nothing: {list}");
+    let (c, out, _) = roster(&db, &["import", "slashdb", "--users", fixture]);
+    assert_eq!(c, 6, "{out}");
+    let (c, out, _) = roster(&db, &["import", "slashdb", "--users", fixture, "--json"]);
+    assert_eq!(c, 6);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json report");
+    assert_eq!((report["unchanged"].clone(), report["errors"].clone()), (serde_json::json!(2), serde_json::json!(1)));
+    let (c, cfg, err) = roster(&db, &["export", "slashdb"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(cfg.contains("user_id: admin") && cfg.contains("$6$rounds=697243$"), "{cfg}");
+    let file = d.path().join("users.csv");
+    let path = file.to_str().expect("path");
+    let (c, _, err) = roster(&db, &["export", "users", "--format", "csv", "-o", path]);
+    assert_eq!(c, 0, "{err}");
+    let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the file holds password hashes");
+    let (c, out, err) = roster(&db, &["import", "users", path, "--dry-run"]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(out.contains("unchanged admin"), "{out}");
+    let (c, _, err) = roster(&db, &["import", "users", fixture]);
+    assert_eq!(c, 2, "`import users` is CSV or JSON Lines: {err}");
+    let (c, _, err) = roster(&db, &["export", "users", "--format", "xml"]);
+    assert_eq!(c, 2, "{err}");
+}

@@ -15,6 +15,7 @@ mod copy_database;
 mod database_access;
 mod databases;
 mod edge;
+mod import;
 mod instances;
 mod legacy_passwords;
 mod passkeys;

@@ -195,14 +195,8 @@ async fn placement(tx: &mut Box<dyn Tx>, ctx: &Ctx, n: &NewUser) -> Result<(OrgI
 }
 
 /// What to do when the username already exists (Databand's `--skip-existing` /
-/// `--update-existing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnExisting {
-    #[default]
-    Fail,
-    Skip,
-    Update,
-}
+/// `--update-existing`; imports take the same choice).
+pub use crate::domain::import::OnExisting;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Provision {

@@ -125,6 +125,13 @@ pub trait AccessStore {
     async fn account_level(&self, target: UserId, holder: UserId) -> StoreResult<Option<AccountLevel>>;
     /// Everyone on `target`'s view/edit lists, by username.
     async fn account_holders(&self, target: UserId) -> StoreResult<Vec<AccountHolder>>;
+    /// Every list entry of the accounts whose ids lie in `first..=last` (an export page):
+    /// (target, holder's username, level).
+    async fn account_levels_between(
+        &self,
+        first: UserId,
+        last: UserId,
+    ) -> StoreResult<Vec<(UserId, String, AccountLevel)>>;
     /// Accounts whose view/edit lists hold `holder`, matching `search` (lower-case substring
     /// of username, name or email), by username, at most `limit`.
     async fn accounts_listing(&self, holder: UserId, search: &str, limit: u32) -> StoreResult<Vec<UserRecord>>;

@@ -115,6 +115,13 @@ pub trait DatabaseAccessStore {
     ) -> StoreResult<Option<MappingRecord>>;
     /// Definitions with this `db_id_key` in any organization, by organization id (at most
     /// `limit`).
+    /// Every mapping of the accounts whose ids lie in `first..=last` (an export page), with
+    /// its database's organization.
+    async fn mappings_between(
+        &self,
+        first: crate::domain::ids::UserId,
+        last: crate::domain::ids::UserId,
+    ) -> StoreResult<Vec<(crate::domain::ids::OrgId, MappingRecord)>>;
     async fn databases_by_key(&self, key: &str, limit: u32) -> StoreResult<Vec<DatabaseRecord>>;
 }
 

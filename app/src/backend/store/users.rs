@@ -112,6 +112,9 @@ pub trait UserStore {
     async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>>;
     /// Accounts whose password hash is not argon2 yet (imported from another system).
     async fn legacy_hash_count(&self) -> StoreResult<i64>;
+    /// Accounts (the public one included) in id order after `after`: exports page by id so
+    /// that each page's lists and mappings are read by one id range.
+    async fn users_after_id(&self, after: i64, limit: u32) -> StoreResult<Vec<UserRecord>>;
 }
 
 /// Inside a write transaction.

@@ -428,6 +428,18 @@ impl Client {
         parts("post", self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("post")).await
     }
 
+    /// Posts a file as the body (imports).
+    pub async fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self.http.post(format!("{}{path}", self.base)).header("content-type", "text/plain");
+        parts("post", r.body(body.to_string()).send().await.expect("post")).await
+    }
+
+    /// A GET whose answer is a file, not JSON: (status, body text).
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.expect("get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
     pub async fn patch_json(&self, path: &str, body: &Value) -> (u16, Value) {
         parts("patch", self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("patch")).await
     }

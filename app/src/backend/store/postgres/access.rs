@@ -373,6 +373,25 @@ impl AccessStore for PgStore {
             .collect())
     }
 
+    async fn account_levels_between(
+        &self,
+        first: UserId,
+        last: UserId,
+    ) -> StoreResult<Vec<(UserId, String, AccountLevel)>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT a.target_id, u.username, a.level FROM account_access a JOIN users u ON u.id = a.holder_id \
+             WHERE a.target_id BETWEEN $1 AND $2 ORDER BY a.target_id, u.username_key",
+        )
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(target, holder, level)| AccountLevel::parse(&level).map(|l| (UserId(target), holder, l)))
+            .collect())
+    }
+
     async fn accounts_listing(&self, holder: UserId, search: &str, limit: u32) -> StoreResult<Vec<UserRecord>> {
         // (an account is on few lists: the holder index bounds the scan)
         let sql = format!(

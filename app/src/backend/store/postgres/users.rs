@@ -196,6 +196,15 @@ impl UserStore for PgStore {
             .fetch_one(&self.pool)
             .await?)
     }
+
+    async fn users_after_id(&self, after: i64, limit: u32) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2"))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
 }
 
 #[async_trait]

@@ -79,6 +79,22 @@ impl DatabaseAccessStore for SqliteStore {
         Ok(rows.iter().map(mapping).collect::<Result<_, _>>()?)
     }
 
+    async fn mappings_between(&self, first: UserId, last: UserId) -> StoreResult<Vec<(OrgId, MappingRecord)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MAPPING_COLS}, d.org_id FROM {MAPPING_FROM} WHERE m.user_id BETWEEN ? AND ? \
+             ORDER BY m.user_id, d.org_id, d.db_id_key"
+        ))
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((OrgId(r.try_get("org_id")?), mapping(r)?));
+        }
+        Ok(out)
+    }
+
     async fn find_mapping(&self, user: UserId, database_id: i64) -> StoreResult<Option<MappingRecord>> {
         let r = sqlx::query(&format!(
             "SELECT {MAPPING_COLS} FROM {MAPPING_FROM} WHERE m.user_id = ? AND m.database_id = ?"

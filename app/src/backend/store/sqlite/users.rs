@@ -184,6 +184,15 @@ impl UserStore for SqliteStore {
     async fn legacy_hash_count(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE 1=1{LEGACY}")).fetch_one(&self.read).await?)
     }
+
+    async fn users_after_id(&self, after: i64, limit: u32) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?"))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
 }
 
 #[async_trait]

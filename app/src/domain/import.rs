@@ -1,0 +1,338 @@
+//! Importing and exporting accounts: the formats, the options an import takes, the account
+//! record every format is read into (and JSON Lines is written from), and the per-row report.
+//! The file parsers live in `backend::import_files` (they need crates the browser does not).
+use serde::{Deserialize, Serialize};
+
+use super::users::UserStatus;
+
+/// Imports larger than this are refused before parsing (a 1,000,000-account CSV with
+/// argon2 hashes is about 150 MB; SlashDB's users.cfg is far smaller in practice).
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+/// Files sent over HTTP (the API and the console): the body is held in memory.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// Rows the UI shows of a report (the API and the CLI give all of them).
+pub const REPORT_ROWS_SHOWN: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum ImportFormat {
+    /// SlashDB's `users.cfg` (YAML keyed by user id).
+    Slashdb,
+    /// One row per membership: `username,full_name,email,status,super_admin,password_hash,
+    /// org,role,abilities,view,edit`.
+    Csv,
+    /// One JSON object per line, as [`ImportedAccount`].
+    Jsonl,
+}
+
+impl ImportFormat {
+    pub const ALL: [ImportFormat; 3] = [ImportFormat::Slashdb, ImportFormat::Csv, ImportFormat::Jsonl];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportFormat::Slashdb => "slashdb",
+            ImportFormat::Csv => "csv",
+            ImportFormat::Jsonl => "jsonl",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "slashdb" | "users.cfg" | "yaml" => Some(ImportFormat::Slashdb),
+            "csv" => Some(ImportFormat::Csv),
+            "jsonl" | "ndjson" | "json-lines" => Some(ImportFormat::Jsonl),
+            _ => None,
+        }
+    }
+    /// The format a file's name suggests (`.cfg`/`.yaml`/`.yml`, `.csv`, `.jsonl`/`.ndjson`).
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let lower = name.to_ascii_lowercase();
+        let ext = lower.rsplit_once('.').map(|(_, e)| e)?;
+        match ext {
+            "cfg" | "yaml" | "yml" => Some(ImportFormat::Slashdb),
+            "csv" => Some(ImportFormat::Csv),
+            "jsonl" | "ndjson" => Some(ImportFormat::Jsonl),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportFormat::Slashdb => "SlashDB users.cfg",
+            ImportFormat::Csv => "CSV",
+            ImportFormat::Jsonl => "JSON Lines",
+        }
+    }
+}
+
+/// What to do with an account that exists already and differs from the file (one that is
+/// already as the file says is reported unchanged, so running an import twice is harmless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum OnExisting {
+    /// Report the row as an error.
+    #[default]
+    Fail,
+    Skip,
+    Update,
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportOptions {
+    pub format: ImportFormat,
+    /// Build the same report, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub on_existing: OnExisting,
+    /// SlashDB only: the file's `dbpass` values are plain text (after `slashdb-secret
+    /// decrypt`). Otherwise they are SlashDB ciphertext: logins are imported, passwords not.
+    #[serde(default)]
+    pub plaintext_passwords: bool,
+    /// SlashDB only: the organization the accounts join (default: the caller's current one).
+    #[serde(default)]
+    pub org: Option<String>,
+}
+
+impl ImportOptions {
+    pub fn new(format: ImportFormat) -> Self {
+        Self { format, dry_run: false, on_existing: OnExisting::Fail, plaintext_passwords: false, org: None }
+    }
+}
+
+/// One account as every format is read into, and as JSON Lines writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportedAccount {
+    pub username: String,
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub status: UserStatus,
+    #[serde(default)]
+    pub super_admin: bool,
+    /// A hash made by Roster or another system (see `NewUser::password_hash`); none: no
+    /// usable password for a new account, the current one kept for an existing account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub memberships: Vec<ImportedMembership>,
+    /// Accounts that may view this one (SlashDB's `view` list).
+    #[serde(default)]
+    pub view: Vec<String>,
+    /// Accounts that may change or delete this one (SlashDB's `edit` list).
+    #[serde(default)]
+    pub edit: Vec<String>,
+    #[serde(default)]
+    pub databases: Vec<ImportedMapping>,
+    /// SlashDB's `app_id:key`, kept only as a hash (an API key named after the app id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Who created the account in the system it comes from (kept in the audit trail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportedMembership {
+    pub org: String,
+    pub role: String,
+    /// Extra abilities on top of the role.
+    #[serde(default)]
+    pub abilities: Vec<String>,
+}
+
+/// A database login of the account: its own `login` (and `password`, never exported), a
+/// shared `credential` by name, or neither (databases without logins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportedMapping {
+    /// The database's organization (default: the account's first membership's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub db_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    Skipped,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// What became of one account of the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReportRow {
+    /// Where the account starts in the file (1-based line; 0 when unknown).
+    pub line: u64,
+    /// The account's name in the file (its key in users.cfg).
+    pub key: String,
+    pub outcome: Outcome,
+    /// The reason for an error or a skip, or what changed.
+    pub message: String,
+    /// Things to know that did not stop the row (a mapping left out, a key to rotate).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    /// Nothing was written.
+    pub dry_run: bool,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub errors: u64,
+    pub rows: Vec<ReportRow>,
+}
+
+impl ImportReport {
+    pub fn push(&mut self, row: ReportRow) {
+        match row.outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Error => self.errors += 1,
+        }
+        self.rows.push(row);
+    }
+
+    /// One line for people: "2 created, 1 error (dry run: nothing written)".
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            (self.created, "created"),
+            (self.updated, "updated"),
+            (self.unchanged, "unchanged"),
+            (self.skipped, "skipped"),
+            (self.errors, if self.errors == 1 { "error" } else { "errors" }),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+        let body = if parts.is_empty() { "no accounts in the file".to_string() } else { parts.join(", ") };
+        if self.dry_run {
+            format!("{body} (dry run: nothing written)")
+        } else {
+            body
+        }
+    }
+}
+
+/// Export formats (the SlashDB one is users.cfg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum ExportFormat {
+    Slashdb,
+    Csv,
+    Jsonl,
+}
+
+impl ExportFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        ImportFormat::parse(s).map(|f| match f {
+            ImportFormat::Slashdb => ExportFormat::Slashdb,
+            ImportFormat::Csv => ExportFormat::Csv,
+            ImportFormat::Jsonl => ExportFormat::Jsonl,
+        })
+    }
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Slashdb => "users.cfg",
+            ExportFormat::Csv => "users.csv",
+            ExportFormat::Jsonl => "users.jsonl",
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Slashdb => "application/yaml; charset=utf-8",
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Jsonl => "application/jsonl; charset=utf-8",
+        }
+    }
+}
+
+/// SlashDB's privilege lists (`dbdef`, `querydef`, `userdef`; each `[view]` or
+/// `[view, create]`) as Roster abilities, and back.
+pub fn slashdb_privilege(list: &str, word: &str) -> Option<super::abilities::Ability> {
+    use super::abilities::Ability::*;
+    Some(match (list, word) {
+        ("dbdef", "view") => ViewDatabases,
+        ("dbdef", "create") => CreateDatabases,
+        ("querydef", "view") => ViewQueries,
+        ("querydef", "create") => CreateQueries,
+        ("userdef", "view") => ViewUsers,
+        ("userdef", "create") => CreateUsers,
+        _ => return None,
+    })
+}
+
+pub const SLASHDB_LISTS: [&str; 3] = ["dbdef", "querydef", "userdef"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_each_count_and_the_dry_run() {
+        let mut r = ImportReport { dry_run: true, ..Default::default() };
+        assert_eq!(r.summary(), "no accounts in the file (dry run: nothing written)");
+        for outcome in [Outcome::Created, Outcome::Created, Outcome::Error] {
+            r.push(ReportRow { line: 1, key: "a".into(), outcome, message: String::new(), notes: vec![] });
+        }
+        assert_eq!(r.summary(), "2 created, 1 error (dry run: nothing written)");
+    }
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(ImportFormat::from_file_name("/etc/slashdb/users.cfg"), Some(ImportFormat::Slashdb));
+        assert_eq!(ImportFormat::from_file_name("People.CSV"), Some(ImportFormat::Csv));
+        assert_eq!(ImportFormat::from_file_name("x.ndjson"), Some(ImportFormat::Jsonl));
+        assert_eq!(ImportFormat::from_file_name("noext"), None);
+        assert_eq!(ImportFormat::parse("JSONL"), Some(ImportFormat::Jsonl));
+    }
+
+    #[test]
+    fn slashdb_privileges_cover_both_words_of_each_list() {
+        for list in SLASHDB_LISTS {
+            assert!(slashdb_privilege(list, "view").is_some());
+            assert!(slashdb_privilege(list, "create").is_some());
+            assert!(slashdb_privilege(list, "delete").is_none());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// Importing accounts (issue 12): a super admin chooses SlashDB's users.cfg sample (as its
+// documentation prints it, with `app1:` holding `user_id: mike`), checks it with a dry run,
+// reads what would happen to each account, then imports it; the same file again changes
+// nothing. The page at 1280 px and 390 px.
+import { test, expect, Browser, Page } from '@playwright/test';
+import * as path from 'path';
+import { cliAt, expectNoSidewaysScroll, hydrated, passkeyDbURL, passkeyURL, rememberSecrets, WIDTHS } from './fixtures/roster';
+import { SignInPage } from './fixtures/sign_in_page';
+
+const PW = 'import story passphrase';
+rememberSecrets(PW);
+const SAMPLE = path.resolve(__dirname, '../../server/tests/fixtures/slashdb-users.cfg');
+
+test.use({ baseURL: passkeyURL });
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(() => {
+  cliAt(passkeyDbURL, 'user', 'create', '-r', 'Admin', '-u', 'import_admin', '-e', 'import_admin@example.com', '-f', 'Import', '-l', 'Admin', '-p', PW);
+});
+
+async function signedIn(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const ctx = await browser.newContext({ baseURL: passkeyURL, viewport });
+  const page = await ctx.newPage();
+  await new SignInPage(page).goto();
+  await new SignInPage(page).signIn('import_admin', PW);
+  await expect(page).toHaveURL(/\/$/);
+  return page;
+}
+
+function row(page: Page, account: string) {
+  return page.getByRole('row').filter({ has: page.getByRole('cell', { name: account, exact: true }) });
+}
+
+test('a super admin checks the SlashDB sample with a dry run, then imports it', async ({ browser }) => {
+  const page = await signedIn(browser);
+  await page.goto('/admin/users');
+  await page.getByRole('link', { name: 'Import or export' }).click();
+  await expect(page.getByRole('heading', { name: 'Import accounts' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('File').setInputFiles(SAMPLE);
+  await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
+  await expect(page.getByLabel('Contents')).toHaveValue(/user_id: mike/);
+  await expect(page.getByLabel('Format')).toHaveValue('slashdb');
+
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
+  await expect(row(page, 'app1')).toContainText('error');
+  await expect(row(page, 'app1')).toContainText("Its user_id 'mike' differs from its key 'app1'");
+  await expect(row(page, 'public')).toBeVisible();
+  const admin = row(page, 'admin');
+  await expect(admin).not.toContainText('error');
+  await expect(admin).toContainText("Database 'Chinook' is not defined in Roster");
+  await expect(page.getByRole('status').filter({ hasText: 'dry run: nothing written' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Imported', exact: true })).toBeVisible();
+  await expect(row(page, 'app1')).toContainText('error');
+
+  // Again: nothing changes.
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
+  await expect(row(page, 'public')).toContainText('unchanged');
+  await expect(row(page, 'admin')).not.toContainText('created');
+  await page.context().close();
+});
+
+test('the import page at 1280 px and 390 px', async ({ browser }) => {
+  for (const w of WIDTHS) {
+    const page = await signedIn(browser, { width: w.width, height: 900 });
+    await page.goto('/admin/import');
+    await hydrated(page);
+    await page.getByLabel('File').setInputFiles(SAMPLE);
+    await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
+    await page.getByRole('button', { name: 'Check (dry run)' }).click();
+    await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
+    await expectNoSidewaysScroll(page, `import page at ${w.name}`);
+    await page.screenshot({ path: `test-results/import-${w.name}.png`, fullPage: true });
+    await page.context().close();
+  }
+});

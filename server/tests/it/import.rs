@@ -1,0 +1,369 @@
+//! Importing and exporting accounts (issue 12): SlashDB's users.cfg sample as its
+//! documentation prints it (dry run, for real, again), hashes made by other systems' tools
+//! signing in after an import, database logins with and without their passwords, per-row
+//! errors that write nothing of the row, existing accounts (fail, skip, update), the export ->
+//! import round trip, and two instances importing the same file at once.
+use crate::common;
+
+use common::{TestApp, ADMIN_PW, MEMBER_PW};
+use serde_json::{json, Value};
+
+const SAMPLE: &str = include_str!("../fixtures/slashdb-users.cfg");
+
+fn tool(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is missing ({e}): scripts/install.sh test installs it"));
+    assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Signs up the first super admin under another name than SlashDB's `admin`.
+async fn ops(app: &TestApp) -> common::Client {
+    let c = app.browser();
+    let (s, b) = c
+        .rpc(
+            "sign_up",
+            &[("username", "ops"), ("full_name", "Ops"), ("email", "ops@example.com"), ("password", ADMIN_PW)],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    c
+}
+
+/// (outcome, message, notes) of the report's row for `key`.
+fn row(report: &Value, key: &str) -> (String, String, Vec<String>) {
+    let r = report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["key"] == key))
+        .unwrap_or_else(|| panic!("no row {key}: {report}"));
+    let notes = r["notes"].as_array().map(|n| n.iter().filter_map(|x| x.as_str().map(String::from)).collect());
+    (
+        r["outcome"].as_str().unwrap_or_default().into(),
+        r["message"].as_str().unwrap_or_default().into(),
+        notes.unwrap_or_default(),
+    )
+}
+
+async fn signs_in(app: &TestApp, login: &str, password: &str) -> bool {
+    let (s, _) = app.browser().rpc("sign_in", &[("login", login), ("password", password)]).await;
+    s == 200
+}
+
+async fn stored_hash(app: &TestApp, username: &str) -> String {
+    app.texts(&format!("SELECT password_hash FROM users WHERE username_key = '{username}'")).await.remove(0)
+}
+
+#[tokio::test]
+async fn the_documented_users_cfg_dry_run_then_for_real_then_again() {
+    let app = TestApp::start().await;
+    let ops = ops(&app).await;
+    let users_before = app.count("SELECT COUNT(*) FROM users").await;
+
+    let (s, dry) = ops.post_text("/api/v1/import?format=slashdb&dry_run=true", SAMPLE).await;
+    assert_eq!(s, 200, "{dry}");
+    assert_eq!(
+        (dry["dry_run"].clone(), dry["created"].clone(), dry["errors"].clone()),
+        (json!(true), json!(1), json!(1))
+    );
+    assert_eq!(row(&dry, "admin").0, "created");
+    assert_eq!(row(&dry, "public").0, "updated", "{dry}");
+    let (outcome, message, _) = row(&dry, "app1");
+    assert_eq!(outcome, "error");
+    assert!(message.contains("user_id 'mike' differs from its key 'app1'"), "{message}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before, "a dry run writes nothing");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event LIKE 'user.import%'").await, 0);
+
+    let (s, real) = ops.post_text("/api/v1/import?format=slashdb", SAMPLE).await;
+    assert_eq!(s, 200, "{real}");
+    let strip = |mut v: Value| {
+        v["dry_run"] = json!(null);
+        v
+    };
+    assert_eq!(strip(real.clone()), strip(dry.clone()), "the dry run said what the import did");
+    let (_, _, notes) = row(&real, "admin");
+    assert!(notes.iter().any(|n| n.contains("Database 'Chinook' is not defined in Roster")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("API key '61527b29' imported as a hash")), "{notes:?}");
+    let (_, admin) = ops.get("/api/v1/users/admin").await;
+    assert_eq!((admin["super_admin"].clone(), admin["email"].clone()), (json!(true), json!("")), "{admin}");
+    assert!(stored_hash(&app, "admin").await.starts_with("$6$rounds=697243$"));
+    assert!(app
+        .texts("SELECT name FROM api_tokens")
+        .await
+        .contains(&"61527b29 (imported from SlashDB: rotate)".to_string()));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_access a JOIN users t ON t.id = a.target_id JOIN users h ON h.id = a.holder_id WHERE t.username_key = 'public' AND h.username_key = 'admin' AND a.level = 'edit'").await,
+        1
+    );
+    // The key works as SlashDB's clients send it: app id and key apart.
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", app.base))
+        .header("appid", "61527b29")
+        .header("apikey", "5a031433fff9ff3edbcbc9f13f7b7026")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["username"], "admin");
+    let q = reqwest::get(format!("{}/api/v1/me?appid=61527b29&apikey=wrong", app.base)).await.expect("me");
+    assert_eq!(q.status(), 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'user.imported'").await, 1);
+
+    let (s, again) = ops.post_text("/api/v1/import?format=slashdb", SAMPLE).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!((row(&again, "admin").0, row(&again, "public").0), ("unchanged".into(), "unchanged".into()), "{again}");
+    assert_eq!(row(&again, "app1").0, "error");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event LIKE 'user.import%'").await, 1);
+}
+
+#[tokio::test]
+async fn hashes_made_by_other_tools_sign_in_after_an_import_and_become_argon2() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let sha = tool("mkpasswd", &["-m", "sha-512", "-R", "5000", "bob slashdb pass"]);
+    let openssl = tool("openssl", &["passwd", "-6", "carol slashdb pass"]);
+    let bcrypt = tool("htpasswd", &["-nbB", "-C", "10", "x", "dan dbackup pass"])
+        .split_once(':')
+        .map(|(_, h)| h.to_string())
+        .expect("hash");
+    let cfg = format!(
+        "bob:\n  user_id: bob\n  email: bob@example.com\n  password: {sha}\n  userdef: [view]\n  view: [carol]\n\
+         carol:\n  user_id: carol\n  password: '{openssl}'\n"
+    );
+    let (s, r) = admin.post_text("/api/v1/import?format=slashdb", &cfg).await;
+    assert_eq!((s, r["created"].clone()), (200, json!(2)), "{r}");
+    let csv = format!(
+        "username,email,org,role,abilities,password_hash\ndan,dan@example.com,Default,Operator,use-adminer,{bcrypt}\n"
+    );
+    let (s, r) = admin.post_text("/api/v1/import?format=csv", &csv).await;
+    assert_eq!((s, r["created"].clone()), (200, json!(1)), "{r}");
+    assert!(!signs_in(&app, "bob", "not bob's password").await);
+    assert!(stored_hash(&app, "bob").await.starts_with("$6$"), "a wrong password does not re-hash");
+    for (who, pw) in [("bob", "bob slashdb pass"), ("carol", "carol slashdb pass"), ("dan", "dan dbackup pass")] {
+        assert!(signs_in(&app, who, pw).await, "{who}");
+        assert!(stored_hash(&app, who).await.starts_with("$argon2id$"), "{who}");
+    }
+    // Privileges became abilities in the organization, the view list an account list.
+    let (_, m) = admin.get("/api/v1/users/bob/memberships").await;
+    assert!(m.to_string().contains("view-users"), "{m}");
+    let (_, holders) = admin.get("/api/v1/users/bob/access").await;
+    assert_eq!(holders[0]["username"], "carol", "{holders}");
+    let (_, m) = admin.get("/api/v1/users/dan/memberships").await;
+    assert!(m.to_string().contains("use-adminer") && m.to_string().contains("Operator"), "{m}");
+}
+
+#[tokio::test]
+async fn database_logins_come_with_their_passwords_only_when_plain() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, b) = admin
+        .post_json(
+            "/api/v1/orgs/Default/databases",
+            &json!({"db_id": "Sales", "engine": "postgres", "host": "db.example", "name": "sales", "tls": "require"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let cfg = "eve:\n  user_id: eve\n  databases:\n    Sales: {dbuser: eve_ro, dbpass: 'plain secret 1'}\n    Missing: {dbuser: x, dbpass: y}\n";
+    let (s, r) = admin.post_text("/api/v1/import?format=slashdb", cfg).await;
+    assert_eq!(s, 200, "{r}");
+    let (_, _, notes) = row(&r, "eve");
+    assert!(!notes.is_empty(), "{r}");
+    assert!(notes.iter().any(|n| n.contains("Database 'Sales': login imported")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("Database 'Missing' is not defined")), "{notes:?}");
+    let (s, login) = admin.get("/api/v1/users/eve/databases/Sales/credentials").await;
+    assert_eq!((s, login["login"].clone(), login["password"].clone()), (200, json!("eve_ro"), json!(null)), "{login}");
+    // Decrypted values, re-imported: the password is set now, sealed, and the row updated.
+    let (s, r) = admin.post_text("/api/v1/import?format=slashdb&passwords=plaintext&on_existing=update", cfg).await;
+    assert_eq!((s, row(&r, "eve").0), (200, "updated".to_string()), "{r}");
+    let (_, login) = admin.get("/api/v1/users/eve/databases/Sales/credentials").await;
+    assert_eq!(login["password"], "plain secret 1", "{login}");
+    let stored = app.int_bytes_rows("SELECT id, password FROM database_mappings WHERE password IS NOT NULL").await;
+    assert!(stored.iter().all(|(_, b)| !b.windows(14).any(|w| w == b"plain secret 1")));
+    let (_, r) = admin.post_text("/api/v1/import?format=slashdb&passwords=plaintext", cfg).await;
+    assert_eq!(row(&r, "eve").0, "unchanged", "the same password again changes nothing: {r}");
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_whole_and_existing_accounts_follow_the_choice() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, b) = admin.post_text("/api/v1/import?format=slashdb", "a: [unclosed\n").await;
+    assert_eq!((s, b["error"]["fields"][0]["field"].clone()), (422, json!("file")), "{b}");
+    let (s, b) = admin.post_text("/api/v1/import?format=xml", "x").await;
+    assert_eq!(s, 422, "{b}");
+    let lines = [
+        json!({"username": "good", "email": "good@example.com", "memberships": [{"org": "Default", "role": "Member"}]}),
+        json!({"username": "nowhere", "memberships": [{"org": "Atlantis", "role": "Viewer"}]}),
+        json!({"username": "badcode", "memberships": [{"org": "Default", "role": "Viewer", "abilities": ["fly"]}]}),
+        json!({"username": "badmail", "email": "not an email"}),
+        json!({"username": "taken", "email": "admin@example.com"}),
+        json!({"username": "weak", "password_hash": "$1$abc$def"}),
+        json!({"username": "Good"}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let (s, r) = admin.post_text("/api/v1/import?format=jsonl", &text).await;
+    assert_eq!((s, r["created"].clone(), r["errors"].clone()), (200, json!(1), json!(6)), "{r}");
+    for (key, says) in [
+        ("nowhere", "no organization named 'Atlantis'"),
+        ("badcode", "Unknown ability 'fly'"),
+        ("badmail", "email:"),
+        ("taken", "belongs to the account 'admin'"),
+        ("weak", "password_hash:"),
+        ("Good", "appears twice"),
+    ] {
+        let (outcome, message, _) = row(&r, key);
+        assert_eq!(outcome, "error", "{key}");
+        assert!(message.contains(says), "{key}: {message}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE username_key IN ('nowhere','badcode','badmail','taken','weak')")
+            .await,
+        0
+    );
+
+    let changed = json!({"username": "good", "full_name": "Good Person", "email": "good@example.com", "memberships": [{"org": "Default", "role": "Member"}]});
+    let (_, r) = admin.post_text("/api/v1/import?format=jsonl", &changed.to_string()).await;
+    let (outcome, message, _) = row(&r, "good");
+    assert_eq!(outcome, "error");
+    assert!(message.contains("(full name)") && message.contains("--update-existing"), "{message}");
+    let (_, r) = admin.post_text("/api/v1/import?format=jsonl&on_existing=skip", &changed.to_string()).await;
+    assert_eq!(row(&r, "good").0, "skipped");
+    let (_, r) = admin.post_text("/api/v1/import?format=jsonl&on_existing=update", &changed.to_string()).await;
+    assert_eq!(row(&r, "good").0, "updated", "{r}");
+    let (_, u) = admin.get("/api/v1/users/good").await;
+    assert_eq!(u["full_name"], "Good Person");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'user.import_updated' AND target = 'good'").await,
+        1
+    );
+    // Tokens never import (they would set password hashes).
+    let (_, t) = admin.post_json("/api/v1/tokens", &json!({"name": "script", "kind": "pat"})).await;
+    let token = t["token"].as_str().expect("token").to_string();
+    let (s, b) = app.with_token(&token).post_text("/api/v1/import?format=jsonl", &changed.to_string()).await;
+    assert_eq!((s, common::code(&b)), (403, "token_not_allowed".to_string()), "{b}");
+}
+
+/// Accounts with memberships, extra abilities, lists, a disabled one with a legacy hash, and
+/// database logins (own and through a shared credential).
+async fn populate(app: &TestApp, admin: &common::Client) {
+    for org in ["Acme", "Beta"] {
+        let (s, b) = admin.post_json("/api/v1/orgs", &json!({"name": org})).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (s, b) = admin
+        .post_json(
+            "/api/v1/orgs/Acme/databases",
+            &json!({"db_id": "Shop", "engine": "postgres", "host": "db.example", "name": "shop", "tls": "require"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = admin
+        .post_json(
+            "/api/v1/orgs/Acme/databases/Shop/credentials",
+            &json!({"name": "reader", "login": "ro", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let legacy = tool("openssl", &["passwd", "-6", "bob old pass"]);
+    for (u, extra) in [
+        ("ann", json!({"password": MEMBER_PW, "org": "Acme", "role": "Operator"})),
+        ("bob", json!({"password_hash": legacy, "org": "Acme", "role": "Viewer", "status": "disabled"})),
+        ("cy.d", json!({"org": "Beta", "role": "Member"})),
+    ] {
+        let mut body = json!({"username": u, "full_name": format!("User {u}"), "email": format!("{u}@example.com")});
+        body.as_object_mut().expect("obj").extend(extra.as_object().expect("obj").clone());
+        let (s, b) = admin.post_json("/api/v1/users", &body).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (s, b) = admin.post_json("/api/v1/orgs/Beta/members", &json!({"username": "ann", "role": 1})).await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = admin
+        .patch_json("/api/v1/orgs/Acme/members/ann", &json!({"role": 2, "extras": ["use-adminer", "view-users"]}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    for (holder, level) in [("bob", "view"), ("cy.d", "edit")] {
+        let (s, b) = admin.put_json(&format!("/api/v1/users/ann/access/{holder}"), &json!({"level": level})).await;
+        assert!(s == 200 || s == 204, "{b}");
+    }
+    let (s, b) = admin
+        .put_json(
+            "/api/v1/orgs/Acme/users/ann/databases/Shop",
+            &json!({"kind": "own", "login": "ann_ro", "password": "p1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = admin
+        .put_json("/api/v1/orgs/Acme/users/bob/databases/Shop", &json!({"kind": "credential", "credential": "reader"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let _ = app;
+}
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(String::from).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn export_then_import_gives_the_same_accounts() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    populate(&app, &admin).await;
+    for format in ["jsonl", "csv"] {
+        let (s, before) = admin.get_text(&format!("/api/v1/export?format={format}")).await;
+        assert_eq!(s, 200, "{before}");
+        assert!(before.contains("cy.d") && before.contains("use-adminer"), "{before}");
+        for u in ["ann", "bob", "cy.d"] {
+            let (s, b) = admin.delete(&format!("/api/v1/users/{u}")).await;
+            assert!(s == 204 || s == 200, "{b}");
+        }
+        let (s, r) = admin.post_text(&format!("/api/v1/import?format={format}"), &before).await;
+        assert_eq!(
+            (s, r["created"].clone(), r["unchanged"].clone(), r["errors"].clone()),
+            (200, json!(3), json!(1), json!(0)),
+            "{r}"
+        );
+        let (_, after) = admin.get_text(&format!("/api/v1/export?format={format}")).await;
+        assert_eq!(sorted_lines(&after), sorted_lines(&before), "{format}");
+        if format == "jsonl" {
+            // JSON Lines carried the logins (a mapping's own password is never exported: the
+            // report says it is to set).
+            let (_, m) = admin.get("/api/v1/orgs/Acme/users/bob/databases").await;
+            assert!(m.to_string().contains("reader"), "{m}");
+            let (_, m) = admin.get("/api/v1/orgs/Acme/users/ann/databases").await;
+            assert!(m.to_string().contains("ann_ro"), "{m}");
+            assert!(row(&r, "ann").2.iter().any(|n| n.contains("needs a password")), "{r}");
+        }
+    }
+    // users.cfg names what SlashDB cannot use.
+    let (s, cfg) = admin.get_text("/api/v1/export?format=slashdb&org=Acme").await;
+    assert_eq!(s, 200);
+    assert!(cfg.contains("#   cy.d: the id is outside SlashDB's rules"), "{cfg}");
+    assert!(cfg.contains("#   admin: an argon2 password hash"), "{cfg}");
+    assert!(cfg.contains("user_id: ann"), "{cfg}");
+    assert!(signs_in(&app, "ann", MEMBER_PW).await, "the hash came back as it was");
+}
+
+#[tokio::test]
+async fn two_instances_importing_the_same_file_create_each_account_once() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let other = app.second_instance().await;
+    let other_admin = other.browser();
+    let (s, b) = other_admin.rpc("sign_in", &[("login", "admin"), ("password", ADMIN_PW)]).await;
+    assert_eq!(s, 200, "{b}");
+    let text: String = (0..40)
+        .map(|i| format!("{}\n", json!({"username": format!("r{i}"), "email": format!("r{i}@example.com"), "memberships": [{"org": "Default", "role": "Viewer"}]})))
+        .collect();
+    let (a, b) = tokio::join!(
+        admin.post_text("/api/v1/import?format=jsonl", &text),
+        other_admin.post_text("/api/v1/import?format=jsonl", &text)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
+    assert_eq!(a.1["created"].as_u64().unwrap_or(0) + b.1["created"].as_u64().unwrap_or(0), 40, "{} {}", a.1, b.1);
+    assert_eq!(a.1["unchanged"].as_u64().unwrap_or(0) + b.1["unchanged"].as_u64().unwrap_or(0), 40);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_key LIKE 'r%'").await, 40);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'user.imported'").await, 40);
+}
