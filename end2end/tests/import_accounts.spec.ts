@@ -37,7 +37,7 @@ test('a super admin checks the SlashDB sample with a dry run, then imports it', 
   await page.getByRole('link', { name: 'Import or export' }).click();
   await expect(page.getByRole('heading', { name: 'Import accounts' })).toBeVisible();
   await hydrated(page);
-  await page.getByLabel('File').setInputFiles(SAMPLE);
+  await page.getByLabel('File', { exact: true }).setInputFiles(SAMPLE);
   await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
   await expect(page.getByLabel('Contents')).toHaveValue(/user_id: mike/);
   await expect(page.getByLabel('Format')).toHaveValue('slashdb');
@@ -69,7 +69,7 @@ test('the import page at 1280 px and 390 px', async ({ browser }) => {
     const page = await signedIn(browser, { width: w.width, height: 900 });
     await page.goto('/admin/import');
     await hydrated(page);
-    await page.getByLabel('File').setInputFiles(SAMPLE);
+    await page.getByLabel('File', { exact: true }).setInputFiles(SAMPLE);
     await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
     await page.getByRole('button', { name: 'Check (dry run)' }).click();
     await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();

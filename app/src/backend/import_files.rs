@@ -272,7 +272,7 @@ fn slashdb_account(
             if app.is_empty() || secret.is_empty() || app.len() > 64 || secret.len() > 256 {
                 return Err("api_key: SlashDB keys are 'app_id:key' (both parts present).".into());
             }
-            notes.push(format!("API key '{app}' imported as a hash; users.cfg held it in plain text, so rotate it."));
+            // (the report's note about rotating it comes when it is actually stored)
             Some(k.to_string())
         }
     };

@@ -107,14 +107,17 @@ pub fn ImportPage() -> AnyView {
                     <input id="import_org" name="org" autocomplete="off" aria-describedby="import_org-hint"/>
                     <p class="hint" id="import_org-hint">"The organization SlashDB's accounts join, with dbdef, querydef and userdef as abilities there. Empty: the one you are working in."</p>
                 </div>
-                <fieldset>
+                <fieldset class="group">
                     <legend>"Accounts that exist and differ from the file"</legend>
-                    <label class="check"><input type="radio" name="on_existing" value="fail" checked=true/>" Report them as errors"</label>
-                    <label class="check"><input type="radio" name="on_existing" value="skip"/>" Leave them as they are"</label>
-                    <label class="check"><input type="radio" name="on_existing" value="update"/>" Change them to what the file says"</label>
+                    <div class="field check"><input type="radio" id="existing_fail" name="on_existing" value="fail" checked=true/>
+                        <label for="existing_fail">"Report them as errors"</label></div>
+                    <div class="field check"><input type="radio" id="existing_skip" name="on_existing" value="skip"/>
+                        <label for="existing_skip">"Leave them as they are"</label></div>
+                    <div class="field check"><input type="radio" id="existing_update" name="on_existing" value="update"/>
+                        <label for="existing_update">"Change them to what the file says"</label></div>
                 </fieldset>
-                <label class="check"><input type="checkbox" name="plaintext_passwords" value="true"/>
-                    " SlashDB's dbpass values are plain text (decrypted with slashdb-secret)"</label>
+                <div class="field check"><input type="checkbox" id="import_plaintext" name="plaintext_passwords" value="true"/>
+                    <label for="import_plaintext">"SlashDB's dbpass values are plain text (decrypted with slashdb-secret)"</label></div>
                 {move || (!result.with(needs_reauth)).then(form_error(result, &[])).flatten()}
                 <div class="buttons">
                     <button type="submit" class="primary" name="dry_run" value="true" disabled=move || pending.get()>"Check (dry run)"</button>
@@ -156,6 +159,7 @@ fn Report(report: ImportReport) -> impl IntoView {
         <section aria-labelledby="report-title" class="report">
             <h2 id="report-title">{title}</h2>
             <p role="status"><strong>{summary}</strong></p>
+            <div class="table-wrap cards">
             <table>
                 <caption class="sr-only">"What happens to each account"</caption>
                 <thead><tr><th scope="col">"Account"</th><th scope="col">"Line"</th><th scope="col">"Outcome"</th><th scope="col">"Details"</th></tr></thead>
@@ -163,15 +167,15 @@ fn Report(report: ImportReport) -> impl IntoView {
                     {shown.into_iter().map(|r| {
                         let badge = match r.outcome {
                             Outcome::Created | Outcome::Updated => "badge success",
-                            Outcome::Error => "badge danger",
+                            Outcome::Error => "badge failure",
                             _ => "badge",
                         };
                         view! {
                             <tr>
-                                <td><code>{r.key}</code></td>
-                                <td>{(r.line > 0).then(|| r.line.to_string())}</td>
-                                <td><span class=badge>{r.outcome.as_str()}</span></td>
-                                <td>
+                                <td data-label="Account"><code>{r.key}</code></td>
+                                <td data-label="Line">{(r.line > 0).then(|| r.line.to_string())}</td>
+                                <td data-label="Outcome"><span class=badge>{r.outcome.as_str()}</span></td>
+                                <td data-label="Details">
                                     {(!r.message.is_empty()).then(|| view! { <p>{r.message.clone()}</p> })}
                                     {(!r.notes.is_empty()).then(|| view! {
                                         <ul class="notes">{r.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
@@ -182,6 +186,7 @@ fn Report(report: ImportReport) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
             {(total > REPORT_ROWS_SHOWN).then(|| view! {
                 <p class="muted">{format!("The first {REPORT_ROWS_SHOWN} of {total} accounts; `roster import … --json` and the API give the whole report.")}</p>
             })}

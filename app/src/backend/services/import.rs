@@ -298,7 +298,10 @@ async fn check_row(
                 }
                 None
             } else {
-                Some((k.split_once(':').map_or("", |(app, _)| app).to_string(), hash))
+                let app = k.split_once(':').map_or("", |(app, _)| app).to_string();
+                notes
+                    .push(format!("API key '{app}' imported as a hash; the file held it in plain text, so rotate it."));
+                Some((app, hash))
             }
         }
         None => None,
@@ -390,7 +393,9 @@ async fn import_row(
         }
     }
     let mut new_hash = None;
-    if let Some(h) = a.password_hash.as_deref() {
+    if before.public && a.password_hash.is_some() {
+        notes.push("The public account never signs in: the password hash is ignored.".into());
+    } else if let Some(h) = a.password_hash.as_deref() {
         let stored = before.password_hash.as_deref();
         let moved_on = stored.is_some_and(|s| {
             legacy_hash::parse(s).is_ok_and(|k| !k.is_legacy()) && legacy_hash::parse(h).is_ok_and(|k| k.is_legacy())
