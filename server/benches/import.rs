@@ -26,7 +26,7 @@ const SHA512: &str = "$6$rounds=656000$5y.kmvX2FgSZ0cWF$tH0ZfBh9sMoo/OiCGv1G/Mgd
 fn csv(n: usize, hash: &str) -> String {
     let mut s = String::from("username,full_name,email,org,role,abilities,password_hash\n");
     for i in 0..n {
-        s.push_str(&format!("u{i:07},User {i},u{i}@corp.example.com,Default,Operator,use-adminer,{hash}\n"));
+        s.push_str(&format!("u{i:07},User {i},u{i}@corp.example.com,Default,Operator,use-adminer,\"{hash}\"\n"));
     }
     s
 }

@@ -68,6 +68,9 @@ fn yaml_options() -> serde_saphyr::Options {
             max_anchors: 10_000,
             max_depth: 64,
             max_events: 50_000_000,
+            // (an account is about a dozen nodes; the file itself is bounded by size)
+            max_nodes: 50_000_000,
+            max_total_scalar_bytes: crate::domain::import::MAX_IMPORT_BYTES,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 100_000,
@@ -694,6 +697,17 @@ mod tests {
         assert!(e.0.contains("line 2"), "{}", e.0);
         let weak = read(ImportFormat::Slashdb, "eve:\n  password: '$1$abc$def'\n", &how()).expect("yaml");
         assert!(weak[0].account.as_ref().is_err_and(|e| e.starts_with("password:")), "{:?}", weak[0].account);
+    }
+
+    #[test]
+    fn a_users_cfg_of_many_accounts_is_read_whole() {
+        // 25,000 accounts are some 300,000 YAML nodes: above the parser's default budget.
+        let text: String = (0..25_000)
+            .map(|i| format!("u{i}:\n  user_id: u{i}\n  name: U {i}\n  dbdef: [view]\n  edit: [admin]\n  databases:\n    Db: {{dbuser: x, dbpass: y}}\n"))
+            .collect();
+        let rows = read(ImportFormat::Slashdb, &text, &how()).expect("read whole");
+        assert_eq!(rows.len(), 25_000);
+        assert!(rows.iter().all(|r| r.account.is_ok()));
     }
 
     #[test]
