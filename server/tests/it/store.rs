@@ -857,6 +857,27 @@ async fn database_credentials_and_mappings(store: Arc<dyn Store>, _db: TestDb) {
     let both = store.databases_by_key("shop", 10).await.unwrap();
     assert_eq!(both.iter().map(|d| d.id).collect::<Vec<_>>(), [shop, elsewhere]);
 
+    // Export pages: accounts by id, then each page's mappings (with their database's
+    // organization) and list entries read by one id range.
+    let mut tx = store.begin().await.unwrap();
+    tx.set_account_level(ann, bob, Some(app::domain::users::AccountLevel::Edit)).await.unwrap();
+    tx.commit().await.unwrap();
+    let ids: Vec<_> = store.users_after_id(0, 1000).await.unwrap().iter().map(|u| u.id).collect();
+    assert!(ids.windows(2).all(|w| w[0].0 < w[1].0) && ids.contains(&ann) && ids.contains(&bob), "{ids:?}");
+    assert_eq!(store.users_after_id(ann.0, 1).await.unwrap().iter().map(|u| u.id).collect::<Vec<_>>(), [bob]);
+    let maps = store.mappings_between(ann, ann).await.unwrap();
+    assert_eq!(maps.len(), 3);
+    assert!(maps.iter().any(|(o, m)| *o == other && m.database_id == elsewhere), "{maps:?}");
+    assert_eq!(
+        store.mappings_between(bob, bob).await.unwrap().iter().map(|(_, m)| m.id).collect::<Vec<_>>(),
+        [through]
+    );
+    assert_eq!(
+        store.account_levels_between(ann, bob).await.unwrap(),
+        [(ann, "bob".to_string(), app::domain::users::AccountLevel::Edit)]
+    );
+    assert!(store.account_levels_between(bob, bob).await.unwrap().is_empty());
+
     // Tests are kept; changes keep the creation time; a login and a credential never mix.
     let test = ConnectionTest { outcome: TestOutcome::Connected, message: "ok".into(), millis: 3, at: 77 };
     let mut tx = store.begin().await.unwrap();
