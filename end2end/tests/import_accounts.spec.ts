@@ -1,7 +1,9 @@
 // Importing accounts (issue 12): a super admin chooses SlashDB's users.cfg sample (as its
 // documentation prints it, with `app1:` holding `user_id: mike`), checks it with a dry run,
 // reads what would happen to each account, then imports it; the same file again changes
-// nothing. The page at 1280 px and 390 px.
+// nothing. With SlashDB's databases.cfg beside it, the databases are defined first and the
+// accounts' logins find them. A real import asks first, saying what it changes. The page at
+// 1280 px and 390 px.
 import { test, expect, Browser, Page } from '@playwright/test';
 import * as path from 'path';
 import { cliAt, expectNoSidewaysScroll, hydrated, passkeyDbURL, passkeyURL, rememberSecrets, WIDTHS } from './fixtures/roster';
@@ -10,6 +12,7 @@ import { SignInPage } from './fixtures/sign_in_page';
 const PW = 'import story passphrase';
 rememberSecrets(PW);
 const SAMPLE = path.resolve(__dirname, '../../server/tests/fixtures/slashdb-users.cfg');
+const DATABASES = path.resolve(__dirname, '../../server/tests/fixtures/slashdb-databases.cfg');
 
 test.use({ baseURL: passkeyURL });
 test.describe.configure({ mode: 'serial' });
@@ -52,15 +55,40 @@ test('a super admin checks the SlashDB sample with a dry run, then imports it', 
   await expect(admin).toContainText("Database 'Chinook' is not defined in Roster");
   await expect(page.getByRole('status').filter({ hasText: 'dry run: nothing written' })).toBeVisible();
 
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  // SlashDB's databases.cfg beside it: its databases are defined first.
+  await page.getByText("SlashDB's databases.cfg (optional, with a users.cfg)").click();
+  await page.getByLabel('databases.cfg file').setInputFiles(DATABASES);
+  await expect(page.getByText('slashdb-databases.cfg loaded.')).toBeVisible();
+  await expect(page.getByLabel('databases.cfg contents')).toHaveValue(/db_type: postgresql/);
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(row(page, 'Database Chinook')).toContainText('created');
+  await expect(row(page, 'Database Ledger')).toContainText("Roster does not connect to 'oracle' databases");
+  await expect(row(page, 'admin')).not.toContainText('is not defined in Roster');
+  await expect(page.getByRole('status').filter({ hasText: 'databases: 3 created, 2 errors; accounts:' })).toBeVisible();
+
+  // A real import asks first and says what it changes; Cancel changes nothing.
+  await page.getByLabel('Change them to what the file says').check();
+  await page.getByRole('button', { name: 'Import…' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Import the file now?' });
+  await expect(confirm).toContainText('changed to what the file says');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
+  await page.getByLabel('Report them as errors').check();
+  await page.getByRole('button', { name: 'Import…' }).click();
+  await expect(confirm).toContainText('those that exist and differ are not changed');
+  await confirm.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Imported', exact: true })).toBeVisible();
+  await expect(confirm).toBeHidden();
   await expect(row(page, 'app1')).toContainText('error');
+  await expect(row(page, 'Database Sales')).toContainText('created');
 
   // Again: nothing changes.
   await page.getByRole('button', { name: 'Check (dry run)' }).click();
   await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
   await expect(row(page, 'public')).toContainText('unchanged');
   await expect(row(page, 'admin')).not.toContainText('created');
+  await expect(row(page, 'Database Chinook')).toContainText('unchanged');
   await page.context().close();
 });
 
@@ -71,10 +99,16 @@ test('the import page at 1280 px and 390 px', async ({ browser }) => {
     await hydrated(page);
     await page.getByLabel('File', { exact: true }).setInputFiles(SAMPLE);
     await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
+    await page.getByText("SlashDB's databases.cfg (optional, with a users.cfg)").click();
+    await page.getByLabel('databases.cfg file').setInputFiles(DATABASES);
+    await expect(page.getByText('slashdb-databases.cfg loaded.')).toBeVisible();
     await page.getByRole('button', { name: 'Check (dry run)' }).click();
     await expect(page.getByRole('heading', { name: 'Dry run: nothing was written' })).toBeVisible();
     await expectNoSidewaysScroll(page, `import page at ${w.name}`);
     await page.screenshot({ path: `test-results/import-${w.name}.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Import…' }).click();
+    await expect(page.getByRole('dialog', { name: 'Import the file now?' })).toBeVisible();
+    await page.screenshot({ path: `test-results/import-confirm-${w.name}.png` });
     await page.context().close();
   }
 });

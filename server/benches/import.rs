@@ -94,7 +94,7 @@ async fn main() {
         let mut opts = ImportOptions::new(*format);
         opts.dry_run = *dry;
         let t = Instant::now();
-        let report = svc::import(&b, &Ctx::cli(), opts, text).await.expect("import");
+        let report = svc::import(&b, &Ctx::cli(), opts, text, None).await.expect("import");
         let secs = t.elapsed().as_secs_f64();
         let done = (report.created + report.unchanged) as usize;
         assert_eq!((done, report.errors), (n, 0), "{:?}", report.rows.iter().find(|r| !r.message.is_empty()));

@@ -250,11 +250,20 @@ pub enum ImportCommand {
     /// first sign-in), API keys (kept as hashes, to rotate), view/edit lists, dbdef/querydef/
     /// userdef as abilities in the organization, database logins. `admin` becomes a super
     /// admin; `public` is Roster's built-in public account.
+    ///
+    /// With --databases, SlashDB's databases.cfg is imported first, in the same transaction:
+    /// each database becomes a definition of the organization (engine, server, database name
+    /// or SQLite path, description, autoload_user as the default login), so the accounts'
+    /// logins find them.
     Slashdb {
         /// The users.cfg file.
+        #[arg(long, required_unless_present = "databases")]
+        users: Option<std::path::PathBuf>,
+        /// SlashDB's databases.cfg.
         #[arg(long)]
-        users: std::path::PathBuf,
-        /// The organization the accounts join (default: the default organization).
+        databases: Option<std::path::PathBuf>,
+        /// The organization the accounts join and the databases belong to (default: the
+        /// default organization).
         #[arg(long)]
         org: Option<String>,
         /// `encrypted` (SlashDB's dbpass values are ciphertext under SlashDB's secret: logins
@@ -1058,7 +1067,11 @@ pub fn report_text(r: &app::domain::import::ImportReport) -> String {
     for row in &r.rows {
         let at = if row.line > 0 { format!(" (line {})", row.line) } else { String::new() };
         let msg = if row.message.is_empty() { String::new() } else { format!(": {}", row.message) };
-        out.push_str(&format!("{:<9} {}{at}{msg}\n", row.outcome.as_str(), row.key));
+        let what = match row.kind {
+            app::domain::import::RowKind::Database => "database ",
+            app::domain::import::RowKind::Account => "",
+        };
+        out.push_str(&format!("{:<9} {what}{}{at}{msg}\n", row.outcome.as_str(), row.key));
         for n in &row.notes {
             out.push_str(&format!("          note: {n}\n"));
         }
@@ -1071,21 +1084,32 @@ pub fn report_text(r: &app::domain::import::ImportReport) -> String {
 /// the others are imported, as the report says).
 pub async fn run_import(b: &Backend, cmd: ImportCommand) -> u8 {
     use app::domain::import::{ImportOptions, OnExisting};
-    let (path, mut opts, flags) = match cmd {
-        ImportCommand::Slashdb { users, org, passwords, flags } => {
-            let mut o = ImportOptions::new(app::domain::import::ImportFormat::Slashdb);
+    let (path, databases, mut opts, flags) = match cmd {
+        ImportCommand::Slashdb { users, databases, org, passwords, flags } => {
+            use app::domain::import::ImportFormat;
+            let format = if users.is_some() { ImportFormat::Slashdb } else { ImportFormat::SlashdbDatabases };
+            let mut o = ImportOptions::new(format);
             o.org = org;
             o.plaintext_passwords = passwords == "plaintext";
-            (users, o, flags)
+            match users {
+                Some(users) => (users, databases, o, flags),
+                // (clap asks for one of the two)
+                None => match databases {
+                    Some(d) => (d, None, o, flags),
+                    None => return EXIT_USAGE,
+                },
+            }
         }
         ImportCommand::Users { file, format, flags } => {
             let name = file.to_string_lossy().to_string();
             match app::backend::services::import::format_for(format.as_deref(), &name) {
-                Ok(app::domain::import::ImportFormat::Slashdb) => {
-                    eprintln!("error: `import users` reads CSV or JSON Lines; for a users.cfg use `roster import slashdb --users FILE`");
+                Ok(
+                    app::domain::import::ImportFormat::Slashdb | app::domain::import::ImportFormat::SlashdbDatabases,
+                ) => {
+                    eprintln!("error: `import users` reads CSV or JSON Lines; for SlashDB's files use `roster import slashdb --users FILE [--databases FILE]`");
                     return EXIT_USAGE;
                 }
-                Ok(f) => (file, ImportOptions::new(f), flags),
+                Ok(f) => (file, None, ImportOptions::new(f), flags),
                 Err(e) => {
                     eprintln!("error: {}", describe(&e));
                     return EXIT_USAGE;
@@ -1108,7 +1132,14 @@ pub async fn run_import(b: &Backend, cmd: ImportCommand) -> u8 {
             return EXIT_USAGE;
         }
     };
-    match app::backend::services::import::import(b, &Ctx::cli(), opts, &text).await {
+    let databases = match databases.as_deref().map(read_import_file).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match app::backend::services::import::import(b, &Ctx::cli(), opts, &text, databases.as_deref()).await {
         Ok(report) => {
             if flags.json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
@@ -1141,7 +1172,7 @@ pub async fn run_export(b: &Backend, cmd: ExportCommand) -> u8 {
             }
         },
     };
-    match app::backend::services::import::export(b, &Ctx::cli(), format, org.as_deref()).await {
+    match app::backend::services::export::export(b, &Ctx::cli(), format, org.as_deref()).await {
         Ok(done) => {
             for line in &done.cannot_use {
                 eprintln!("note: SlashDB cannot use {line}");

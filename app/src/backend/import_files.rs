@@ -6,6 +6,7 @@
 //! - CSV: one row per membership (`org`, `role`, `abilities`); an account with several
 //!   memberships has several rows whose account columns agree (or are empty after the first).
 //! - JSON Lines: one `ImportedAccount` per line.
+//! - SlashDB's `databases.cfg`: YAML keyed by database id, read into database definitions.
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::abilities::Ability;
+use crate::domain::databases::DatabaseInput;
 use crate::domain::import::{
     slashdb_privilege, ImportFormat, ImportedAccount, ImportedMapping, ImportedMembership, SLASHDB_LISTS,
 };
@@ -92,6 +94,8 @@ pub fn read(format: ImportFormat, text: &str, slashdb: &SlashdbReading) -> Resul
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rows = match format {
         ImportFormat::Slashdb => read_slashdb(text, slashdb)?,
+        // (database definitions are read by `read_slashdb_databases`)
+        ImportFormat::SlashdbDatabases => Vec::new(),
         ImportFormat::Csv => read_csv(text)?,
         ImportFormat::Jsonl => read_jsonl(text),
     };
@@ -112,6 +116,218 @@ fn refuse_repeats(mut rows: Vec<Row>) -> Vec<Row> {
         }
     }
     rows
+}
+
+// ---- SlashDB databases.cfg ----
+
+/// One database definition read from SlashDB's databases.cfg, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseRow {
+    pub line: u64,
+    /// The database's id in the file (its key).
+    pub key: String,
+    /// Roster's definition input; the default password only when the file holds it in
+    /// plain text.
+    pub input: Result<DatabaseInput, String>,
+    pub notes: Vec<String>,
+}
+
+/// One database of databases.cfg, read field by field (see `SlashUser`); SlashDB's settings
+/// for its own work (reflection, caching, key columns) are kept by name for one note.
+#[derive(Default)]
+struct SlashDatabase {
+    db_id: Option<String>,
+    db_type: Option<String>,
+    connection: Option<String>,
+    desc: Option<String>,
+    creator: Option<String>,
+    autoload_user: Option<SlashDbLogin>,
+    users_lists: Vec<String>,
+    other: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for SlashDatabase {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SlashDatabase;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a database's settings (db_id, db_type, connection, ...)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<SlashDatabase, A::Error> {
+                let mut db = SlashDatabase::default();
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "db_id" => db.db_id = m.next_value()?,
+                        "db_type" => db.db_type = m.next_value()?,
+                        "connection" => db.connection = m.next_value()?,
+                        "desc" => db.desc = m.next_value()?,
+                        "creator" => db.creator = m.next_value()?,
+                        "autoload_user" => db.autoload_user = m.next_value()?,
+                        "read" | "write" | "execute" => {
+                            let who: Option<Vec<String>> = m.next_value()?;
+                            if who.is_some_and(|w| !w.is_empty()) {
+                                db.users_lists.push(key);
+                            }
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            db.other.push(key);
+                        }
+                    }
+                }
+                Ok(db)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// SlashDB's database definitions as Roster's. `plaintext_passwords`: the `autoload_user`
+/// passwords are plain text (else SlashDB ciphertext: the login is kept, the password not).
+pub fn read_slashdb_databases(text: &str, plaintext_passwords: bool) -> Result<Vec<DatabaseRow>, FileError> {
+    if text.len() > crate::domain::import::MAX_IMPORT_BYTES {
+        return Err(FileError(format!(
+            "The file is larger than {} MB.",
+            crate::domain::import::MAX_IMPORT_BYTES / (1024 * 1024)
+        )));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let parsed: Option<IndexMap<String, Option<SlashDatabase>>> =
+        serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| FileError(format!("This is not a SlashDB databases.cfg: {}", one_line(&e.to_string()))))?;
+    let lines = top_level_lines(text);
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    Ok(parsed
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| {
+            let line = lines.get(&key).copied().unwrap_or(0);
+            let mut notes = Vec::new();
+            let mut input = slashdb_database(&key, value, plaintext_passwords, &mut notes);
+            // Ids are unique without case in Roster (SlashDB compares them exactly).
+            let id_key = crate::domain::databases::db_id_key(&key);
+            if let Some(first) = seen.get(&id_key) {
+                input = Err(format!("'{key}' appears twice in the file, ignoring case (first at line {first})."));
+            } else {
+                seen.insert(id_key, line);
+            }
+            DatabaseRow { line, key, input, notes }
+        })
+        .collect())
+}
+
+fn slashdb_database(
+    key: &str,
+    db: Option<SlashDatabase>,
+    plaintext_passwords: bool,
+    notes: &mut Vec<String>,
+) -> Result<DatabaseInput, String> {
+    let Some(db) = db else {
+        return Err("The database has no settings.".into());
+    };
+    if let Some(id) = db.db_id.as_deref() {
+        if id != key {
+            return Err(format!(
+                "Its db_id '{id}' differs from its key '{key}'; SlashDB requires them to be the same. \
+                 Correct one of the two (Roster does not guess which is meant)."
+            ));
+        }
+    }
+    let db_type = db.db_type.unwrap_or_default();
+    let engine = crate::domain::databases::Engine::parse(&db_type).ok_or_else(|| {
+        format!(
+            "db_type: Roster does not connect to '{}' databases (it knows PostgreSQL, MySQL, MariaDB, SQLite and SQL Server).",
+            db_type.trim()
+        )
+    })?;
+    let connection = db.connection.unwrap_or_default();
+    let (host, port, name) = if engine.is_file() {
+        (String::new(), String::new(), slashdb_sqlite_path(connection.trim(), notes))
+    } else {
+        slashdb_connection(&connection, notes)?
+    };
+    if !db.users_lists.is_empty() {
+        notes.push(format!(
+            "SlashDB's {} lists are not imported: in Roster, abilities and database logins decide who uses a database.",
+            db.users_lists.join("/")
+        ));
+    }
+    if !db.other.is_empty() {
+        notes.push(format!("SlashDB settings Roster does not keep: {}.", db.other.join(", ")));
+    }
+    let login = db.autoload_user.unwrap_or_default();
+    let default_login = login.dbuser.map(|u| u.trim().to_string()).unwrap_or_default();
+    let password = login.dbpass.unwrap_or_default();
+    let default_password = if default_login.is_empty() || password.is_empty() {
+        String::new()
+    } else if plaintext_passwords {
+        password
+    } else {
+        notes.push(
+            "The default login's password is encrypted with SlashDB's secret: set it on the database page \
+             (or decrypt with slashdb-secret and import with --passwords plaintext)."
+                .into(),
+        );
+        String::new()
+    };
+    Ok(DatabaseInput {
+        db_id: key.to_string(),
+        engine: engine.as_str().to_string(),
+        host,
+        port,
+        name,
+        // (SlashDB's file has no TLS setting: its drivers' default, TLS when the server offers it)
+        tls: if engine.is_file() { String::new() } else { "prefer".into() },
+        description: db.desc.unwrap_or_default(),
+        default_login,
+        default_password,
+    })
+}
+
+/// SlashDB names SQLite files by absolute path; Roster opens them inside its SQLite databases
+/// folder, so an absolute path becomes the file's name there (with a note saying so).
+fn slashdb_sqlite_path(path: &str, notes: &mut Vec<String>) -> String {
+    let absolute = path.starts_with(['/', '\\']) || path.get(1..2) == Some(":");
+    if !absolute {
+        return path.to_string();
+    }
+    let file = path.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+    notes.push(format!(
+        "SlashDB's file {path} is '{file}' in Roster's SQLite databases folder (--sqlite-databases-dir): put the file, or a link to it, there."
+    ));
+    file
+}
+
+/// SlashDB's `connection` of a database server: `host:port/database`, `host/database`, or a
+/// URL (`scheme://user:password@host:port/database?options`), as (host, port, database).
+fn slashdb_connection(raw: &str, notes: &mut Vec<String>) -> Result<(String, String, String), String> {
+    let mut rest = raw.trim();
+    if let Some((_, after)) = rest.split_once("://") {
+        rest = after;
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            notes.push("The login in the connection string is not imported (use autoload_user or a mapping).".into());
+            host
+        }
+        None => authority,
+    };
+    let name = path.split(['?', ';']).next().unwrap_or_default().trim().to_string();
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or("connection: an IPv6 address needs its closing ']'.")?;
+        (host.to_string(), after.strip_prefix(':').unwrap_or_default().to_string())
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.to_string()),
+            None => (authority.to_string(), String::new()),
+        }
+    };
+    if host.trim().is_empty() {
+        return Err(format!("connection: '{}' names no server (host:port/database).", raw.trim()));
+    }
+    Ok((host, port, name))
 }
 
 // ---- SlashDB users.cfg ----
@@ -664,6 +880,73 @@ mod tests {
         assert!(rows[2].line > rows[1].line);
     }
 
+    pub const DATABASES: &str = include_str!("../../../server/tests/fixtures/slashdb-databases.cfg");
+
+    #[test]
+    fn slashdb_databases_become_definitions_with_clear_errors() {
+        let rows = read_slashdb_databases(DATABASES, false).expect("a YAML file");
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["Chinook", "Sales", "Crm", "Ledger", "Stock"]);
+        let chinook = rows[0].input.as_ref().expect("Chinook");
+        assert_eq!(
+            (chinook.engine.as_str(), chinook.name.as_str(), chinook.host.as_str()),
+            ("sqlite", "chinook.sqlite", "")
+        );
+        assert_eq!(chinook.description, "Example SQLite database");
+        assert!(
+            rows[0].notes.iter().any(|n| n.contains("/var/lib/slashdb/sqlite/chinook.sqlite")),
+            "{:?}",
+            rows[0].notes
+        );
+        assert!(
+            rows[0].notes.iter().any(|n| n.contains("alternate_key") && n.contains("autoload")),
+            "{:?}",
+            rows[0].notes
+        );
+        let sales = rows[1].input.as_ref().expect("Sales");
+        assert_eq!(
+            (sales.engine.as_str(), sales.host.as_str(), sales.port.as_str(), sales.name.as_str(), sales.tls.as_str()),
+            ("postgres", "db.example.com", "5433", "sales", "prefer")
+        );
+        assert_eq!((sales.default_login.as_str(), sales.default_password.as_str()), ("reporter", ""));
+        assert!(rows[1].notes.iter().any(|n| n.contains("encrypted with SlashDB's secret")));
+        assert!(rows[1].notes.iter().any(|n| n.contains("read lists are not imported")), "{:?}", rows[1].notes);
+        let crm = rows[2].input.as_ref().expect("Crm");
+        assert_eq!(
+            (crm.engine.as_str(), crm.host.as_str(), crm.port.as_str(), crm.name.as_str()),
+            ("mysql", "10.0.0.7", "", "crm")
+        );
+        assert!(rows[2].notes.iter().any(|n| n.contains("login in the connection string")));
+        assert!(rows[3].input.as_ref().is_err_and(|e| e.contains("'oracle'")), "{:?}", rows[3].input);
+        assert!(rows[4].input.as_ref().is_err_and(|e| e.contains("db_id 'Inventory' differs from its key 'Stock'")));
+        // Plain-text passwords are taken when the file says so.
+        let plain = read_slashdb_databases(DATABASES, true).expect("yaml");
+        assert_eq!(plain[1].input.as_ref().map(|i| i.default_password.as_str()), Ok("1SAd7V-5CUfvjnvDQ=="));
+        // Every definition Roster accepts passes its own rules.
+        for r in &rows[..3] {
+            crate::domain::databases::spec(r.input.as_ref().expect("read")).expect("valid");
+        }
+    }
+
+    #[test]
+    fn slashdb_databases_refuse_hostile_or_wrong_files() {
+        let twice = read_slashdb_databases(
+            "sales:\n  db_type: sqlite\n  connection: a.db\nSALES:\n  db_type: sqlite\n  connection: b.db\n",
+            false,
+        )
+        .expect("yaml");
+        assert!(twice[1].input.as_ref().is_err_and(|e| e.contains("appears twice")));
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
+        assert!(read_slashdb_databases(laughs, false).is_err());
+        assert!(read_slashdb_databases("- a list\n", false).is_err());
+        let no_host =
+            read_slashdb_databases("x:\n  db_type: postgresql\n  connection: ':5432/db'\n", false).expect("yaml");
+        assert!(no_host[0].input.as_ref().is_err_and(|e| e.contains("names no server")));
+        let v6 =
+            read_slashdb_databases("x:\n  db_type: postgresql\n  connection: '[::1]:6543/db'\n", false).expect("yaml");
+        assert_eq!(v6[0].input.as_ref().map(|i| (i.host.as_str(), i.port.as_str())), Ok(("::1", "6543")));
+    }
+
     #[test]
     fn slashdb_logins_privileges_and_encrypted_passwords() {
         let text = "bob:\n  user_id: bob\n  dbdef: [view, create]\n  userdef: [view]\n  databases:\n    \
@@ -805,6 +1088,29 @@ mod tests {
         fn readers_never_panic(text in "(?s).{0,400}") {
             for f in ImportFormat::ALL {
                 let _ = read(f, &text, &how());
+            }
+            let _ = read_slashdb_databases(&text, false);
+        }
+
+        #[test]
+        fn databases_cfg_shaped_input_never_panics(
+            keys in proptest::collection::vec("[A-Za-z_@~.-]{0,8}", 0..4),
+            types in proptest::collection::vec(prop_oneof![
+                Just("sqlite"), Just("postgresql"), Just("mysql"), Just("mssql"), Just("oracle"), Just("''"),
+            ], 0..4),
+            connections in proptest::collection::vec(prop_oneof![
+                "[ -~]{0,30}", Just("/a/b.db".to_string()), Just("h:1/d".to_string()), Just("x://u:p@[::1]:9/d?q".to_string()),
+                Just("[::1".to_string()), Just("@/".to_string()), Just("C:\\x.db".to_string()),
+            ], 0..4),
+        ) {
+            let mut text = String::new();
+            for ((k, t), c) in keys.iter().zip(types.iter().cycle()).zip(connections.iter().cycle()) {
+                text.push_str(&format!("{k}:\n  db_type: {t}\n  connection: '{}'\n  autoload_user: {{dbuser: u, dbpass: p}}\n", c.replace('\'', "''")));
+            }
+            if let Ok(rows) = read_slashdb_databases(&text, true) {
+                for r in rows.iter().filter_map(|r| r.input.as_ref().ok()) {
+                    let _ = crate::domain::databases::spec(r);
+                }
             }
         }
 

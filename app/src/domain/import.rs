@@ -19,6 +19,9 @@ pub const REPORT_ROWS_SHOWN: usize = 500;
 pub enum ImportFormat {
     /// SlashDB's `users.cfg` (YAML keyed by user id).
     Slashdb,
+    /// SlashDB's `databases.cfg` (YAML keyed by database id): database definitions only.
+    #[serde(rename = "slashdb-databases")]
+    SlashdbDatabases,
     /// One row per membership: `username,full_name,email,status,super_admin,password_hash,
     /// org,role,abilities,view,edit`.
     Csv,
@@ -27,10 +30,12 @@ pub enum ImportFormat {
 }
 
 impl ImportFormat {
-    pub const ALL: [ImportFormat; 3] = [ImportFormat::Slashdb, ImportFormat::Csv, ImportFormat::Jsonl];
+    pub const ALL: [ImportFormat; 4] =
+        [ImportFormat::Slashdb, ImportFormat::SlashdbDatabases, ImportFormat::Csv, ImportFormat::Jsonl];
     pub fn as_str(self) -> &'static str {
         match self {
             ImportFormat::Slashdb => "slashdb",
+            ImportFormat::SlashdbDatabases => "slashdb-databases",
             ImportFormat::Csv => "csv",
             ImportFormat::Jsonl => "jsonl",
         }
@@ -38,16 +43,21 @@ impl ImportFormat {
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "slashdb" | "users.cfg" | "yaml" => Some(ImportFormat::Slashdb),
+            "slashdb-databases" | "databases.cfg" => Some(ImportFormat::SlashdbDatabases),
             "csv" => Some(ImportFormat::Csv),
             "jsonl" | "ndjson" | "json-lines" => Some(ImportFormat::Jsonl),
             _ => None,
         }
     }
-    /// The format a file's name suggests (`.cfg`/`.yaml`/`.yml`, `.csv`, `.jsonl`/`.ndjson`).
+    /// The format a file's name suggests (`.cfg`/`.yaml`/`.yml`, `databases` in the name for
+    /// SlashDB's databases.cfg, `.csv`, `.jsonl`/`.ndjson`).
     pub fn from_file_name(name: &str) -> Option<Self> {
         let lower = name.to_ascii_lowercase();
-        let ext = lower.rsplit_once('.').map(|(_, e)| e)?;
+        let (stem, ext) = lower.rsplit_once('.')?;
         match ext {
+            "cfg" | "yaml" | "yml" if stem.rsplit(['/', '\\']).next().is_some_and(|s| s.contains("databases")) => {
+                Some(ImportFormat::SlashdbDatabases)
+            }
             "cfg" | "yaml" | "yml" => Some(ImportFormat::Slashdb),
             "csv" => Some(ImportFormat::Csv),
             "jsonl" | "ndjson" => Some(ImportFormat::Jsonl),
@@ -57,6 +67,7 @@ impl ImportFormat {
     pub fn label(self) -> &'static str {
         match self {
             ImportFormat::Slashdb => "SlashDB users.cfg",
+            ImportFormat::SlashdbDatabases => "SlashDB databases.cfg",
             ImportFormat::Csv => "CSV",
             ImportFormat::Jsonl => "JSON Lines",
         }
@@ -99,6 +110,43 @@ pub struct ImportOptions {
 impl ImportOptions {
     pub fn new(format: ImportFormat) -> Self {
         Self { format, dry_run: false, on_existing: OnExisting::Fail, plaintext_passwords: false, org: None }
+    }
+
+    /// The options as a form or a query string gives them, each as text (empty: the
+    /// default): `format` (see [`ImportFormat::parse`]), `dry_run` true/false (a checkbox's
+    /// "on" too), `on_existing` fail/skip/update, `passwords` encrypted/plaintext (or
+    /// true/false for "plain text"), `org` a name.
+    pub fn from_text(
+        format: &str,
+        dry_run: &str,
+        on_existing: &str,
+        passwords: &str,
+        org: &str,
+    ) -> Result<Self, super::Error> {
+        use super::Error;
+        let format = ImportFormat::parse(format)
+            .ok_or_else(|| Error::invalid("format", "Choose the format: slashdb, slashdb-databases, csv or jsonl."))?;
+        let flag = |field: &'static str, v: &str| match v.trim().to_ascii_lowercase().as_str() {
+            "" | "false" | "0" | "off" => Ok(false),
+            "true" | "1" | "on" => Ok(true),
+            other => Err(Error::invalid(field, format!("'{other}' is not true or false."))),
+        };
+        let mut o = ImportOptions::new(format);
+        o.dry_run = flag("dry_run", dry_run)?;
+        o.on_existing = match on_existing.trim().to_ascii_lowercase().as_str() {
+            "" | "fail" => OnExisting::Fail,
+            "skip" => OnExisting::Skip,
+            "update" => OnExisting::Update,
+            other => return Err(Error::invalid("on_existing", format!("'{other}': choose fail, skip or update."))),
+        };
+        o.plaintext_passwords = match passwords.trim().to_ascii_lowercase().as_str() {
+            "encrypted" => false,
+            "plaintext" => true,
+            other => flag("passwords", other)
+                .map_err(|_| Error::invalid("passwords", format!("'{other}': choose encrypted or plaintext.")))?,
+        };
+        o.org = Some(org.trim().to_string()).filter(|s| !s.is_empty());
+        Ok(o)
     }
 }
 
@@ -171,11 +219,12 @@ pub struct ImportedMapping {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Outcome {
-    Created,
-    Updated,
-    Unchanged,
-    Skipped,
-    Error,
+    // (numbered: the summary counts by them)
+    Created = 0,
+    Updated = 1,
+    Unchanged = 2,
+    Skipped = 3,
+    Error = 4,
 }
 
 impl Outcome {
@@ -190,10 +239,23 @@ impl Outcome {
     }
 }
 
-/// What became of one account of the file.
+/// What a report row is about: an account (users.cfg, CSV, JSON Lines) or a database
+/// definition (SlashDB's databases.cfg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum RowKind {
+    #[default]
+    Account,
+    Database,
+}
+
+/// What became of one account (or database definition) of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReportRow {
+    #[serde(default)]
+    pub kind: RowKind,
     /// Where the account starts in the file (1-based line; 0 when unknown).
     pub line: u64,
     /// The account's name in the file (its key in users.cfg).
@@ -231,20 +293,24 @@ impl ImportReport {
         self.rows.push(row);
     }
 
-    /// One line for people: "2 created, 1 error (dry run: nothing written)".
+    /// One line for people: "2 created, 1 error (dry run: nothing written)"; with database
+    /// definitions in the report, "databases: 1 created; accounts: 2 created, 1 error".
     pub fn summary(&self) -> String {
-        let parts: Vec<String> = [
-            (self.created, "created"),
-            (self.updated, "updated"),
-            (self.unchanged, "unchanged"),
-            (self.skipped, "skipped"),
-            (self.errors, if self.errors == 1 { "error" } else { "errors" }),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, w)| format!("{n} {w}"))
-        .collect();
-        let body = if parts.is_empty() { "no accounts in the file".to_string() } else { parts.join(", ") };
+        let counts = |kind: RowKind| {
+            let mut n = [0u64; 5];
+            for r in self.rows.iter().filter(|r| r.kind == kind) {
+                n[r.outcome as usize] += 1;
+            }
+            let words = ["created", "updated", "unchanged", "skipped", if n[4] == 1 { "error" } else { "errors" }];
+            n.iter().zip(words).filter(|(n, _)| **n > 0).map(|(n, w)| format!("{n} {w}")).collect::<Vec<_>>().join(", ")
+        };
+        let (accounts, databases) = (counts(RowKind::Account), counts(RowKind::Database));
+        let body = match (accounts.is_empty(), databases.is_empty()) {
+            (true, true) => "nothing in the file".to_string(),
+            (false, true) => accounts,
+            (true, false) => format!("databases: {databases}"),
+            (false, false) => format!("databases: {databases}; accounts: {accounts}"),
+        };
         if self.dry_run {
             format!("{body} (dry run: nothing written)")
         } else {
@@ -265,10 +331,11 @@ pub enum ExportFormat {
 
 impl ExportFormat {
     pub fn parse(s: &str) -> Option<Self> {
-        ImportFormat::parse(s).map(|f| match f {
-            ImportFormat::Slashdb => ExportFormat::Slashdb,
-            ImportFormat::Csv => ExportFormat::Csv,
-            ImportFormat::Jsonl => ExportFormat::Jsonl,
+        ImportFormat::parse(s).and_then(|f| match f {
+            ImportFormat::Slashdb => Some(ExportFormat::Slashdb),
+            ImportFormat::SlashdbDatabases => None,
+            ImportFormat::Csv => Some(ExportFormat::Csv),
+            ImportFormat::Jsonl => Some(ExportFormat::Jsonl),
         })
     }
     pub fn file_name(self) -> &'static str {
@@ -311,16 +378,62 @@ mod tests {
     #[test]
     fn summary_names_each_count_and_the_dry_run() {
         let mut r = ImportReport { dry_run: true, ..Default::default() };
-        assert_eq!(r.summary(), "no accounts in the file (dry run: nothing written)");
+        assert_eq!(r.summary(), "nothing in the file (dry run: nothing written)");
         for outcome in [Outcome::Created, Outcome::Created, Outcome::Error] {
-            r.push(ReportRow { line: 1, key: "a".into(), outcome, message: String::new(), notes: vec![] });
+            r.push(ReportRow {
+                kind: RowKind::Account,
+                line: 1,
+                key: "a".into(),
+                outcome,
+                message: String::new(),
+                notes: vec![],
+            });
         }
         assert_eq!(r.summary(), "2 created, 1 error (dry run: nothing written)");
+        r.push(ReportRow {
+            kind: RowKind::Database,
+            line: 1,
+            key: "db".into(),
+            outcome: Outcome::Unchanged,
+            message: String::new(),
+            notes: vec![],
+        });
+        assert_eq!(r.summary(), "databases: 1 unchanged; accounts: 2 created, 1 error (dry run: nothing written)");
+        r.dry_run = false;
+        r.rows.retain(|r| r.kind == RowKind::Database);
+        assert_eq!(r.summary(), "databases: 1 unchanged");
+    }
+
+    #[test]
+    fn options_from_text_share_one_reading() {
+        let o = ImportOptions::from_text(" CSV ", "on", "update", "", " Acme ").expect("options");
+        assert_eq!(
+            (o.format, o.dry_run, o.on_existing, o.plaintext_passwords),
+            (ImportFormat::Csv, true, OnExisting::Update, false)
+        );
+        assert_eq!(o.org.as_deref(), Some("Acme"));
+        let o = ImportOptions::from_text("slashdb-databases", "false", "", "plaintext", "").expect("options");
+        assert_eq!(
+            (o.format, o.dry_run, o.on_existing, o.plaintext_passwords, o.org),
+            (ImportFormat::SlashdbDatabases, false, OnExisting::Fail, true, None)
+        );
+        assert!(ImportOptions::from_text("slashdb", "", "", "on", "").expect("a checkbox").plaintext_passwords);
+        for (args, field) in [
+            (["xml", "", "", "", ""], "format"),
+            (["csv", "maybe", "", "", ""], "dry_run"),
+            (["csv", "", "merge", "", ""], "on_existing"),
+            (["csv", "", "", "clear", ""], "passwords"),
+        ] {
+            let e = ImportOptions::from_text(args[0], args[1], args[2], args[3], args[4]).expect_err("refused");
+            assert!(matches!(&e, crate::domain::Error::Invalid { errors } if errors[0].field == field), "{e:?}");
+        }
     }
 
     #[test]
     fn formats_from_names() {
         assert_eq!(ImportFormat::from_file_name("/etc/slashdb/users.cfg"), Some(ImportFormat::Slashdb));
+        assert_eq!(ImportFormat::from_file_name("/etc/slashdb/databases.cfg"), Some(ImportFormat::SlashdbDatabases));
+        assert_eq!(ImportFormat::from_file_name("/srv/databases-backup/users.cfg"), Some(ImportFormat::Slashdb));
         assert_eq!(ImportFormat::from_file_name("People.CSV"), Some(ImportFormat::Csv));
         assert_eq!(ImportFormat::from_file_name("x.ndjson"), Some(ImportFormat::Jsonl));
         assert_eq!(ImportFormat::from_file_name("noext"), None);

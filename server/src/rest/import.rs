@@ -3,8 +3,9 @@
 //! hashes.
 use std::collections::HashMap;
 
+use app::backend::services::export as export_svc;
 use app::backend::services::import as svc;
-use app::domain::import::{ExportFormat, ImportFormat, ImportOptions, ImportReport, OnExisting};
+use app::domain::import::{ExportFormat, ImportOptions, ImportReport};
 use app::domain::Error;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -15,41 +16,17 @@ use axum::Json;
 use super::{ApiError, ApiResult, CtxExt};
 use crate::ServerState;
 
-fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
-    match q.get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("false") | Some("0") => Ok(false),
-        Some("true") | Some("1") => Ok(true),
-        Some(v) => Err(ApiError(Error::invalid(name, format!("'{v}' is not true or false.")))),
-    }
-}
-
 /// The options an import request names in its query string.
 pub fn import_options(q: &HashMap<String, String>) -> Result<ImportOptions, ApiError> {
-    let format = q.get("format").map(String::as_str).unwrap_or_default();
-    let format = ImportFormat::parse(format)
-        .ok_or_else(|| ApiError(Error::invalid("format", "Choose the format: slashdb, csv or jsonl.")))?;
-    let mut o = ImportOptions::new(format);
-    o.dry_run = flag(q, "dry_run")?;
-    o.on_existing = match q.get("on_existing").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("fail") => OnExisting::Fail,
-        Some("skip") => OnExisting::Skip,
-        Some("update") => OnExisting::Update,
-        Some(v) => return Err(ApiError(Error::invalid("on_existing", format!("'{v}': choose fail, skip or update.")))),
-    };
-    o.plaintext_passwords = match q.get("passwords").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("encrypted") => false,
-        Some("plaintext") => true,
-        Some(v) => return Err(ApiError(Error::invalid("passwords", format!("'{v}': choose encrypted or plaintext.")))),
-    };
-    o.org = q.get("org").cloned().filter(|s| !s.trim().is_empty());
-    Ok(o)
+    let get = |name: &str| q.get(name).map(String::as_str).unwrap_or_default();
+    Ok(ImportOptions::from_text(get("format"), get("dry_run"), get("on_existing"), get("passwords"), get("org"))?)
 }
 
 #[utoipa::path(post, path = "/import", tag = "users", operation_id = "importAccounts",
-    summary = "Import accounts from SlashDB's users.cfg, CSV or JSON Lines (super admins; sudo mode; no tokens)",
-    description = "The file is the request body (UTF-8, at most 64 MB). One transaction: each account is checked whole and either written or reported with the reason; `dry_run=true` answers the same report and writes nothing. An account already as the file says is `unchanged`, so repeating an import is harmless. SlashDB: `admin` becomes a super admin, `public` Roster's public account, `dbdef`/`querydef`/`userdef` abilities in `org`, `api_key` an API key kept as a hash (flagged to rotate), database logins without their passwords unless `passwords=plaintext`.",
+    summary = "Import accounts from SlashDB's users.cfg, CSV or JSON Lines, or database definitions from SlashDB's databases.cfg (super admins; sudo mode; no tokens)",
+    description = "The file is the request body (UTF-8, at most 64 MB). One transaction: each account is checked whole and either written or reported with the reason; `dry_run=true` answers the same report and writes nothing. An account already as the file says is `unchanged`, so repeating an import is harmless. SlashDB: `admin` becomes a super admin, `public` Roster's public account, `dbdef`/`querydef`/`userdef` abilities in `org`, `api_key` an API key kept as a hash (flagged to rotate), database logins without their passwords unless `passwords=plaintext`. `slashdb-databases` reads SlashDB's databases.cfg into database definitions of `org` (import it before the users.cfg whose logins name them); its rows have `kind` `database`.",
     params(
-        ("format" = String, Query, description = "`slashdb`, `csv` or `jsonl`"),
+        ("format" = String, Query, description = "`slashdb` (users.cfg), `slashdb-databases` (databases.cfg), `csv` or `jsonl`"),
         ("dry_run" = Option<bool>, Query, description = "Report only"),
         ("on_existing" = Option<String>, Query, description = "`fail` (default: report the row as an error), `skip` or `update`, for accounts that exist and differ"),
         ("passwords" = Option<String>, Query, description = "SlashDB: `encrypted` (default) or `plaintext` dbpass values"),
@@ -72,7 +49,7 @@ pub async fn import(
     let opts = import_options(&q)?;
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError(Error::invalid("body", "The file is not UTF-8 text.")))?;
-    Ok(Json(svc::import(&s.backend, &ctx.0, opts, text).await?))
+    Ok(Json(svc::import(&s.backend, &ctx.0, opts, text, None).await?))
 }
 
 #[utoipa::path(get, path = "/export", tag = "users", operation_id = "exportAccounts",
@@ -95,7 +72,7 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let format = ExportFormat::parse(q.get("format").map(String::as_str).unwrap_or_default())
         .ok_or_else(|| ApiError(Error::invalid("format", "Choose the format: slashdb, csv or jsonl.")))?;
-    let done = svc::export(&s.backend, &ctx.0, format, q.get("org").map(String::as_str)).await?;
+    let done = export_svc::export(&s.backend, &ctx.0, format, q.get("org").map(String::as_str)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),

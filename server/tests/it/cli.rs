@@ -843,4 +843,18 @@ fn import_and_export_commands() {
     assert_eq!(c, 2, "`import users` is CSV or JSON Lines: {err}");
     let (c, _, err) = roster(&db, &["export", "users", "--format", "xml"]);
     assert_eq!(c, 2, "{err}");
+    // SlashDB's databases.cfg beside (or without) a users.cfg.
+    let databases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slashdb-databases.cfg");
+    let (c, out, err) = roster(&db, &["import", "slashdb", "--databases", databases, "--users", fixture, "--dry-run"]);
+    assert_eq!(c, 6, "Ledger and Stock are refused: {out}{err}");
+    assert!(out.contains("created   database Chinook (line 1)"), "{out}");
+    assert!(out.contains("error     database Ledger (line ") && out.contains("'oracle'"), "{out}");
+    assert!(out.contains("databases: 3 created, 2 errors; accounts: "), "{out}");
+    let (c, out, err) = roster(&db, &["import", "slashdb", "--databases", databases]);
+    assert_eq!(c, 6, "{out}{err}");
+    let (c, out, _) = roster(&db, &["database", "list", "--org", "Default"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("Chinook") && out.contains("Sales") && out.contains("Crm"), "{out}");
+    let (c, _, err) = roster(&db, &["import", "slashdb"]);
+    assert_eq!(c, 2, "a file is needed: {err}");
 }

@@ -389,3 +389,109 @@ async fn files_larger_than_other_requests_may_be_imported_and_public_never_gets_
     assert!(row(&r, "public").2.iter().any(|n| n.contains("never signs in")), "{r}");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE kind = 'public' AND password_hash IS NOT NULL").await, 0);
 }
+
+const DATABASES: &str = include_str!("../fixtures/slashdb-databases.cfg");
+
+/// (kind, outcome) of every row, in order.
+fn outcomes(report: &Value) -> Vec<(String, String, String)> {
+    report["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                    (s("kind"), s("key"), s("outcome"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn slashdb_databases_cfg_becomes_definitions_before_the_accounts_logins() {
+    let app = TestApp::start().await;
+    let ops = ops(&app).await;
+    let t = |k: &str, key: &str, o: &str| (k.to_string(), key.to_string(), o.to_string());
+
+    // databases.cfg alone, as a dry run: the report, nothing written.
+    let (s, dry) = ops.post_text("/api/v1/import?format=slashdb-databases&dry_run=true", DATABASES).await;
+    assert_eq!(s, 200, "{dry}");
+    assert_eq!(
+        outcomes(&dry),
+        [
+            t("database", "Chinook", "created"),
+            t("database", "Sales", "created"),
+            t("database", "Crm", "created"),
+            t("database", "Ledger", "error"),
+            t("database", "Stock", "error"),
+        ]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM databases").await, 0, "a dry run writes nothing");
+
+    // Both files at once (the console's form): the definitions come first, so the admin's
+    // Chinook login finds its database.
+    let (s, both) =
+        ops.rpc("import_accounts", &[("format", "slashdb"), ("text", SAMPLE), ("databases", DATABASES)]).await;
+    assert_eq!(s, 200, "{both}");
+    let rows = outcomes(&both);
+    assert_eq!(
+        rows[..3],
+        [t("database", "Chinook", "created"), t("database", "Sales", "created"), t("database", "Crm", "created")]
+    );
+    assert!(rows.contains(&t("account", "admin", "created")), "{both}");
+    let (_, _, notes) = row(&both, "admin");
+    assert!(!notes.iter().any(|n| n.contains("not defined in Roster")), "{notes:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM database_mappings m JOIN users u ON u.id = m.user_id JOIN databases d ON d.id = m.database_id WHERE u.username_key = 'admin' AND d.db_id = 'Chinook'").await,
+        1
+    );
+    let (_, sales) = ops.get("/api/v1/orgs/Default/databases/sales").await;
+    assert_eq!(
+        (sales["engine"].clone(), sales["host"].clone(), sales["port"].clone(), sales["name"].clone()),
+        (json!("postgres"), json!("db.example.com"), json!(5433), json!("sales")),
+        "{sales}"
+    );
+    assert_eq!(
+        (sales["default_login"].clone(), sales["default_password_set"].clone()),
+        (json!("reporter"), json!(false))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'database.imported'").await, 3);
+
+    // Again: nothing changes.
+    let (_, again) = ops.post_text("/api/v1/import?format=slashdb-databases", DATABASES).await;
+    assert_eq!(
+        outcomes(&again)[..3],
+        [t("database", "Chinook", "unchanged"), t("database", "Sales", "unchanged"), t("database", "Crm", "unchanged")]
+    );
+
+    // The file has no TLS setting: a definition made stricter in Roster stays so. A changed
+    // description follows the choice for existing rows; a plain-text password is sealed.
+    let (s, _) = ops.patch_json("/api/v1/orgs/Default/databases/sales", &json!({"tls": "verify-full"})).await;
+    assert_eq!(s, 200);
+    let changed = DATABASES.replace("desc: Sales data", "desc: Sales and returns");
+    let (_, fail) = ops.post_text("/api/v1/import?format=slashdb-databases&passwords=plaintext", &changed).await;
+    let (outcome, message, _) = row(&fail, "Sales");
+    assert_eq!(outcome, "error");
+    assert!(message.contains("exists and differs (description, default password)"), "{message}");
+    let (_, update) =
+        ops.post_text("/api/v1/import?format=slashdb-databases&passwords=plaintext&on_existing=update", &changed).await;
+    assert_eq!(row(&update, "Sales").0, "updated", "{update}");
+    let (_, sales) = ops.get("/api/v1/orgs/Default/databases/sales").await;
+    assert_eq!(
+        (sales["description"].clone(), sales["tls"].clone(), sales["default_password_set"].clone()),
+        (json!("Sales and returns"), json!("verify-full"), json!(true)),
+        "{sales}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM databases WHERE default_password IS NOT NULL AND db_id = 'Sales'").await,
+        1
+    );
+    let stored = app.texts("SELECT COALESCE(default_login, '') FROM databases WHERE db_id = 'Sales'").await;
+    assert_eq!(stored, ["reporter"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'database.import_updated'").await, 1);
+
+    // Wrong combinations are refused whole.
+    let (s, e) =
+        ops.rpc("import_accounts", &[("format", "csv"), ("text", "username\nx\n"), ("databases", DATABASES)]).await;
+    assert_eq!(s, 422, "{e}");
+}

@@ -58,6 +58,7 @@ both!(
     pictures_settings_throttles,
     transactions_roll_back_when_dropped,
     parallel_writers_are_serialised,
+    batch_writes_for_imports,
 );
 
 fn person(username: &str, full_name: &str, email: &str) -> UserInsert {
@@ -1099,4 +1100,104 @@ async fn parallel_writers_are_serialised(first: Arc<dyn Store>, db: TestDb) {
     let (claim_failures, _) = first.throttle_state("claim").await.unwrap().expect("claimed");
     assert_eq!(claim_failures, claimed, "every granted claim counted exactly once");
     assert_eq!(first.user_count().await.unwrap(), 20);
+}
+
+/// The multi-row writes and look-ups imports use: more rows than one statement takes, ids in
+/// the order given, a conflict writes nothing and leaves the transaction usable.
+async fn batch_writes_for_imports(store: Arc<dyn Store>, _db: TestDb) {
+    let ada = add_user(&store, "ada").await;
+    let mut people: Vec<UserInsert> = (0..1203)
+        .map(|i| person(&format!("Batch{i:04}"), &format!("Batch {i}"), &format!("b{i}@example.com")))
+        .collect();
+    people[7].email = String::new();
+    people[7].password_hash = None;
+    people[8].super_admin = true;
+    people[8].status = UserStatus::Disabled;
+    let mut tx = store.begin().await.unwrap();
+    let ids = tx.insert_users(&people).await.unwrap();
+    assert_eq!(ids.len(), people.len());
+    for (p, id) in people.iter().zip(&ids).step_by(97).chain([(&people[7], &ids[7]), (&people[8], &ids[8])]) {
+        let u = tx.user_by_id(*id).await.unwrap().expect("inserted");
+        assert_eq!((&u.username, &u.full_name, &u.email), (&p.username, &p.full_name, &p.email));
+        assert_eq!(
+            (u.password_hash.as_ref(), u.status, u.super_admin),
+            (p.password_hash.as_ref(), p.status, p.super_admin)
+        );
+    }
+    // One name already taken: nothing of the batch is written, the transaction goes on.
+    let again = [person("fresh", "Fresh", "fresh@example.com"), person("ADA", "x", "x@example.com")];
+    assert_eq!(conflict(tx.insert_users(&again).await), "username");
+    assert!(tx.user_by_username("fresh").await.unwrap().is_none());
+
+    // By username key or email key, each account once.
+    let keys: Vec<String> =
+        ["batch0001", "b2@example.com", "ada", "ada@example.com", "nobody"].iter().map(|k| k.to_string()).collect();
+    let mut found: Vec<String> = tx.users_by_keys(&keys).await.unwrap().into_iter().map(|u| u.username).collect();
+    found.sort();
+    assert_eq!(found, ["Batch0001", "Batch0002", "ada"]);
+    let many: Vec<String> = (0..1203).map(|i| format!("batch{i:04}")).collect();
+    assert_eq!(tx.users_by_keys(&many).await.unwrap().len(), 1203);
+
+    let members = [
+        NewMembership { org: DEFAULT_ORG, user: ids[0], role: VIEWER_ROLE, extras: set(&[Ability::UseAdminer]) },
+        NewMembership { org: DEFAULT_ORG, user: ids[1], role: MEMBER_ROLE, extras: AbilitySet::EMPTY },
+        NewMembership {
+            org: DEFAULT_ORG,
+            user: ids[2],
+            role: ADMIN_ROLE,
+            extras: set(&[Ability::UseAdminer, Ability::ViewDatabases]),
+        },
+    ];
+    tx.add_memberships(&members, 50).await.unwrap();
+    for m in &members {
+        let g = tx.membership(DEFAULT_ORG, m.user).await.unwrap().expect("member");
+        assert_eq!((g.role, g.extras), (m.role, m.extras));
+    }
+    let twice = [
+        NewMembership { org: DEFAULT_ORG, user: ids[3], role: VIEWER_ROLE, extras: AbilitySet::EMPTY },
+        members[0].clone(),
+    ];
+    assert_eq!(conflict(tx.add_memberships(&twice, 51).await), "member");
+    assert!(tx.membership(DEFAULT_ORG, ids[3]).await.unwrap().is_none(), "nothing of a refused batch");
+
+    tx.set_account_level(ids[0], ada, Some(AccountLevel::View)).await.unwrap();
+    tx.set_account_levels(&[
+        (ids[0], ada, AccountLevel::Edit),
+        (ids[1], ada, AccountLevel::View),
+        (ids[1], ada, AccountLevel::Edit),
+        (ids[2], ids[0], AccountLevel::View),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(tx.account_level(ids[0], ada).await.unwrap(), Some(AccountLevel::Edit), "updated");
+    assert_eq!(tx.account_level(ids[1], ada).await.unwrap(), Some(AccountLevel::Edit), "the last of a repeat");
+    assert_eq!(tx.account_level(ids[2], ids[0]).await.unwrap(), Some(AccountLevel::View));
+
+    let events: Vec<AuditRecord> = (0..1001)
+        .map(|i| AuditRecord {
+            at: 500,
+            actor: Some("importer".into()),
+            target: Some(format!("batch{i:04}")),
+            org_id: Some(DEFAULT_ORG),
+            event: "user.imported",
+            success: true,
+            after: Some(serde_json::json!({"n": i})),
+            ..Default::default()
+        })
+        .collect();
+    tx.insert_audits(&events).await.unwrap();
+    tx.commit().await.unwrap();
+    let newest = store.list_audit(&AuditFilter::default(), AuditSeek::Newest, 3).await.unwrap();
+    let order: Vec<_> = newest.iter().map(|e| (e.target.clone(), e.after.clone())).collect();
+    assert_eq!(
+        order,
+        [
+            (Some("batch1000".to_string()), Some("{\"n\":1000}".to_string())),
+            (Some("batch0999".to_string()), Some("{\"n\":999}".to_string())),
+            (Some("batch0998".to_string()), Some("{\"n\":998}".to_string())),
+        ],
+        "stored in the order given"
+    );
+    assert_eq!(newest[0].actor.as_deref(), Some("importer"));
+    assert_eq!(store.user_count().await.unwrap(), 1204);
 }

@@ -41,7 +41,7 @@ fn to_view(r: &DatabaseRecord) -> Database {
 }
 
 /// What the audit trail keeps of a definition: everything but the password.
-fn snapshot(r: &DatabaseRecord) -> serde_json::Value {
+pub(super) fn snapshot(r: &DatabaseRecord) -> serde_json::Value {
     let s = &r.spec;
     json!({
         "db_id": s.db_id, "engine": s.engine.as_str(), "host": s.host, "port": s.port, "name": s.name,
@@ -106,6 +106,25 @@ pub async fn get(b: &Backend, ctx: &Ctx, org: OrgId, db_id: &str) -> Result<Data
 pub async fn create(b: &Backend, ctx: &Ctx, org: OrgId, input: DatabaseInput) -> Result<Database, Error> {
     let mut tx = writer(b, ctx, org, policy::can_create_database).await?;
     let spec = databases::spec(&input)?;
+    let record = insert_definition(b, &mut tx, org, spec, &input.default_password).await?;
+    let mut ev = audit(b, ctx, "database.created", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", record.spec.db_id));
+    ev.after = Some(snapshot(&record));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(to_view(&record))
+}
+
+/// Stores a new definition (checked by `databases::spec`) and its default password, if any:
+/// sealed once the row has its id, which the seal is bound to.
+pub(super) async fn insert_definition(
+    b: &Backend,
+    tx: &mut Box<dyn Tx>,
+    org: OrgId,
+    spec: databases::DatabaseSpec,
+    default_password: &str,
+) -> Result<DatabaseRecord, Error> {
     let now = b.now();
     let mut record = DatabaseRecord {
         id: 0,
@@ -117,19 +136,11 @@ pub async fn create(b: &Backend, ctx: &Ctx, org: OrgId, input: DatabaseInput) ->
         last_test: None,
     };
     record.id = tx.insert_database(&record).await?;
-    // Sealed once the row has its id, which the seal is bound to.
-    if !input.default_password.is_empty() {
-        record.default_password =
-            Some(b.secrets.seal(input.default_password.as_bytes(), &default_password_aad(record.id)));
+    if !default_password.is_empty() {
+        record.default_password = Some(b.secrets.seal(default_password.as_bytes(), &default_password_aad(record.id)));
         tx.update_database(&record).await?;
     }
-    let mut ev = audit(b, ctx, "database.created", true);
-    ev.org_id = Some(org);
-    ev.target = Some(format!("database:{}", record.spec.db_id));
-    ev.after = Some(snapshot(&record));
-    tx.insert_audit(&ev).await?;
-    tx.commit().await?;
-    Ok(to_view(&record))
+    Ok(record)
 }
 
 /// Changes what `patch` names. An empty default login removes the login and its password; an

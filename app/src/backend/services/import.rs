@@ -1,11 +1,14 @@
-//! Importing accounts (SlashDB users.cfg, CSV, JSON Lines) and exporting them.
+//! Importing accounts (SlashDB users.cfg, CSV, JSON Lines) and SlashDB's database
+//! definitions (databases.cfg); exporting is `services::export`.
 //!
 //! An import runs in one transaction under the access writer. Each row is checked whole
 //! before anything of it is written: a row that cannot be imported is reported with the
 //! reason and writes nothing, the others are written, and a dry run builds the same report
 //! and rolls back. An account already as the file says is "unchanged", so running an import
 //! twice is harmless. Imports add: memberships, mappings and list entries the file does not
-//! name are left alone.
+//! name are left alone. Rows are read and written in batches (`Batch`): one look-up of a
+//! batch's accounts, then its new accounts, memberships and audit events in a few multi-row
+//! statements, so a large file costs a few statements per batch rather than per account.
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
@@ -16,14 +19,16 @@ use crate::backend::import_files::{self, SlashdbReading};
 use crate::backend::legacy_hash;
 use crate::backend::sessions::hash_token;
 use crate::backend::state::Backend;
-use crate::backend::store::{Change, DatabaseRecord, MappingRecord, NewTokenRecord, Tx, UserInsert, UserRecord};
+use crate::backend::store::{
+    AuditRecord, Change, DatabaseRecord, MappingRecord, NewMembership, NewTokenRecord, Tx, UserInsert, UserRecord,
+};
 use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::database_access::credential_key;
 use crate::domain::databases::{self, db_id_key};
 use crate::domain::ids::{OrgId, RoleId, UserId};
 use crate::domain::import::{
-    ExportFormat, ImportFormat, ImportOptions, ImportReport, ImportedAccount, ImportedMapping, ImportedMembership,
-    OnExisting, Outcome, ReportRow, MAX_IMPORT_BYTES,
+    ImportFormat, ImportOptions, ImportReport, ImportedAccount, OnExisting, Outcome, ReportRow, RowKind,
+    MAX_IMPORT_BYTES,
 };
 use crate::domain::policy;
 use crate::domain::tokens::TokenKind;
@@ -120,18 +125,133 @@ fn row_err<T>(m: impl Into<String>) -> Result<T, RowError> {
     Err(RowError::Row(m.into()))
 }
 
-pub async fn import(b: &Backend, ctx: &Ctx, opts: ImportOptions, text: &str) -> Result<ImportReport, Error> {
+/// Rows looked up and written together: their accounts are read in one statement, and new
+/// accounts, their memberships and the audit events go out in a few multi-row statements.
+const IMPORT_BATCH: usize = 500;
+
+/// A new account waiting for its batch to be written.
+struct NewAccount {
+    user: UserInsert,
+    places: Vec<Place>,
+    audit: AuditRecord,
+    /// Its entry in the lists pass, which needs its id.
+    list: Option<usize>,
+}
+
+/// The batch's look-ups and pending writes.
+#[derive(Default)]
+struct Batch {
+    /// Accounts of this batch's rows by username key and by email key, as the transaction
+    /// has them (kept up to date as rows change them).
+    by_username: HashMap<String, UserRecord>,
+    by_email: HashMap<String, UserRecord>,
+    new: Vec<NewAccount>,
+    audits: Vec<AuditRecord>,
+}
+
+impl Batch {
+    /// Reads the accounts the rows name (by username) or whose emails they give.
+    async fn load(&mut self, tx: &mut Box<dyn Tx>, rows: &[import_files::Row]) -> Result<(), Error> {
+        let mut keys = Vec::with_capacity(rows.len() * 2);
+        for a in rows.iter().filter_map(|r| r.account.as_ref().ok()) {
+            keys.push(validate::username_key(&a.username));
+            if let Ok(email) = validate::optional_email(&a.email) {
+                if !email.is_empty() {
+                    keys.push(validate::email_key(&email));
+                }
+            }
+        }
+        self.by_username.clear();
+        self.by_email.clear();
+        for u in tx.users_by_keys(&keys).await? {
+            self.by_email.insert(validate::stored_email_key(&u.email, &u.username), u.clone());
+            self.by_username.insert(validate::username_key(&u.username), u);
+        }
+        Ok(())
+    }
+
+    /// The account that signs in with `key` (a username wins over another's email), as
+    /// `user_by_login` answers.
+    fn holder(&self, key: &str) -> Option<&UserRecord> {
+        self.by_username.get(key).or_else(|| self.by_email.get(key))
+    }
+
+    /// An account as a row left it (`before` as it was), for the rows after it.
+    fn changed(&mut self, before: &UserRecord, u: UserRecord) {
+        self.by_email.remove(&validate::stored_email_key(&before.email, &before.username));
+        self.by_email.insert(validate::stored_email_key(&u.email, &u.username), u.clone());
+        self.by_username.insert(validate::username_key(&u.username), u);
+    }
+
+    /// Writes the pending new accounts, their memberships and the audit events.
+    async fn flush(
+        &mut self,
+        tx: &mut Box<dyn Tx>,
+        lists: &mut [(usize, UserId, ImportedAccount, bool)],
+        now: i64,
+    ) -> Result<(), Error> {
+        if !self.new.is_empty() {
+            let users: Vec<UserInsert> = self.new.iter().map(|n| n.user.clone()).collect();
+            let ids = tx.insert_users(&users).await?;
+            let mut members = Vec::new();
+            for (n, id) in self.new.drain(..).zip(ids) {
+                members.extend(n.places.iter().map(|p| NewMembership {
+                    org: p.org,
+                    user: id,
+                    role: p.role,
+                    extras: p.extras,
+                }));
+                if let Some(entry) = n.list.and_then(|i| lists.get_mut(i)) {
+                    entry.1 = id;
+                }
+                self.audits.push(n.audit);
+            }
+            tx.add_memberships(&members, now).await?;
+        }
+        if !self.audits.is_empty() {
+            tx.insert_audits(&self.audits).await?;
+            self.audits.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Imports `text` as `opts.format` says. With a SlashDB users.cfg, `databases` may carry
+/// SlashDB's databases.cfg: its definitions are imported first, in the same transaction, so
+/// the accounts' database logins find them.
+pub async fn import(
+    b: &Backend,
+    ctx: &Ctx,
+    opts: ImportOptions,
+    text: &str,
+    databases: Option<&str>,
+) -> Result<ImportReport, Error> {
     policy::can_import_accounts(ctx.actor()?).map_err(Error::Forbidden)?;
     sudo_credentials(b, ctx)?;
-    if text.len() > MAX_IMPORT_BYTES {
-        return Err(Error::invalid(
-            "file",
-            format!("The file is larger than {} MB.", MAX_IMPORT_BYTES / (1024 * 1024)),
-        ));
+    let databases = databases.filter(|d| !d.trim().is_empty());
+    if databases.is_some() && opts.format != ImportFormat::Slashdb {
+        return Err(Error::invalid("databases", "A databases.cfg comes with a SlashDB users.cfg."));
+    }
+    for (field, t) in [("file", Some(text)), ("databases", databases)] {
+        if t.is_some_and(|t| t.len() > MAX_IMPORT_BYTES) {
+            return Err(Error::invalid(
+                field,
+                format!("The file is larger than {} MB.", MAX_IMPORT_BYTES / (1024 * 1024)),
+            ));
+        }
     }
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "The file is empty: choose a file or paste its contents."));
     }
+    let (text, databases) = match opts.format {
+        ImportFormat::SlashdbDatabases => ("", Some(text)),
+        _ => (text, databases),
+    };
+    let database_rows = match databases {
+        Some(t) => import_files::read_slashdb_databases(t, opts.plaintext_passwords)
+            .map_err(|e| Error::invalid(if text.is_empty() { "file" } else { "databases" }, e.0))?,
+        None => Vec::new(),
+    };
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let mut look = Lookups::default();
@@ -148,34 +268,68 @@ pub async fn import(b: &Backend, ctx: &Ctx, opts: ImportOptions, text: &str) -> 
     let reading = SlashdbReading { org: home.1.clone(), plaintext_passwords: opts.plaintext_passwords };
     let rows = import_files::read(opts.format, text, &reading).map_err(|e| Error::invalid("file", e.0))?;
     let mut report = ImportReport { dry_run: opts.dry_run, ..Default::default() };
+    for row in database_rows {
+        import_database(b, ctx, &mut tx, &opts, home.0, row, &mut report).await?;
+    }
     // (row index in the report, account id, the row, whether it existed before)
     let mut lists: Vec<(usize, UserId, ImportedAccount, bool)> = Vec::new();
-    for row in rows {
-        let mut notes = row.notes;
-        let account = match row.account {
-            Ok(a) => a,
-            Err(e) => {
-                report.push(ReportRow { line: row.line, key: row.key, outcome: Outcome::Error, message: e, notes });
-                continue;
-            }
-        };
-        match import_row(b, ctx, &mut tx, &opts, &mut look, home.0, &account, &mut notes).await {
-            Ok((outcome, message, id, existed)) => {
-                if matches!(outcome, Outcome::Created | Outcome::Updated | Outcome::Unchanged) {
-                    lists.push((report.rows.len(), id, account, existed));
+    let mut batch = Batch::default();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<import_files::Row> = rows.by_ref().take(IMPORT_BATCH).collect();
+        batch.load(&mut tx, &chunk).await?;
+        for row in chunk {
+            let mut notes = row.notes;
+            let account = match row.account {
+                Ok(a) => a,
+                Err(e) => {
+                    report.push(ReportRow {
+                        kind: RowKind::Account,
+                        line: row.line,
+                        key: row.key,
+                        outcome: Outcome::Error,
+                        message: e,
+                        notes,
+                    });
+                    continue;
                 }
-                report.push(ReportRow { line: row.line, key: row.key, outcome, message, notes });
+            };
+            // (the reader refuses a second row for the same account, so no row of a batch
+            // names an account another row of it is creating)
+            match import_row(b, ctx, &mut tx, &opts, &mut look, &mut batch, home.0, &account, &mut notes).await {
+                Ok((outcome, message, id, existed)) => {
+                    if matches!(outcome, Outcome::Created | Outcome::Updated | Outcome::Unchanged) {
+                        if id.is_none() {
+                            if let Some(new) = batch.new.last_mut() {
+                                new.list = Some(lists.len());
+                            }
+                        }
+                        lists.push((report.rows.len(), id.unwrap_or(UserId(0)), account, existed));
+                    }
+                    report.push(ReportRow {
+                        kind: RowKind::Account,
+                        line: row.line,
+                        key: row.key,
+                        outcome,
+                        message,
+                        notes,
+                    });
+                }
+                Err(RowError::Row(message)) => report.push(ReportRow {
+                    kind: RowKind::Account,
+                    line: row.line,
+                    key: row.key,
+                    outcome: Outcome::Error,
+                    message,
+                    notes,
+                }),
+                Err(RowError::Fatal(e)) => return Err(e),
             }
-            Err(RowError::Row(message)) => {
-                report.push(ReportRow { line: row.line, key: row.key, outcome: Outcome::Error, message, notes })
-            }
-            Err(RowError::Fatal(e)) => return Err(e),
         }
+        batch.flush(&mut tx, &mut lists, b.now()).await?;
     }
     // View and edit lists last: they may name accounts further down the file.
-    for (i, id, account, existed) in lists {
-        apply_lists(b, ctx, &mut tx, &opts, &mut report, i, id, &account, existed).await?;
-    }
+    apply_all_lists(b, ctx, &mut tx, &opts, &mut report, lists).await?;
     if opts.dry_run {
         // (dropping the transaction rolls it back)
         return Ok(report);
@@ -194,10 +348,12 @@ pub async fn import(b: &Backend, ctx: &Ctx, opts: ImportOptions, text: &str) -> 
 
 /// Checks a row whole (nothing written yet): names resolved, fields valid, email and API key
 /// not someone else's.
+#[allow(clippy::too_many_arguments)]
 async fn check_row(
     b: &Backend,
     tx: &mut Box<dyn Tx>,
     look: &mut Lookups,
+    batch: &Batch,
     home: OrgId,
     a: &ImportedAccount,
     existing: Option<&UserRecord>,
@@ -214,7 +370,7 @@ async fn check_row(
                 return row_err(format!("email: {email} is also given to '{other}' in the file."));
             }
         }
-        if let Some(holder) = b.store.user_by_login(&key).await? {
+        if let Some(holder) = batch.holder(&key) {
             if existing.is_none_or(|e| e.id != holder.id) && validate::username_key(&holder.username) != key {
                 return row_err(format!("email: {email} belongs to the account '{}'.", holder.username));
             }
@@ -319,35 +475,45 @@ async fn import_row(
     tx: &mut Box<dyn Tx>,
     opts: &ImportOptions,
     look: &mut Lookups,
+    batch: &mut Batch,
     home: OrgId,
     a: &ImportedAccount,
     notes: &mut Vec<String>,
-) -> Result<(Outcome, String, UserId, bool), RowError> {
-    let existing = tx.user_by_username(&validate::username_key(&a.username)).await?;
-    let c = check_row(b, tx, look, home, a, existing.as_ref(), notes).await?;
+) -> Result<(Outcome, String, Option<UserId>, bool), RowError> {
+    let key = validate::username_key(&a.username);
+    let existing = batch.by_username.get(&key).cloned();
+    let c = check_row(b, tx, look, batch, home, a, existing.as_ref(), notes).await?;
     let now = b.now();
     let Some(before) = existing else {
-        let id = tx
-            .insert_user(&UserInsert {
-                username: a.username.clone(),
-                full_name: c.full_name.clone(),
-                email: c.email.clone(),
-                password_hash: a.password_hash.clone(),
-                status: a.status,
-                super_admin: a.super_admin,
-                created_at: now,
-            })
-            .await?;
+        let user = UserInsert {
+            username: a.username.clone(),
+            full_name: c.full_name.clone(),
+            email: c.email.clone(),
+            password_hash: a.password_hash.clone(),
+            status: a.status,
+            super_admin: a.super_admin,
+            created_at: now,
+        };
+        // Most new accounts wait for their batch; one with database logins or an API key
+        // is written now (those rows need its id and are few).
+        let id = if c.logins.is_empty() && c.api_key.is_none() {
+            None
+        } else {
+            let id = tx.insert_user(&user).await?;
+            for p in &c.places {
+                tx.add_membership(p.org, id, p.role, now).await?;
+                tx.set_member_extras(p.org, id, p.extras).await?;
+            }
+            Some(id)
+        };
         let mut written = Vec::new();
-        for p in &c.places {
-            tx.add_membership(p.org, id, p.role, now).await?;
-            tx.set_member_extras(p.org, id, p.extras).await?;
-        }
-        for l in &c.logins {
-            written.push(write_login(b, tx, id, l, None, now).await?);
-        }
-        if let Some((app, hash)) = &c.api_key {
-            insert_api_key(tx, id, app, hash, now).await?;
+        if let Some(id) = id {
+            for l in &c.logins {
+                written.push(write_login(b, tx, id, l, None, now).await?);
+            }
+            if let Some((app, hash)) = &c.api_key {
+                insert_api_key(tx, id, app, hash, now).await?;
+            }
         }
         let mut ev = audit(b, ctx, "user.imported", true);
         ev.target = Some(a.username.clone());
@@ -358,7 +524,11 @@ async fn import_row(
             "database_mappings": written, "api_key": c.api_key.as_ref().map(|(app, _)| app),
             "creator": a.creator, "format": opts.format.as_str(),
         }));
-        tx.insert_audit(&ev).await?;
+        if id.is_some() {
+            batch.audits.push(ev);
+        } else {
+            batch.new.push(NewAccount { user, places: c.places, audit: ev, list: None });
+        }
         return Ok((Outcome::Created, String::new(), id, false));
     };
     // What differs from the account as it is.
@@ -436,7 +606,7 @@ async fn import_row(
         changes.push("API key".into());
     }
     if changes.is_empty() {
-        return Ok((Outcome::Unchanged, String::new(), before.id, true));
+        return Ok((Outcome::Unchanged, String::new(), Some(before.id), true));
     }
     let what = changes.join(", ");
     if on_existing == OnExisting::Fail {
@@ -454,7 +624,7 @@ async fn import_row(
         } else {
             format!("Exists and differs ({what}).")
         };
-        return Ok((Outcome::Skipped, why, before.id, true));
+        return Ok((Outcome::Skipped, why, Some(before.id), true));
     }
     if after != before {
         tx.update_user(&after, now).await?;
@@ -488,8 +658,121 @@ async fn import_row(
     snap["database_mappings"] = json!(written);
     snap["format"] = json!(opts.format.as_str());
     ev.after = Some(snap);
+    batch.audits.push(ev);
+    let id = before.id;
+    let mut now_is = after;
+    if let Some(h) = new_hash {
+        now_is.password_hash = Some(h);
+    }
+    batch.changed(&before, now_is);
+    Ok((Outcome::Updated, format!("Changed: {what}."), Some(id), true))
+}
+
+/// One database definition of SlashDB's databases.cfg, in the import's organization: created,
+/// or compared with the one of the same id and then left, skipped or updated as the options
+/// say. The file has no TLS setting, so an existing definition keeps its own.
+#[allow(clippy::too_many_arguments)]
+async fn import_database(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    opts: &ImportOptions,
+    org: OrgId,
+    row: import_files::DatabaseRow,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    let mut push = |outcome, message: String, notes| {
+        report.push(ReportRow {
+            kind: RowKind::Database,
+            line: row.line,
+            key: row.key.clone(),
+            outcome,
+            message,
+            notes,
+        })
+    };
+    let input = match row.input {
+        Ok(i) => i,
+        Err(e) => {
+            push(Outcome::Error, e, row.notes);
+            return Ok(());
+        }
+    };
+    let mut spec = match databases::spec(&input) {
+        Ok(s) => s,
+        Err(Error::Invalid { errors }) => {
+            let what: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            push(Outcome::Error, what.join(" "), row.notes);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let aad = |id| super::databases::default_password_aad(id);
+    let now = b.now();
+    let Some(before) = tx.database(org, &db_id_key(&spec.db_id)).await? else {
+        let record = super::databases::insert_definition(b, tx, org, spec, &input.default_password).await?;
+        let mut ev = audit(b, ctx, "database.imported", true);
+        ev.org_id = Some(org);
+        ev.target = Some(format!("database:{}", record.spec.db_id));
+        ev.after = Some(super::databases::snapshot(&record));
+        tx.insert_audit(&ev).await?;
+        push(Outcome::Created, String::new(), row.notes);
+        return Ok(());
+    };
+    spec.tls = before.spec.tls;
+    let old = &before.spec;
+    let mut changes: Vec<&str> = Vec::new();
+    for (differs, what) in [
+        (old.engine != spec.engine, "engine"),
+        (old.host != spec.host || old.port != spec.port, "server"),
+        (old.name != spec.name, "database name"),
+        (old.description != spec.description, "description"),
+        (old.default_login != spec.default_login, "default login"),
+    ] {
+        if differs {
+            changes.push(what);
+        }
+    }
+    let stored = super::databases::open_default_password(b, &before)?;
+    let new_password = !input.default_password.is_empty() && stored.as_deref() != Some(input.default_password.as_str());
+    if new_password {
+        changes.push("default password");
+    }
+    if changes.is_empty() {
+        push(Outcome::Unchanged, String::new(), row.notes);
+        return Ok(());
+    }
+    let what = changes.join(", ");
+    match opts.on_existing {
+        OnExisting::Fail => {
+            let message = format!(
+                "Database '{}' exists and differs ({what}): import with --update-existing to apply the file, or --skip-existing.",
+                old.db_id
+            );
+            push(Outcome::Error, message, row.notes);
+            return Ok(());
+        }
+        OnExisting::Skip => {
+            push(Outcome::Skipped, format!("Exists and differs ({what})."), row.notes);
+            return Ok(());
+        }
+        OnExisting::Update => {}
+    }
+    let default_password = match (&spec.default_login, new_password) {
+        (None, _) => None,
+        (Some(_), true) => Some(b.secrets.seal(input.default_password.as_bytes(), &aad(before.id))),
+        (Some(_), false) => before.default_password.clone(),
+    };
+    let after = DatabaseRecord { spec, default_password, updated_at: now, ..before.clone() };
+    tx.update_database(&after).await?;
+    let mut ev = audit(b, ctx, "database.import_updated", true);
+    ev.org_id = Some(org);
+    ev.target = Some(format!("database:{}", after.spec.db_id));
+    ev.before = Some(super::databases::snapshot(&before));
+    ev.after = Some(super::databases::snapshot(&after));
     tx.insert_audit(&ev).await?;
-    Ok((Outcome::Updated, format!("Changed: {what}."), before.id, true))
+    push(Outcome::Updated, format!("Changed: {what}."), row.notes);
+    Ok(())
 }
 
 /// SlashDB's two special accounts: `public` is Roster's built-in public account, which has
@@ -570,8 +853,42 @@ async fn insert_api_key(tx: &mut Box<dyn Tx>, user: UserId, app: &str, hash: &[u
     Ok(())
 }
 
+/// Every row's view and edit lists, after all accounts are in: the names are read in a few
+/// statements, and the list entries and their audit events written in a few more.
+async fn apply_all_lists(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+    lists: Vec<(usize, UserId, ImportedAccount, bool)>,
+) -> Result<(), Error> {
+    let mut keys: Vec<String> = lists
+        .iter()
+        .flat_map(|(_, _, a, _)| a.view.iter().chain(&a.edit))
+        .map(|n| validate::username_key(n))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    keys.sort_unstable();
+    let mut accounts: HashMap<String, UserRecord> = HashMap::new();
+    for chunk in keys.chunks(IMPORT_BATCH) {
+        for u in tx.users_by_keys(chunk).await? {
+            accounts.insert(validate::username_key(&u.username), u);
+        }
+    }
+    let mut levels = Vec::new();
+    let mut events = Vec::new();
+    for (i, id, account, existed) in lists {
+        apply_lists(b, ctx, tx, opts, report, &accounts, i, id, &account, existed, &mut levels, &mut events).await?;
+    }
+    tx.set_account_levels(&levels).await?;
+    tx.insert_audits(&events).await?;
+    Ok(())
+}
+
 /// The row's view and edit lists (edit wins when a name is on both). Names that are no
-/// account are left out with a note.
+/// account are left out with a note. What to write goes to `levels` and `events`.
 #[allow(clippy::too_many_arguments)]
 async fn apply_lists(
     b: &Backend,
@@ -579,10 +896,13 @@ async fn apply_lists(
     tx: &mut Box<dyn Tx>,
     opts: &ImportOptions,
     report: &mut ImportReport,
+    accounts: &HashMap<String, UserRecord>,
     i: usize,
     target: UserId,
     a: &ImportedAccount,
     existed: bool,
+    levels: &mut Vec<(UserId, UserId, AccountLevel)>,
+    events: &mut Vec<AuditRecord>,
 ) -> Result<(), Error> {
     let mut wanted: Vec<(String, AccountLevel)> = Vec::new();
     for (names, level) in [(&a.view, AccountLevel::View), (&a.edit, AccountLevel::Edit)] {
@@ -595,13 +915,14 @@ async fn apply_lists(
     }
     let mut todo = Vec::new();
     for (name, level) in wanted {
-        match tx.user_by_username(&validate::username_key(&name)).await? {
+        match accounts.get(&validate::username_key(&name)) {
             None => {
                 report.rows[i].notes.push(format!("'{name}' on its {} list is no account: left out.", level.as_str()))
             }
             Some(h) if h.id == target => {}
             Some(h) => {
-                if tx.account_level(target, h.id).await? != Some(level) {
+                // (an account this import created has empty lists)
+                if !existed || tx.account_level(target, h.id).await? != Some(level) {
                     todo.push((h, level));
                 }
             }
@@ -611,10 +932,10 @@ async fn apply_lists(
         return Ok(());
     }
     let names: Vec<String> = todo.iter().map(|(h, l)| format!("{} ({})", h.username, l.as_str())).collect();
-    let target_record = tx.user_by_id(target).await?;
-    let on_existing = target_record.as_ref().map_or(opts.on_existing, |u| on_existing_for(opts, u));
     let row = &mut report.rows[i];
     if existed && row.outcome == Outcome::Unchanged {
+        let target_record = tx.user_by_id(target).await?;
+        let on_existing = target_record.as_ref().map_or(opts.on_existing, |u| on_existing_for(opts, u));
         match on_existing {
             OnExisting::Fail => {
                 row.outcome = Outcome::Error;
@@ -644,143 +965,12 @@ async fn apply_lists(
     } else if row.outcome == Outcome::Updated {
         row.message = format!("{} Lists: {}.", row.message, names.join(", "));
     }
-    for (h, level) in &todo {
-        tx.set_account_level(target, h.id, Some(*level)).await?;
-    }
+    levels.extend(todo.iter().map(|(h, level)| (target, h.id, *level)));
     let mut ev = audit(b, ctx, "account_access.granted", true);
     ev.target = Some(a.username.clone());
     ev.after = Some(json!({ "imported": names }));
-    tx.insert_audit(&ev).await?;
+    events.push(ev);
     Ok(())
-}
-
-// ---- export ----
-
-/// Rows read per page of an export.
-const EXPORT_PAGE: u32 = 1000;
-
-/// The file, and the accounts SlashDB cannot use as they are (SlashDB export only).
-pub struct Exported {
-    pub body: String,
-    pub cannot_use: Vec<String>,
-}
-
-/// Every account (the public one is exported only to users.cfg, where SlashDB has it too)
-/// with its memberships, lists and mappings; never a database password.
-pub async fn export(b: &Backend, ctx: &Ctx, format: ExportFormat, org: Option<&str>) -> Result<Exported, Error> {
-    policy::can_export_accounts(ctx.actor()?).map_err(Error::Forbidden)?;
-    sudo_credentials(b, ctx)?;
-    // (the access model is read under a short lock per page, never across an await)
-    let (org_id, orgs) = {
-        let model = b.access.read();
-        let org_id = match org.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(name) => model
-                .org_id(name)
-                .ok_or_else(|| Error::invalid("org", format!("There is no organization named '{name}'.")))?,
-            None => ctx.org(),
-        };
-        let mut orgs: Vec<(OrgId, String)> = model.orgs.iter().map(|(id, n)| (*id, n.clone())).collect();
-        orgs.sort_by_key(|(id, _)| id.0);
-        (org_id, orgs)
-    };
-    let org_name = |o: OrgId| orgs.iter().find(|(id, _)| *id == o).map(|(_, n)| n.clone());
-    let mut accounts: Vec<(ImportedAccount, Vec<Ability>)> = Vec::new();
-    let mut cannot_use = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = b.store.users_after_id(after, EXPORT_PAGE).await?;
-        let (Some(first), Some(last)) = (page.first(), page.last()) else { break };
-        let (first, last) = (first.id, last.id);
-        after = last.0;
-        let mut levels: HashMap<UserId, Vec<(String, AccountLevel)>> = HashMap::new();
-        for (target, holder, level) in b.store.account_levels_between(first, last).await? {
-            levels.entry(target).or_default().push((holder, level));
-        }
-        let mut logins: HashMap<UserId, Vec<ImportedMapping>> = HashMap::new();
-        for (o, m) in b.store.mappings_between(first, last).await? {
-            logins.entry(m.user_id).or_default().push(ImportedMapping {
-                org: org_name(o),
-                db_id: m.db_id,
-                login: m.login,
-                password: None,
-                credential: m.credential_name,
-            });
-        }
-        let model = b.access.read();
-        for u in page {
-            if u.public && format != ExportFormat::Slashdb {
-                continue;
-            }
-            let memberships: Vec<ImportedMembership> = orgs
-                .iter()
-                .filter_map(|(o, name)| {
-                    let g = model.grants.get(&(u.id, *o))?;
-                    Some(ImportedMembership {
-                        org: name.clone(),
-                        role: model.roles.get(&g.role).map(|r| r.name.clone()).unwrap_or_default(),
-                        abilities: g.extras.iter().map(|a| a.code().to_string()).collect(),
-                    })
-                })
-                .collect();
-            let held: Vec<Ability> = model
-                .grants
-                .get(&(u.id, org_id))
-                .map(|g| {
-                    let role = model.roles.get(&g.role).map(|r| r.abilities).unwrap_or_default();
-                    Ability::ALL.into_iter().filter(|a| role.contains(*a) || g.extras.contains(*a)).collect()
-                })
-                .unwrap_or_default();
-            let mine = levels.remove(&u.id).unwrap_or_default();
-            let mut databases = logins.remove(&u.id).unwrap_or_default();
-            if format == ExportFormat::Slashdb {
-                let home = org_name(org_id);
-                databases.retain(|m| m.org == home);
-                if u.password_hash.as_deref().is_some_and(|h| legacy_hash::parse(h).is_ok_and(|k| !k.is_legacy())) {
-                    cannot_use.push(format!(
-                        "{}: an argon2 password hash (SlashDB verifies sha512-crypt): set a new password in SlashDB",
-                        u.username
-                    ));
-                }
-                if !validate::slashdb_username(&u.username) {
-                    cannot_use
-                        .push(format!("{}: the id is outside SlashDB's rules (letters, digits, @ _ - ~)", u.username));
-                }
-                if databases.iter().any(|m| m.credential.is_some()) {
-                    cannot_use.push(format!(
-                        "{}: a mapping through a shared credential (written without a login)",
-                        u.username
-                    ));
-                }
-            }
-            let account = ImportedAccount {
-                username: u.username.clone(),
-                full_name: u.full_name.clone(),
-                email: u.email.clone(),
-                status: u.status,
-                super_admin: u.super_admin,
-                password_hash: u.password_hash.clone(),
-                memberships,
-                view: mine.iter().filter(|(_, l)| *l == AccountLevel::View).map(|(h, _)| h.clone()).collect(),
-                edit: mine.iter().filter(|(_, l)| *l == AccountLevel::Edit).map(|(h, _)| h.clone()).collect(),
-                databases,
-                api_key: None,
-                creator: None,
-            };
-            accounts.push((account, held));
-        }
-    }
-    let body = match format {
-        ExportFormat::Jsonl => import_files::write_jsonl(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>()),
-        ExportFormat::Csv => import_files::write_csv(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>()),
-        ExportFormat::Slashdb => import_files::write_slashdb(&accounts, &cannot_use),
-    };
-    let mut tx = b.store.begin().await?;
-    let mut ev = audit(b, ctx, "accounts.exported", true);
-    ev.org_id = Some(org_id);
-    ev.after = Some(json!({ "format": format!("{format:?}").to_lowercase() }));
-    tx.insert_audit(&ev).await?;
-    tx.commit().await?;
-    Ok(Exported { body, cannot_use })
 }
 
 /// The format an import should read, from an explicit choice or the file's name.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod copy_database;
 pub mod database_access;
 pub mod databases;
+pub mod export;
 pub mod import;
 pub mod instance_key;
 pub mod orgs;

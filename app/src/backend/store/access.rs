@@ -143,6 +143,9 @@ pub trait AccessTx: Send {
     async fn memberships(&mut self, user: UserId) -> StoreResult<Vec<OrgId>>;
     /// Adds a membership; `Conflict { field: "member" }` if the account already belongs.
     async fn add_membership(&mut self, org: OrgId, user: UserId, role: RoleId, now: i64) -> StoreResult<()>;
+    /// New memberships with their extra abilities, in a few statements (imports).
+    /// `Conflict { field: "member" }` (and nothing written) if one already exists.
+    async fn add_memberships(&mut self, members: &[NewMembership], now: i64) -> StoreResult<()>;
     /// The member's role and extra abilities in `org`, if a member.
     async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>>;
     async fn set_member_role(&mut self, org: OrgId, user: UserId, role: RoleId) -> StoreResult<()>;
@@ -181,4 +184,15 @@ pub trait AccessTx: Send {
         holder: UserId,
         level: Option<AccountLevel>,
     ) -> StoreResult<()>;
+    /// Puts each (target, holder) pair on the list at its level, in a few statements.
+    async fn set_account_levels(&mut self, levels: &[(UserId, UserId, AccountLevel)]) -> StoreResult<()>;
+}
+
+/// A membership written by `AccessTx::add_memberships`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMembership {
+    pub org: OrgId,
+    pub user: UserId,
+    pub role: RoleId,
+    pub extras: AbilitySet,
 }

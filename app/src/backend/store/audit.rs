@@ -34,4 +34,6 @@ pub trait AuditStore {
 #[async_trait]
 pub trait AuditTx: Send {
     async fn insert_audit(&mut self, e: &AuditRecord) -> StoreResult<()>;
+    /// Many events in a few statements (imports), in the order given.
+    async fn insert_audits(&mut self, events: &[AuditRecord]) -> StoreResult<()>;
 }

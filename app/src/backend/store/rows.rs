@@ -169,3 +169,32 @@ pub(crate) const MAPPING_COLS: &str = "m.id, m.user_id, m.database_id, m.login, 
      d.db_id, c.name AS credential_name";
 pub(crate) const MAPPING_FROM: &str = "database_mappings m JOIN databases d ON d.id = m.database_id \
      LEFT JOIN database_credentials c ON c.id = m.credential_id";
+
+/// Rows per multi-row statement of the batch writes (imports): well under both backends'
+/// limits on bound parameters (SQLite 32,766, PostgreSQL 65,535) at a dozen columns a row.
+pub(crate) const BATCH_ROWS: usize = 500;
+
+/// The ids of `users` in the order given, from the (id, username key) pairs an
+/// `INSERT ... RETURNING` gave back (neither backend promises their order).
+pub(crate) fn ids_in_order(
+    users: &[super::UserInsert],
+    returned: Vec<(i64, String)>,
+) -> super::StoreResult<Vec<crate::domain::ids::UserId>> {
+    let by_key: std::collections::HashMap<String, i64> = returned.into_iter().map(|(id, k)| (k, id)).collect();
+    users
+        .iter()
+        .map(|u| {
+            by_key
+                .get(&u.username.to_ascii_lowercase())
+                .map(|&id| crate::domain::ids::UserId(id))
+                .ok_or(super::StoreError::Db(sqlx::Error::RowNotFound))
+        })
+        .collect()
+}
+
+/// Records read by several look-ups at once, each account once.
+pub(crate) fn each_once(mut users: Vec<super::UserRecord>) -> Vec<super::UserRecord> {
+    let mut seen = std::collections::HashSet::new();
+    users.retain(|u| seen.insert(u.id));
+    users
+}

@@ -127,6 +127,12 @@ pub trait UserTx: Send {
     async fn user_by_username(&mut self, username_key: &str) -> StoreResult<Option<UserRecord>>;
     async fn active_super_admins(&mut self) -> StoreResult<i64>;
     async fn insert_user(&mut self, u: &UserInsert) -> StoreResult<UserId>;
+    /// Many new accounts in a few statements (imports); their ids in the order given.
+    /// `Conflict` (and nothing written) if any name or email is taken.
+    async fn insert_users(&mut self, users: &[UserInsert]) -> StoreResult<Vec<UserId>>;
+    /// The accounts whose username key or email key is one of `keys` (lower-cased), each
+    /// once, in no particular order: an import's look-ups for a batch of rows.
+    async fn users_by_keys(&mut self, keys: &[String]) -> StoreResult<Vec<UserRecord>>;
     /// Writes name, email, status and the super admin flag.
     async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()>;
     async fn set_password_hash(&mut self, id: UserId, hash: Option<&str>, now: i64) -> StoreResult<()>;

@@ -7,8 +7,8 @@ use sqlx::{Postgres, Row, Transaction};
 use super::{abilities_from, group_abilities, like_keys, like_pattern, user_from_row, SEARCH_WINDOW, USER_COLS};
 use super::{savepoint, settle, PgStore, PgTx};
 use crate::backend::store::{
-    AccessStore, AccessTx, Change, MemberRecord, MembershipRecord, OrgRecord, RoleRecord, StoreError, StoreResult,
-    UserAccess, UserRecord,
+    AccessStore, AccessTx, Change, MemberRecord, MembershipRecord, NewMembership, OrgRecord, RoleRecord, StoreError,
+    StoreResult, UserAccess, UserRecord,
 };
 use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::access::{AccessModel, Grant, RoleEntry, UserEntry};
@@ -435,6 +435,36 @@ impl AccessTx for PgTx {
         Ok(())
     }
 
+    async fn add_memberships(&mut self, members: &[NewMembership], now: i64) -> StoreResult<()> {
+        // The username key is copied from the account, as `add_membership` does.
+        let extras: Vec<(i64, i64, &'static str)> =
+            members.iter().flat_map(|m| m.extras.codes().into_iter().map(move |c| (m.org.0, m.user.0, c))).collect();
+        savepoint(&mut self.tx).await?;
+        let r = sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role_id, username_key, created_at) \
+             SELECT m.org_id, u.id, m.role_id, u.username_key, $4 \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS m (org_id, user_id, role_id) \
+             JOIN users u ON u.id = m.user_id",
+        )
+        .bind(members.iter().map(|m| m.org.0).collect::<Vec<i64>>())
+        .bind(members.iter().map(|m| m.user.0).collect::<Vec<i64>>())
+        .bind(members.iter().map(|m| m.role.0).collect::<Vec<i64>>())
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await;
+        settle(&mut self.tx, r).await?;
+        sqlx::query(
+            "INSERT INTO member_abilities (org_id, user_id, ability) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])",
+        )
+        .bind(extras.iter().map(|e| e.0).collect::<Vec<i64>>())
+        .bind(extras.iter().map(|e| e.1).collect::<Vec<i64>>())
+        .bind(extras.iter().map(|e| e.2).collect::<Vec<&str>>())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>> {
         let role: Option<i64> =
             sqlx::query_scalar("SELECT role_id FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -665,6 +695,26 @@ impl AccessTx for PgTx {
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    async fn set_account_levels(&mut self, levels: &[(UserId, UserId, AccountLevel)]) -> StoreResult<()> {
+        // One statement may not upsert a row twice here: a pair given again keeps its last level.
+        let mut last = std::collections::HashMap::new();
+        for (target, holder, level) in levels {
+            last.insert((*target, *holder), *level);
+        }
+        let levels: Vec<(UserId, UserId, AccountLevel)> = last.into_iter().map(|((t, h), l)| (t, h, l)).collect();
+        sqlx::query(
+            "INSERT INTO account_access (target_id, holder_id, level) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) \
+             ON CONFLICT (target_id, holder_id) DO UPDATE SET level = excluded.level",
+        )
+        .bind(levels.iter().map(|l| l.0 .0).collect::<Vec<i64>>())
+        .bind(levels.iter().map(|l| l.1 .0).collect::<Vec<i64>>())
+        .bind(levels.iter().map(|l| l.2.as_str()).collect::<Vec<&str>>())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

@@ -123,4 +123,30 @@ impl AuditTx for PgTx {
         .await?;
         Ok(())
     }
+
+    async fn insert_audits(&mut self, events: &[AuditRecord]) -> StoreResult<()> {
+        // One statement over arrays, in the order given (WITH ORDINALITY keeps it).
+        let text = |f: fn(&AuditRecord) -> Option<String>| events.iter().map(f).collect::<Vec<Option<String>>>();
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor_id, actor, target, org_id, event, outcome, ip, user_agent, before, after) \
+             SELECT at, actor_id, actor, target, org_id, event, outcome, ip, user_agent, before, after \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY \
+             AS e (at, actor_id, actor, target, org_id, event, outcome, ip, user_agent, before, after, n) ORDER BY n",
+        )
+        .bind(events.iter().map(|e| e.at).collect::<Vec<i64>>())
+        .bind(events.iter().map(|e| e.actor_id.map(|u| u.0)).collect::<Vec<Option<i64>>>())
+        .bind(text(|e| e.actor.clone()))
+        .bind(text(|e| e.target.clone()))
+        .bind(events.iter().map(|e| e.org_id.map(|o| o.0)).collect::<Vec<Option<i64>>>())
+        .bind(events.iter().map(|e| e.event).collect::<Vec<&str>>())
+        .bind(events.iter().map(|e| if e.success { "success" } else { "failure" }).collect::<Vec<&str>>())
+        .bind(text(|e| e.ip.clone()))
+        .bind(text(|e| e.user_agent.clone()))
+        .bind(text(|e| e.before.as_ref().map(|v| v.to_string())))
+        .bind(text(|e| e.after.as_ref().map(|v| v.to_string())))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
 }

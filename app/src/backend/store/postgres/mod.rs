@@ -135,6 +135,8 @@ pub struct PgTx {
     /// The store's name on the change feed.
     instance: String,
     generation: WriteGeneration,
+    /// Accounts this transaction added with `insert_users` (see there).
+    bulk_rows: u64,
 }
 
 /// Rows of the sort order a search looks through before it turns to the trigram index.
@@ -212,7 +214,7 @@ async fn settle<T>(conn: &mut sqlx::PgConnection, result: Result<T, sqlx::Error>
 impl Store for PgStore {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.begin_locked().await?;
-        Ok(Box::new(PgTx { tx, instance: self.instance.clone(), generation: self.generation.clone() }))
+        Ok(Box::new(PgTx { tx, instance: self.instance.clone(), generation: self.generation.clone(), bulk_rows: 0 }))
     }
 
     async fn migrate(&self) -> StoreResult<()> {

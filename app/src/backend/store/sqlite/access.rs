@@ -8,9 +8,10 @@ use super::{
     abilities_from, fts_phrase, group_abilities, like_pattern, map_unique, user_from_row, SEARCH_WINDOW, USER_COLS,
 };
 use super::{SqliteStore, SqliteTx};
+use crate::backend::store::rows::BATCH_ROWS;
 use crate::backend::store::{
-    AccessStore, AccessTx, Change, MemberRecord, MembershipRecord, OrgRecord, RoleRecord, StoreError, StoreResult,
-    UserAccess, UserRecord,
+    AccessStore, AccessTx, Change, MemberRecord, MembershipRecord, NewMembership, OrgRecord, RoleRecord, StoreError,
+    StoreResult, UserAccess, UserRecord,
 };
 use crate::domain::abilities::{Ability, AbilitySet};
 use crate::domain::access::{AccessModel, Grant, RoleEntry, UserEntry};
@@ -430,6 +431,33 @@ impl AccessTx for SqliteTx {
         Ok(())
     }
 
+    async fn add_memberships(&mut self, members: &[NewMembership], now: i64) -> StoreResult<()> {
+        for chunk in members.chunks(BATCH_ROWS) {
+            // The username key is copied from the account, as `add_membership` does.
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO memberships (org_id, user_id, role_id, username_key, created_at) \
+                 SELECT m.column1, u.id, m.column3, u.username_key, ",
+            );
+            qb.push_bind(now);
+            qb.push(" FROM (");
+            qb.push_values(chunk, |mut row, m| {
+                row.push_bind(m.org.0).push_bind(m.user.0).push_bind(m.role.0);
+            });
+            qb.push(") AS m JOIN users u ON u.id = m.column2");
+            qb.build().execute(&mut *self.tx).await.map_err(map_unique)?;
+        }
+        let extras: Vec<(i64, i64, &'static str)> =
+            members.iter().flat_map(|m| m.extras.codes().into_iter().map(move |c| (m.org.0, m.user.0, c))).collect();
+        for chunk in extras.chunks(BATCH_ROWS) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO member_abilities (org_id, user_id, ability) ");
+            qb.push_values(chunk, |mut row, (org, user, code)| {
+                row.push_bind(*org).push_bind(*user).push_bind(*code);
+            });
+            qb.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>> {
         let role: Option<i64> = sqlx::query_scalar("SELECT role_id FROM memberships WHERE org_id = ? AND user_id = ?")
             .bind(org.0)
@@ -645,6 +673,18 @@ impl AccessTx for SqliteTx {
                     .execute(&mut *self.tx)
                     .await?;
             }
+        }
+        Ok(())
+    }
+
+    async fn set_account_levels(&mut self, levels: &[(UserId, UserId, AccountLevel)]) -> StoreResult<()> {
+        for chunk in levels.chunks(BATCH_ROWS) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO account_access (target_id, holder_id, level) ");
+            qb.push_values(chunk, |mut row, (target, holder, level)| {
+                row.push_bind(target.0).push_bind(holder.0).push_bind(level.as_str());
+            });
+            qb.push(" ON CONFLICT (target_id, holder_id) DO UPDATE SET level = excluded.level");
+            qb.build().execute(&mut *self.tx).await?;
         }
         Ok(())
     }

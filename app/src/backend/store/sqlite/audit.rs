@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{SqliteStore, SqliteTx};
+use crate::backend::store::rows::BATCH_ROWS;
 use crate::backend::store::{AuditRecord, AuditStore, AuditTx, StoreResult};
 use crate::domain::audit::{AuditEntry, AuditFilter, AuditSeek, EventMatch};
 
@@ -129,6 +130,29 @@ impl AuditTx for SqliteTx {
         .bind(e.after.as_ref().map(|v| v.to_string()))
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    async fn insert_audits(&mut self, events: &[AuditRecord]) -> StoreResult<()> {
+        for chunk in events.chunks(BATCH_ROWS) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO audit_events (at, actor_id, actor, target, org_id, event, outcome, ip, user_agent, before, after) ",
+            );
+            qb.push_values(chunk, |mut row, e| {
+                row.push_bind(e.at)
+                    .push_bind(e.actor_id.map(|u| u.0))
+                    .push_bind(&e.actor)
+                    .push_bind(&e.target)
+                    .push_bind(e.org_id.map(|o| o.0))
+                    .push_bind(e.event)
+                    .push_bind(if e.success { "success" } else { "failure" })
+                    .push_bind(&e.ip)
+                    .push_bind(&e.user_agent)
+                    .push_bind(e.before.as_ref().map(|v| v.to_string()))
+                    .push_bind(e.after.as_ref().map(|v| v.to_string()));
+            });
+            qb.build().execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 }

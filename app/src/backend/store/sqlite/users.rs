@@ -5,6 +5,7 @@ use sqlx::{Row, Sqlite};
 
 use super::{fts_phrase, like_pattern, map_unique, user_from_row, SEARCH_WINDOW, USER_COLS};
 use super::{SqliteStore, SqliteTx};
+use crate::backend::store::rows::{each_once, ids_in_order, BATCH_ROWS};
 use crate::backend::store::{
     KeyValue, PageKey, Seek, StoreResult, UserInsert, UserListQuery, UserRecord, UserStore, UserTx,
 };
@@ -243,6 +244,58 @@ impl UserTx for SqliteTx {
         .await
         .map_err(map_unique)?;
         Ok(UserId(id))
+    }
+
+    async fn insert_users(&mut self, users: &[UserInsert]) -> StoreResult<Vec<UserId>> {
+        let mut returned = Vec::with_capacity(users.len());
+        for chunk in users.chunks(BATCH_ROWS) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO users (username, username_key, full_name, full_name_key, email, email_key, \
+                 password_hash, status, super_admin, created_at, updated_at) ",
+            );
+            qb.push_values(chunk, |mut row, u| {
+                row.push_bind(&u.username)
+                    .push_bind(u.username.to_ascii_lowercase())
+                    .push_bind(&u.full_name)
+                    .push_bind(u.full_name.to_lowercase())
+                    .push_bind(&u.email)
+                    .push_bind(crate::domain::validate::stored_email_key(&u.email, &u.username))
+                    .push_bind(&u.password_hash)
+                    .push_bind(u.status.as_str())
+                    .push_bind(u.super_admin as i64)
+                    .push_bind(u.created_at)
+                    .push_bind(u.created_at);
+            });
+            qb.push(" RETURNING id, username_key");
+            let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(map_unique)?;
+            for r in &rows {
+                returned.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        ids_in_order(users, returned)
+    }
+
+    async fn users_by_keys(&mut self, keys: &[String]) -> StoreResult<Vec<UserRecord>> {
+        let mut found = Vec::new();
+        // Two look-ups joined, so each is answered by its own unique index.
+        for chunk in keys.chunks(BATCH_ROWS) {
+            let mut qb =
+                sqlx::QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLS} FROM users u WHERE u.username_key IN ("));
+            let mut list = qb.separated(", ");
+            for k in chunk {
+                list.push_bind(k);
+            }
+            qb.push(format!(") UNION ALL SELECT {USER_COLS} FROM users u WHERE u.email_key IN ("));
+            let mut list = qb.separated(", ");
+            for k in chunk {
+                list.push_bind(k);
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&mut *self.tx).await? {
+                found.push(user_from_row(&r)?);
+            }
+        }
+        Ok(each_once(found))
     }
 
     async fn update_user(&mut self, u: &UserRecord, now: i64) -> StoreResult<()> {
