@@ -42,7 +42,7 @@ test('a super admin checks the SlashDB sample with a dry run, then imports it', 
   await hydrated(page);
   await page.getByLabel('File', { exact: true }).setInputFiles(SAMPLE);
   await expect(page.getByText('slashdb-users.cfg loaded.')).toBeVisible();
-  await expect(page.getByLabel('Contents')).toHaveValue(/user_id: mike/);
+  await expect(page.getByLabel('Contents', { exact: true })).toHaveValue(/user_id: mike/);
   await expect(page.getByLabel('Format')).toHaveValue('slashdb');
 
   await page.getByRole('button', { name: 'Check (dry run)' }).click();
