@@ -314,10 +314,13 @@ impl UserTx for PgTx {
     }
 
     async fn users_by_keys(&mut self, keys: &[String]) -> StoreResult<Vec<UserRecord>> {
-        // Two look-ups joined, so each is answered by its own unique index. Planned for the
-        // keys at hand each time (not prepared): a prepared statement's generic plan guesses
-        // ten keys and takes the trigram index, which also answers `=` but reads the posting
-        // lists of every trigram of every key (measured: seconds per batch of 500 accounts).
+        // Two look-ups joined, so each is answered by its own unique index. The trigram index
+        // also answers `=` (pg_trgm), and the planner, which cannot see that every key shares
+        // trigrams with most accounts, took it: it reads the posting lists of every trigram
+        // of every key (measured: seconds per batch of 500 accounts, with a generic plan and
+        // with a custom one). It can only be read by a bitmap scan, so bitmap scans are off
+        // for the rest of this (bulk) transaction, and the unique b-tree indexes answer.
+        sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *self.tx).await?;
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLS} FROM users u WHERE u.username_key = ANY($1) UNION ALL \
              SELECT {USER_COLS} FROM users u WHERE u.email_key = ANY($1)"
