@@ -84,14 +84,19 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-pub fn read(format: ImportFormat, text: &str, slashdb: &SlashdbReading) -> Result<Vec<Row>, FileError> {
+/// A file within the size limit, without the byte-order mark editors put first.
+fn bounded(text: &str) -> Result<&str, FileError> {
     if text.len() > crate::domain::import::MAX_IMPORT_BYTES {
         return Err(FileError(format!(
             "The file is larger than {} MB.",
             crate::domain::import::MAX_IMPORT_BYTES / (1024 * 1024)
         )));
     }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+pub fn read(format: ImportFormat, text: &str, slashdb: &SlashdbReading) -> Result<Vec<Row>, FileError> {
+    let text = bounded(text)?;
     let rows = match format {
         ImportFormat::Slashdb => read_slashdb(text, slashdb)?,
         // (database definitions are read by `read_slashdb_databases`)
@@ -186,13 +191,7 @@ impl<'de> Deserialize<'de> for SlashDatabase {
 /// SlashDB's database definitions as Roster's. `plaintext_passwords`: the `autoload_user`
 /// passwords are plain text (else SlashDB ciphertext: the login is kept, the password not).
 pub fn read_slashdb_databases(text: &str, plaintext_passwords: bool) -> Result<Vec<DatabaseRow>, FileError> {
-    if text.len() > crate::domain::import::MAX_IMPORT_BYTES {
-        return Err(FileError(format!(
-            "The file is larger than {} MB.",
-            crate::domain::import::MAX_IMPORT_BYTES / (1024 * 1024)
-        )));
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = bounded(text)?;
     let parsed: Option<IndexMap<String, Option<SlashDatabase>>> =
         serde_saphyr::from_str_with_options(text, yaml_options())
             .map_err(|e| FileError(format!("This is not a SlashDB databases.cfg: {}", one_line(&e.to_string()))))?;

@@ -495,3 +495,22 @@ async fn slashdb_databases_cfg_becomes_definitions_before_the_accounts_logins() 
         ops.rpc("import_accounts", &[("format", "csv"), ("text", "username\nx\n"), ("databases", DATABASES)]).await;
     assert_eq!(s, 422, "{e}");
 }
+
+#[tokio::test]
+async fn two_instances_importing_the_same_databases_cfg_define_each_database_once() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let other = app.second_instance().await;
+    let other_admin = other.browser();
+    let (s, b) = other_admin.rpc("sign_in", &[("login", "admin"), ("password", ADMIN_PW)]).await;
+    assert_eq!(s, 200, "{b}");
+    let url = "/api/v1/import?format=slashdb-databases";
+    let (a, b) = tokio::join!(admin.post_text(url, DATABASES), other_admin.post_text(url, DATABASES));
+    assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
+    let created = |r: &Value| outcomes(r).iter().filter(|(_, _, o)| o == "created").count();
+    let unchanged = |r: &Value| outcomes(r).iter().filter(|(_, _, o)| o == "unchanged").count();
+    assert_eq!(created(&a.1) + created(&b.1), 3, "{} {}", a.1, b.1);
+    assert_eq!(unchanged(&a.1) + unchanged(&b.1), 3, "the later import finds them");
+    assert_eq!(app.count("SELECT COUNT(*) FROM databases").await, 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'database.imported'").await, 3);
+}

@@ -138,6 +138,11 @@ struct NewAccount {
     list: Option<usize>,
 }
 
+/// A new account's memberships, as `add_memberships` writes them.
+fn memberships_of(user: UserId, places: &[Place]) -> Vec<NewMembership> {
+    places.iter().map(|p| NewMembership { org: p.org, user, role: p.role, extras: p.extras }).collect()
+}
+
 /// The batch's look-ups and pending writes.
 #[derive(Default)]
 struct Batch {
@@ -195,12 +200,7 @@ impl Batch {
             let ids = tx.insert_users(&users).await?;
             let mut members = Vec::new();
             for (n, id) in self.new.drain(..).zip(ids) {
-                members.extend(n.places.iter().map(|p| NewMembership {
-                    org: p.org,
-                    user: id,
-                    role: p.role,
-                    extras: p.extras,
-                }));
+                members.extend(memberships_of(id, &n.places));
                 if let Some(entry) = n.list.and_then(|i| lists.get_mut(i)) {
                     entry.1 = id;
                 }
@@ -500,10 +500,7 @@ async fn import_row(
             None
         } else {
             let id = tx.insert_user(&user).await?;
-            for p in &c.places {
-                tx.add_membership(p.org, id, p.role, now).await?;
-                tx.set_member_extras(p.org, id, p.extras).await?;
-            }
+            tx.add_memberships(&memberships_of(id, &c.places), now).await?;
             Some(id)
         };
         let mut written = Vec::new();
