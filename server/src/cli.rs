@@ -292,13 +292,17 @@ pub enum ExportCommand {
     /// users.cfg for SlashDB, with the abilities each account holds in the organization as
     /// dbdef/querydef/userdef; the accounts SlashDB cannot use as they are are listed.
     Slashdb {
-        /// The organization whose abilities and database logins are written (default: the
-        /// default organization).
+        /// The organization whose abilities, database logins and databases are written
+        /// (default: the default organization).
         #[arg(long)]
         org: Option<String>,
-        /// Write here instead of to standard output.
-        #[arg(long, short = 'o')]
+        /// Write users.cfg here instead of to standard output.
+        #[arg(long, short = 'o', alias = "users")]
         output: Option<std::path::PathBuf>,
+        /// Also write the organization's database definitions as SlashDB's databases.cfg here
+        /// (without -o: only the databases.cfg).
+        #[arg(long)]
+        databases: Option<std::path::PathBuf>,
     },
     /// Every account with its memberships, lists and database logins (never a database
     /// password), to import into another Roster.
@@ -1162,40 +1166,50 @@ pub async fn run_import(b: &Backend, cmd: ImportCommand) -> u8 {
 /// Runs an `export` subcommand; returns the exit code.
 pub async fn run_export(b: &Backend, cmd: ExportCommand) -> u8 {
     use app::domain::import::ExportFormat;
-    let (format, org, output) = match cmd {
-        ExportCommand::Slashdb { org, output } => (ExportFormat::Slashdb, org, output),
+    let mut files = Vec::new();
+    let org = match cmd {
+        ExportCommand::Slashdb { org, output, databases } => {
+            if output.is_some() || databases.is_none() {
+                files.push((ExportFormat::Slashdb, output));
+            }
+            if let Some(path) = databases {
+                files.push((ExportFormat::SlashdbDatabases, Some(path)));
+            }
+            org
+        }
         ExportCommand::Users { format, output } => match ExportFormat::parse(&format) {
-            Some(f @ (ExportFormat::Csv | ExportFormat::Jsonl)) => (f, None, output),
+            Some(f @ (ExportFormat::Csv | ExportFormat::Jsonl)) => {
+                files.push((f, output));
+                None
+            }
             _ => {
                 eprintln!("error: unknown format '{format}': choose csv or jsonl");
                 return EXIT_USAGE;
             }
         },
     };
-    match app::backend::services::export::export(b, &Ctx::cli(), format, org.as_deref()).await {
-        Ok(done) => {
-            for line in &done.cannot_use {
-                eprintln!("note: SlashDB cannot use {line}");
+    for (format, output) in files {
+        let done = match app::backend::services::export::export(b, &Ctx::cli(), format, org.as_deref()).await {
+            Ok(done) => done,
+            Err(e) => {
+                eprintln!("error: {}", describe(&e));
+                return exit_code(&e);
             }
-            match output {
-                Some(path) => match write_private(&path, done.body.trim_end()) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        eprintln!("error: cannot write {}: {e}", path.display());
-                        EXIT_UNEXPECTED
-                    }
-                },
-                None => {
-                    print!("{}", done.body);
-                    0
+        };
+        for line in &done.cannot_use {
+            eprintln!("note: SlashDB cannot use {line}");
+        }
+        match output {
+            Some(path) => {
+                if let Err(e) = write_private(&path, done.body.trim_end()) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return EXIT_UNEXPECTED;
                 }
             }
-        }
-        Err(e) => {
-            eprintln!("error: {}", describe(&e));
-            exit_code(&e)
+            None => print!("{}", done.body),
         }
     }
+    0
 }
 
 /// Runs a `user` subcommand; returns the exit code.

@@ -190,7 +190,13 @@ impl<'de> Deserialize<'de> for SlashDatabase {
 
 /// SlashDB's database definitions as Roster's. `plaintext_passwords`: the `autoload_user`
 /// passwords are plain text (else SlashDB ciphertext: the login is kept, the password not).
-pub fn read_slashdb_databases(text: &str, plaintext_passwords: bool) -> Result<Vec<DatabaseRow>, FileError> {
+/// `sqlite_dir`: Roster's SQLite databases folder (a SlashDB path inside it keeps its place
+/// there, as Roster's own export writes it).
+pub fn read_slashdb_databases(
+    text: &str,
+    plaintext_passwords: bool,
+    sqlite_dir: Option<&std::path::Path>,
+) -> Result<Vec<DatabaseRow>, FileError> {
     let text = bounded(text)?;
     let parsed: Option<IndexMap<String, Option<SlashDatabase>>> =
         serde_saphyr::from_str_with_options(text, yaml_options())
@@ -203,7 +209,7 @@ pub fn read_slashdb_databases(text: &str, plaintext_passwords: bool) -> Result<V
         .map(|(key, value)| {
             let line = lines.get(&key).copied().unwrap_or(0);
             let mut notes = Vec::new();
-            let mut input = slashdb_database(&key, value, plaintext_passwords, &mut notes);
+            let mut input = slashdb_database(&key, value, plaintext_passwords, sqlite_dir, &mut notes);
             // Ids are unique without case in Roster (SlashDB compares them exactly).
             let id_key = crate::domain::databases::db_id_key(&key);
             if let Some(first) = seen.get(&id_key) {
@@ -220,6 +226,7 @@ fn slashdb_database(
     key: &str,
     db: Option<SlashDatabase>,
     plaintext_passwords: bool,
+    sqlite_dir: Option<&std::path::Path>,
     notes: &mut Vec<String>,
 ) -> Result<DatabaseInput, String> {
     let Some(db) = db else {
@@ -242,7 +249,7 @@ fn slashdb_database(
     })?;
     let connection = db.connection.unwrap_or_default();
     let (host, port, name) = if engine.is_file() {
-        (String::new(), String::new(), slashdb_sqlite_path(connection.trim(), notes))
+        (String::new(), String::new(), slashdb_sqlite_path(connection.trim(), sqlite_dir, notes))
     } else {
         slashdb_connection(&connection, notes)?
     };
@@ -285,11 +292,17 @@ fn slashdb_database(
 }
 
 /// SlashDB names SQLite files by absolute path; Roster opens them inside its SQLite databases
-/// folder, so an absolute path becomes the file's name there (with a note saying so).
-fn slashdb_sqlite_path(path: &str, notes: &mut Vec<String>) -> String {
+/// folder, so a path inside that folder keeps its place there, and another absolute path
+/// becomes the file's name there (with a note saying so).
+fn slashdb_sqlite_path(path: &str, sqlite_dir: Option<&std::path::Path>, notes: &mut Vec<String>) -> String {
     let absolute = path.starts_with(['/', '\\']) || path.get(1..2) == Some(":");
     if !absolute {
         return path.to_string();
+    }
+    if let Some(inside) = sqlite_dir.and_then(|d| std::path::Path::new(path).strip_prefix(d).ok()) {
+        if let Some(inside) = inside.to_str().filter(|p| !p.is_empty()) {
+            return inside.to_string();
+        }
     }
     let file = path.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
     notes.push(format!(
@@ -846,6 +859,64 @@ pub fn write_slashdb(accounts: &[(ImportedAccount, Vec<Ability>)], cannot_use: &
     out
 }
 
+/// One database as SlashDB's databases.cfg holds it (its keys in SlashDB's own order).
+#[derive(Serialize)]
+pub struct SlashdbDatabaseOut {
+    pub autoload_user: SlashdbLoginOut,
+    pub connection: String,
+    pub db_id: String,
+    pub db_type: String,
+    pub desc: String,
+}
+
+/// databases.cfg for `databases`: `host:port/name` for servers, the file's absolute path for
+/// SQLite (inside `sqlite_dir` when Roster has one), the default login without its password.
+/// `notes` head the file as comments (what SlashDB's file cannot carry).
+pub fn write_slashdb_databases(
+    databases: &[crate::domain::databases::DatabaseSpec],
+    sqlite_dir: Option<&std::path::Path>,
+    notes: &[String],
+) -> String {
+    let map: IndexMap<String, SlashdbDatabaseOut> = databases
+        .iter()
+        .map(|d| {
+            let connection = match (d.port, sqlite_dir) {
+                (Some(port), _) => format!("{}:{port}/{}", d.host, d.name),
+                (None, Some(dir)) => dir.join(&d.name).display().to_string(),
+                (None, None) => d.name.clone(),
+            };
+            let db_type = match d.engine {
+                crate::domain::databases::Engine::Postgres => "postgresql",
+                other => other.as_str(),
+            };
+            let out = SlashdbDatabaseOut {
+                autoload_user: SlashdbLoginOut {
+                    dbpass: String::new(),
+                    dbuser: d.default_login.clone().unwrap_or_default(),
+                },
+                connection,
+                db_id: d.db_id.clone(),
+                db_type: db_type.to_string(),
+                desc: d.description.clone(),
+            };
+            (d.db_id.clone(), out)
+        })
+        .collect();
+    let mut out = String::from("# SlashDB databases.cfg exported by Roster.\n");
+    if !notes.is_empty() {
+        out.push_str("# What this file does not carry:\n");
+        for line in notes {
+            out.push_str("#   ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !map.is_empty() {
+        out.push_str(&serde_saphyr::to_string(&map).unwrap_or_default());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,7 +954,7 @@ mod tests {
 
     #[test]
     fn slashdb_databases_become_definitions_with_clear_errors() {
-        let rows = read_slashdb_databases(DATABASES, false).expect("a YAML file");
+        let rows = read_slashdb_databases(DATABASES, false, None).expect("a YAML file");
         let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(keys, ["Chinook", "Sales", "Crm", "Ledger", "Stock"]);
         let chinook = rows[0].input.as_ref().expect("Chinook");
@@ -919,7 +990,7 @@ mod tests {
         assert!(rows[3].input.as_ref().is_err_and(|e| e.contains("'oracle'")), "{:?}", rows[3].input);
         assert!(rows[4].input.as_ref().is_err_and(|e| e.contains("db_id 'Inventory' differs from its key 'Stock'")));
         // Plain-text passwords are taken when the file says so.
-        let plain = read_slashdb_databases(DATABASES, true).expect("yaml");
+        let plain = read_slashdb_databases(DATABASES, true, None).expect("yaml");
         assert_eq!(plain[1].input.as_ref().map(|i| i.default_password.as_str()), Ok("1SAd7V-5CUfvjnvDQ=="));
         // Every definition Roster accepts passes its own rules.
         for r in &rows[..3] {
@@ -927,22 +998,65 @@ mod tests {
         }
     }
 
+    /// What Roster writes as databases.cfg reads back as the same definitions (the TLS mode
+    /// aside: SlashDB's file has none), SQLite files in their place in Roster's folder.
+    #[test]
+    fn written_databases_cfg_reads_back_as_the_same_definitions() {
+        use crate::domain::databases::{spec, DatabaseSpec};
+        let input = |id: &str, engine: &str, host: &str, port: &str, name: &str, login: &str| DatabaseInput {
+            db_id: id.into(),
+            engine: engine.into(),
+            host: host.into(),
+            port: port.into(),
+            name: name.into(),
+            tls: "prefer".into(),
+            description: format!("{id}: 'quoted' # not a comment"),
+            default_login: login.into(),
+            default_password: String::new(),
+        };
+        let specs: Vec<DatabaseSpec> = [
+            input("Sales", "postgres", "db.example.com", "5433", "sales", "reporter"),
+            input("Crm", "mariadb", "10.0.0.7", "3306", "crm", ""),
+            input("Orders", "mssql", "sql.example.com", "1433", "orders", "sa"),
+            input("Chinook", "sqlite", "", "", "music/chinook.sqlite", ""),
+        ]
+        .iter()
+        .map(|i| spec(i).expect("a valid definition"))
+        .collect();
+        let dir = std::path::Path::new("/srv/roster/sqlite");
+        let text = write_slashdb_databases(&specs, Some(dir), &["Sales: a note".into()]);
+        assert!(text.contains("connection: /srv/roster/sqlite/music/chinook.sqlite"), "{text}");
+        assert!(text.contains("db_type: postgresql"), "{text}");
+        assert!(text.contains("#   Sales: a note"), "{text}");
+        let rows = read_slashdb_databases(&text, false, Some(dir)).expect("our own file reads");
+        let back: Vec<DatabaseSpec> =
+            rows.iter().map(|r| spec(r.input.as_ref().expect("a definition")).expect("valid")).collect();
+        assert_eq!(back, specs);
+        assert!(rows.iter().all(|r| r.notes.is_empty()), "{:?}", rows.iter().map(|r| &r.notes).collect::<Vec<_>>());
+        // Elsewhere than Roster's folder, the file's name with a note (as before).
+        let elsewhere = read_slashdb_databases(&text, false, Some(std::path::Path::new("/other"))).expect("reads");
+        assert_eq!(elsewhere[3].input.as_ref().map(|i| i.name.as_str()), Ok("chinook.sqlite"));
+        assert_eq!(elsewhere[3].notes.len(), 1);
+        assert_eq!(write_slashdb_databases(&[], None, &[]), "# SlashDB databases.cfg exported by Roster.\n");
+    }
+
     #[test]
     fn slashdb_databases_refuse_hostile_or_wrong_files() {
         let twice = read_slashdb_databases(
             "sales:\n  db_type: sqlite\n  connection: a.db\nSALES:\n  db_type: sqlite\n  connection: b.db\n",
             false,
+            None,
         )
         .expect("yaml");
         assert!(twice[1].input.as_ref().is_err_and(|e| e.contains("appears twice")));
         let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
-        assert!(read_slashdb_databases(laughs, false).is_err());
-        assert!(read_slashdb_databases("- a list\n", false).is_err());
+        assert!(read_slashdb_databases(laughs, false, None).is_err());
+        assert!(read_slashdb_databases("- a list\n", false, None).is_err());
         let no_host =
-            read_slashdb_databases("x:\n  db_type: postgresql\n  connection: ':5432/db'\n", false).expect("yaml");
+            read_slashdb_databases("x:\n  db_type: postgresql\n  connection: ':5432/db'\n", false, None).expect("yaml");
         assert!(no_host[0].input.as_ref().is_err_and(|e| e.contains("names no server")));
-        let v6 =
-            read_slashdb_databases("x:\n  db_type: postgresql\n  connection: '[::1]:6543/db'\n", false).expect("yaml");
+        let v6 = read_slashdb_databases("x:\n  db_type: postgresql\n  connection: '[::1]:6543/db'\n", false, None)
+            .expect("yaml");
         assert_eq!(v6[0].input.as_ref().map(|i| (i.host.as_str(), i.port.as_str())), Ok(("::1", "6543")));
     }
 
@@ -1088,7 +1202,7 @@ mod tests {
             for f in ImportFormat::ALL {
                 let _ = read(f, &text, &how());
             }
-            let _ = read_slashdb_databases(&text, false);
+            let _ = read_slashdb_databases(&text, false, None);
         }
 
         #[test]
@@ -1106,7 +1220,7 @@ mod tests {
             for ((k, t), c) in keys.iter().zip(types.iter().cycle()).zip(connections.iter().cycle()) {
                 text.push_str(&format!("{k}:\n  db_type: {t}\n  connection: '{}'\n  autoload_user: {{dbuser: u, dbpass: p}}\n", c.replace('\'', "''")));
             }
-            if let Ok(rows) = read_slashdb_databases(&text, true) {
+            if let Ok(rows) = read_slashdb_databases(&text, true, None) {
                 for r in rows.iter().filter_map(|r| r.input.as_ref().ok()) {
                     let _ = crate::domain::databases::spec(r);
                 }

@@ -325,6 +325,9 @@ impl ImportReport {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ExportFormat {
     Slashdb,
+    /// SlashDB's databases.cfg: the organization's database definitions.
+    #[serde(rename = "slashdb-databases")]
+    SlashdbDatabases,
     Csv,
     Jsonl,
 }
@@ -333,21 +336,31 @@ impl ExportFormat {
     pub fn parse(s: &str) -> Option<Self> {
         ImportFormat::parse(s).and_then(|f| match f {
             ImportFormat::Slashdb => Some(ExportFormat::Slashdb),
-            ImportFormat::SlashdbDatabases => None,
+            ImportFormat::SlashdbDatabases => Some(ExportFormat::SlashdbDatabases),
             ImportFormat::Csv => Some(ExportFormat::Csv),
             ImportFormat::Jsonl => Some(ExportFormat::Jsonl),
         })
     }
+    /// The wire name (`format=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Slashdb => "slashdb",
+            ExportFormat::SlashdbDatabases => "slashdb-databases",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Jsonl => "jsonl",
+        }
+    }
     pub fn file_name(self) -> &'static str {
         match self {
             ExportFormat::Slashdb => "users.cfg",
+            ExportFormat::SlashdbDatabases => "databases.cfg",
             ExportFormat::Csv => "users.csv",
             ExportFormat::Jsonl => "users.jsonl",
         }
     }
     pub fn content_type(self) -> &'static str {
         match self {
-            ExportFormat::Slashdb => "application/yaml; charset=utf-8",
+            ExportFormat::Slashdb | ExportFormat::SlashdbDatabases => "application/yaml; charset=utf-8",
             ExportFormat::Csv => "text/csv; charset=utf-8",
             ExportFormat::Jsonl => "application/jsonl; charset=utf-8",
         }

@@ -189,6 +189,7 @@ pub fn ImportPage() -> AnyView {
                 <li><a href="/api/v1/export?format=jsonl" download="users.jsonl">"JSON Lines"</a>" — imports into another Roster as the same state."</li>
                 <li><a href="/api/v1/export?format=csv" download="users.csv">"CSV"</a>" — one row per membership, for spreadsheets (no database logins)."</li>
                 <li><a href="/api/v1/export?format=slashdb" download="users.cfg">"SlashDB users.cfg"</a>" — the abilities of this organization; the file lists the accounts SlashDB cannot use as they are."</li>
+                <li><a href="/api/v1/export?format=slashdb-databases" download="databases.cfg">"SlashDB databases.cfg"</a>" — this organization's databases, with default logins but no passwords."</li>
             </ul>
         </section>
             </Show>

@@ -53,11 +53,11 @@ pub async fn import(
 }
 
 #[utoipa::path(get, path = "/export", tag = "users", operation_id = "exportAccounts",
-    summary = "Export every account as SlashDB's users.cfg, CSV or JSON Lines (super admins; sudo mode; no tokens)",
-    description = "With password hashes, memberships, view/edit lists and database logins (never a database password). `slashdb` writes the abilities held in `org` as dbdef/querydef/userdef and heads the file with the accounts SlashDB cannot use as they are (argon2 hashes, ids with '.'). JSON Lines imports back into Roster as the same state; CSV carries no database logins.",
+    summary = "Export every account as SlashDB's users.cfg, CSV or JSON Lines, or an organization's database definitions as SlashDB's databases.cfg (super admins; sudo mode; no tokens)",
+    description = "With password hashes, memberships, view/edit lists and database logins (never a database password). `slashdb` writes the abilities held in `org` as dbdef/querydef/userdef and heads the file with the accounts SlashDB cannot use as they are (argon2 hashes, ids with '.'). `slashdb-databases` writes `org`'s database definitions (default logins without their passwords; SQLite files by their path in `--sqlite-databases-dir`) and heads the file with what it cannot carry (stored passwords, TLS modes). JSON Lines imports back into Roster as the same state; CSV carries no database logins.",
     params(
-        ("format" = String, Query, description = "`slashdb`, `csv` or `jsonl`"),
-        ("org" = Option<String>, Query, description = "SlashDB: the organization whose abilities and logins are written"),
+        ("format" = String, Query, description = "`slashdb`, `slashdb-databases`, `csv` or `jsonl`"),
+        ("org" = Option<String>, Query, description = "SlashDB: the organization whose abilities, logins and databases are written"),
     ),
     responses(
         (status = 200, description = "The file, as an attachment", content((String = "application/yaml"), (String = "text/csv"), (String = "application/jsonl"))),
@@ -70,8 +70,9 @@ pub async fn export(
     ctx: CtxExt,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let format = ExportFormat::parse(q.get("format").map(String::as_str).unwrap_or_default())
-        .ok_or_else(|| ApiError(Error::invalid("format", "Choose the format: slashdb, csv or jsonl.")))?;
+    let format = ExportFormat::parse(q.get("format").map(String::as_str).unwrap_or_default()).ok_or_else(|| {
+        ApiError(Error::invalid("format", "Choose the format: slashdb, slashdb-databases, csv or jsonl."))
+    })?;
     let done = export_svc::export(&s.backend, &ctx.0, format, q.get("org").map(String::as_str)).await?;
     Ok((
         [

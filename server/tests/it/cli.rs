@@ -857,4 +857,23 @@ fn import_and_export_commands() {
     assert!(out.contains("Chinook") && out.contains("Sales") && out.contains("Crm"), "{out}");
     let (c, _, err) = roster(&db, &["import", "slashdb"]);
     assert_eq!(c, 2, "a file is needed: {err}");
+    // Exported as SlashDB's pair of files; the databases.cfg alone; never over a file.
+    let (users_out, databases_out) = (d.path().join("out-users.cfg"), d.path().join("out-databases.cfg"));
+    let (uo, dbo) = (users_out.to_str().expect("path"), databases_out.to_str().expect("path"));
+    let (c, out, err) = roster(&db, &["export", "slashdb", "--users", uo, "--databases", dbo]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(out.is_empty(), "both went to files: {out}");
+    let users_cfg = std::fs::read_to_string(&users_out).expect("users.cfg");
+    let databases_cfg = std::fs::read_to_string(&databases_out).expect("databases.cfg");
+    assert!(users_cfg.contains("user_id: admin"), "{users_cfg}");
+    assert!(databases_cfg.contains("db_id: Sales") && databases_cfg.contains("db_type: postgresql"), "{databases_cfg}");
+    let (c, _, err) = roster(&db, &["export", "slashdb", "--databases", dbo]);
+    assert_eq!(c, 1, "the file exists: {err}");
+    assert!(err.contains("cannot write"), "{err}");
+    std::fs::remove_file(&databases_out).expect("remove");
+    let (c, out, err) = roster(&db, &["export", "slashdb", "--databases", dbo]);
+    assert_eq!((c, out.as_str()), (0, ""), "only the databases.cfg: {err}");
+    let (c, out, err) = roster(&db, &["import", "slashdb", "--databases", dbo, "--dry-run"]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(out.contains("databases: 3 unchanged"), "{out}");
 }

@@ -496,6 +496,49 @@ async fn slashdb_databases_cfg_becomes_definitions_before_the_accounts_logins() 
     assert_eq!(s, 422, "{e}");
 }
 
+/// An organization's definitions as SlashDB's databases.cfg: never a password, what the file
+/// cannot carry named at its head, and read back into the same definitions.
+#[tokio::test]
+async fn databases_cfg_export_then_import_gives_the_same_definitions() {
+    let app = TestApp::start().await;
+    let ops = ops(&app).await;
+    let (s, r) = ops.post_text("/api/v1/import?format=slashdb-databases&passwords=plaintext", DATABASES).await;
+    assert_eq!((s, r["created"].clone()), (200, json!(3)), "{r}");
+    let (s, b) = ops.patch_json("/api/v1/orgs/Default/databases/crm", &json!({"tls": "require"})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, cfg) = ops.get_text("/api/v1/export?format=slashdb-databases").await;
+    assert_eq!(s, 200, "{cfg}");
+    assert!(!cfg.contains("1SAd7V"), "a stored password is never exported: {cfg}");
+    assert!(cfg.contains("#   Sales: the default login's password"), "{cfg}");
+    assert!(cfg.contains("#   Crm: TLS mode 'require'"), "{cfg}");
+    assert!(cfg.contains("connection: db.example.com:5433/sales") && cfg.contains("dbuser: reporter"), "{cfg}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'accounts.exported'").await, 1);
+
+    let definitions = |page: &Value| -> Vec<Value> {
+        let mut v = page["databases"].as_array().cloned().unwrap_or_default();
+        for d in &mut v {
+            let o = d.as_object_mut().expect("an object");
+            for k in ["created_at", "updated_at", "last_test", "default_password_set", "tls"] {
+                o.remove(k);
+            }
+        }
+        v
+    };
+    let (_, before) = ops.get("/api/v1/orgs/Default/databases").await;
+    for db in ["chinook", "sales", "crm"] {
+        let (s, b) = ops.delete(&format!("/api/v1/orgs/Default/databases/{db}")).await;
+        assert!(s == 200 || s == 204, "{b}");
+    }
+    let (s, r) = ops.post_text("/api/v1/import?format=slashdb-databases", &cfg).await;
+    assert_eq!((s, r["created"].clone(), r["errors"].clone()), (200, json!(3), json!(0)), "{r}");
+    let (_, after) = ops.get("/api/v1/orgs/Default/databases").await;
+    assert_eq!(definitions(&after), definitions(&before));
+    assert_eq!(definitions(&after).len(), 3);
+    // (importing it again changes nothing)
+    let (_, again) = ops.post_text("/api/v1/import?format=slashdb-databases", &cfg).await;
+    assert_eq!(again["unchanged"], json!(3), "{again}");
+}
+
 #[tokio::test]
 async fn two_instances_importing_the_same_databases_cfg_define_each_database_once() {
     let app = TestApp::start().await;

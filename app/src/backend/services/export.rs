@@ -1,6 +1,7 @@
 //! Exporting accounts (SlashDB's users.cfg, CSV, JSON Lines): every account, page by page
 //! of ids, with its memberships (from the access model), lists and database logins; never a
-//! database password. What SlashDB cannot use as it is gets listed for the operator.
+//! database password. And an organization's database definitions as SlashDB's databases.cfg.
+//! What SlashDB cannot use as it is gets listed for the operator.
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -11,6 +12,7 @@ use crate::backend::import_files;
 use crate::backend::legacy_hash;
 use crate::backend::state::Backend;
 use crate::domain::abilities::Ability;
+use crate::domain::databases::{db_id_key, TlsMode};
 use crate::domain::ids::{OrgId, UserId};
 use crate::domain::import::{ExportFormat, ImportedAccount, ImportedMapping, ImportedMembership};
 use crate::domain::policy;
@@ -21,7 +23,8 @@ use crate::domain::Error;
 /// Rows read per page of an export.
 const EXPORT_PAGE: u32 = 1000;
 
-/// The file, and the accounts SlashDB cannot use as they are (SlashDB export only).
+/// The file, and what SlashDB cannot use as it is (SlashDB exports only; each line names the
+/// account or database first).
 pub struct Exported {
     pub body: String,
     pub cannot_use: Vec<String>,
@@ -45,6 +48,11 @@ pub async fn export(b: &Backend, ctx: &Ctx, format: ExportFormat, org: Option<&s
         orgs.sort_by_key(|(id, _)| id.0);
         (org_id, orgs)
     };
+    if format == ExportFormat::SlashdbDatabases {
+        let done = databases_cfg(b, org_id).await?;
+        audit_export(b, ctx, format, org_id).await?;
+        return Ok(done);
+    }
     let org_name = |o: OrgId| orgs.iter().find(|(id, _)| *id == o).map(|(_, n)| n.clone());
     let mut accounts: Vec<(ImportedAccount, Vec<Ability>)> = Vec::new();
     let mut cannot_use = Vec::new();
@@ -135,12 +143,58 @@ pub async fn export(b: &Backend, ctx: &Ctx, format: ExportFormat, org: Option<&s
         ExportFormat::Jsonl => import_files::write_jsonl(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>()),
         ExportFormat::Csv => import_files::write_csv(&accounts.into_iter().map(|(a, _)| a).collect::<Vec<_>>()),
         ExportFormat::Slashdb => import_files::write_slashdb(&accounts, &cannot_use),
+        ExportFormat::SlashdbDatabases => String::new(),
     };
+    audit_export(b, ctx, format, org_id).await?;
+    Ok(Exported { body, cannot_use })
+}
+
+async fn audit_export(b: &Backend, ctx: &Ctx, format: ExportFormat, org_id: OrgId) -> Result<(), Error> {
     let mut tx = b.store.begin().await?;
     let mut ev = audit(b, ctx, "accounts.exported", true);
     ev.org_id = Some(org_id);
-    ev.after = Some(json!({ "format": format!("{format:?}").to_lowercase() }));
+    ev.after = Some(json!({ "format": format.as_str() }));
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
-    Ok(Exported { body, cannot_use })
+    Ok(())
+}
+
+/// The organization's database definitions as SlashDB's databases.cfg, page by page of ids;
+/// never a password. What SlashDB's file cannot carry (a stored default password, a TLS
+/// mode) is listed.
+async fn databases_cfg(b: &Backend, org_id: OrgId) -> Result<Exported, Error> {
+    let sqlite_dir = b.config.database_probes.sqlite_dir.as_deref();
+    let mut specs = Vec::new();
+    let mut cannot_use = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = b.store.list_databases(org_id, after.as_deref(), EXPORT_PAGE).await?;
+        let last_page = page.len() < EXPORT_PAGE as usize;
+        let Some(last) = page.last() else { break };
+        after = Some(db_id_key(&last.spec.db_id));
+        for d in page {
+            let id = &d.spec.db_id;
+            if d.default_password.is_some() {
+                cannot_use.push(format!(
+                    "{id}: the default login's password (SlashDB keeps it encrypted with its own secret): set it in SlashDB"
+                ));
+            }
+            if !d.spec.engine.is_file() && d.spec.tls != TlsMode::Prefer {
+                cannot_use.push(format!(
+                    "{id}: TLS mode '{}' (SlashDB's file has none): configure it in SlashDB",
+                    d.spec.tls.as_str()
+                ));
+            }
+            if d.spec.engine.is_file() && sqlite_dir.is_none() {
+                cannot_use.push(format!(
+                    "{id}: the SQLite file's path relative to no folder (Roster has no --sqlite-databases-dir): write SlashDB's absolute path"
+                ));
+            }
+            specs.push(d.spec);
+        }
+        if last_page {
+            break;
+        }
+    }
+    Ok(Exported { body: import_files::write_slashdb_databases(&specs, sqlite_dir, &cannot_use), cannot_use })
 }

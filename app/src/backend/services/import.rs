@@ -248,8 +248,12 @@ pub async fn import(
         _ => (text, databases),
     };
     let database_rows = match databases {
-        Some(t) => import_files::read_slashdb_databases(t, opts.plaintext_passwords)
-            .map_err(|e| Error::invalid(if text.is_empty() { "file" } else { "databases" }, e.0))?,
+        Some(t) => import_files::read_slashdb_databases(
+            t,
+            opts.plaintext_passwords,
+            b.config.database_probes.sqlite_dir.as_deref(),
+        )
+        .map_err(|e| Error::invalid(if text.is_empty() { "file" } else { "databases" }, e.0))?,
         None => Vec::new(),
     };
     let _w = b.access.writer().await;
