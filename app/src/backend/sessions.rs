@@ -91,8 +91,12 @@ pub fn sso_from_cookie_header(header: &str) -> Option<String> {
 /// codes). A form of one posted before the WASM arrived is answered with a redirect, and a
 /// URL must not carry a secret (logs, history, Referer): the answer travels to the next page
 /// in this cookie instead, sealed (only this server can read it), bound to the function and
-/// to the session that asked, for a minute, and the page that shows it clears it.
-pub const SHOWN_ONCE: &[&str] = &["create_token", "confirm_totp", "regenerate_recovery_codes"];
+/// to the session that asked, for a minute, and the page that shows it clears it. An import's
+/// report (which names accounts) travels the same way, shortened to fit.
+pub const SHOWN_ONCE: &[&str] = &["create_token", "confirm_totp", "regenerate_recovery_codes", "import_accounts"];
+
+/// Largest answer sealed into the cookie: 3,800 characters of base64 less the nonce and tag.
+const SHOWN_ONCE_MAX_BYTES: usize = 2_800;
 
 fn shown_once_cookie_name(secure: bool) -> &'static str {
     if secure {
@@ -109,6 +113,11 @@ fn shown_once_aad(rpc: &str, session_token: &str) -> String {
 
 /// The cookie that carries `answer` (the function's JSON) to the next page, if it fits.
 pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer: &[u8]) -> Option<String> {
+    let shortened = (rpc == "import_accounts")
+        .then(|| serde_json::from_slice::<crate::domain::import::ImportReport>(answer).ok())
+        .flatten()
+        .and_then(|report| serde_json::to_vec(&report.shortened(SHOWN_ONCE_MAX_BYTES)).ok());
+    let answer = shortened.as_deref().unwrap_or(answer);
     let sealed = b.secrets.seal(answer, &shown_once_aad(rpc, session_token));
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
     // Browsers keep cookies up to 4 KB (name and attributes included).

@@ -268,43 +268,100 @@ pub struct ReportRow {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How many rows ended each way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ImportReport {
-    /// Nothing was written.
-    pub dry_run: bool,
+pub struct Tally {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
     pub skipped: u64,
     pub errors: u64,
-    pub rows: Vec<ReportRow>,
 }
 
-impl ImportReport {
-    pub fn push(&mut self, row: ReportRow) {
-        match row.outcome {
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
             Outcome::Unchanged => self.unchanged += 1,
             Outcome::Skipped => self.skipped += 1,
             Outcome::Error => self.errors += 1,
         }
+    }
+
+    /// "2 created, 1 error" (empty when there is nothing).
+    fn words(&self) -> String {
+        let n = [self.created, self.updated, self.unchanged, self.skipped, self.errors];
+        let words = ["created", "updated", "unchanged", "skipped", if self.errors == 1 { "error" } else { "errors" }];
+        n.iter().zip(words).filter(|(n, _)| **n > 0).map(|(n, w)| format!("{n} {w}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// The counts of every row (accounts and databases).
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub errors: u64,
+    /// The database definitions among them (SlashDB's databases.cfg).
+    #[serde(default)]
+    pub databases: Tally,
+    /// Rows not in `rows` (a report shortened to travel to the next page; the counts above
+    /// include them). Zero in the API's and the CLI's reports.
+    #[serde(default)]
+    pub rows_left_out: u64,
+    pub rows: Vec<ReportRow>,
+}
+
+impl ImportReport {
+    pub fn push(&mut self, row: ReportRow) {
+        let mut all = self.all();
+        all.add(row.outcome);
+        (self.created, self.updated, self.unchanged, self.skipped, self.errors) =
+            (all.created, all.updated, all.unchanged, all.skipped, all.errors);
+        if row.kind == RowKind::Database {
+            self.databases.add(row.outcome);
+        }
         self.rows.push(row);
+    }
+
+    fn all(&self) -> Tally {
+        Tally {
+            created: self.created,
+            updated: self.updated,
+            unchanged: self.unchanged,
+            skipped: self.skipped,
+            errors: self.errors,
+        }
+    }
+
+    /// The accounts' counts (every row's, less the databases').
+    fn accounts(&self) -> Tally {
+        let (all, d) = (self.all(), self.databases);
+        Tally {
+            created: all.created.saturating_sub(d.created),
+            updated: all.updated.saturating_sub(d.updated),
+            unchanged: all.unchanged.saturating_sub(d.unchanged),
+            skipped: all.skipped.saturating_sub(d.skipped),
+            errors: all.errors.saturating_sub(d.errors),
+        }
+    }
+
+    /// Every row, the ones in `rows` and the ones left out.
+    pub fn total_rows(&self) -> u64 {
+        self.rows.len() as u64 + self.rows_left_out
     }
 
     /// One line for people: "2 created, 1 error (dry run: nothing written)"; with database
     /// definitions in the report, "databases: 1 created; accounts: 2 created, 1 error".
     pub fn summary(&self) -> String {
-        let counts = |kind: RowKind| {
-            let mut n = [0u64; 5];
-            for r in self.rows.iter().filter(|r| r.kind == kind) {
-                n[r.outcome as usize] += 1;
-            }
-            let words = ["created", "updated", "unchanged", "skipped", if n[4] == 1 { "error" } else { "errors" }];
-            n.iter().zip(words).filter(|(n, _)| **n > 0).map(|(n, w)| format!("{n} {w}")).collect::<Vec<_>>().join(", ")
-        };
-        let (accounts, databases) = (counts(RowKind::Account), counts(RowKind::Database));
+        let (accounts, databases) = (self.accounts().words(), self.databases.words());
         let body = match (accounts.is_empty(), databases.is_empty()) {
             (true, true) => "nothing in the file".to_string(),
             (false, true) => accounts,
@@ -316,6 +373,43 @@ impl ImportReport {
         } else {
             body
         }
+    }
+
+    /// The report with as many rows as fit in `budget` bytes of JSON (for a page that gets it
+    /// through a cookie): errors first, then created and updated rows, then the rest, each
+    /// kept in file order; the counts stay whole.
+    pub fn shortened(mut self, budget: usize) -> ImportReport {
+        let size = |r: &ImportReport| serde_json::to_vec(r).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size(&self) <= budget {
+            return self;
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let total = rows.len() as u64 + self.rows_left_out;
+        let rank = |o: Outcome| match o {
+            Outcome::Error => 0,
+            Outcome::Created | Outcome::Updated => 1,
+            Outcome::Skipped => 2,
+            Outcome::Unchanged => 3,
+        };
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| (rank(rows[i].outcome), i));
+        // (the report without rows, with room for the count of those left out)
+        self.rows_left_out = total;
+        let mut used = size(&self) + 2;
+        let mut kept = Vec::new();
+        for i in order {
+            let row = serde_json::to_vec(&rows[i]).map(|v| v.len() + 1).unwrap_or(usize::MAX);
+            if used.saturating_add(row) > budget {
+                break;
+            }
+            used += row;
+            kept.push(i);
+        }
+        kept.sort_unstable();
+        self.rows_left_out = total - kept.len() as u64;
+        let mut rows: Vec<Option<ReportRow>> = rows.into_iter().map(Some).collect();
+        self.rows = kept.into_iter().filter_map(|i| rows[i].take()).collect();
+        self
     }
 }
 
@@ -413,8 +507,46 @@ mod tests {
         });
         assert_eq!(r.summary(), "databases: 1 unchanged; accounts: 2 created, 1 error (dry run: nothing written)");
         r.dry_run = false;
-        r.rows.retain(|r| r.kind == RowKind::Database);
-        assert_eq!(r.summary(), "databases: 1 unchanged");
+        let mut databases = ImportReport::default();
+        for row in r.rows.iter().filter(|r| r.kind == RowKind::Database) {
+            databases.push(row.clone());
+        }
+        assert_eq!(databases.summary(), "databases: 1 unchanged");
+    }
+
+    #[test]
+    fn a_shortened_report_keeps_its_counts_and_its_errors_first() {
+        let mut r = ImportReport::default();
+        for i in 0..200u64 {
+            let outcome = match i % 50 {
+                7 => Outcome::Error,
+                8 => Outcome::Created,
+                _ => Outcome::Unchanged,
+            };
+            r.push(ReportRow {
+                kind: RowKind::Account,
+                line: i + 1,
+                key: format!("user{i:03}"),
+                outcome,
+                message: if outcome == Outcome::Error { "x".repeat(100) } else { String::new() },
+                notes: vec![],
+            });
+        }
+        let whole = r.clone().shortened(usize::MAX);
+        assert_eq!(whole, r, "a report that fits is left as it is");
+        let short = r.clone().shortened(2_000);
+        assert!(serde_json::to_vec(&short).expect("json").len() <= 2_000);
+        assert_eq!(short.summary(), r.summary());
+        assert_eq!(short.total_rows(), 200);
+        let kept: Vec<(u64, Outcome)> = short.rows.iter().map(|r| (r.line, r.outcome)).collect();
+        // the 4 errors and the 4 created rows, then unchanged ones as room allows, in file order
+        assert!(kept.len() >= 8 && kept.len() < 200, "{kept:?}");
+        assert_eq!(kept.iter().filter(|(_, o)| *o == Outcome::Error).count(), 4);
+        assert_eq!(kept.iter().filter(|(_, o)| *o == Outcome::Created).count(), 4);
+        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0), "{kept:?}");
+        assert_eq!(short.rows_left_out, 200 - kept.len() as u64);
+        let tiny = r.shortened(10);
+        assert_eq!((tiny.rows.len(), tiny.rows_left_out), (0, 200));
     }
 
     #[test]

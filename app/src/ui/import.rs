@@ -91,6 +91,7 @@ pub fn ImportPage() -> AnyView {
     let on_existing = RwSignal::new("fail".to_string());
     let imported = Signal::derive(move || action.value().with(|v| matches!(v, Some(Ok(r)) if !r.dry_run)));
     let pending = action.pending();
+    let posted_report = super::forms::shown_once::<ImportAccounts>();
     view! {
         <Transition fallback=|| ()>
             <Show when=move || admin() != Some(false) fallback=|| view! { <super::NotForYou what="Accounts are imported and exported by super admins."/> }>
@@ -176,9 +177,11 @@ pub fn ImportPage() -> AnyView {
                 {move || pending.get().then(|| view! { <p class="alert" role="status">"Reading the file and checking every account…"</p> })}
             </div>
             {move || reauth.get().then(|| view! { <SudoPrompt on_done=retry/> })}
+            // (a form posted before the WASM arrived gets its report with the next page)
             {move || match action.value().get() {
                 Some(Ok(r)) => Some(view! { <Report report=r/> }),
-                _ => None,
+                Some(Err(_)) => None,
+                None => posted_report.get().map(|r| view! { <Report report=r/> }),
             }}
         </section>
         <section class="card wide" aria-labelledby="export-title">
@@ -200,7 +203,9 @@ pub fn ImportPage() -> AnyView {
 
 #[component]
 fn Report(report: ImportReport) -> impl IntoView {
-    let total = report.rows.len();
+    let total = report.total_rows();
+    let shown_count = report.rows.len().min(REPORT_ROWS_SHOWN);
+    let shortened = report.rows_left_out > 0;
     let summary = report.summary();
     let title = if report.dry_run { "Dry run: nothing was written" } else { "Imported" };
     let shown: Vec<_> = report.rows.into_iter().take(REPORT_ROWS_SHOWN).collect();
@@ -239,8 +244,11 @@ fn Report(report: ImportReport) -> impl IntoView {
                 </tbody>
             </table>
             </div>
-            {(total > REPORT_ROWS_SHOWN).then(|| view! {
-                <p class="muted">{format!("The first {REPORT_ROWS_SHOWN} of {total} accounts; `roster import … --json` and the API give the whole report.")}</p>
+            {(total > shown_count as u64).then(|| {
+                let which = if shortened { "errors kept first" } else { "in file order" };
+                view! {
+                    <p class="muted">{format!("{shown_count} of {total} rows shown ({which}); `roster import … --json` and the API give the whole report.")}</p>
+                }
             })}
         </section>
     }
