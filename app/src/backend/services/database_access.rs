@@ -41,12 +41,6 @@ pub(crate) fn mapping_aad(id: i64) -> String {
     format!("database_mapping:{id}:password")
 }
 
-fn open(b: &Backend, sealed: &Option<Vec<u8>>, aad: &str) -> Result<Option<String>, Error> {
-    let Some(sealed) = sealed else { return Ok(None) };
-    let plain = b.secrets.open(sealed, aad).map_err(crate::backend::error::internal)?;
-    Ok(Some(String::from_utf8(plain).map_err(crate::backend::error::internal)?))
-}
-
 fn credential_view(db_id: &str, r: &CredentialRecord) -> Credential {
     Credential {
         db_id: db_id.to_string(),
@@ -268,7 +262,7 @@ pub async fn test_credential(
     let c = b.store.find_credential(db.id, &database_access::credential_key(name)).await?.ok_or_else(no_credential)?;
     let creator = c.created_by.is_some() && c.created_by == ctx.actor_id();
     policy::can_test_credential(actor, member, creator).map_err(Error::Forbidden)?;
-    let password = open(b, &c.password, &credential_aad(c.id))?;
+    let password = super::databases::open_password(b, &c.password, &credential_aad(c.id))?;
     let test = probe_throttled(b, ctx, &db.spec, Some(&c.spec.login), password.as_deref()).await?;
     let mut tx = b.store.begin().await?;
     tx.record_credential_test(c.id, &test).await?;
@@ -407,12 +401,14 @@ async fn mapping_login(b: &Backend, m: &MappingRecord) -> Result<(LoginSource, O
     match m.credential_id {
         Some(cid) => {
             let c = b.store.credential_by_id(cid).await?.ok_or_else(no_credential)?;
-            let password = open(b, &c.password, &credential_aad(c.id))?;
+            let password = super::databases::open_password(b, &c.password, &credential_aad(c.id))?;
             Ok((LoginSource::Credential, Some(c.spec.login), password))
         }
-        None if m.login.is_some() => {
-            Ok((LoginSource::Mapping, m.login.clone(), open(b, &m.password, &mapping_aad(m.id))?))
-        }
+        None if m.login.is_some() => Ok((
+            LoginSource::Mapping,
+            m.login.clone(),
+            super::databases::open_password(b, &m.password, &mapping_aad(m.id))?,
+        )),
         None => Ok((LoginSource::None, None, None)),
     }
 }
@@ -453,7 +449,7 @@ pub(crate) async fn copy_mappings(b: &Backend, tx: &mut Box<dyn Tx>, from: UserI
     let now = b.now();
     let mut n = 0;
     for m in tx.mappings_of(from).await? {
-        let password = open(b, &m.password, &mapping_aad(m.id))?;
+        let password = super::databases::open_password(b, &m.password, &mapping_aad(m.id))?;
         let mut copy = MappingRecord {
             id: 0,
             user_id: to,

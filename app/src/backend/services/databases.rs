@@ -250,7 +250,13 @@ pub(super) async fn probe_throttled(
 /// The default login and its password in the clear, for the server's own use (Test
 /// Connection, the credentials tools ask for): never for a view.
 pub fn open_default_password(b: &Backend, r: &DatabaseRecord) -> Result<Option<String>, Error> {
-    let Some(sealed) = &r.default_password else { return Ok(None) };
-    let plain = b.secrets.open(sealed, &default_password_aad(r.id)).map_err(crate::backend::error::internal)?;
+    open_password(b, &r.default_password, &default_password_aad(r.id))
+}
+
+/// A sealed database password in the clear (the server's own use only); one that does not
+/// open (another row's, another key's) is an internal error, never an empty password.
+pub(crate) fn open_password(b: &Backend, sealed: &Option<Vec<u8>>, aad: &str) -> Result<Option<String>, Error> {
+    let Some(sealed) = sealed else { return Ok(None) };
+    let plain = b.secrets.open(sealed, aad).map_err(crate::backend::error::internal)?;
     Ok(Some(String::from_utf8(plain).map_err(crate::backend::error::internal)?))
 }
