@@ -428,11 +428,11 @@ pub enum ExportFormat {
 
 impl ExportFormat {
     pub fn parse(s: &str) -> Option<Self> {
-        ImportFormat::parse(s).and_then(|f| match f {
-            ImportFormat::Slashdb => Some(ExportFormat::Slashdb),
-            ImportFormat::SlashdbDatabases => Some(ExportFormat::SlashdbDatabases),
-            ImportFormat::Csv => Some(ExportFormat::Csv),
-            ImportFormat::Jsonl => Some(ExportFormat::Jsonl),
+        ImportFormat::parse(s).map(|f| match f {
+            ImportFormat::Slashdb => ExportFormat::Slashdb,
+            ImportFormat::SlashdbDatabases => ExportFormat::SlashdbDatabases,
+            ImportFormat::Csv => ExportFormat::Csv,
+            ImportFormat::Jsonl => ExportFormat::Jsonl,
         })
     }
     /// The wire name (`format=`).
