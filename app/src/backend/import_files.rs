@@ -881,6 +881,8 @@ pub fn write_slashdb_databases(
         .iter()
         .map(|d| {
             let connection = match (d.port, sqlite_dir) {
+                // (an IPv6 address in brackets, as the reader and URLs take it)
+                (Some(port), _) if d.host.contains(':') => format!("[{}]:{port}/{}", d.host, d.name),
                 (Some(port), _) => format!("{}:{port}/{}", d.host, d.name),
                 (None, Some(dir)) => dir.join(&d.name).display().to_string(),
                 (None, None) => d.name.clone(),
@@ -1018,6 +1020,7 @@ mod tests {
             input("Sales", "postgres", "db.example.com", "5433", "sales", "reporter"),
             input("Crm", "mariadb", "10.0.0.7", "3306", "crm", ""),
             input("Orders", "mssql", "sql.example.com", "1433", "orders", "sa"),
+            input("Local", "postgres", "::1", "6543", "local", ""),
             input("Chinook", "sqlite", "", "", "music/chinook.sqlite", ""),
         ]
         .iter()
@@ -1027,6 +1030,7 @@ mod tests {
         let text = write_slashdb_databases(&specs, Some(dir), &["Sales: a note".into()]);
         assert!(text.contains("connection: /srv/roster/sqlite/music/chinook.sqlite"), "{text}");
         assert!(text.contains("db_type: postgresql"), "{text}");
+        assert!(text.contains("[::1]:6543/local"), "{text}");
         assert!(text.contains("#   Sales: a note"), "{text}");
         let rows = read_slashdb_databases(&text, false, Some(dir)).expect("our own file reads");
         let back: Vec<DatabaseSpec> =
@@ -1035,8 +1039,8 @@ mod tests {
         assert!(rows.iter().all(|r| r.notes.is_empty()), "{:?}", rows.iter().map(|r| &r.notes).collect::<Vec<_>>());
         // Elsewhere than Roster's folder, the file's name with a note (as before).
         let elsewhere = read_slashdb_databases(&text, false, Some(std::path::Path::new("/other"))).expect("reads");
-        assert_eq!(elsewhere[3].input.as_ref().map(|i| i.name.as_str()), Ok("chinook.sqlite"));
-        assert_eq!(elsewhere[3].notes.len(), 1);
+        assert_eq!(elsewhere[4].input.as_ref().map(|i| i.name.as_str()), Ok("chinook.sqlite"));
+        assert_eq!(elsewhere[4].notes.len(), 1);
         assert_eq!(write_slashdb_databases(&[], None, &[]), "# SlashDB databases.cfg exported by Roster.\n");
     }
 

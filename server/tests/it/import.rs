@@ -347,14 +347,21 @@ async fn export_then_import_gives_the_same_accounts() {
     assert!(signs_in(&app, "ann", MEMBER_PW).await, "the hash came back as it was");
 }
 
-#[tokio::test]
-async fn two_instances_importing_the_same_file_create_each_account_once() {
-    let app = TestApp::start().await;
+/// The admin signed in on `app` and on a second instance sharing its database (keep the
+/// instance for as long as its client is used).
+async fn admin_on_two_instances(app: &TestApp) -> (common::Client, TestApp, common::Client) {
     let admin = app.admin().await;
     let other = app.second_instance().await;
     let other_admin = other.browser();
     let (s, b) = other_admin.rpc("sign_in", &[("login", "admin"), ("password", ADMIN_PW)]).await;
     assert_eq!(s, 200, "{b}");
+    (admin, other, other_admin)
+}
+
+#[tokio::test]
+async fn two_instances_importing_the_same_file_create_each_account_once() {
+    let app = TestApp::start().await;
+    let (admin, _other, other_admin) = admin_on_two_instances(&app).await;
     let text: String = (0..40)
         .map(|i| format!("{}\n", json!({"username": format!("r{i}"), "email": format!("r{i}@example.com"), "memberships": [{"org": "Default", "role": "Viewer"}]})))
         .collect();
@@ -542,11 +549,7 @@ async fn databases_cfg_export_then_import_gives_the_same_definitions() {
 #[tokio::test]
 async fn two_instances_importing_the_same_databases_cfg_define_each_database_once() {
     let app = TestApp::start().await;
-    let admin = app.admin().await;
-    let other = app.second_instance().await;
-    let other_admin = other.browser();
-    let (s, b) = other_admin.rpc("sign_in", &[("login", "admin"), ("password", ADMIN_PW)]).await;
-    assert_eq!(s, 200, "{b}");
+    let (admin, _other, other_admin) = admin_on_two_instances(&app).await;
     let url = "/api/v1/import?format=slashdb-databases";
     let (a, b) = tokio::join!(admin.post_text(url, DATABASES), other_admin.post_text(url, DATABASES));
     assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
