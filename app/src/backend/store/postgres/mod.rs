@@ -11,6 +11,7 @@ mod databases;
 pub(crate) mod feed;
 mod pictures;
 mod sealed;
+mod search_stats;
 mod second_factors;
 mod sessions;
 mod settings;
@@ -48,6 +49,8 @@ pub struct PgStore {
     instance: String,
     /// Handed to every transaction (see `Store::write_generation`).
     generation: WriteGeneration,
+    /// The common trigrams of the accounts' key columns (see `search_stats`).
+    search_stats: search_stats::SearchStats,
 }
 
 impl PgStore {
@@ -70,7 +73,7 @@ impl PgStore {
             .connect_with(opts)
             .await?;
         let instance = format!("{:016x}", rand::random::<u64>());
-        Ok(Self { pool, listen, instance, generation: Default::default() })
+        Ok(Self { pool, listen, instance, generation: Default::default(), search_stats: Default::default() })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

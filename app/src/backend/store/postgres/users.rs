@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Row};
 
 use super::{like_keys, like_pattern, user_from_row, SEARCH_WINDOW, USER_COLS};
-use super::{savepoint, settle, PgStore, PgTx};
+use super::{savepoint, search_stats, settle, PgStore, PgTx};
 use crate::backend::store::rows::{each_once, ids_in_order};
 use crate::backend::store::{
     KeyValue, PageKey, Seek, StoreResult, UserInsert, UserListQuery, UserRecord, UserStore, UserTx,
@@ -119,16 +119,22 @@ impl PgStore {
         let col = sort_column(q.sort);
         let (cmp, ord, key) = Self::seek_parts(q);
         let order = order_by(q.sort, ord);
-        let mut next = 2;
+        let mut next = 3;
         let keyset = keyset_sql(col, cmp, key, &mut next);
+        // The index is asked for the term's uncommon part ($1), and the rows it finds are
+        // checked against the whole term ($2): the same rows, fewer index pages read.
+        let common = self.search_stats.common(&self.pool).await;
+        let part = search_stats::index_part(search, &common);
         // The matches are found first (a bitmap scan of the trigram index) and sorted
-        // afterwards; OFFSET 0 keeps the planner from walking the sort index instead.
+        // afterwards; OFFSET 0 keeps the planner from walking the sort index instead, and
+        // from handing the whole term to the index too.
         let sql = format!(
-            "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE {} OFFSET 0) u WHERE TRUE{keyset} \
+            "SELECT {USER_COLS} FROM (SELECT * FROM users u WHERE {} OFFSET 0) u WHERE {}{keyset} \
              ORDER BY {order} LIMIT ${next}",
-            like_keys(1)
+            like_keys(1),
+            like_keys(2)
         );
-        let mut query = sqlx::query(&sql).bind(like_pattern(search));
+        let mut query = sqlx::query(&sql).bind(like_pattern(part)).bind(like_pattern(search));
         if let Some(k) = key {
             query = bind_key(query, k, q.sort);
         }
