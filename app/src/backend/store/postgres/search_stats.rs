@@ -80,10 +80,13 @@ pub fn index_part<'a>(term: &'a str, common: &HashSet<Trigram>) -> &'a str {
     &term[from..to + 2]
 }
 
+/// Common trigrams, and when they were learnt.
+type Learnt = Option<(Instant, Arc<HashSet<Trigram>>)>;
+
 /// The common trigrams of this store's accounts, learnt from a sample.
 #[derive(Clone, Default)]
 pub struct SearchStats {
-    learnt: Arc<Mutex<Option<(Instant, Arc<HashSet<Trigram>>)>>>,
+    learnt: Arc<Mutex<Learnt>>,
     refreshing: Arc<AtomicBool>,
 }
 
