@@ -846,16 +846,23 @@ pub fn write_slashdb(accounts: &[(ImportedAccount, Vec<Ability>)], cannot_use: &
             },
         );
     }
-    let mut out = String::from("# SlashDB users.cfg exported by Roster.\n");
-    if !cannot_use.is_empty() {
-        out.push_str("# Accounts SlashDB cannot use as they are:\n");
-        for line in cannot_use {
+    let mut out = commented_head("users.cfg", "Accounts SlashDB cannot use as they are", cannot_use);
+    out.push_str(&serde_saphyr::to_string(&map).unwrap_or_default());
+    out
+}
+
+/// The comment lines heading an exported SlashDB file: what it is, then `lines` under
+/// `heading` (none when there are none).
+fn commented_head(file: &str, heading: &str, lines: &[String]) -> String {
+    let mut out = format!("# SlashDB {file} exported by Roster.\n");
+    if !lines.is_empty() {
+        out.push_str(&format!("# {heading}:\n"));
+        for line in lines {
             out.push_str("#   ");
             out.push_str(line);
             out.push('\n');
         }
     }
-    out.push_str(&serde_saphyr::to_string(&map).unwrap_or_default());
     out
 }
 
@@ -904,15 +911,7 @@ pub fn write_slashdb_databases(
             (d.db_id.clone(), out)
         })
         .collect();
-    let mut out = String::from("# SlashDB databases.cfg exported by Roster.\n");
-    if !notes.is_empty() {
-        out.push_str("# What this file does not carry:\n");
-        for line in notes {
-            out.push_str("#   ");
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
+    let mut out = commented_head("databases.cfg", "What this file does not carry", notes);
     if !map.is_empty() {
         out.push_str(&serde_saphyr::to_string(&map).unwrap_or_default());
     }
