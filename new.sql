@@ -1,1 +1,0 @@
-SELECT id FROM (SELECT * FROM users u WHERE u.username_key LIKE '%r0421%' OR u.full_name_key LIKE '%r0421%' OR u.email_key LIKE '%r0421%' OFFSET 0) u WHERE u.username_key LIKE '%user0421%' OR u.full_name_key LIKE '%user0421%' OR u.email_key LIKE '%user0421%' ORDER BY u.username_key LIMIT 25;
