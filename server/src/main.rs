@@ -7,6 +7,10 @@ use app::backend::Config;
 use clap::Parser;
 use server::cli::{self, Cli, Command};
 
+// glibc's malloc was a quarter of a large import's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());

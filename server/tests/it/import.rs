@@ -246,6 +246,93 @@ async fn bad_rows_are_reported_whole_and_existing_accounts_follow_the_choice() {
 }
 
 /// Accounts with memberships, extra abilities, lists, a disabled one with a legacy hash, and
+
+/// A file of three batches (the import reads and writes 500 rows at a time, checking one
+/// batch while the one before is written): what a row needs from earlier batches is there.
+#[tokio::test]
+async fn a_file_of_several_batches_keeps_every_rule_across_them() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let (s, b) = admin
+        .post_json(
+            "/api/v1/users",
+            &json!({"username": "existing", "full_name": "Before", "email": "existing@example.com"}),
+        )
+        .await;
+    assert!(s == 200 || s == 201, "{b}");
+    let line = |i: usize| -> Value {
+        let member = json!([{"org": "Default", "role": "Viewer"}]);
+        match i {
+            // an email-shaped id in the first batch, on whose edit list is a row of the third
+            3 => {
+                json!({"username": "lead@example.com", "email": "lead.work@example.com", "memberships": member, "edit": ["batch1250"]})
+            }
+            // the second batch gives an email the first batch gave
+            520 => json!({"username": "batch0520", "email": "batch10@example.com", "memberships": member}),
+            // an existing account in the second batch, checked while the first is written
+            530 => json!({"username": "existing", "full_name": "After", "email": "existing@example.com"}),
+            // the third batch lists an account of the first
+            1250 => {
+                json!({"username": "batch1250", "email": "batch1250@example.com", "memberships": member, "view": ["batch0005"]})
+            }
+            _ => {
+                json!({"username": format!("batch{i:04}"), "email": format!("batch{i}@example.com"), "memberships": member})
+            }
+        }
+    };
+    let text: String = (0..1300).map(|i| format!("{}\n", line(i))).collect();
+    let users_before = app.count("SELECT COUNT(*) FROM users").await;
+    let (s, dry) = admin.post_text("/api/v1/import?format=jsonl&on_existing=update&dry_run=true", &text).await;
+    assert_eq!(s, 200, "{dry}");
+    assert_eq!(
+        (dry["created"].clone(), dry["updated"].clone(), dry["errors"].clone()),
+        (json!(1298), json!(1), json!(1)),
+        "{}",
+        dry["rows"][520]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before, "a dry run writes nothing");
+    let (s, real) = admin.post_text("/api/v1/import?format=jsonl&on_existing=update", &text).await;
+    assert_eq!(s, 200, "{real}");
+    let strip = |mut v: Value| {
+        v["dry_run"] = json!(null);
+        v
+    };
+    assert_eq!(strip(real.clone()), strip(dry), "the dry run said what the import did");
+    let (outcome, message, _) = row(&real, "batch0520");
+    assert_eq!(outcome, "error");
+    assert!(message.contains("is also given to 'batch0010'"), "{message}");
+    assert_eq!(row(&real, "existing").0, "updated");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before + 1298);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id JOIN orgs o ON o.id = m.org_id \
+             WHERE o.name = 'Default' AND (u.username_key LIKE 'batch%' OR u.username_key = 'lead@example.com')"
+        )
+        .await,
+        1298
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'user.imported'").await, 1298);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'user.import_updated'").await, 1);
+    let level = |target: &str, holder: &str| {
+        format!(
+            "SELECT a.level FROM account_access a JOIN users t ON t.id = a.target_id JOIN users h ON h.id = a.holder_id \
+             WHERE t.username_key = '{target}' AND h.username_key = '{holder}'"
+        )
+    };
+    assert_eq!(app.texts(&level("lead@example.com", "batch1250")).await, vec!["edit".to_string()]);
+    assert_eq!(app.texts(&level("batch1250", "batch0005")).await, vec!["view".to_string()]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM account_access").await, 2);
+
+    let (s, again) = admin.post_text("/api/v1/import?format=jsonl&on_existing=update", &text).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(
+        (again["created"].clone(), again["updated"].clone(), again["unchanged"].clone(), again["errors"].clone()),
+        (json!(0), json!(0), json!(1299), json!(1)),
+        "{}",
+        again["summary"]
+    );
+}
+
 /// database logins (own and through a shared credential).
 async fn populate(app: &TestApp, admin: &common::Client) {
     for org in ["Acme", "Beta"] {

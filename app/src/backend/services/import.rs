@@ -47,31 +47,26 @@ struct Lookups {
 }
 
 impl Lookups {
-    async fn org(&mut self, tx: &mut Box<dyn Tx>, name: &str) -> Result<Option<(OrgId, String)>, Error> {
+    async fn org(&mut self, w: &mut Writer, name: &str) -> Result<Option<(OrgId, String)>, Error> {
         let key = name.trim().to_lowercase();
         if !self.orgs.contains_key(&key) {
-            let found = tx.org_by_name(&key).await?.map(|o| (o.id, o.name));
+            let found = w.tx().await?.org_by_name(&key).await?.map(|o| (o.id, o.name));
             self.orgs.insert(key.clone(), found);
         }
         Ok(self.orgs.get(&key).cloned().flatten())
     }
-    async fn role(&mut self, tx: &mut Box<dyn Tx>, name: &str) -> Result<Option<(RoleId, String)>, Error> {
+    async fn role(&mut self, w: &mut Writer, name: &str) -> Result<Option<(RoleId, String)>, Error> {
         let key = name.trim().to_lowercase();
         if !self.roles.contains_key(&key) {
-            let found = tx.role_by_name(&key).await?.map(|r| (r.id, r.name));
+            let found = w.tx().await?.role_by_name(&key).await?.map(|r| (r.id, r.name));
             self.roles.insert(key.clone(), found);
         }
         Ok(self.roles.get(&key).cloned().flatten())
     }
-    async fn database(
-        &mut self,
-        tx: &mut Box<dyn Tx>,
-        org: OrgId,
-        db_id: &str,
-    ) -> Result<Option<DatabaseRecord>, Error> {
+    async fn database(&mut self, w: &mut Writer, org: OrgId, db_id: &str) -> Result<Option<DatabaseRecord>, Error> {
         let key = (org, db_id_key(db_id.trim()));
         if !self.databases.contains_key(&key) {
-            let found = tx.database(org, &key.1).await?;
+            let found = w.tx().await?.database(org, &key.1).await?;
             self.databases.insert(key.clone(), found);
         }
         Ok(self.databases.get(&key).cloned().flatten())
@@ -188,31 +183,93 @@ impl Batch {
         self.by_username.insert(validate::username_key(&u.username), u);
     }
 
-    /// Writes the pending new accounts, their memberships and the audit events.
-    async fn flush(
-        &mut self,
-        tx: &mut Box<dyn Tx>,
-        lists: &mut [(usize, UserId, ImportedAccount, bool)],
-        now: i64,
-    ) -> Result<(), Error> {
+    /// What is left to write of the batch's rows.
+    fn take_writes(&mut self) -> Writes {
+        Writes { new: std::mem::take(&mut self.new), audits: std::mem::take(&mut self.audits) }
+    }
+}
+
+/// A batch's new accounts, their memberships and the audit events of its rows.
+struct Writes {
+    new: Vec<NewAccount>,
+    audits: Vec<AuditRecord>,
+}
+
+impl Writes {
+    /// Writes them; answers the new accounts' ids by their entry in the lists pass.
+    async fn write(self, tx: &mut Box<dyn Tx>, now: i64) -> Result<Vec<(usize, UserId)>, Error> {
+        let mut audits = self.audits;
+        let mut listed = Vec::new();
         if !self.new.is_empty() {
             let users: Vec<UserInsert> = self.new.iter().map(|n| n.user.clone()).collect();
             let ids = tx.insert_users(&users).await?;
             let mut members = Vec::new();
-            for (n, id) in self.new.drain(..).zip(ids) {
+            for (n, id) in self.new.into_iter().zip(ids) {
                 members.extend(memberships_of(id, &n.places));
-                if let Some(entry) = n.list.and_then(|i| lists.get_mut(i)) {
-                    entry.1 = id;
+                if let Some(i) = n.list {
+                    listed.push((i, id));
                 }
-                self.audits.push(n.audit);
+                audits.push(n.audit);
             }
             tx.add_memberships(&members, now).await?;
         }
-        if !self.audits.is_empty() {
-            tx.insert_audits(&self.audits).await?;
-            self.audits.clear();
+        if !audits.is_empty() {
+            tx.insert_audits(&audits).await?;
         }
+        Ok(listed)
+    }
+}
+
+type Written = (Box<dyn Tx>, Result<Vec<(usize, UserId)>, Error>);
+
+/// The import's transaction. A batch's writes go out on a task of their own while the next
+/// batch's rows are checked, which mostly needs no statement (names are resolved once,
+/// accounts read per batch): the two overlap (measured in docs/benchmarks.md). Whatever needs
+/// the transaction (`tx`) first waits for the writes under way, so statements still run one
+/// after the other, in the order the import issues them.
+struct Writer {
+    tx: Option<Box<dyn Tx>>,
+    writing: Option<tokio::task::JoinHandle<Written>>,
+    /// New accounts' ids by their entry in the lists pass, as their batches are written.
+    ids: Vec<(usize, UserId)>,
+}
+
+impl Writer {
+    fn new(tx: Box<dyn Tx>) -> Self {
+        Writer { tx: Some(tx), writing: None, ids: Vec::new() }
+    }
+
+    /// The transaction, once the writes under way are done.
+    async fn tx(&mut self) -> Result<&mut Box<dyn Tx>, Error> {
+        if let Some(writing) = self.writing.take() {
+            let (tx, written) = writing.await.map_err(crate::backend::error::internal)?;
+            self.tx = Some(tx);
+            self.ids.extend(written?);
+        }
+        self.tx.as_mut().ok_or_else(|| crate::backend::error::internal("the import's transaction was lost"))
+    }
+
+    /// Hands the transaction to a task that writes `writes` (after the writes under way).
+    async fn write(&mut self, writes: Writes, now: i64) -> Result<(), Error> {
+        if writes.new.is_empty() && writes.audits.is_empty() {
+            return Ok(());
+        }
+        self.tx().await?;
+        let Some(mut tx) = self.tx.take() else {
+            return Err(crate::backend::error::internal("the import's transaction was lost"));
+        };
+        self.writing = Some(tokio::spawn(async move {
+            let written = writes.write(&mut tx, now).await;
+            (tx, written)
+        }));
         Ok(())
+    }
+
+    /// The transaction back with every write done: to commit, or to drop (a rollback) before
+    /// the access writer is let go.
+    async fn finish(mut self) -> Result<Box<dyn Tx>, Error> {
+        self.tx().await?;
+        self.tx.take().ok_or_else(|| crate::backend::error::internal("the import's transaction was lost"))
     }
 }
 
@@ -257,15 +314,50 @@ pub async fn import(
         None => Vec::new(),
     };
     let _w = b.access.writer().await;
-    let mut tx = b.store.begin().await?;
+    let mut w = Writer::new(b.store.begin().await?);
+    let (report, home) = match import_rows(b, ctx, &opts, &mut w, text, database_rows).await {
+        Ok(r) => r,
+        Err(e) => {
+            // (the writes under way end before the transaction is dropped and the lock let go)
+            let _ = w.finish().await;
+            return Err(e);
+        }
+    };
+    let mut tx = w.finish().await?;
+    if opts.dry_run {
+        // (dropping the transaction rolls it back)
+        return Ok(report);
+    }
+    let mut ev = audit(b, ctx, "accounts.imported", true);
+    ev.org_id = Some(home);
+    ev.after = Some(json!({
+        "format": opts.format.as_str(), "on_existing": format!("{:?}", opts.on_existing).to_lowercase(),
+        "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+        "skipped": report.skipped, "errors": report.errors,
+    }));
+    tx.insert_audit(&ev).await?;
+    commit_access(b, tx, Change::All).await?;
+    Ok(report)
+}
+
+/// The rows of an import, in batches (`Writer`); answers the report and the import's
+/// organization.
+async fn import_rows(
+    b: &Backend,
+    ctx: &Ctx,
+    opts: &ImportOptions,
+    w: &mut Writer,
+    text: &str,
+    database_rows: Vec<import_files::DatabaseRow>,
+) -> Result<(ImportReport, OrgId), Error> {
     let mut look = Lookups::default();
     let home = match opts.org.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => look
-            .org(&mut tx, name)
+            .org(w, name)
             .await?
             .ok_or_else(|| Error::invalid("org", format!("There is no organization named '{name}'.")))?,
         None => {
-            let o = tx.org(ctx.org()).await?.ok_or_else(|| Error::not_found("Organization"))?;
+            let o = w.tx().await?.org(ctx.org()).await?.ok_or_else(|| Error::not_found("Organization"))?;
             (o.id, o.name)
         }
     };
@@ -273,15 +365,15 @@ pub async fn import(
     let rows = import_files::read(opts.format, text, &reading).map_err(|e| Error::invalid("file", e.0))?;
     let mut report = ImportReport { dry_run: opts.dry_run, ..Default::default() };
     for row in database_rows {
-        import_database(b, ctx, &mut tx, &opts, home.0, row, &mut report).await?;
+        import_database(b, ctx, w.tx().await?, opts, home.0, row, &mut report).await?;
     }
     // (row index in the report, account id, the row, whether it existed before)
     let mut lists: Vec<(usize, UserId, ImportedAccount, bool)> = Vec::new();
     let mut batch = Batch::default();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<import_files::Row> = rows.by_ref().take(IMPORT_BATCH).collect();
-        batch.load(&mut tx, &chunk).await?;
+    let mut rows = rows.into_iter();
+    let mut chunk: Vec<import_files::Row> = rows.by_ref().take(IMPORT_BATCH).collect();
+    batch.load(w.tx().await?, &chunk).await?;
+    while !chunk.is_empty() {
         for row in chunk {
             let mut notes = row.notes;
             let account = match row.account {
@@ -300,7 +392,7 @@ pub async fn import(
             };
             // (the reader refuses a second row for the same account, so no row of a batch
             // names an account another row of it is creating)
-            match import_row(b, ctx, &mut tx, &opts, &mut look, &mut batch, home.0, &account, &mut notes).await {
+            match import_row(b, ctx, w, opts, &mut look, &mut batch, home.0, &account, &mut notes).await {
                 Ok((outcome, message, id, existed)) => {
                     if matches!(outcome, Outcome::Created | Outcome::Updated | Outcome::Unchanged) {
                         if id.is_none() {
@@ -330,24 +422,27 @@ pub async fn import(
                 Err(RowError::Fatal(e)) => return Err(e),
             }
         }
-        batch.flush(&mut tx, &mut lists, b.now()).await?;
+        let writes = batch.take_writes();
+        chunk = rows.by_ref().take(IMPORT_BATCH).collect();
+        // The next batch's accounts are read before this one's are written, so its rows are
+        // checked while these are written. Nothing it reads is written here: no row of it names
+        // an account this batch creates (the reader refuses a second row for one account), and
+        // an email given to an account created here is caught by `look.emails` (a username
+        // holding it would not be an error: a username wins over another's email).
+        if !chunk.is_empty() {
+            batch.load(w.tx().await?, &chunk).await?;
+        }
+        w.write(writes, b.now()).await?;
     }
     // View and edit lists last: they may name accounts further down the file.
-    apply_all_lists(b, ctx, &mut tx, &opts, &mut report, lists).await?;
-    if opts.dry_run {
-        // (dropping the transaction rolls it back)
-        return Ok(report);
+    w.tx().await?;
+    for (i, id) in std::mem::take(&mut w.ids) {
+        if let Some(entry) = lists.get_mut(i) {
+            entry.1 = id;
+        }
     }
-    let mut ev = audit(b, ctx, "accounts.imported", true);
-    ev.org_id = Some(home.0);
-    ev.after = Some(json!({
-        "format": opts.format.as_str(), "on_existing": format!("{:?}", opts.on_existing).to_lowercase(),
-        "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-        "skipped": report.skipped, "errors": report.errors,
-    }));
-    tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::All).await?;
-    Ok(report)
+    apply_all_lists(b, ctx, w.tx().await?, opts, &mut report, lists).await?;
+    Ok((report, home.0))
 }
 
 /// Checks a row whole (nothing written yet): names resolved, fields valid, email and API key
@@ -355,7 +450,7 @@ pub async fn import(
 #[allow(clippy::too_many_arguments)]
 async fn check_row(
     b: &Backend,
-    tx: &mut Box<dyn Tx>,
+    w: &mut Writer,
     look: &mut Lookups,
     batch: &Batch,
     home: OrgId,
@@ -382,13 +477,13 @@ async fn check_row(
     }
     let mut places = Vec::new();
     for m in &a.memberships {
-        let Some((org, org_name)) = look.org(tx, &m.org).await? else {
+        let Some((org, org_name)) = look.org(w, &m.org).await? else {
             return row_err(format!("There is no organization named '{}'.", m.org));
         };
         if places.iter().any(|p: &Place| p.org == org) {
             return row_err(format!("The organization '{org_name}' is named twice."));
         }
-        let Some((role, _)) = look.role(tx, &m.role).await? else {
+        let Some((role, _)) = look.role(w, &m.role).await? else {
             return row_err(format!("There is no role named '{}'.", m.role));
         };
         let mut extras = AbilitySet::EMPTY;
@@ -402,13 +497,13 @@ async fn check_row(
     let mut logins = Vec::new();
     for m in &a.databases {
         let org = match m.org.as_deref() {
-            Some(name) => match look.org(tx, name).await? {
+            Some(name) => match look.org(w, name).await? {
                 Some((o, _)) => o,
                 None => return row_err(format!("Database '{}': there is no organization named '{name}'.", m.db_id)),
             },
             None => places.first().map_or(home, |p| p.org),
         };
-        let Some(db) = look.database(tx, org, &m.db_id).await? else {
+        let Some(db) = look.database(w, org, &m.db_id).await? else {
             notes.push(format!(
                 "Database '{}' is not defined in Roster: that mapping is left out (add the database, then import again with --update-existing).",
                 m.db_id
@@ -420,7 +515,7 @@ async fn check_row(
         let password = databases::password("password", m.password.as_deref().unwrap_or_default())
             .map_err(|e| RowError::Row(format!("Database '{}': {}", m.db_id, e.message)))?;
         let credential = match m.credential.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            Some(name) => match tx.credential(db.id, &credential_key(name)).await? {
+            Some(name) => match w.tx().await?.credential(db.id, &credential_key(name)).await? {
                 Some(c) => Some((c.id, c.spec.name)),
                 None => {
                     notes.push(format!(
@@ -476,7 +571,7 @@ async fn check_row(
 async fn import_row(
     b: &Backend,
     ctx: &Ctx,
-    tx: &mut Box<dyn Tx>,
+    w: &mut Writer,
     opts: &ImportOptions,
     look: &mut Lookups,
     batch: &mut Batch,
@@ -486,7 +581,7 @@ async fn import_row(
 ) -> Result<(Outcome, String, Option<UserId>, bool), RowError> {
     let key = validate::username_key(&a.username);
     let existing = batch.by_username.get(&key).cloned();
-    let c = check_row(b, tx, look, batch, home, a, existing.as_ref(), notes).await?;
+    let c = check_row(b, w, look, batch, home, a, existing.as_ref(), notes).await?;
     let now = b.now();
     let Some(before) = existing else {
         let user = UserInsert {
@@ -503,12 +598,14 @@ async fn import_row(
         let id = if c.logins.is_empty() && c.api_key.is_none() {
             None
         } else {
+            let tx = w.tx().await?;
             let id = tx.insert_user(&user).await?;
             tx.add_memberships(&memberships_of(id, &c.places), now).await?;
             Some(id)
         };
         let mut written = Vec::new();
         if let Some(id) = id {
+            let tx = w.tx().await?;
             for l in &c.logins {
                 written.push(write_login(b, tx, id, l, None, now).await?);
             }
@@ -533,6 +630,7 @@ async fn import_row(
         return Ok((Outcome::Created, String::new(), id, false));
     };
     // What differs from the account as it is.
+    let tx = w.tx().await?;
     let on_existing = on_existing_for(opts, &before);
     let mut changes: Vec<String> = Vec::new();
     let mut after = before.clone();

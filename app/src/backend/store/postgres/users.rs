@@ -320,16 +320,19 @@ impl UserTx for PgTx {
     }
 
     async fn users_by_keys(&mut self, keys: &[String]) -> StoreResult<Vec<UserRecord>> {
-        // Two look-ups joined, so each is answered by its own unique index. The trigram index
-        // also answers `=` (pg_trgm), and the planner, which cannot see that every key shares
-        // trigrams with most accounts, took it: it reads the posting lists of every trigram
-        // of every key (measured: seconds per batch of 500 accounts, with a generic plan and
-        // with a custom one). It can only be read by a bitmap scan, so bitmap scans are off
-        // for the rest of this (bulk) transaction, and the unique b-tree indexes answer.
+        // One probe of each unique b-tree index per key, whatever the planner's statistics
+        // say. As `= ANY($1)` over the table, the planner took the trigram index (pg_trgm also
+        // answers `=`; it reads the posting lists of every trigram of every key: seconds per
+        // batch of 500) or, with bitmap scans off, a scan of the whole table hashing the keys
+        // (measured growing with every batch an import added: quadratic in the file). A
+        // lateral look-up per key leaves it only the choice of how to find one key. Bitmap
+        // scans stay off for the rest of this (bulk) transaction: the trigram index can only
+        // be read that way.
         sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *self.tx).await?;
         let rows = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.username_key = ANY($1) UNION ALL \
-             SELECT {USER_COLS} FROM users u WHERE u.email_key = ANY($1)"
+            "SELECT {USER_COLS} FROM UNNEST($1::text[]) AS k (key) CROSS JOIN LATERAL \
+             (SELECT * FROM users u WHERE u.username_key = k.key UNION ALL \
+              SELECT * FROM users u WHERE u.email_key = k.key) AS u"
         ))
         .persistent(false)
         .bind(keys)
