@@ -245,8 +245,6 @@ async fn bad_rows_are_reported_whole_and_existing_accounts_follow_the_choice() {
     assert_eq!((s, common::code(&b)), (403, "token_not_allowed".to_string()), "{b}");
 }
 
-/// Accounts with memberships, extra abilities, lists, a disabled one with a legacy hash, and
-
 /// A file of three batches (the import reads and writes 500 rows at a time, checking one
 /// batch while the one before is written): what a row needs from earlier batches is there.
 #[tokio::test]
@@ -333,6 +331,7 @@ async fn a_file_of_several_batches_keeps_every_rule_across_them() {
     );
 }
 
+/// Accounts with memberships, extra abilities, lists, a disabled one with a legacy hash, and
 /// database logins (own and through a shared credential).
 async fn populate(app: &TestApp, admin: &common::Client) {
     for org in ["Acme", "Beta"] {
