@@ -201,15 +201,16 @@ impl Writes {
         let mut audits = self.audits;
         let mut listed = Vec::new();
         if !self.new.is_empty() {
-            let users: Vec<UserInsert> = self.new.iter().map(|n| n.user.clone()).collect();
+            let (users, rest): (Vec<UserInsert>, Vec<_>) =
+                self.new.into_iter().map(|n| (n.user, (n.places, n.audit, n.list))).unzip();
             let ids = tx.insert_users(&users).await?;
             let mut members = Vec::new();
-            for (n, id) in self.new.into_iter().zip(ids) {
-                members.extend(memberships_of(id, &n.places));
-                if let Some(i) = n.list {
+            for ((places, audit, list), id) in rest.into_iter().zip(ids) {
+                members.extend(memberships_of(id, &places));
+                if let Some(i) = list {
                     listed.push((i, id));
                 }
-                audits.push(n.audit);
+                audits.push(audit);
             }
             tx.add_memberships(&members, now).await?;
         }
@@ -246,7 +247,7 @@ impl Writer {
             self.tx = Some(tx);
             self.ids.extend(written?);
         }
-        self.tx.as_mut().ok_or_else(|| crate::backend::error::internal("the import's transaction was lost"))
+        self.tx.as_mut().ok_or_else(lost)
     }
 
     /// Hands the transaction to a task that writes `writes` (after the writes under way).
@@ -255,9 +256,7 @@ impl Writer {
             return Ok(());
         }
         self.tx().await?;
-        let Some(mut tx) = self.tx.take() else {
-            return Err(crate::backend::error::internal("the import's transaction was lost"));
-        };
+        let mut tx = self.tx.take().ok_or_else(lost)?;
         self.writing = Some(tokio::spawn(async move {
             let written = writes.write(&mut tx, now).await;
             (tx, written)
@@ -269,8 +268,13 @@ impl Writer {
     /// the access writer is let go.
     async fn finish(mut self) -> Result<Box<dyn Tx>, Error> {
         self.tx().await?;
-        self.tx.take().ok_or_else(|| crate::backend::error::internal("the import's transaction was lost"))
+        self.tx.take().ok_or_else(lost)
     }
+}
+
+/// (only after a write task panicked: its transaction went with it, rolled back)
+fn lost() -> Error {
+    crate::backend::error::internal("the import's transaction was lost with a failed write")
 }
 
 /// Imports `text` as `opts.format` says. With a SlashDB users.cfg, `databases` may carry

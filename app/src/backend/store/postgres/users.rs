@@ -327,7 +327,8 @@ impl UserTx for PgTx {
         // (measured growing with every batch an import added: quadratic in the file). A
         // lateral look-up per key leaves it only the choice of how to find one key. Bitmap
         // scans stay off for the rest of this (bulk) transaction: the trigram index can only
-        // be read that way.
+        // be read that way. Planned for each batch (`persistent(false)`): a plan kept from
+        // when the table was small could scan it in each lateral look-up.
         sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *self.tx).await?;
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLS} FROM UNNEST($1::text[]) AS k (key) CROSS JOIN LATERAL \
