@@ -30,7 +30,7 @@ for line in open(log, errors="replace"):
     sql = re.sub(r"\$\d+", "$", m.group(3))[:90]
     total[(phase, sql)] += float(m.group(1))
     count[(phase, sql)] += 1
-    if phase == "execute" and "CROSS JOIN LATERAL" in sql:
+    if phase == "execute" and "CROSS JOIN LATERAL" in m.group(3):
         lookups.append(float(m.group(1)))
 # three files: a dry run and two imports, each of n accounts
 print(f"\n| ms in all | statements | µs per account | phase | statement |\n|---|---|---|---|---|")
