@@ -92,6 +92,22 @@ test('a super admin checks the SlashDB sample with a dry run, then imports it', 
   await page.context().close();
 });
 
+test('a file over 256 KB is read into the page and checked whole', async ({ browser }) => {
+  const page = await signedIn(browser);
+  await page.goto('/admin/import');
+  await hydrated(page);
+  const rows = Array.from({ length: 5000 }, (_, i) => `big${i},big${i}@example.com,Account ${i} of a large spreadsheet`);
+  const file = Buffer.from(['username,email,full_name', ...rows].join('\n'));
+  expect(file.length).toBeGreaterThan(256 * 1024);
+  await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: file });
+  await expect(page.getByText('people.csv loaded.')).toBeVisible();
+  await expect(page.getByLabel('Format')).toHaveValue('csv');
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(page.getByRole('status').filter({ hasText: '5000 created (dry run: nothing written)' })).toBeVisible();
+  await expect(page.getByText(/^\d+ of 5000 rows shown/)).toBeVisible();
+  await page.context().close();
+});
+
 test('the import page at 1280 px and 390 px', async ({ browser }) => {
   for (const w of WIDTHS) {
     const page = await signedIn(browser, { width: w.width, height: 900 });

@@ -231,6 +231,26 @@ test('an import without the WASM: the dry run and the import come back with thei
   expect(cli('user', 'list', '--search', 'nojs_many299')).toContain('nojs_many299@example.com');
 });
 
+test('an import without the WASM takes the chosen file itself, over 256 KB', async () => {
+  const rows = Array.from({ length: 3000 }, (_, i) =>
+    JSON.stringify({ username: `nojs_file${i}`, full_name: `Account ${i} of a file chosen without script`, email: `nojs_file${i}@example.com` }));
+  const file = Buffer.from(rows.join('\n'));
+  expect(file.length).toBeGreaterThan(256 * 1024);
+  await page.goto('/admin/import');
+  await page.getByLabel('Format').selectOption('jsonl');
+  await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'people.jsonl', mimeType: 'application/x-ndjson', buffer: file });
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(page).toHaveURL(/\/admin\/import\?rpc=import_accounts&ok=1/);
+  await expect(page.getByRole('status').filter({ hasText: '3000 created (dry run: nothing written)' })).toBeVisible();
+
+  // A file that is not text is refused by name.
+  await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]) });
+  await page.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(page.getByRole('alert')).toHaveText('photo.jpg is not a text file (UTF-8).');
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+  expect(cli('user', 'list', '--search', 'nojs_file1')).not.toContain('nojs_file1@example.com');
+});
+
 test('sign out without the WASM lands on the sign-in page', async () => {
   await page.goto('/');
   await page.getByRole('button', { name: 'Sign out' }).click();

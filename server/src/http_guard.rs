@@ -143,16 +143,16 @@ pub async fn cross_site_check(State(b): State<Backend>, req: Request, next: Next
     next.run(req).await
 }
 
+/// Whether `path` takes a file to import (up to `MAX_UPLOAD_BYTES`).
+pub fn takes_upload(path: &str) -> bool {
+    path == "/api/v1/import" || path == "/rpc/import_accounts"
+}
+
 /// Request bodies: 1 MiB, but an import's file (the API's and the console's) may be up to
 /// `MAX_UPLOAD_BYTES`. A declared length over the limit is refused before the body is read;
 /// a body that grows past it fails when read (both 413).
 pub async fn body_limit(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let limit = if path == "/api/v1/import" || path == "/rpc/import_accounts" {
-        app::domain::import::MAX_UPLOAD_BYTES
-    } else {
-        1024 * 1024
-    };
+    let limit = if takes_upload(req.uri().path()) { app::domain::import::MAX_UPLOAD_BYTES } else { 1024 * 1024 };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {

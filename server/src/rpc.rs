@@ -19,15 +19,20 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-/// Largest body a server function takes (forms and JSON; uploads go elsewhere).
+/// Largest body a server function takes (forms and JSON), but the import's file (see
+/// `http_guard::takes_upload`).
 const MAX_BODY: usize = 256 * 1024;
+/// Largest answer read back for a native post (the import's report of every row).
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
 /// The most a redirect carries back of typed values (URLs must stay short).
 const MAX_VALUES: usize = 2048;
 
-/// Form fields never echoed into a URL.
+/// Form fields never echoed into a URL. (The import's `text` and `databases` are whole
+/// files, which may hold database passwords.)
 fn is_secret(field: &str) -> bool {
     let f = field.to_ascii_lowercase();
     ["password", "secret", "code", "token", "credential", "ceremony"].iter().any(|s| f.contains(s))
+        || matches!(f.as_str(), "text" | "databases")
 }
 
 /// Whether the request is a native form post (the browser wants a page back). The WASM
@@ -36,6 +41,64 @@ fn plain_form_post(h: &HeaderMap) -> bool {
     let accept = h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ctype = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     accept.contains("text/html") && ctype.starts_with("application/x-www-form-urlencoded")
+}
+
+/// The boundary of a native form post with files (`enctype="multipart/form-data"`).
+fn native_multipart(h: &HeaderMap) -> Option<String> {
+    let accept = h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ctype = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !accept.contains("text/html") {
+        return None;
+    }
+    multer::parse_boundary(ctype).ok()
+}
+
+/// A native post with files as the URL-encoded body its function reads: every field as
+/// sent, and a file chosen in a field named `NAME_file` as the value of `NAME` (what the
+/// page's script does when it reads a chosen file into the form). No file chosen: `NAME`
+/// as typed.
+async fn form_from_multipart(boundary: String, body: Body, limit: usize) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::invalid("file", "The form is too large: a file may have at most 64 MB.");
+    let unreadable = || Error::invalid("request", "This form could not be read. Reload the page and try again.");
+    let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
+    let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut files: Vec<(String, String)> = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(multer::Error::StreamSizeExceeded { .. } | multer::Error::StreamReadFailed(_)) => {
+                return Err(too_large())
+            }
+            Err(_) => return Err(unreadable()),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(multer::Error::StreamSizeExceeded { .. } | multer::Error::StreamReadFailed(_)) => {
+                return Err(too_large())
+            }
+            Err(_) => return Err(unreadable()),
+        };
+        match (file_name, name.strip_suffix("_file")) {
+            // (an input left empty is sent as a part with no name and no bytes)
+            (Some(f), _) if f.is_empty() && bytes.is_empty() => {}
+            (Some(f), Some(target)) => {
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| Error::invalid("file", format!("{f} is not a text file (UTF-8).")))?;
+                files.push((target.to_string(), text));
+            }
+            (Some(_), None) => {}
+            (None, _) => fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+    for (target, text) in files {
+        fields.retain(|(k, _)| *k != target);
+        fields.push((target, text));
+    }
+    Ok(form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish().into_bytes())
 }
 
 /// The path and query of a same-origin Referer (`host` is the request's Host), else `/`.
@@ -152,21 +215,45 @@ pub async fn layer(
         return next.run(req).await;
     }
     let name = req.uri().path().trim_start_matches("/rpc/").to_string();
-    let plain = plain_form_post(req.headers());
+    let limit = if crate::http_guard::takes_upload(req.uri().path()) {
+        app::domain::import::MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY
+    };
     let back = back_to(req.headers(), backend.config.public_origin.as_deref());
     let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            let err = Error::invalid("request", "The request is too large.");
-            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(crate::rest::error_body(&err))).into_response();
+    let (mut parts, body) = req.into_parts();
+    let bytes = if let Some(boundary) = native_multipart(&parts.headers) {
+        match form_from_multipart(boundary, body, limit).await {
+            Ok(form) => {
+                let h = &mut parts.headers;
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+                h.insert(header::CONTENT_LENGTH, HeaderValue::from(form.len()));
+                axum::body::Bytes::from(form)
+            }
+            Err(err) => {
+                let params = vec![("rpc", name), ("error", b64(&serde_json::to_vec(&err).unwrap_or_default()))];
+                return see_other(&with_outcome(&back, &signed(&backend, params)));
+            }
+        }
+    } else {
+        match to_bytes(body, limit).await {
+            Ok(b) => b,
+            Err(_) => {
+                let err = Error::invalid("request", "The request is too large.");
+                return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(crate::rest::error_body(&err))).into_response();
+            }
         }
     };
+    let plain = plain_form_post(&parts.headers);
     // Leptos redirects a native form post back to its Referer by itself (an absolute URL, and
     // the error's status may replace the 302): we decide instead. Our functions name paths
     // (`on_success_go`), never absolute URLs, so an absolute Location is Leptos's.
-    let values = if plain { form_urlencoded_pairs(&bytes) } else { Vec::new() };
+    let values = if plain {
+        form_urlencoded_pairs(&bytes).into_iter().filter(|(k, _)| !is_secret(k)).collect()
+    } else {
+        Vec::new()
+    };
     let req = Request::from_parts(parts, Body::from(bytes));
     let res = next.run(req).await;
 
@@ -211,7 +298,7 @@ pub async fn layer(
         let (res, once) = if app::backend::sessions::SHOWN_ONCE.contains(&name.as_str()) {
             let session = app::backend::sessions::token_from_cookie_header(&backend, &cookies);
             let (res_parts, body) = res.into_parts();
-            let answer = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+            let answer = to_bytes(body, MAX_ANSWER).await.unwrap_or_default();
             let res = Response::from_parts(res_parts, Body::empty());
             let cookie =
                 session.and_then(|s| app::backend::sessions::set_shown_once_cookie(&backend, &name, &s, &answer));
@@ -234,7 +321,7 @@ pub async fn layer(
     if plain {
         let mut params = vec![("rpc", name), ("error", b64(&serde_json::to_vec(&err).unwrap_or_default()))];
         let typed: serde_json::Map<String, serde_json::Value> =
-            values.into_iter().filter(|(k, _)| !is_secret(k)).map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            values.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
         let typed = serde_json::to_vec(&typed).unwrap_or_default();
         if typed.len() <= MAX_VALUES {
             params.push(("values", b64(&typed)));
@@ -292,6 +379,61 @@ mod tests {
         assert_eq!(with_outcome("/", &[]), "/");
     }
 
+    fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Body {
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(b"--XyZ\r\n");
+            let disposition = match file {
+                Some(f) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        Body::from(body)
+    }
+
+    async fn form_of(parts: &[(&str, Option<&str>, &[u8])], limit: usize) -> Result<Vec<(String, String)>, Error> {
+        let form = form_from_multipart("XyZ".into(), multipart(parts), limit).await?;
+        Ok(form_urlencoded_pairs(&form))
+    }
+
+    #[tokio::test]
+    async fn a_chosen_file_is_the_value_of_its_field() {
+        let csv = "username,email\nann,ann@example.com\n";
+        let got = form_of(
+            &[
+                ("format", None, b"csv"),
+                ("text_file", Some("users.csv"), csv.as_bytes()),
+                ("text", None, b"pasted, but a file was chosen"),
+                ("databases_file", Some(""), b""),
+                ("databases", None, b"as typed & kept"),
+                ("notes_file", Some("notes.txt"), b"read as text"),
+                ("stray", Some("x.bin"), b"a file whose field is not NAME_file: left out"),
+            ],
+            1024,
+        )
+        .await
+        .expect("form");
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            got,
+            vec![s("format", "csv"), s("databases", "as typed & kept"), s("text", csv), s("notes", "read as text")]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_text_or_too_large_is_refused_by_name() {
+        let err =
+            form_of(&[("text_file", Some("photo.jpg"), &[0xff, 0xd8, 0xff, 0x00])], 1024).await.expect_err("binary");
+        assert_eq!(err.field("file").as_deref(), Some("photo.jpg is not a text file (UTF-8)."));
+        let big = vec![b'a'; 4096];
+        let err = form_of(&[("text_file", Some("users.cfg"), &big)], 1024).await.expect_err("too large");
+        assert!(err.field("file").is_some_and(|m| m.contains("64 MB")), "{err:?}");
+    }
+
     #[test]
     fn form_bodies_decode() {
         let v = form_urlencoded_pairs(b"login=ann+b%40example.com&password=p%26w&empty=&bad=%zz");
@@ -305,5 +447,6 @@ mod tests {
             ]
         );
         assert!(is_secret("password") && is_secret("new_password") && is_secret("code") && !is_secret("login"));
+        assert!(is_secret("text") && is_secret("databases") && !is_secret("org"));
     }
 }

@@ -222,6 +222,11 @@ pub fn PostForm<S>(
     action: ServerAction<S>,
     /// The server function's arguments from the form's fields.
     input: fn(&Fields) -> S,
+    /// `multipart/form-data` for a form with files: before the WASM arrives the browser
+    /// sends them, and the server reads a file chosen in `NAME_file` as the field `NAME`
+    /// (`server/src/rpc.rs`). Hydrated, `input` reads the fields the page filled in.
+    #[prop(optional)]
+    enctype: Option<&'static str>,
     children: Children,
 ) -> impl IntoView
 where
@@ -239,7 +244,7 @@ where
         action.dispatch(input(&fields));
     };
     view! {
-        <form action=S::url() method="post" on:submit=on_submit>
+        <form action=S::url() method="post" enctype=enctype on:submit=on_submit>
             {children()}
         </form>
     }

@@ -100,7 +100,7 @@ pub fn ImportPage() -> AnyView {
             <p class="muted">"From SlashDB's users.cfg (with its databases.cfg), a CSV file (one row per membership) or JSON Lines. Check the file first: "
                 "the dry run shows what would happen to each account and writes nothing. Each account is imported whole or not at all, "
                 "and importing the same file again changes nothing."</p>
-            <PostForm action=action input=input_of>
+            <PostForm action=action input=input_of enctype="multipart/form-data">
                 <div class="field">
                     <label for="import_format">"Format"</label>
                     <select id="import_format" name="format" prop:value=move || format.get()
@@ -110,7 +110,7 @@ pub fn ImportPage() -> AnyView {
                 </div>
                 <div class="field">
                     <label for="import_file">"File"</label>
-                    <input id="import_file" type="file" accept=".cfg,.yaml,.yml,.csv,.jsonl,.ndjson" on:change=on_file
+                    <input id="import_file" name="text_file" type="file" accept=".cfg,.yaml,.yml,.csv,.jsonl,.ndjson" on:change=on_file
                         aria-describedby="import_file-hint"/>
                     <p class="hint" id="import_file-hint" aria-live="polite">
                         {move || file_note.get().unwrap_or_else(|| "users.cfg, databases.cfg, .csv or .jsonl, up to 64 MB; or paste it below.".into())}
@@ -125,7 +125,7 @@ pub fn ImportPage() -> AnyView {
                     <summary>"SlashDB's databases.cfg (optional, with a users.cfg)"</summary>
                     <p class="hint" id="import_databases-hint">"Its databases become definitions of the organization below, imported first so the accounts' database logins find them."</p>
                     <label for="import_databases_file">"databases.cfg file"</label>
-                    <input id="import_databases_file" type="file" accept=".cfg,.yaml,.yml" on:change=on_databases_file
+                    <input id="import_databases_file" name="databases_file" type="file" accept=".cfg,.yaml,.yml" on:change=on_databases_file
                         aria-describedby="import_databases_file-hint"/>
                     <p class="hint" id="import_databases_file-hint" aria-live="polite">
                         {move || databases_note.get().unwrap_or_else(|| "Or paste it below.".into())}

@@ -69,6 +69,33 @@ impl PlainBrowser {
             .unwrap_or_else(|e| panic!("post {rpc} from {page}: {e}"))
     }
 
+    /// Posts a form with files (`enctype="multipart/form-data"`): (name, file name, bytes).
+    async fn post_multipart(&self, rpc: &str, page: &str, parts: &[(&str, Option<&str>, &[u8])]) -> reqwest::Response {
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(b"--b0undary\r\n");
+            let head = match file {
+                Some(f) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+            };
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--b0undary--\r\n");
+        self.c
+            .post(format!("{}/rpc/{rpc}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("content-type", "multipart/form-data; boundary=b0undary")
+            .header("origin", &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .header("referer", format!("{}{page}", self.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("post {rpc} from {page}: {e}"))
+    }
+
     async fn get(&self, path: &str) -> (reqwest::header::HeaderMap, String) {
         let r = self.c.get(format!("{}{path}", self.base)).send().await.unwrap_or_else(|e| panic!("get {path}: {e}"));
         assert_eq!(r.status().as_u16(), 200, "{path}");
@@ -553,4 +580,64 @@ async fn readiness_names_what_is_missing() {
     // Liveness is another question: the process still answers.
     let r = http.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// The console's import takes a file as large as the API does (other functions stop at
+/// 256 KB): sent by the page's script, and posted natively with the file itself before the
+/// WASM arrives (multipart; the file chosen wins over the text area).
+#[tokio::test]
+async fn the_consoles_import_takes_whole_files_with_and_without_the_wasm() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let file: String = (0..3_000)
+        .map(|i| format!("{}\n", json!({"username": format!("file{i:04}"), "full_name": format!("Account {i} of a file over 256 KB"), "email": format!("file{i}@example.com")})))
+        .collect();
+    assert!(file.len() > 256 * 1024);
+    let form = [("format", "jsonl"), ("text", file.as_str()), ("dry_run", "true"), ("on_existing", "fail")];
+    let (s, r) = admin.rpc("import_accounts", &form).await;
+    assert_eq!((s, r["dry_run"].clone()), (200, json!(true)), "{r}");
+    assert_eq!(r["rows"].as_array().map(Vec::len), Some(3_000));
+
+    let browser = PlainBrowser::new(&app);
+    browser.sign_in("admin", ADMIN_PW).await;
+    let r = browser
+        .post_multipart(
+            "import_accounts",
+            "/admin/import",
+            &[
+                ("format", None, b"jsonl"),
+                ("text_file", Some("users.jsonl"), file.as_bytes()),
+                ("text", None, b"{\"username\": \"pasted_not_sent\"}"),
+                ("databases_file", Some(""), b""),
+                ("databases", None, b""),
+                ("org", None, b""),
+                ("on_existing", None, b"fail"),
+                ("dry_run", None, b"false"),
+            ],
+        )
+        .await;
+    let to = header(&r, "location");
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(to.starts_with("/admin/import?rpc=import_accounts&ok=1"), "{to}");
+    let (_, html) = browser.get(&to).await;
+    assert!(html.contains("3000 created"), "the report is on the page");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_key LIKE 'file%'").await, 3_000);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_key = 'pasted_not_sent'").await, 0);
+
+    // A file that is not text comes back to the page, named, and nothing is imported.
+    let r = browser
+        .post_multipart(
+            "import_accounts",
+            "/admin/import",
+            &[
+                ("format", None, b"csv"),
+                ("text_file", Some("photo.jpg"), &[0xff, 0xd8, 0xff, 0xe0, 0x00]),
+                ("dry_run", None, b"false"),
+            ],
+        )
+        .await;
+    let to = header(&r, "location");
+    assert!(to.starts_with("/admin/import?rpc=import_accounts&error="), "{to}");
+    let (_, html) = browser.get(&to).await;
+    assert!(html.contains("photo.jpg is not a text file (UTF-8)."), "the refusal is on the page");
 }
