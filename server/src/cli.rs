@@ -195,6 +195,12 @@ pub enum Command {
     /// API keys and personal access tokens (e.g. for service accounts).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Applications that sign people in through Roster (OAuth clients of its OpenID provider).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Roster as an OpenID provider: its signing keys.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
     /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
     /// account; try --dry-run first).
     #[command(subcommand)]
@@ -343,6 +349,117 @@ pub enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum OidcCommand {
+    /// A new key signs ID tokens from now on; the previous one stays published at /oauth/jwks
+    /// until every token it signed has expired (a day at most), then goes at a later rotation.
+    RotateKey,
+    /// The published signing keys (never their private halves).
+    Keys {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Register an application. A confidential one's secret is printed once, alone on
+    /// standard output (what the tool's settings need, with the client ID).
+    Create(ClientCreateArgs),
+    /// List applications (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an application's settings: what is given replaces what is set, the rest stays.
+    Update(ClientUpdateArgs),
+    /// Remove an application: it can no longer sign anyone in.
+    Delete { client_id: String },
+    /// Give a confidential application a new secret, printed once; the old one stops working
+    /// at once.
+    RotateSecret { client_id: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ClientCreateArgs {
+    /// What the tool sends as client_id (3-64 of a-z, 0-9, -, _ and .; never changes).
+    pub client_id: String,
+    /// Shown to people when they sign in.
+    #[arg(long)]
+    pub name: String,
+    /// A browser or desktop tool that cannot keep a secret (PKCE only, no secret).
+    #[arg(long)]
+    pub public: bool,
+    /// Where the tool receives people back, exactly (repeatable).
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// Where the tool may send people after they sign out (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// An organization whose role and abilities it receives with scope `roster` (repeatable).
+    #[arg(long = "org")]
+    pub orgs: Vec<String>,
+    /// Scopes it may ask for, comma-separated (openid always): profile, email, roster,
+    /// offline_access. Default: profile,email.
+    #[arg(long = "scope", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// Sign people in without asking them first (a first-party tool).
+    #[arg(long)]
+    pub no_consent: bool,
+    /// Only people who signed in with a second factor or a passkey get in.
+    #[arg(long = "require-2fa")]
+    pub require_two_factor: bool,
+    /// How long access and ID tokens last (60-86400; default 600).
+    #[arg(long)]
+    pub access_token_seconds: Option<u32>,
+    /// How long refresh tokens last (0: none, else 3600 up to a year; default 30 days).
+    #[arg(long)]
+    pub refresh_token_seconds: Option<u32>,
+    /// Register it switched off.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Print the answer (with the secret) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ClientUpdateArgs {
+    pub client_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// `confidential` or `public` (turned confidential, it gets a secret, printed once).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Replaces every redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Replaces every post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Replaces the organizations (repeatable).
+    #[arg(long = "org")]
+    pub orgs: Vec<String>,
+    /// Receives no organization's claims any more.
+    #[arg(long, conflicts_with = "orgs")]
+    pub no_orgs: bool,
+    /// Replaces the scopes, comma-separated.
+    #[arg(long = "scope", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    #[arg(long)]
+    pub consent: Option<bool>,
+    #[arg(long = "require-2fa")]
+    pub require_two_factor: Option<bool>,
+    #[arg(long)]
+    pub access_token_seconds: Option<u32>,
+    #[arg(long)]
+    pub refresh_token_seconds: Option<u32>,
+    #[arg(long)]
+    pub enabled: Option<bool>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum OrgCommand {
     /// Create an organization.
     Create { name: String },
@@ -386,7 +503,8 @@ pub enum SecretsCommand {
     /// Print a new random instance key (base64), for ROSTER_SECRET_KEY or a key file.
     NewKey,
     /// Seal every stored secret (TOTP seeds, single sign-on client secrets, database
-    /// passwords) again under the instance key, in one transaction.
+    /// passwords, the OpenID provider's signing keys) again under the instance key, in one
+    /// transaction.
     ///
     /// To rotate: start every instance with the new key (ROSTER_SECRET_KEY or --key-file) and
     /// the old one as ROSTER_SECRET_KEY_PREVIOUS; run this once with the same settings; then
@@ -1025,6 +1143,8 @@ pub async fn run_secrets(b: &Backend, cmd: SecretsCommand) -> u8 {
 /// The commands that work on the database: `user`, `org`, `role`, `access`.
 pub enum Admin {
     Token(TokenCommand),
+    Client(ClientCommand),
+    Oidc(OidcCommand),
     User(UserCommand),
     Org(OrgCommand),
     Role(RoleCommand),
@@ -1048,6 +1168,8 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Database(c) => run_database(&b, c).await,
         Admin::Access(c) => run_access(&b, c).await,
         Admin::Token(c) => run_token(&b, c).await,
+        Admin::Client(c) => run_client(&b, c).await,
+        Admin::Oidc(c) => run_oidc(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
         Admin::Import(c) => run_import(&b, c).await,
         Admin::Export(c) => run_export(&b, c).await,
@@ -1652,6 +1774,149 @@ pub async fn run_access(b: &Backend, cmd: AccessCommand) -> u8 {
             }
         }
         Err(e) => finish(Err(e)),
+    }
+}
+
+/// An application as one line of `roster client list`.
+fn client_line(c: &app::domain::clients::OAuthClient) -> String {
+    format!(
+        "{:<24} {:<12} {:<8} {}  {}",
+        c.client_id,
+        c.kind.as_str(),
+        if c.enabled { "enabled" } else { "disabled" },
+        c.name,
+        c.redirect_uris.join(" ")
+    )
+}
+
+/// Prints a saved application; a new secret alone on standard output (or all as JSON).
+fn print_client(done: &str, c: &app::domain::clients::ClientSecret, json: bool) -> u8 {
+    if json {
+        println!("{}", serde_json::to_string_pretty(c).unwrap_or_default());
+        return 0;
+    }
+    match &c.client_secret {
+        Some(secret) => {
+            eprintln!(
+                "Application '{}' {done}. Client ID: {}. Its secret is shown only this once:",
+                c.client.name, c.client.client_id
+            );
+            println!("{secret}");
+        }
+        None => eprintln!("Application '{}' {done}. Client ID: {}.", c.client.name, c.client.client_id),
+    }
+    0
+}
+
+/// Runs a `client` subcommand; returns the exit code.
+pub async fn run_client(b: &Backend, cmd: ClientCommand) -> u8 {
+    use app::backend::services::clients as svc;
+    use app::domain::clients::{ClientKind, OAuthClient};
+    let ctx = Ctx::cli();
+    match cmd {
+        ClientCommand::Create(a) => {
+            let defaults = OAuthClient::default();
+            let input = OAuthClient {
+                client_id: a.client_id,
+                name: a.name,
+                kind: if a.public { ClientKind::Public } else { ClientKind::Confidential },
+                redirect_uris: a.redirect_uris,
+                post_logout_redirect_uris: a.post_logout_redirect_uris,
+                orgs: a.orgs,
+                scopes: if a.scopes.is_empty() { defaults.scopes.clone() } else { a.scopes },
+                consent: !a.no_consent,
+                require_two_factor: a.require_two_factor,
+                access_token_seconds: a.access_token_seconds.unwrap_or(defaults.access_token_seconds),
+                refresh_token_seconds: a.refresh_token_seconds.unwrap_or(defaults.refresh_token_seconds),
+                enabled: !a.disabled,
+                ..defaults
+            };
+            match svc::save(b, &ctx, input, true).await {
+                Ok(c) => print_client("registered", &c, a.json),
+                Err(e) => finish(Err(e)),
+            }
+        }
+        ClientCommand::List { json } => finish(svc::list(b, &ctx).await.map(|list| {
+            list.iter()
+                .map(|c| if json { serde_json::to_string(c).unwrap_or_default() } else { client_line(c) })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
+        ClientCommand::Update(a) => {
+            let mut c = match svc::get(b, &ctx, &a.client_id).await {
+                Ok(c) => c,
+                Err(e) => return finish(Err(e)),
+            };
+            if let Some(n) = a.name {
+                c.name = n;
+            }
+            if let Some(k) = a.kind {
+                match ClientKind::parse(&k) {
+                    Ok(k) => c.kind = k,
+                    Err(e) => return finish(Err(Error::Invalid { errors: vec![e] })),
+                }
+            }
+            if !a.redirect_uris.is_empty() {
+                c.redirect_uris = a.redirect_uris;
+            }
+            if !a.post_logout_redirect_uris.is_empty() {
+                c.post_logout_redirect_uris = a.post_logout_redirect_uris;
+            }
+            if a.no_orgs {
+                c.orgs.clear();
+            } else if !a.orgs.is_empty() {
+                c.orgs = a.orgs;
+            }
+            if !a.scopes.is_empty() {
+                c.scopes = a.scopes;
+            }
+            c.consent = a.consent.unwrap_or(c.consent);
+            c.require_two_factor = a.require_two_factor.unwrap_or(c.require_two_factor);
+            c.access_token_seconds = a.access_token_seconds.unwrap_or(c.access_token_seconds);
+            c.refresh_token_seconds = a.refresh_token_seconds.unwrap_or(c.refresh_token_seconds);
+            c.enabled = a.enabled.unwrap_or(c.enabled);
+            match svc::save(b, &ctx, c, false).await {
+                Ok(c) => print_client("saved", &c, a.json),
+                Err(e) => finish(Err(e)),
+            }
+        }
+        ClientCommand::Delete { client_id } => {
+            finish(svc::delete(b, &ctx, &client_id).await.map(|()| format!("Application '{client_id}' deleted.")))
+        }
+        ClientCommand::RotateSecret { client_id } => match svc::rotate_secret(b, &ctx, &client_id).await {
+            Ok(c) => print_client("has a new secret", &c, false),
+            Err(e) => finish(Err(e)),
+        },
+    }
+}
+
+/// Runs an `oidc` subcommand; returns the exit code.
+pub async fn run_oidc(b: &Backend, cmd: OidcCommand) -> u8 {
+    use app::backend::services::signing_keys as svc;
+    let ctx = Ctx::cli();
+    match cmd {
+        OidcCommand::RotateKey => finish(svc::rotate(b, &ctx).await.map(|r| {
+            format!(
+                "Key {} signs from now on ({} retired, still published for a day; {} removed).",
+                r.kid, r.retired, r.removed
+            )
+        })),
+        OidcCommand::Keys { json } => finish(svc::list(b, &ctx).await.map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    if json {
+                        serde_json::to_string(k).unwrap_or_default()
+                    } else {
+                        let state = match k.retired_at {
+                            None => "signing".to_string(),
+                            Some(at) => format!("retired {}", app::domain::users::format_time(at)),
+                        };
+                        format!("{}  {}  made {}  {state}", k.kid, k.alg, app::domain::users::format_time(k.created_at))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod client_addr;
 pub mod edge;
 pub mod http_guard;
 pub mod metrics;
+pub mod oauth;
 pub mod rest;
 pub mod rpc;
 pub mod sso;
@@ -156,6 +157,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
+        .route("/oauth/jwks", get(oauth::jwks).with_state(backend.clone()))
         .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
         .leptos_routes_with_context(
             &state,

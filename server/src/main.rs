@@ -83,6 +83,8 @@ async fn run(cli: Cli) -> u8 {
         Command::Database(c) => cli::run_admin(store, config, cli::Admin::Database(c)).await,
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
+        Command::Client(c) => cli::run_admin(store, config, cli::Admin::Client(c)).await,
+        Command::Oidc(c) => cli::run_admin(store, config, cli::Admin::Oidc(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,
         Command::Export(c) => cli::run_admin(store, config, cli::Admin::Export(c)).await,

@@ -23,6 +23,7 @@ pub mod outbound;
 pub mod password;
 pub mod services;
 pub mod sessions;
+pub mod signing;
 pub mod state;
 pub mod store;
 pub mod tokens;

@@ -93,7 +93,14 @@ pub fn sso_from_cookie_header(header: &str) -> Option<String> {
 /// in this cookie instead, sealed (only this server can read it), bound to the function and
 /// to the session that asked, for a minute, and the page that shows it clears it. An import's
 /// report (which names accounts) travels the same way, shortened to fit.
-pub const SHOWN_ONCE: &[&str] = &["create_token", "confirm_totp", "regenerate_recovery_codes", "import_accounts"];
+pub const SHOWN_ONCE: &[&str] = &[
+    "create_token",
+    "confirm_totp",
+    "regenerate_recovery_codes",
+    "import_accounts",
+    "save_client",
+    "rotate_client_secret",
+];
 
 /// Largest answer sealed into the cookie: 3,800 characters of base64 less the nonce and tag.
 const SHOWN_ONCE_MAX_BYTES: usize = 2_800;
@@ -117,7 +124,19 @@ pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer
         .then(|| serde_json::from_slice::<crate::domain::import::ImportReport>(answer).ok())
         .flatten()
         .and_then(|report| serde_json::to_vec(&report.shortened(SHOWN_ONCE_MAX_BYTES)).ok());
-    let answer = shortened.as_deref().unwrap_or(answer);
+    // (an application's answer: its id, name and secret are what the page shows once; up to
+    // forty long redirect URIs would not fit)
+    let slim = matches!(rpc, "save_client" | "rotate_client_secret")
+        .then(|| serde_json::from_slice::<crate::domain::clients::ClientSecret>(answer).ok())
+        .flatten()
+        .map(|mut c| {
+            c.client.redirect_uris.clear();
+            c.client.post_logout_redirect_uris.clear();
+            c.client.orgs.clear();
+            c
+        })
+        .and_then(|c| serde_json::to_vec(&c).ok());
+    let answer = shortened.as_deref().or(slim.as_deref()).unwrap_or(answer);
     let sealed = b.secrets.seal(answer, &shown_once_aad(rpc, session_token));
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
     // Browsers keep cookies up to 4 KB (name and attributes included).

@@ -36,6 +36,8 @@ pub struct Backend {
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// Whether the change feed from the other instances listens (see `feed`).
     pub feed: Arc<feed::FeedStatus>,
+    /// The OpenID provider's private signing keys, once unsealed (by key id).
+    pub signing_keys: Arc<super::signing::KeyCache>,
 }
 
 /// The relying party for `origin` (`https://roster.example.com`, or `http://localhost:PORT`
@@ -83,6 +85,7 @@ impl Backend {
             webauthn,
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
             feed: Arc::default(),
+            signing_keys: Arc::default(),
         }
     }
 

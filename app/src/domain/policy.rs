@@ -209,6 +209,12 @@ pub fn can_manage_sso(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Applications (OAuth clients) decide where people's identities and abilities are sent:
+/// super admins only.
+pub fn can_manage_clients(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
 /// Seeing an organization's members and their access: membership there (super admins
 /// aside) and view-users or manage-users there. What the public account grants does not make
 /// a non-member one.
@@ -761,6 +767,7 @@ mod tests {
             can_manage_roles,
             can_manage_orgs,
             can_manage_sso,
+            can_manage_clients,
         ] {
             assert_eq!(f(Some(ADMIN)), Ok(()));
             assert_eq!(f(Some(PLAIN)), Err(Denied::NotSuperAdmin));

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod confirm;
 pub mod database_access;
 pub mod databases;
@@ -118,6 +119,7 @@ lazy_page!(NewUserRoute, users::NewUserPage);
 lazy_page!(EditUserRoute, users::EditUserPage);
 lazy_page!(AuditRoute, audit::AuditPage);
 lazy_page!(SsoRoute, sso::SsoPage);
+lazy_page!(ClientsRoute, clients::ClientsPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
@@ -175,6 +177,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/:username") view={Lazy::<EditUserRoute>::new()}/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
                     <Route path=path!("/admin/sso") view={Lazy::<SsoRoute>::new()}/>
+                    <Route path=path!("/admin/applications") view={Lazy::<ClientsRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
@@ -260,6 +263,7 @@ fn Header() -> impl IntoView {
                                         <A href="/admin/orgs">"Organizations"</A>
                                         <A href="/admin/audit">"Audit log"</A>
                                         <A href="/admin/sso">"Single sign-on"</A>
+                                        <A href="/admin/applications">"Applications"</A>
                                     </Show>
                                     <A href="/api">"API"</A>
                                     <A href="/profile">"Profile"</A>

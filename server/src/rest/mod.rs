@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod avatar;
+pub mod clients;
 pub mod database_access;
 pub mod databases;
 pub mod import;
@@ -51,6 +52,7 @@ use utoipa_axum::routes;
         (name = "me", description = "The caller, its tokens and picture"),
         (name = "audit", description = "The audit trail"),
         (name = "sso", description = "Single sign-on providers"),
+        (name = "clients", description = "Applications that sign people in through Roster (OAuth clients)"),
         (name = "meta", description = "This description and the live-update stream"),
     )
 )]
@@ -245,6 +247,9 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(avatar::put, avatar::delete))
         .routes(routes!(sso::list, sso::create))
         .routes(routes!(sso::update, sso::delete))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::rotate_secret))
         .split_for_parts()
 }
 

@@ -628,6 +628,10 @@ const CASES: &[Case] = &[
     c("rpc list_sso_providers", "UUFFFFFAF"),
     c("rpc save_sso_provider", "UUFFFFFAF"),
     c("rpc delete_sso_provider", "UUFFFFFNF"),
+    c("rpc list_clients", "UUFFFFFAF"),
+    c("rpc save_client", "UUFFFFFAF"),
+    c("rpc rotate_client_secret", "UUFFFFFNF"),
+    c("rpc delete_client", "UUFFFFFNF"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
     c("rpc begin_sso_link", "UUAAAAAAF"),
@@ -692,6 +696,12 @@ const CASES: &[Case] = &[
     c("POST /sso/providers", "UUFFFFFAF"),
     c("PUT /sso/providers/{slug}", "UUFFFFFAF"),
     c("DELETE /sso/providers/{slug}", "UUFFFFFNF"),
+    c("GET /clients", "UUFFFFFAF"),
+    c("POST /clients", "UUFFFFFAF"),
+    c("GET /clients/{client_id}", "UUFFFFFNF"),
+    c("PUT /clients/{client_id}", "UUFFFFFNF"),
+    c("POST /clients/{client_id}/secret", "UUFFFFFNF"),
+    c("DELETE /clients/{client_id}", "UUFFFFFNF"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),
     c("DELETE /tokens/{id}", "UUNNNNNNN"),
@@ -959,6 +969,9 @@ async fn authorization_matrix() {
                         ("provider[client_id]", "c"),
                     ],
                     "delete_sso_provider" | "begin_sso_link" | "unlink_sso" => vec![("slug", "nope")],
+                    // (no redirect URI: refused as such once the caller may register one)
+                    "save_client" => vec![("client_id", "matrix"), ("name", "Matrix"), ("create", "true")],
+                    "rotate_client_secret" | "delete_client" => vec![("client_id", "nope")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
                     }
@@ -984,6 +997,7 @@ async fn authorization_matrix() {
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
                     .replace("{slug}", "nope")
+                    .replace("{client_id}", "nope")
                     .replace("{db}", &format!("db{p}"))
                     .replace("{name}", &format!("cred{p}"));
                 if path == "/import" {
@@ -1018,6 +1032,10 @@ async fn authorization_matrix() {
                     "PUT /users/{username}/access/{holder}" => json!({"level": "view"}),
                     "POST /tokens" => json!({"name": "api token", "kind": "api_key"}),
                     "POST /users/{username}/two-factor/reset" => json!({"reason": "matrix test"}),
+                    "POST /clients" => json!({"client_id": "matrix", "name": "Matrix"}),
+                    "PUT /clients/{client_id}" => {
+                        json!({"client_id": "x", "name": "Matrix", "redirect_uris": ["https://m.example.com/cb"]})
+                    }
                     "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
                         json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})
                     }

@@ -44,6 +44,13 @@ async fn sealed_values(app: &TestApp) -> Vec<(String, Vec<u8>)> {
     for (_, bytes) in app.int_bytes_rows("SELECT id, client_secret FROM sso_providers WHERE slug = 'corp'").await {
         out.push(("sso:corp".to_string(), bytes));
     }
+    for kid in app.texts("SELECT kid FROM signing_keys ORDER BY id").await {
+        for (_, bytes) in
+            app.int_bytes_rows(&format!("SELECT id, private_key FROM signing_keys WHERE kid = '{kid}'")).await
+        {
+            out.push((format!("signing-key:{kid}"), bytes));
+        }
+    }
     out
 }
 
@@ -83,15 +90,18 @@ async fn rotating_the_key_reseals_every_secret_and_the_old_key_opens_none() {
         )
         .await;
     assert_eq!(s, 200);
+    // (the OpenID provider's first signing key is made on first use)
+    let (s, _) = admin.get("/oauth/jwks").await;
+    assert_eq!(s, 200);
     let before = sealed_values(&app).await;
-    assert_eq!(before.len(), 5, "one value of each sealed column");
+    assert_eq!(before.len(), 6, "one value of each sealed column");
 
     // The instances restart with the new key and the old one as the previous key: everything
     // still opens. The rotation seals each value again under the new key.
     let rotating = app.second_instance_with(config(NEW, Some(OLD))).await;
     instance_key::verify(&rotating.backend).await.expect("the previous key still opens the check value");
     let rotated = secrets::rotate(&rotating.backend, &Ctx::cli()).await.expect("rotate");
-    assert_eq!(rotated.total(), 5);
+    assert_eq!(rotated.total(), 6);
     for column in SealedColumn::ALL {
         assert_eq!(rotated.columns.iter().find(|(c, _)| *c == column).map(|(_, n)| *n), Some(1), "{column:?}");
     }
@@ -109,6 +119,7 @@ async fn rotating_the_key_reseals_every_secret_and_the_old_key_opens_none() {
     // With the new key alone, everything works; with the old key alone, nothing starts.
     let fresh = app.second_instance_with(config(NEW, None)).await;
     instance_key::verify(&fresh.backend).await.expect("the new key passes the check");
+    app::backend::services::signing_keys::active(&fresh.backend).await.expect("the signing key opens with the new key");
     let stale = app.second_instance_with(config(OLD, None)).await;
     assert!(matches!(instance_key::verify(&stale.backend).await, Err(instance_key::KeyCheck::WrongKey)));
     fresh.clock.advance_ms(60_000);
@@ -189,6 +200,7 @@ async fn every_byte_column_is_either_rotated_or_holds_no_sealed_secret() {
         "webauthn_ceremonies.id_hash",
         "sso_flows.state_hash",
         "sso_flows.browser_hash",
+        "oauth_clients.secret_hash",
         "avatars.image",
         // (SQLite's full-text index of usernames, names and emails)
         "users_search_data.block",

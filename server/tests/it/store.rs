@@ -52,6 +52,7 @@ both!(
     second_factors_totp_recovery_passkeys,
     tokens_issue_touch_revoke,
     sso_providers_links_flows,
+    oauth_clients_and_their_orgs,
     databases_definitions,
     database_credentials_and_mappings,
     audit_filters_and_cursors,
@@ -719,6 +720,61 @@ fn definition(org: OrgId, db_id: &str, engine: Engine) -> DatabaseRecord {
         updated_at: 8,
         last_test: None,
     }
+}
+
+async fn oauth_clients_and_their_orgs(store: Arc<dyn Store>, _db: TestDb) {
+    use app::backend::store::ClientRecord;
+    let mut tx = store.begin().await.unwrap();
+    let tools = tx.insert_org("Tools", 1).await.unwrap();
+    let client = |id: &str, orgs: Vec<OrgId>| ClientRecord {
+        client_id: id.into(),
+        name: format!("Tool {id}"),
+        secret_hash: Some(vec![7; 32]),
+        secret_created_at: Some(3),
+        redirect_uris: vec!["https://a.example/cb".into(), "http://127.0.0.1:9/cb".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["openid".into(), "roster".into()],
+        consent: true,
+        access_token_seconds: 600,
+        refresh_token_seconds: 0,
+        enabled: true,
+        created_at: 3,
+        updated_at: 3,
+        orgs,
+        ..Default::default()
+    };
+    let zed = tx.save_client(&client("zed", vec![])).await.unwrap();
+    let ab = tx.save_client(&client("ab", vec![tools, DEFAULT_ORG])).await.unwrap();
+    assert_eq!(tx.count_clients().await.unwrap(), 2);
+    // Saving again by client id updates the row, keeps its secret, replaces its orgs.
+    let mut again = client("ab", vec![tools]);
+    again.name = "Renamed".into();
+    again.secret_hash = None;
+    again.public = true;
+    assert_eq!(tx.save_client(&again).await.unwrap(), ab);
+    let got = ClientTx::client(&mut *tx, "ab").await.unwrap().unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.public, got.secret_hash.as_deref(), got.orgs.clone()),
+        ("Renamed", true, Some(&[7u8; 32][..]), vec![tools])
+    );
+    assert_eq!(got.redirect_uris, ["https://a.example/cb", "http://127.0.0.1:9/cb"]);
+    assert_eq!(got.scopes, ["openid", "roster"]);
+    tx.set_client_secret(ab, None, 9).await.unwrap();
+    tx.set_client_secret(zed, Some(&[1; 32]), 9).await.unwrap();
+    tx.commit().await.unwrap();
+    let all = store.clients(10).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.client_id.as_str()).collect::<Vec<_>>(), ["ab", "zed"]);
+    assert_eq!((all[0].secret_hash.clone(), all[0].secret_created_at), (None, None));
+    assert_eq!((all[1].secret_hash.clone(), all[1].secret_created_at), (Some(vec![1; 32]), Some(9)));
+    assert_eq!(store.clients(1).await.unwrap().len(), 1);
+    // Deleting an organization takes it off its clients; deleting a client, its org rows.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_org(tools, DEFAULT_ORG).await.unwrap();
+    assert!(ClientTx::client(&mut *tx, "ab").await.unwrap().unwrap().orgs.is_empty());
+    tx.delete_client(ab).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(ClientStore::client(&*store, "ab").await.unwrap().is_none());
+    assert_eq!(store.clients(10).await.unwrap().len(), 1);
 }
 
 async fn databases_definitions(store: Arc<dyn Store>, _db: TestDb) {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod clients;
 #[cfg(feature = "postgres")]
 pub mod copy_database;
 pub mod database_access;
@@ -17,6 +18,7 @@ pub mod rehash;
 pub mod roles;
 pub mod secrets;
 pub mod security;
+pub mod signing_keys;
 pub mod sso;
 pub mod throttles;
 pub mod tokens;

@@ -1,5 +1,6 @@
 //! Rotating the instance key (`roster secrets rotate`): every sealed value (TOTP seeds, single
-//! sign-on client secrets, database passwords of definitions, credentials and mappings) and
+//! sign-on client secrets, database passwords of definitions, credentials and mappings, the
+//! OpenID provider's signing keys) and
 //! the key check value are opened with the configured keys (the new one, or the previous one
 //! given as `ROSTER_SECRET_KEY_PREVIOUS`) and sealed again under the new key, in one
 //! transaction: either every value moves to the new key or none does. Each value stays bound
@@ -35,6 +36,7 @@ fn aad(column: SealedColumn, v: &SealedValue) -> String {
         SealedColumn::DatabaseDefaultPassword => super::databases::default_password_aad(v.row),
         SealedColumn::CredentialPassword => super::database_access::credential_aad(v.row),
         SealedColumn::MappingPassword => super::database_access::mapping_aad(v.row),
+        SealedColumn::SigningKey => super::signing_keys::key_aad(&v.label),
     }
 }
 

@@ -11,6 +11,7 @@
 //! or in `domain`, once for every backend.
 pub mod access;
 pub mod audit;
+pub mod clients;
 #[cfg(feature = "postgres")]
 pub mod copy;
 pub mod databases;
@@ -22,6 +23,7 @@ pub mod sealed;
 pub mod second_factors;
 pub mod sessions;
 pub mod settings;
+pub mod signing_keys;
 pub mod sqlite;
 pub mod sso;
 pub mod throttles;
@@ -35,12 +37,14 @@ use async_trait::async_trait;
 
 pub use access::*;
 pub use audit::*;
+pub use clients::{ClientRecord, ClientStore, ClientTx};
 pub use databases::*;
 pub use pictures::*;
 pub use sealed::*;
 pub use second_factors::*;
 pub use sessions::*;
 pub use settings::*;
+pub use signing_keys::*;
 pub use sso::*;
 pub use throttles::*;
 pub use tokens::*;
@@ -156,6 +160,8 @@ pub trait Store:
     + SecondFactorStore
     + TokenStore
     + SsoStore
+    + ClientStore
+    + SigningKeyStore
     + AuditStore
     + DatabaseStore
     + DatabaseAccessStore
@@ -243,6 +249,8 @@ pub trait Tx:
     + SecondFactorTx
     + TokenTx
     + SsoTx
+    + ClientTx
+    + SigningKeyTx
     + AuditTx
     + DatabaseTx
     + DatabaseAccessTx
@@ -346,12 +354,14 @@ mod tests {
 pub mod prelude {
     pub use super::access::{AccessStore, AccessTx};
     pub use super::audit::{AuditStore, AuditTx};
+    pub use super::clients::{ClientStore, ClientTx};
     pub use super::databases::{DatabaseAccessStore, DatabaseAccessTx, DatabaseStore, DatabaseTx};
     pub use super::pictures::{PictureStore, PictureTx};
     pub use super::sealed::SealedTx;
     pub use super::second_factors::{SecondFactorStore, SecondFactorTx};
     pub use super::sessions::{SessionStore, SessionTx};
     pub use super::settings::{SettingsStore, SettingsTx};
+    pub use super::signing_keys::{SigningKeyStore, SigningKeyTx};
     pub use super::sso::{SsoStore, SsoTx};
     pub use super::throttles::{ThrottleStore, ThrottleTx};
     pub use super::tokens::{TokenStore, TokenTx};

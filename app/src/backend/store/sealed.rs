@@ -19,15 +19,18 @@ pub enum SealedColumn {
     CredentialPassword,
     /// `database_mappings.password`, bound to the mapping's id.
     MappingPassword,
+    /// `signing_keys.private_key`, bound to the key's id (`kid`).
+    SigningKey,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 5] = [
+    pub const ALL: [SealedColumn; 6] = [
         SealedColumn::TotpSecret,
         SealedColumn::SsoClientSecret,
         SealedColumn::DatabaseDefaultPassword,
         SealedColumn::CredentialPassword,
         SealedColumn::MappingPassword,
+        SealedColumn::SigningKey,
     ];
 
     /// (table, key column, sealed column, the text the binding needs: a column or '')
@@ -38,6 +41,7 @@ impl SealedColumn {
             SealedColumn::DatabaseDefaultPassword => ("databases", "id", "default_password", "''"),
             SealedColumn::CredentialPassword => ("database_credentials", "id", "password", "''"),
             SealedColumn::MappingPassword => ("database_mappings", "id", "password", "''"),
+            SealedColumn::SigningKey => ("signing_keys", "id", "private_key", "kid"),
         }
     }
 

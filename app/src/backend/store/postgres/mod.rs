@@ -6,6 +6,7 @@
 //! on both).
 mod access;
 mod audit;
+mod clients;
 mod database_access;
 mod databases;
 pub(crate) mod feed;
@@ -15,6 +16,7 @@ mod search_stats;
 mod second_factors;
 mod sessions;
 mod settings;
+mod signing_keys;
 mod sso;
 mod throttles;
 mod tokens;

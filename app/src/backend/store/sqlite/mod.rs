@@ -7,6 +7,7 @@
 //! each port's SQL lives in the file of the same name (`users.rs`, `access.rs`, ...).
 mod access;
 mod audit;
+mod clients;
 mod database_access;
 mod databases;
 mod pictures;
@@ -14,6 +15,7 @@ mod sealed;
 mod second_factors;
 mod sessions;
 mod settings;
+mod signing_keys;
 mod sso;
 mod throttles;
 mod tokens;
