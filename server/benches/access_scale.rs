@@ -284,11 +284,7 @@ async fn main() {
                 token: None,
                 needs_two_factor: false,
             }),
-            ip: None,
-            user_agent: None,
-            session: None,
-            auth_at: None,
-            challenge: None,
+            ..Ctx::anonymous()
         }
     };
     report(

@@ -37,7 +37,7 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
             .map(|t| sessions::hash_token(&t));
         (token, challenge, presented_token(&req))
     };
-    let mut ctx = Ctx { caller: Caller::Anonymous, ip, user_agent, session: None, auth_at: None, challenge };
+    let mut ctx = Ctx { ip, user_agent, challenge, ..Ctx::anonymous() };
     if let Some(presented) = presented {
         // A request that presents a token is judged by it alone: a wrong one is refused
         // rather than quietly falling back to a session cookie.
@@ -56,10 +56,11 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
             Err(_) => return crate::rest::ApiError(Error::Unauthenticated).into_response(),
         }
     } else if let Some(token) = token {
-        if let Some((hash, user, auth_at)) = sessions::resolve(&b, &token).await {
+        if let Some((hash, user, auth)) = sessions::resolve(&b, &token).await {
             ctx.caller = Caller::User(user);
             ctx.session = Some(hash);
-            ctx.auth_at = Some(auth_at);
+            ctx.auth_at = Some(auth.at);
+            ctx.auth_method = Some(auth.method);
         }
     }
     req.extensions_mut().insert(ctx);

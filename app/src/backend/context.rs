@@ -66,17 +66,28 @@ pub struct Ctx {
     /// When the session last proved its owner (sign-in, re-authentication); `None` for
     /// tokens and anonymous callers.
     pub auth_at: Option<i64>,
+    /// How the session was signed in (`password`, `totp`, `passkey`...); `None` for tokens
+    /// and anonymous callers.
+    pub auth_method: Option<String>,
     /// SHA-256 of the second-factor challenge cookie, between password and code.
     pub challenge: Option<Vec<u8>>,
 }
 
 impl Ctx {
     pub fn cli() -> Self {
-        Self { caller: Caller::Cli, ip: None, user_agent: None, session: None, auth_at: None, challenge: None }
+        Self { caller: Caller::Cli, ..Self::anonymous() }
     }
 
     pub fn anonymous() -> Self {
-        Self { caller: Caller::Anonymous, ip: None, user_agent: None, session: None, auth_at: None, challenge: None }
+        Self {
+            caller: Caller::Anonymous,
+            ip: None,
+            user_agent: None,
+            session: None,
+            auth_at: None,
+            auth_method: None,
+            challenge: None,
+        }
     }
 
     /// The policy actor: `Ok(None)` for the CLI, an error for anonymous callers.

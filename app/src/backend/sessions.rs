@@ -176,9 +176,17 @@ fn cookie_value(header: &str, name: &str) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct CachedSession {
     pub user: SessionUser,
-    pub auth_at: i64,
+    pub auth: Proof,
     pub created_at: i64,
     pub last_seen_at: i64,
+}
+
+/// When and how a session last proved its owner: `at` its sign-in or re-authentication (sudo
+/// mode), `method` how it was signed in (`password`, `totp`, `passkey`...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proof {
+    pub at: i64,
+    pub method: String,
 }
 
 /// Resolves a token to its signed-in account, on every request: a session whose account was
@@ -186,13 +194,13 @@ pub struct CachedSession {
 /// removed), so such changes take effect on the very next request. Also returns when the
 /// session last proved its owner (sudo mode). Answered from memory while nothing was written
 /// since (see `auth_cache`).
-pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, i64)> {
+pub async fn resolve(b: &Backend, token: &str) -> Option<(Vec<u8>, SessionUser, Proof)> {
     resolve_hash(b, hash_token(token)).await
 }
 
 /// `resolve` for a session known by its hash (a long-lived request, such as the event
 /// stream, checks its session again with the same rules: status, idle and absolute expiry).
-pub async fn resolve_hash(b: &Backend, hash: Vec<u8>) -> Option<(Vec<u8>, SessionUser, i64)> {
+pub async fn resolve_hash(b: &Backend, hash: Vec<u8>) -> Option<(Vec<u8>, SessionUser, Proof)> {
     let now = b.now();
     let generation = b.store.write_generation();
     if let Some(c) = b.session_cache.get(&hash, generation, now) {
@@ -203,7 +211,7 @@ pub async fn resolve_hash(b: &Backend, hash: Vec<u8>) -> Option<(Vec<u8>, Sessio
                 touch(b, &hash, now).await;
                 b.session_cache.update(&hash, |c| c.last_seen_at = now);
             }
-            return Some((hash, c.user, c.auth_at));
+            return Some((hash, c.user, c.auth));
         }
     }
     let found = match b.store.session(&hash).await {
@@ -248,14 +256,11 @@ pub async fn resolve_hash(b: &Backend, hash: Vec<u8>) -> Option<(Vec<u8>, Sessio
         token: None,
         needs_two_factor,
     };
-    let cached = CachedSession {
-        user: resolved.clone(),
-        auth_at: session.auth_at,
-        created_at: session.created_at,
-        last_seen_at,
-    };
+    let auth = Proof { at: session.auth_at, method: session.method };
+    let cached =
+        CachedSession { user: resolved.clone(), auth: auth.clone(), created_at: session.created_at, last_seen_at };
     b.session_cache.put(hash.clone(), cached, generation, now);
-    Some((hash, resolved, session.auth_at))
+    Some((hash, resolved, auth))
 }
 
 async fn touch(b: &Backend, hash: &[u8], now: i64) {

@@ -11,6 +11,7 @@ pub mod databases;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod oauth;
 pub mod orgs;
 pub mod passkeys;
 pub mod policy;

@@ -242,3 +242,33 @@ async fn the_cli_registers_lists_updates_rotates_and_deletes() {
     assert!(out.contains("deleted"));
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_clients").await, 0);
 }
+
+#[tokio::test]
+async fn two_instances_registering_one_client_id_at_once_make_one() {
+    let app = TestApp::start_with(app::backend::Config { secret_key: Some([5; 32]), ..Default::default() }).await;
+    app.admin().await;
+    let other = app.second_instance().await;
+    for round in 0..5 {
+        let (a, b) = (app.browser(), other.browser());
+        for c in [&a, &b] {
+            let (s, body) = c.rpc("sign_in", &[("login", "admin"), ("password", common::ADMIN_PW)]).await;
+            assert_eq!(s, 200, "{body}");
+        }
+        let mut body = dbackup();
+        body["client_id"] = json!(format!("race{round}"));
+        let (ra, rb) = tokio::join!(a.post_json("/api/v1/clients", &body), b.post_json("/api/v1/clients", &body));
+        let mut statuses = [ra.0, rb.0];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "round {round}: {ra:?} {rb:?}");
+        // The one secret answered is the one stored.
+        let secret =
+            [&ra.1, &rb.1].iter().find_map(|r| r["client_secret"].as_str().map(String::from)).expect("a secret");
+        let stored = app
+            .int_bytes_rows(&format!("SELECT id, secret_hash FROM oauth_clients WHERE client_id = 'race{round}'"))
+            .await;
+        assert_eq!(stored.len(), 1);
+        use sha2::Digest;
+        assert_eq!(stored[0].1, sha2::Sha256::digest(secret.as_bytes()).to_vec(), "round {round}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'client.created'").await, 5);
+}

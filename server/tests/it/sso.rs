@@ -219,6 +219,11 @@ async fn first_sign_in_creates_the_account_in_the_providers_org_and_role_then_fi
         1
     );
     assert_eq!(count(&app, "SELECT count(*) FROM users WHERE username = 'alice' AND password_hash IS NULL").await, 1);
+    // The session keeps how it was signed in.
+    assert_eq!(
+        app.texts("SELECT s.method FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'alice'").await,
+        ["sso"]
+    );
     // Audited: creation with where it came from, and the sign-in.
     let (_, log) = admin.get("/api/v1/audit?event=user.created").await;
     let after = log["events"][0]["after"].as_str().unwrap_or_default().to_string();

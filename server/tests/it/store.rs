@@ -452,12 +452,13 @@ async fn access_roles_orgs_memberships_grants(store: Arc<dyn Store>, _db: TestDb
 async fn sessions_and_challenges(store: Arc<dyn Store>, _db: TestDb) {
     let ada = add_user(&store, "ada").await;
     let mut tx = store.begin().await.unwrap();
-    for (token, now) in [(&b"s1"[..], 100), (&b"s2"[..], 100), (&b"s3"[..], 5)] {
+    for (token, now, method) in [(&b"s1"[..], 100, "totp"), (&b"s2"[..], 100, "password"), (&b"s3"[..], 5, "passkey")] {
         tx.insert_session(&NewSession {
             token_hash: token,
             user_id: ada,
             org_id: DEFAULT_ORG,
             now,
+            method,
             ip: Some("127.0.0.1"),
             user_agent: None,
         })
@@ -471,6 +472,8 @@ async fn sessions_and_challenges(store: Arc<dyn Store>, _db: TestDb) {
         (ada, DEFAULT_ORG, 100, 100, 100, false)
     );
     assert_eq!(u.username, "ada");
+    assert_eq!(s.method, "totp");
+    assert_eq!(store.session(b"s3").await.unwrap().unwrap().0.method, "passkey");
     assert!(store.session(b"nope").await.unwrap().is_none());
     store.touch_session(b"s1", 150).await.unwrap();
     let mut tx = store.begin().await.unwrap();

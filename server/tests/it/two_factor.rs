@@ -70,6 +70,9 @@ async fn enrol_then_sign_in_with_a_code_or_a_recovery_code_each_once() {
     // The next step's code works (+1 step of clock drift).
     let (s, _) = third.rpc("sign_in_code", &[("code", &oathtool(&secret, secs(&app) + 30))]).await;
     assert_eq!(s, 200);
+    // Each session keeps how it was signed in (the OpenID provider tells the tools).
+    let methods = app.texts("SELECT s.method FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'alice' ORDER BY s.method").await;
+    assert_eq!(methods, ["password", "recovery_code", "totp", "totp"], "enrolled after a password sign-in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

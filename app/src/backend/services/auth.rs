@@ -83,6 +83,8 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
         user_id: id,
         org_id: DEFAULT_ORG,
         now,
+        // (the first account signs up with a password)
+        method: "password",
         ip: ctx.ip.as_deref(),
         user_agent: ctx.user_agent.as_deref(),
     })
@@ -277,6 +279,7 @@ pub(crate) async fn start_session(
         user_id: user.id,
         org_id: org,
         now,
+        method,
         ip: ctx.ip.as_deref(),
         user_agent: ctx.user_agent.as_deref(),
     })

@@ -14,6 +14,9 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// Last sign-in or re-authentication (sudo mode).
     pub auth_at: i64,
+    /// How it was signed in (`password`, `totp`, `passkey`...; '' for sessions from before
+    /// this was kept).
+    pub method: String,
     /// Whether the session's organization or the instance requires 2FA (read with the
     /// session: no second query on every request).
     pub requires_2fa: bool,
@@ -25,6 +28,8 @@ pub struct NewSession<'a> {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub now: i64,
+    /// How it was signed in.
+    pub method: &'a str,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
 }

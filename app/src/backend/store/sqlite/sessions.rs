@@ -13,7 +13,7 @@ impl SessionStore for SqliteStore {
     async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLS}, s.org_id AS s_org, s.created_at AS s_created, s.last_seen_at AS s_seen, \
-             s.auth_at AS s_auth, \
+             s.auth_at AS s_auth, s.method AS s_method, \
              COALESCE((SELECT require_2fa FROM orgs WHERE id = s.org_id), 0) \
                OR COALESCE((SELECT value = 'true' FROM settings WHERE key = 'require_2fa'), 0) AS s_2fa \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
@@ -29,6 +29,7 @@ impl SessionStore for SqliteStore {
             created_at: r.try_get("s_created")?,
             last_seen_at: r.try_get("s_seen")?,
             auth_at: r.try_get("s_auth")?,
+            method: r.try_get("s_method")?,
             requires_2fa: r.try_get::<i64, _>("s_2fa")? != 0,
         };
         Ok(Some((session, user)))
@@ -57,8 +58,8 @@ impl SessionStore for SqliteStore {
 impl SessionTx for SqliteTx {
     async fn insert_session(&mut self, s: &NewSession<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, auth_at, ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, auth_at, method, ip, \
+             user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.token_hash)
         .bind(s.user_id.0)
@@ -66,6 +67,7 @@ impl SessionTx for SqliteTx {
         .bind(s.now)
         .bind(s.now)
         .bind(s.now)
+        .bind(s.method)
         .bind(s.ip)
         .bind(s.user_agent)
         .execute(&mut *self.tx)
