@@ -135,7 +135,8 @@ pub async fn save(b: &Backend, ctx: &Ctx, input: OAuthClient, create: bool) -> R
     sudo_grants(b, ctx)?;
     let mut f = Fields::default();
     let client_id = f.take(clients::client_id(&input.client_id));
-    let name = f.take(super::validate_name("name", "application", &input.name).map_err(first_field));
+    let name =
+        f.take(super::validate_name("name", "application", &input.name).map_err(|e| super::first_field(e, "name")));
     let redirect_uris = f.take(uris("redirect_uris", &input.redirect_uris, true));
     let logout_uris = f.take(uris("post_logout_redirect_uris", &input.post_logout_redirect_uris, false));
     let scopes = f.take(clients::scopes(&input.scopes));
@@ -214,13 +215,6 @@ pub async fn save(b: &Backend, ctx: &Ctx, input: OAuthClient, create: bool) -> R
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
     Ok(ClientSecret { client: to_view(b, &saved), client_secret: secret })
-}
-
-fn first_field(e: Error) -> FieldError {
-    match e {
-        Error::Invalid { mut errors } if !errors.is_empty() => errors.remove(0),
-        other => FieldError::new("name", other.to_string()),
-    }
 }
 
 /// [`save`] from a form that may not have read: why it did not is answered only to those

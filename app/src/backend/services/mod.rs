@@ -156,6 +156,15 @@ pub(crate) fn audit_global(b: &Backend, ctx: &Ctx, event: &'static str, success:
     AuditRecord { org_id: None, ..audit(b, ctx, event, success) }
 }
 
+/// The first field error of `e` (a name checked by `validate_name` reports one), else `e` as a
+/// message on `field`.
+pub(crate) fn first_field(e: Error, field: &'static str) -> crate::domain::FieldError {
+    match e {
+        Error::Invalid { mut errors } if !errors.is_empty() => errors.remove(0),
+        other => crate::domain::FieldError::new(field, other.to_string()),
+    }
+}
+
 /// What the audit trail records of an account: never the password hash.
 pub(crate) fn user_snapshot(u: &UserRecord) -> serde_json::Value {
     json!({

@@ -95,7 +95,10 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
     sudo_grants(b, ctx)?;
     let mut f = Fields::default();
     let slug = f.take(sso::slug(&input.slug));
-    let display_name = f.take(validate_name("display_name", "provider", &input.display_name).map_err(first_field));
+    let display_name = f.take(
+        validate_name("display_name", "provider", &input.display_name)
+            .map_err(|e| super::first_field(e, "display_name")),
+    );
     let issuer = f.take(crate::backend::outbound::issuer(&input.issuer, b.config.allow_internal_urls));
     let client_id = input.client_id.trim().to_string();
     if client_id.is_empty() || client_id.len() > 200 {
@@ -203,13 +206,6 @@ pub async fn save_provider(b: &Backend, ctx: &Ctx, input: SsoProvider, create: b
     tx.commit().await?;
     b.oidc.forget(&saved.issuer);
     Ok(to_view(b, &saved))
-}
-
-fn first_field(e: Error) -> crate::domain::FieldError {
-    match e {
-        Error::Invalid { mut errors } if !errors.is_empty() => errors.remove(0),
-        other => crate::domain::FieldError::new("display_name", other.to_string()),
-    }
 }
 
 /// Removes a provider and every account link to it (accounts stay).

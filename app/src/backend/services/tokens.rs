@@ -46,7 +46,7 @@ pub async fn create(b: &Backend, ctx: &Ctx, for_user: Option<&str>, n: NewToken)
         }
     };
     let mut f = super::Fields::default();
-    let name = f.take(validate_name("name", "token", &n.name).map_err(first_field));
+    let name = f.take(validate_name("name", "token", &n.name).map_err(|e| super::first_field(e, "name")));
     let kind = f.take(
         TokenKind::parse(&n.kind)
             .ok_or_else(|| crate::domain::FieldError::new("kind", "Choose an API key or a personal access token.")),
@@ -111,13 +111,6 @@ pub async fn revoke(b: &Backend, ctx: &Ctx, id: i64) -> Result<(), Error> {
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
     Ok(())
-}
-
-fn first_field(e: Error) -> crate::domain::FieldError {
-    match e {
-        Error::Invalid { mut errors } if !errors.is_empty() => errors.remove(0),
-        other => crate::domain::FieldError::new("name", other.to_string()),
-    }
 }
 
 /// Ability codes -> a scope; none listed: `None` (everything the owner holds).
