@@ -76,7 +76,9 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if [ "$mode" = "test" ] && [ ! -d end2end/node_modules/@playwright/test ]; then
+# (openid-client: the certified relying party of the OpenID provider story; a machine that ran
+# `npm ci` before it was added gets it too)
+if [ "$mode" = "test" ] && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/openid-client ]; }; then
   say "npm ci in end2end/ (Playwright test runner; uses Debian's Chromium, no browser download)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -35,7 +35,10 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
             .iter()
             .find_map(|h| sessions::challenge_from_cookie_header(&b, h))
             .map(|t| sessions::hash_token(&t));
-        (token, challenge, presented_token(&req))
+        // (the OpenID provider's endpoints take its own tokens and client credentials, never
+        // API keys: a bearer token there is an access token for `oauth::userinfo` to judge)
+        let presented = if takes_client_credentials(req.uri().path()) { None } else { presented_token(&req) };
+        (token, challenge, presented)
     };
     let mut ctx = Ctx { ip, user_agent, challenge, ..Ctx::anonymous() };
     if let Some(presented) = presented {
@@ -124,8 +127,14 @@ pub fn same_origin_ok(
     }
 }
 
+/// The OpenID provider's endpoints that tools call with a code, a token or their client
+/// credentials, never with cookies: a browser-based tool posts to them from its own origin.
+pub fn takes_client_credentials(path: &str) -> bool {
+    matches!(path, "/oauth/token" | "/oauth/userinfo" | "/oauth/introspect" | "/oauth/revoke")
+}
+
 pub async fn cross_site_check(State(b): State<Backend>, req: Request, next: Next) -> Response {
-    if is_mutating(req.method()) {
+    if is_mutating(req.method()) && !takes_client_credentials(req.uri().path()) {
         let h = req.headers();
         let get = |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok());
         let has_cookie = h.get(header::COOKIE).is_some();

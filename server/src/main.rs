@@ -141,6 +141,8 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
                 .store
                 .purge_sessions(now - sweeper.config.session_idle_ms, now - sweeper.config.session_absolute_ms)
                 .await;
+            // (the OpenID provider's expired codes and tokens, and the grants they leave empty)
+            let _ = sweeper.store.purge_grants(now).await;
         }
     });
     let listener = match tokio::net::TcpListener::bind(args.addr).await {

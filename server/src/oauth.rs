@@ -1,16 +1,66 @@
-//! Roster as the OpenID provider of the data tools (issue 13): the endpoints the tools call
-//! themselves, outside the JSON API. So far the published signing keys (`/oauth/jwks`), which
-//! verify the ID tokens Roster signs.
+//! Roster as the OpenID provider of the data tools (issue 13): the endpoints the tools and
+//! browsers call, outside the JSON API. Discovery, the published signing keys, the
+//! authorization endpoint (browsers), the token, userinfo, introspection and revocation
+//! endpoints (the tools' servers), and `/signed-in`, where a sign-in returns to the request
+//! that sent the person to sign in. Answers follow OAuth's shapes (`error`,
+//! `error_description`), never the JSON API's.
+use app::backend::services::provider::{self, ClientCredentials, LogoutStep, OAuthError, Step, TokenRequest};
 use app::backend::services::signing_keys;
-use app::backend::Backend;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use app::backend::{sessions, Backend, Ctx};
+use app::domain::oauth::{AuthorizeParams, LogoutParams, Unsafe};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use base64::Engine;
 
 fn refused(e: &app::domain::Error) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(crate::rest::error_body(e))).into_response()
+}
+
+/// An OAuth error answer (RFC 6749 section 5.2): never cached; `invalid_client` after HTTP
+/// Basic names the scheme, `invalid_token` the bearer one (RFC 6750 section 3).
+fn oauth_error(e: &OAuthError, basic: bool) -> Response {
+    if e.status >= 500 {
+        tracing::error!(error = e.error, description = %e.description, "OpenID provider");
+    }
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let description =
+        if e.status >= 500 { "Roster could not answer; try again".to_string() } else { e.description.clone() };
+    let mut r =
+        (status, Json(serde_json::json!({ "error": e.error, "error_description": description }))).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if e.error == "invalid_client" && basic {
+        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"roster\""));
+    }
+    if e.error == "invalid_token" || (e.status == 401 && !basic && e.error == "invalid_request") {
+        let quoted = e.description.replace(['"', '\\'], "'");
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{}\", error_description=\"{quoted}\"", e.error)) {
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    r
+}
+
+fn no_store_json(v: serde_json::Value) -> Response {
+    let mut r = Json(v).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn see_other(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// The key set (RFC 7517): public keys only. Tools may keep it five minutes; one that meets an
@@ -24,4 +74,241 @@ pub async fn jwks(State(b): State<Backend>) -> Response {
             .into_response(),
         Err(e) => refused(&e),
     }
+}
+
+/// `/.well-known/openid-configuration` (and RFC 8414's `oauth-authorization-server`).
+pub async fn discovery(State(b): State<Backend>) -> Response {
+    match provider::discovery(&b) {
+        Ok(doc) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response(),
+        Err(e) => oauth_error(&e, false),
+    }
+}
+
+async fn answer(b: &Backend, ctx: &Ctx, params: Result<AuthorizeParams, ()>, decision: Option<bool>) -> Response {
+    let step = match params {
+        Ok(p) => provider::authorize(b, ctx, &p, decision).await,
+        Err(()) => Ok(Step::Stop(Unsafe::Malformed)),
+    };
+    match step {
+        Ok(Step::Redirect(to)) => see_other(&to, &[]),
+        Ok(Step::Stop(why)) => see_other(&format!("/oauth/stopped?why={}", why.code()), &[]),
+        Ok(Step::SignIn { return_to }) => {
+            let cookies: Vec<String> = sessions::set_return_cookie(b, &return_to).into_iter().collect();
+            see_other("/sign-in?continue=1", &cookies)
+        }
+        Ok(Step::Consent(c)) => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &c.fields {
+                q.append_pair(k, v);
+            }
+            see_other(&format!("/oauth/consent?{}", q.finish()), &[])
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// The authorization endpoint, as the tools send browsers to it.
+pub async fn authorize(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, RawQuery(q): RawQuery) -> Response {
+    // (a parameter given twice is malformed: serde_urlencoded refuses duplicate fields)
+    let params = serde_urlencoded::from_str::<AuthorizeParams>(q.as_deref().unwrap_or("")).map_err(|_| ());
+    answer(&b, &ctx, params, None).await
+}
+
+/// The consent page's answer: the request again, with `decision` allow or deny. (Only from
+/// Roster's own pages: the cross-site check refuses other origins' posts.)
+pub async fn authorize_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let decision = match pairs.iter().find(|(k, _)| k == "decision").map(|(_, v)| v.as_str()) {
+        Some("allow") => Some(true),
+        Some("deny") => Some(false),
+        _ => None,
+    };
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "decision").collect();
+    let params = serde_urlencoded::to_string(&rest)
+        .ok()
+        .and_then(|s| serde_urlencoded::from_str::<AuthorizeParams>(&s).ok())
+        .ok_or(());
+    answer(&b, &ctx, params, decision).await
+}
+
+/// Where a sign-in lands: back to the request that sent the person to sign in (a path of
+/// Roster's, from the return cookie, cleared here), else home.
+pub async fn signed_in(State(b): State<Backend>, headers: HeaderMap) -> Response {
+    let back = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(sessions::return_from_cookie_header);
+    see_other(back.as_deref().unwrap_or("/"), &[sessions::clear_return_cookie(&b)])
+}
+
+/// A form body's fields, refusing a field given twice (RFC 6749 section 3.2).
+fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, OAuthError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+        return Err(OAuthError::new(400, "invalid_request", "send the request as application/x-www-form-urlencoded"));
+    }
+    serde_urlencoded::from_bytes::<T>(body)
+        .map_err(|e| OAuthError::new(400, "invalid_request", format!("the request's fields cannot be read: {e}")))
+}
+
+/// Client credentials from HTTP Basic (RFC 6749 section 2.3.1: each part form-urlencoded)
+/// or the form (`client_secret_post`, or a public client's `client_id`); both at once is
+/// refused.
+fn credentials(
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<(ClientCredentials, bool), OAuthError> {
+    let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, rest) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("basic").then(|| rest.trim().to_string())
+    });
+    if let Some(encoded) = basic {
+        if form_secret.is_some() {
+            return Err(OAuthError::new(400, "invalid_request", "use one client authentication method, not two"));
+        }
+        let bad = || OAuthError::new(401, "invalid_client", "the Authorization header is not valid HTTP Basic");
+        let raw = base64::engine::general_purpose::STANDARD.decode(encoded.as_bytes()).map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
+        let decode = |s: &str| -> String {
+            form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+        };
+        let (id, secret) = (decode(id), decode(secret));
+        if form_id.is_some_and(|f| f != id) {
+            return Err(OAuthError::new(400, "invalid_request", "client_id differs from the Authorization header's"));
+        }
+        return Ok((ClientCredentials { client_id: id, secret: Some(secret) }, true));
+    }
+    Ok((
+        ClientCredentials {
+            client_id: form_id.unwrap_or_default().to_string(),
+            secret: form_secret.map(str::to_string),
+        },
+        false,
+    ))
+}
+
+/// The token endpoint (RFC 6749 section 3.2).
+pub async fn token(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req: TokenRequest = match form(&headers, &body) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(&e, false),
+    };
+    let (creds, basic) = match credentials(&headers, req.client_id.as_deref(), req.client_secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(&e, false),
+    };
+    match provider::token(&b, &ctx, &creds, &req).await {
+        Ok(answer) => no_store_json(serde_json::to_value(answer).unwrap_or_default()),
+        Err(e) => oauth_error(&e, basic),
+    }
+}
+
+/// Userinfo (OpenID Connect Core section 5.3): `Authorization: Bearer` with an access token.
+pub async fn userinfo(State(b): State<Backend>, headers: HeaderMap) -> Response {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, rest) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
+    });
+    match provider::userinfo(&b, bearer.as_deref()).await {
+        Ok(claims) => no_store_json(claims),
+        Err(e) => oauth_error(&e, false),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    token: String,
+    #[allow(dead_code)]
+    #[serde(default)]
+    token_type_hint: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+}
+
+/// Introspection (RFC 7662).
+pub async fn introspect(State(b): State<Backend>, headers: HeaderMap, body: Bytes) -> Response {
+    let f: TokenField = match form(&headers, &body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(&e, false),
+    };
+    let (creds, basic) = match credentials(&headers, f.client_id.as_deref(), f.client_secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(&e, false),
+    };
+    match provider::introspect(&b, &creds, &f.token).await {
+        Ok(v) => no_store_json(v),
+        Err(e) => oauth_error(&e, basic),
+    }
+}
+
+/// Revocation (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f: TokenField = match form(&headers, &body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(&e, false),
+    };
+    let (creds, basic) = match credentials(&headers, f.client_id.as_deref(), f.client_secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(&e, false),
+    };
+    match provider::revoke(&b, &ctx, &creds, &f.token).await {
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => oauth_error(&e, basic),
+    }
+}
+
+async fn logout_answer(b: &Backend, ctx: &Ctx, params: Result<LogoutParams, ()>, confirmed: bool) -> Response {
+    let step = match params {
+        Ok(p) => provider::logout(b, ctx, &p, confirmed).await.map(|s| (s, p)),
+        Err(()) => Ok((LogoutStep::Stop(Unsafe::Malformed), LogoutParams::default())),
+    };
+    match step {
+        Ok((LogoutStep::Stop(why), _)) => see_other(&format!("/oauth/stopped?why={}", why.code()), &[]),
+        Ok((LogoutStep::Confirm, p)) => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in p.pairs() {
+                q.append_pair(k, &v);
+            }
+            see_other(&format!("/oauth/sign-out?{}", q.finish()), &[])
+        }
+        Ok((LogoutStep::Done { to, ended }, _)) => {
+            let cookies = if ended { vec![sessions::clear_cookie(b)] } else { vec![] };
+            see_other(&to, &cookies)
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// RP-initiated logout, as a tool sends the browser to it.
+pub async fn logout(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, RawQuery(q): RawQuery) -> Response {
+    let params = serde_urlencoded::from_str::<LogoutParams>(q.as_deref().unwrap_or("")).map_err(|_| ());
+    logout_answer(&b, &ctx, params, false).await
+}
+
+/// The sign-out page's answer (`confirm=yes`), from Roster's own page only.
+pub async fn logout_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let confirmed = pairs.iter().any(|(k, v)| k == "confirm" && v == "yes");
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "confirm").collect();
+    let params = serde_urlencoded::to_string(&rest)
+        .ok()
+        .and_then(|s| serde_urlencoded::from_str::<LogoutParams>(&s).ok())
+        .ok_or(());
+    logout_answer(&b, &ctx, params, confirmed).await
 }

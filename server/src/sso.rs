@@ -45,14 +45,22 @@ pub async fn callback(
         .filter_map(|v| v.to_str().ok())
         .find_map(sessions::sso_from_cookie_header);
     let clear = sessions::clear_sso_cookie(&b);
+    // (an application's sign-in that sent the person here is continued after it)
+    let returning = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|h| sessions::return_from_cookie_header(h).is_some());
     match sso::finish(&b, &ctx, &slug, cb, browser.as_deref()).await {
         Ok(Finished::SignedIn(s)) => {
-            // Everyone lands on the same home, whichever way they signed in.
-            let to = "/";
+            // Everyone lands on the same home, whichever way they signed in, unless a sign-in
+            // into an application is waiting.
+            let to = if returning { "/signed-in" } else { "/" };
             see_other(to, &[sessions::set_cookie(&b, &s.token), clear])
         }
         Ok(Finished::SecondFactor { challenge }) => {
-            see_other("/sign-in?step=second-factor", &[sessions::set_challenge_cookie(&b, &challenge), clear])
+            let to = if returning { "/sign-in?step=second-factor&continue=1" } else { "/sign-in?step=second-factor" };
+            see_other(to, &[sessions::set_challenge_cookie(&b, &challenge), clear])
         }
         Ok(Finished::Linked) => see_other("/profile?sso_linked=1", &[clear]),
         Err(r) => {

@@ -41,12 +41,16 @@ pub async fn sign_in(login: String, password: String) -> Result<SignInStep, Erro
     match auth::sign_in(&b, &ctx, &login, &password).await? {
         SignInOutcome::Done(s) => {
             super::set_header(http::header::SET_COOKIE, sessions::set_cookie(&b, &s.token));
-            super::on_success_go("/");
+            super::on_success_go(super::after_sign_in());
             Ok(SignInStep::Done(s.me))
         }
         SignInOutcome::SecondFactor { challenge, totp, passkey } => {
             super::set_header(http::header::SET_COOKIE, sessions::set_challenge_cookie(&b, &challenge));
-            super::on_success_go("/sign-in?step=second-factor");
+            super::on_success_go(if super::after_sign_in() == "/" {
+                "/sign-in?step=second-factor"
+            } else {
+                "/sign-in?step=second-factor&continue=1"
+            });
             Ok(SignInStep::SecondFactor { totp, passkey })
         }
     }
@@ -60,7 +64,7 @@ pub async fn sign_in_code(code: String) -> Result<Me, Error> {
     let s = crate::backend::services::auth::second_factor(&b, &ctx, &code).await?;
     super::set_header(http::header::SET_COOKIE, sessions::set_cookie(&b, &s.token));
     super::set_header(http::header::SET_COOKIE, sessions::clear_challenge_cookie(&b));
-    super::on_success_go("/");
+    super::on_success_go(super::after_sign_in());
     Ok(s.me)
 }
 

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod databases;
 pub mod import;
 pub mod meta;
+pub mod oauth;
 pub mod orgs;
 pub mod passkeys;
 pub mod profile;
@@ -93,6 +94,24 @@ pub(crate) fn on_success_go(path: &str) {
         {
             res.insert_header(http::header::LOCATION, v);
         }
+    }
+}
+
+/// Where a sign-in goes: back to what sent the person to sign in (an application's
+/// authorization request; `/signed-in` follows the return cookie), else home.
+#[cfg(feature = "ssr")]
+pub(crate) fn after_sign_in() -> &'static str {
+    let returning = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|h| crate::backend::sessions::return_from_cookie_header(h).is_some())
+    });
+    if returning {
+        "/signed-in"
+    } else {
+        "/"
     }
 }
 

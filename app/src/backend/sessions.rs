@@ -87,6 +87,39 @@ pub fn sso_from_cookie_header(header: &str) -> Option<String> {
     cookie_value(header, SSO_COOKIE)
 }
 
+/// Where a sign-in returns to (an application's authorization request, say): set when Roster
+/// sends someone to sign in, read once by `/signed-in`. Only a path of Roster's own is kept or
+/// followed, so it cannot send anyone elsewhere. Base64url: a query holds characters a
+/// cookie value may not.
+pub const RETURN_COOKIE: &str = "roster_return";
+
+/// Whether `p` is a path on this site (not `//host`, not `/\host`, no control characters).
+pub fn local_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/\\")
+        && p.len() <= 4096
+        && !p.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// Half an hour: long enough to sign in, with a second factor, or through another provider.
+pub fn set_return_cookie(b: &Backend, path: &str) -> Option<String> {
+    local_path(path).then(|| {
+        let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(path.as_bytes());
+        site_cookie(b, RETURN_COOKIE, &v, "Lax", 1800)
+    })
+}
+
+pub fn clear_return_cookie(b: &Backend) -> String {
+    site_cookie(b, RETURN_COOKIE, "", "Lax", 0)
+}
+
+pub fn return_from_cookie_header(header: &str) -> Option<String> {
+    let v = cookie_value(header, RETURN_COOKIE)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.as_bytes()).ok()?;
+    String::from_utf8(bytes).ok().filter(|p| local_path(p))
+}
+
 /// Server functions whose answer is shown once and never again (a new token, recovery
 /// codes). A form of one posted before the WASM arrived is answered with a redirect, and a
 /// URL must not carry a secret (logs, history, Referer): the answer travels to the next page
@@ -294,4 +327,24 @@ fn current_org(
         return chosen;
     }
     m.orgs_of(user).first().copied().unwrap_or(chosen)
+}
+
+#[cfg(test)]
+mod return_tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_returned_to() {
+        for ok in ["/", "/oauth/authorize?client_id=a&state=x%3Dy", "/admin/users"] {
+            assert!(local_path(ok), "{ok}");
+            let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ok);
+            assert_eq!(return_from_cookie_header(&format!("a=b; {RETURN_COOKIE}={v}")).as_deref(), Some(ok));
+        }
+        for bad in ["https://evil.example/", "//evil.example/", "/\\evil.example", "evil", "/a\nb", "/a\\b", ""] {
+            assert!(!local_path(bad), "{bad:?}");
+            let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bad);
+            assert_eq!(return_from_cookie_header(&format!("{RETURN_COOKIE}={v}")), None, "{bad:?}");
+        }
+        assert_eq!(return_from_cookie_header(&format!("{RETURN_COOKIE}=not base64!")), None);
+    }
 }

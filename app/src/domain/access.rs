@@ -229,6 +229,11 @@ impl AccessModel {
         v
     }
 
+    /// The role `user` holds in `org` (by name), if a member.
+    pub fn role_in(&self, user: UserId, org: OrgId) -> Option<String> {
+        self.grants.get(&(user, org)).map(|g| self.role_name(g.role))
+    }
+
     fn role_name(&self, r: RoleId) -> String {
         self.roles.get(&r).map(|e| e.name.clone()).unwrap_or_else(|| format!("#{}", r.0))
     }

@@ -42,6 +42,56 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     #[serde(default)]
     pub request_uri: Option<String>,
+    /// Set by Roster itself when it sends someone to sign in again (`prompt=login`,
+    /// `max_age`): a sign-in at or after this instant (ms) answers the request, so coming
+    /// back does not ask again forever. A tool setting it gains nothing: it could as well
+    /// leave out `prompt=login`.
+    #[serde(default)]
+    pub roster_after: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// The request as a query string (the parameters set, in a fixed order): where a sign-in
+    /// returns to, and the hidden fields of the consent form.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut v: Vec<(&'static str, String)> = vec![
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            ("response_type", self.response_type.clone()),
+            ("scope", self.scope.clone()),
+        ];
+        let optional = [
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("prompt", &self.prompt),
+            ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+            ("response_mode", &self.response_mode),
+            ("roster_after", &self.roster_after),
+        ];
+        for (k, val) in optional {
+            if let Some(x) = val {
+                v.push((k, x.clone()));
+            }
+        }
+        v
+    }
+
+    /// The request to come back to after signing in again at `now` (ms): `prompt=login`
+    /// dropped (it is being answered), and a sign-in from `now` on accepted.
+    pub fn after_sign_in(&self, now: i64) -> AuthorizeParams {
+        let prompt = self
+            .prompt
+            .as_deref()
+            .map(|p| p.split_whitespace().filter(|v| *v != "login").collect::<Vec<_>>().join(" "));
+        AuthorizeParams {
+            prompt: prompt.filter(|p| !p.is_empty()),
+            roster_after: Some(now.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 /// What `prompt` asks for.
@@ -70,12 +120,18 @@ pub struct Authorization {
     /// Seconds: a sign-in older than this must be repeated.
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// A sign-in at or after this instant (ms) is fresh enough (see `roster_after`).
+    pub signed_in_after: Option<i64>,
 }
 
 /// Why a request is refused before anything is sent back to the tool: shown on Roster's own
 /// page, never redirected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unsafe {
+    /// The provider has no public URL to be the issuer (`--public-url`).
+    NotConfigured,
+    /// The request's parameters could not be read (one given twice, say).
+    Malformed,
     UnknownClient,
     DisabledClient,
     /// The redirect URI is missing or not one of the client's, exactly.
@@ -83,8 +139,30 @@ pub enum Unsafe {
 }
 
 impl Unsafe {
+    const ALL: [Unsafe; 5] =
+        [Unsafe::NotConfigured, Unsafe::Malformed, Unsafe::UnknownClient, Unsafe::DisabledClient, Unsafe::RedirectUri];
+
+    /// How the page that explains it is addressed (`/oauth/stopped?why=...`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Unsafe::NotConfigured => "not_configured",
+            Unsafe::Malformed => "malformed",
+            Unsafe::UnknownClient => "unknown_client",
+            Unsafe::DisabledClient => "disabled_client",
+            Unsafe::RedirectUri => "redirect_uri",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Unsafe> {
+        Self::ALL.into_iter().find(|u| u.code() == code)
+    }
+
     pub fn message(&self) -> &'static str {
         match self {
+            Unsafe::NotConfigured => {
+                "Roster cannot sign you in to other tools yet: it needs its public address (--public-url). Ask your administrator."
+            }
+            Unsafe::Malformed => "This sign-in request is malformed (a parameter is repeated or unreadable). Go back to the application and try again.",
             Unsafe::UnknownClient => "This application is not registered with Roster. Ask your administrator.",
             Unsafe::DisabledClient => "This application is switched off in Roster. Ask your administrator.",
             Unsafe::RedirectUri => {
@@ -226,12 +304,19 @@ pub fn check(p: &AuthorizeParams, client: Option<&OAuthClient>) -> Result<Author
         prompt,
         max_age,
         login_hint: p.login_hint.clone().filter(|h| !h.is_empty() && h.len() <= 256),
+        signed_in_after: p.roster_after.as_deref().and_then(|t| t.trim().parse().ok()),
     })
 }
 
 /// Whether a sign-in made at `auth_at` (ms) is too old for `max_age` (seconds) at `now` (ms);
 /// `prompt=login` always asks again.
 pub fn must_sign_in_again(a: &Authorization, auth_at: Option<i64>, now: i64) -> bool {
+    // (a sign-in made after Roster sent the person to sign in again answers both)
+    if let (Some(after), Some(at)) = (a.signed_in_after, auth_at) {
+        if at >= after {
+            return false;
+        }
+    }
     if a.prompt.login {
         return true;
     }
@@ -240,6 +325,60 @@ pub fn must_sign_in_again(a: &Authorization, auth_at: Option<i64>, now: i64) -> 
         (Some(_), None) => true,
         (None, _) => false,
     }
+}
+
+/// What the consent page shows and posts back: the application, what it will receive, and
+/// the request itself as hidden fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRequest {
+    pub client_name: String,
+    pub client_id: String,
+    /// Each scope asked for, with what it gives the tool (`openid` left out: it is the
+    /// sign-in itself).
+    pub scopes: Vec<(String, String)>,
+    /// The organizations whose role and abilities it receives (scope `roster`).
+    pub orgs: Vec<String>,
+    /// Who is signed in (username).
+    pub account: String,
+    /// The authorization request, posted back with the answer.
+    pub fields: Vec<(String, String)>,
+}
+
+/// An RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0), as it arrives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutParams {
+    #[serde(default)]
+    pub id_token_hint: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl LogoutParams {
+    /// The request as query pairs (the confirmation form's hidden fields).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("id_token_hint", &self.id_token_hint),
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// How long an authorization code may wait for its exchange (seconds).
+pub const CODE_SECONDS: i64 = 60;
+
+/// Whether `v` is a PKCE code verifier (RFC 7636 section 4.1: 43-128 unreserved characters).
+pub fn verifier_ok(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// What a session's sign-in method tells a tool (RFC 8176 `amr` values), and whether a second
@@ -391,5 +530,58 @@ mod tests {
         assert!(must_sign_in_again(&a, Some(0), 60_001));
         assert!(must_sign_in_again(&a, None, 0), "no known sign-in time");
         assert!(!must_sign_in_again(&check(&params(), Some(&c)).expect("ok"), None, 0));
+    }
+
+    #[test]
+    fn coming_back_from_signing_in_again_is_not_asked_again() {
+        let c = client(ClientKind::Public);
+        let mut p = params();
+        p.prompt = Some("login consent".into());
+        p.max_age = Some("0".into());
+        let back = p.after_sign_in(5_000);
+        assert_eq!(back.prompt.as_deref(), Some("consent"), "prompt=login is answered, consent still asked");
+        assert_eq!(back.roster_after.as_deref(), Some("5000"));
+        let a = check(&back, Some(&c)).expect("ok");
+        assert!(!must_sign_in_again(&a, Some(5_000), 9_000), "signed in after being sent");
+        assert!(must_sign_in_again(&a, Some(4_999), 9_000), "an older sign-in still is not enough");
+        // The query keeps every parameter set, once.
+        let pairs = back.pairs();
+        let names: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "client_id",
+                "redirect_uri",
+                "response_type",
+                "scope",
+                "state",
+                "nonce",
+                "code_challenge",
+                "code_challenge_method",
+                "prompt",
+                "max_age",
+                "roster_after"
+            ]
+        );
+        let mut only_login = params();
+        only_login.prompt = Some("login".into());
+        assert_eq!(only_login.after_sign_in(1).prompt, None);
+    }
+
+    #[test]
+    fn each_stop_has_its_own_page_code() {
+        for u in Unsafe::ALL {
+            assert_eq!(Unsafe::from_code(u.code()), Some(u.clone()));
+        }
+        assert_eq!(Unsafe::from_code("other"), None);
+    }
+
+    #[test]
+    fn pkce_verifiers_follow_rfc_7636() {
+        assert!(verifier_ok(&"a".repeat(43)));
+        assert!(verifier_ok(&"A-._~9".repeat(22)[..128]));
+        assert!(!verifier_ok(&"a".repeat(42)));
+        assert!(!verifier_ok(&"a".repeat(129)));
+        assert!(!verifier_ok(&format!("{}+", "a".repeat(43))));
     }
 }

@@ -24,10 +24,21 @@ pub fn SignInPage() -> impl IntoView {
         session.refresh();
         signed_in.set(true);
     };
+    // An application's sign-in sent the person here (`?continue=1`): once signed in, they go
+    // back to it through `/signed-in` (a page load: it follows the return cookie).
+    let query = leptos_router::hooks::use_query_map();
+    let continuing = move || query.with_untracked(|q| q.get_str("continue").is_some());
     Effect::new(move |_| {
         if signed_in.get() && session.current().is_some() {
             signed_in.set(false);
-            navigate("/", Default::default());
+            if continuing() {
+                #[cfg(feature = "hydrate")]
+                {
+                    let _ = window().location().set_href("/signed-in");
+                }
+            } else {
+                navigate("/", Default::default());
+            }
         }
     });
     let (go2, go3) = (go, go);
@@ -43,7 +54,6 @@ pub fn SignInPage() -> impl IntoView {
     });
     // The second step follows a password here, or a single sign-on that redirected back
     // with `?step=second-factor` (the challenge is in a cookie; the server says what is due).
-    let query = leptos_router::hooks::use_query_map();
     // (asked on the server too: the code form works before the WASM arrives)
     let pending = json_resource(
         move || query.with(|q| q.get_str("step") == Some("second-factor")),

@@ -13,6 +13,7 @@ pub mod home;
 pub mod import;
 pub mod json;
 pub mod live;
+pub mod oauth;
 pub mod orgs;
 pub mod profile;
 pub mod roles;
@@ -113,6 +114,9 @@ macro_rules! lazy_page {
 
 lazy_page!(HomeRoute, home::HomePage);
 lazy_page!(SignUpRoute, auth::SignUpPage);
+lazy_page!(ConsentRoute, oauth::ConsentPage);
+lazy_page!(StoppedRoute, oauth::StoppedPage);
+lazy_page!(SignOutRoute, oauth::SignOutPage);
 lazy_page!(ProfileRoute, profile::ProfilePage);
 lazy_page!(UsersRoute, users::UsersPage);
 lazy_page!(NewUserRoute, users::NewUserPage);
@@ -171,6 +175,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view={Lazy::<HomeRoute>::new()}/>
                     <Route path=path!("/sign-in") view=auth::SignInPage/>
                     <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()}/>
+                    <Route path=path!("/oauth/consent") view={Lazy::<ConsentRoute>::new()}/>
+                    <Route path=path!("/oauth/stopped") view={Lazy::<StoppedRoute>::new()}/>
+                    <Route path=path!("/oauth/sign-out") view={Lazy::<SignOutRoute>::new()}/>
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/admin/users/new") view={Lazy::<NewUserRoute>::new()}/>

@@ -628,6 +628,9 @@ const CASES: &[Case] = &[
     c("rpc list_sso_providers", "UUFFFFFAF"),
     c("rpc save_sso_provider", "UUFFFFFAF"),
     c("rpc delete_sso_provider", "UUFFFFFNF"),
+    // (anyone may ask what an authorization request in their browser asks: nothing without
+    // a session, a trusted request and an application that asks for consent)
+    c("rpc ask_consent", "AAAAAAAAA"),
     c("rpc list_clients", "UUFFFFFAF"),
     c("rpc save_client", "UUFFFFFAF"),
     c("rpc rotate_client_secret", "UUFFFFFNF"),
@@ -972,6 +975,7 @@ async fn authorization_matrix() {
                     // (no redirect URI: refused as such once the caller may register one)
                     "save_client" => vec![("client_id", "matrix"), ("name", "Matrix"), ("create", "true")],
                     "rotate_client_secret" | "delete_client" => vec![("client_id", "nope")],
+                    "ask_consent" => vec![("query", "client_id=nope&response_type=code&scope=openid")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
                     }

@@ -19,6 +19,7 @@ mod edge;
 mod import;
 mod instances;
 mod legacy_passwords;
+mod openid;
 mod passkeys;
 mod postgres_tls;
 mod provider;

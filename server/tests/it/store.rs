@@ -53,6 +53,7 @@ both!(
     tokens_issue_touch_revoke,
     sso_providers_links_flows,
     oauth_clients_and_their_orgs,
+    oauth_grants_codes_tokens_and_consents,
     databases_definitions,
     database_credentials_and_mappings,
     audit_filters_and_cursors,
@@ -778,6 +779,74 @@ async fn oauth_clients_and_their_orgs(store: Arc<dyn Store>, _db: TestDb) {
     tx.commit().await.unwrap();
     assert!(ClientStore::client(&*store, "ab").await.unwrap().is_none());
     assert_eq!(store.clients(10).await.unwrap().len(), 1);
+}
+
+async fn oauth_grants_codes_tokens_and_consents(store: Arc<dyn Store>, _db: TestDb) {
+    use app::backend::store::{ClientRecord, GrantRecord, OAuthTokenKind};
+    let ann = add_user(&store, "ann").await;
+    let mut tx = store.begin().await.unwrap();
+    let client = tx
+        .save_client(&ClientRecord {
+            client_id: "tool".into(),
+            name: "Tool".into(),
+            redirect_uris: vec!["https://a.example/cb".into()],
+            scopes: vec!["openid".into()],
+            access_token_seconds: 600,
+            enabled: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let grant = GrantRecord {
+        client,
+        user_id: ann,
+        scopes: vec!["openid".into(), "offline_access".into()],
+        nonce: Some("n".into()),
+        auth_at: 5,
+        method: "totp".into(),
+        created_at: 10,
+        ..Default::default()
+    };
+    let g = tx.insert_grant(&grant).await.unwrap();
+    tx.insert_code(&[1; 32], g, "https://a.example/cb", Some("challenge"), 70).await.unwrap();
+    tx.insert_oauth_token(&[2; 32], g, OAuthTokenKind::Access, 10, 100).await.unwrap();
+    tx.insert_oauth_token(&[3; 32], g, OAuthTokenKind::Refresh, 10, 1_000).await.unwrap();
+    tx.save_consent(ann, client, &["openid".into()], 10).await.unwrap();
+    tx.save_consent(ann, client, &["openid".into(), "email".into()], 11).await.unwrap();
+    // A code is spent once; so is a refresh token (an access token never is).
+    let code = tx.oauth_code(&[1; 32]).await.unwrap().expect("the code");
+    assert_eq!((code.grant.id, code.grant.user_id, code.grant.scopes.clone()), (g, ann, grant.scopes.clone()));
+    assert_eq!(
+        (code.redirect_uri.as_str(), code.code_challenge.as_deref(), code.used_at),
+        ("https://a.example/cb", Some("challenge"), None)
+    );
+    assert!(tx.use_code(&[1; 32], 20).await.unwrap());
+    assert!(!tx.use_code(&[1; 32], 21).await.unwrap(), "already used");
+    assert_eq!(tx.oauth_code(&[1; 32]).await.unwrap().unwrap().used_at, Some(20));
+    assert!(!tx.use_refresh_token(&[2; 32], 20).await.unwrap(), "an access token is not a refresh token");
+    assert!(tx.use_refresh_token(&[3; 32], 20).await.unwrap());
+    assert!(!tx.use_refresh_token(&[3; 32], 20).await.unwrap());
+    tx.commit().await.unwrap();
+    let t = GrantStore::oauth_token(&*store, &[2; 32]).await.unwrap().expect("the access token");
+    assert_eq!((t.kind, t.created_at, t.expires_at, t.used_at), (OAuthTokenKind::Access, 10, 100, None));
+    assert_eq!((t.grant.nonce.as_deref(), t.grant.method.as_str(), t.grant.auth_at), (Some("n"), "totp", 5));
+    assert_eq!(store.consent(ann, client).await.unwrap(), Some(vec!["openid".to_string(), "email".to_string()]));
+    assert_eq!(store.consent(UserId(ann.0 + 1), client).await.unwrap(), None);
+    // Revoked once.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.revoke_grant(g, 30).await.unwrap());
+    assert!(!tx.revoke_grant(g, 31).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(GrantStore::oauth_token(&*store, &[3; 32]).await.unwrap().unwrap().grant.revoked_at, Some(30));
+    // The sweep: expired codes and tokens go, then the grant they leave empty.
+    assert_eq!(store.purge_grants(500).await.unwrap(), 2, "the code and the access token");
+    assert!(GrantStore::oauth_token(&*store, &[3; 32]).await.unwrap().is_some(), "the refresh token lives on");
+    assert_eq!(store.purge_grants(2_000).await.unwrap(), 2, "the refresh token, then its grant");
+    // Deleting the account takes its consents (and grants) with it.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_user(ann).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.consent(ann, client).await.unwrap(), None);
 }
 
 async fn databases_definitions(store: Arc<dyn Store>, _db: TestDb) {

@@ -17,7 +17,7 @@ use crate::domain::error::{Error, FieldError};
 use crate::domain::ids::OrgId;
 use crate::domain::policy;
 
-fn to_view(b: &Backend, r: &ClientRecord) -> OAuthClient {
+pub(crate) fn to_view(b: &Backend, r: &ClientRecord) -> OAuthClient {
     let m = b.access.read();
     let mut orgs: Vec<String> = r.orgs.iter().filter_map(|o| m.orgs.get(o).cloned()).collect();
     orgs.sort_by_key(|o| o.to_lowercase());

@@ -14,6 +14,7 @@ pub mod instance_key;
 pub mod orgs;
 pub mod passkeys;
 pub mod profile;
+pub mod provider;
 pub mod rehash;
 pub mod roles;
 pub mod secrets;

@@ -35,6 +35,8 @@ pub trait ClientStore {
     /// Every client by client id, at most `limit`.
     async fn clients(&self, limit: i64) -> StoreResult<Vec<ClientRecord>>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// A client by its row id (what grants refer to).
+    async fn client_by_row(&self, id: i64) -> StoreResult<Option<ClientRecord>>;
 }
 
 /// Inside a write transaction.

@@ -15,6 +15,7 @@ pub mod clients;
 #[cfg(feature = "postgres")]
 pub mod copy;
 pub mod databases;
+pub mod grants;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -39,6 +40,7 @@ pub use access::*;
 pub use audit::*;
 pub use clients::{ClientRecord, ClientStore, ClientTx};
 pub use databases::*;
+pub use grants::*;
 pub use pictures::*;
 pub use sealed::*;
 pub use second_factors::*;
@@ -161,6 +163,7 @@ pub trait Store:
     + TokenStore
     + SsoStore
     + ClientStore
+    + GrantStore
     + SigningKeyStore
     + AuditStore
     + DatabaseStore
@@ -250,6 +253,7 @@ pub trait Tx:
     + TokenTx
     + SsoTx
     + ClientTx
+    + GrantTx
     + SigningKeyTx
     + AuditTx
     + DatabaseTx
@@ -356,6 +360,7 @@ pub mod prelude {
     pub use super::audit::{AuditStore, AuditTx};
     pub use super::clients::{ClientStore, ClientTx};
     pub use super::databases::{DatabaseAccessStore, DatabaseAccessTx, DatabaseStore, DatabaseTx};
+    pub use super::grants::{GrantStore, GrantTx};
     pub use super::pictures::{PictureStore, PictureTx};
     pub use super::sealed::SealedTx;
     pub use super::second_factors::{SecondFactorStore, SecondFactorTx};

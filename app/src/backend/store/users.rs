@@ -7,7 +7,7 @@ use crate::domain::ids::UserId;
 use crate::domain::users::{SortDir, SortField, User, UserStatus};
 
 /// An account as stored. Only the store and the services see the password hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserRecord {
     pub id: UserId,
     pub username: String,
@@ -108,6 +108,8 @@ pub trait UserStore {
     async fn user_count(&self) -> StoreResult<i64>;
     async fn list_users(&self, q: &UserListQuery) -> StoreResult<Vec<UserRecord>>;
     async fn user_by_username(&self, username_key: &str) -> StoreResult<Option<UserRecord>>;
+    /// An account by id (the OpenID provider's userinfo: its grants name accounts by id).
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// By username or by email (both lower-cased): sign-in accepts either.
     async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>>;
     /// Accounts whose password hash is not argon2 yet (imported from another system).

@@ -10,6 +10,7 @@ mod clients;
 mod database_access;
 mod databases;
 pub(crate) mod feed;
+mod grants;
 mod pictures;
 mod sealed;
 mod search_stats;

@@ -202,6 +202,14 @@ impl UserStore for PgStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
     async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>> {
         // A username wins over another account's email address (as on SQLite: the username
         // branch comes first).

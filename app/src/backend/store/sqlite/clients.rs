@@ -63,6 +63,14 @@ impl ClientStore for SqliteStore {
     async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
         client_by_id(&self.read, client_id).await
     }
+
+    async fn client_by_row(&self, id: i64) -> StoreResult<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM oauth_clients c WHERE c.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(client_row).transpose()?)
+    }
 }
 
 #[async_trait]

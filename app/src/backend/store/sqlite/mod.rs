@@ -10,6 +10,7 @@ mod audit;
 mod clients;
 mod database_access;
 mod databases;
+mod grants;
 mod pictures;
 mod sealed;
 mod second_factors;

@@ -171,6 +171,14 @@ impl UserStore for SqliteStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
     async fn user_by_login(&self, key: &str) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLS} FROM users u WHERE u.username_key = ?1 UNION ALL \
