@@ -6,18 +6,20 @@
 // refresh token refused), revocation and RP-initiated logout.
 import { test, expect, Page, BrowserContext } from '@playwright/test';
 import { execFileSync } from 'child_process';
+import * as http from 'http';
 import * as client from 'openid-client';
 import { passkeyURL, passkeyDbURL, cliAt, hydrated, rememberSecrets, rememberSessions } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
 const PW = 'tools story passphrase';
-// The tool's addresses: nothing listens there; the browser's requests are caught.
-const CALLBACK = 'http://127.0.0.1:9/callback';
-const BYE = 'http://127.0.0.1:9/signed-out';
+// The tool's addresses (a blank page served by the test itself).
+const CALLBACK = 'http://127.0.0.1:3190/callback';
+const BYE = 'http://127.0.0.1:3190/signed-out';
 test.use({ baseURL: passkeyURL });
 test.describe.configure({ mode: 'serial' });
 
 let config: client.Configuration;
+let tool: http.Server;
 let totpSecret = '';
 
 function oathtool(secret: string, unixSeconds: number): string {
@@ -25,8 +27,11 @@ function oathtool(secret: string, unixSeconds: number): string {
 }
 
 test.beforeAll(async () => {
+  tool = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<title>tool</title>'));
+  await new Promise<void>((resolve) => tool.listen(3190, '127.0.0.1', resolve));
   rememberSecrets(PW);
   cliAt(passkeyDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'otto', '-e', 'otto@example.com', '-f', 'Otto', '-l', 'Tool', '-p', PW);
+  cliAt(passkeyDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'nora', '-e', 'nora@example.com', '-f', 'Nora', '-l', 'Script', '-p', PW);
   cliAt(passkeyDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'kira', '-e', 'kira@example.com', '-f', 'Kira', '-l', 'Key', '-p', PW);
   const secret = cliAt(
     passkeyDbURL, 'client', 'create', 'e2e-tool', '--name', 'E2E Tool', '--redirect-uri', CALLBACK,
@@ -38,6 +43,10 @@ test.beforeAll(async () => {
   config = await client.discovery(new URL(passkeyURL), 'e2e-tool', secret, undefined, {
     execute: [client.allowInsecureRequests],
   });
+});
+
+test.afterAll(async () => {
+  await new Promise((resolve) => tool.close(resolve));
 });
 
 /** Starts a sign-in the way a tool does; answers what the tool keeps for the callback. */
@@ -57,14 +66,12 @@ async function start(extra: Record<string, string> = {}) {
   return { url, verifier, state, nonce };
 }
 
-/** Resolves with the URL the browser is sent to under `prefix` (answered with a blank page). */
-function caught(page: Page, prefix: string): Promise<string> {
-  return new Promise((resolve) => {
-    void page.route(`${prefix}**`, async (route) => {
-      resolve(route.request().url());
-      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>tool</title>' });
-    });
-  });
+/** Resolves with the URL the browser lands on under `prefix` (the tool, played by a tiny local
+ * server that answers every request with a blank page). */
+function caught(page: Page, prefix: string, state: string): Promise<string> {
+  return page
+    .waitForURL((u) => u.href.startsWith(prefix) && u.searchParams.get('state') === state, { waitUntil: 'commit' })
+    .then(() => page.url());
 }
 
 async function exchange(page: Page, flow: Awaited<ReturnType<typeof start>>, back: string) {
@@ -101,7 +108,7 @@ test('a tool signs a person in with password and TOTP through Roster', async ({ 
   const context = await browser.newContext({ baseURL: passkeyURL });
   const page = await context.newPage();
   const flow = await start();
-  const back = caught(page, CALLBACK);
+  const back = caught(page, CALLBACK, flow.state);
   await page.goto(flow.url.href);
   await expect(page).toHaveURL(/\/sign-in\?continue=1$/);
   await hydrated(page);
@@ -127,7 +134,7 @@ test('a tool signs a person in with password and TOTP through Roster', async ({ 
 
   // Signed in at Roster now: the next sign-in into the tool asks nothing.
   const again = await start();
-  const back2 = caught(page, CALLBACK);
+  const back2 = caught(page, CALLBACK, again.state);
   await page.goto(again.url.href);
   const tokens2 = await exchange(page, again, await back2);
   expect(tokens2.claims()?.sub).toBe(claims?.sub);
@@ -157,7 +164,7 @@ test('a tool signs a person in with a passkey; amr says so', async ({ browser })
   await expect(page.getByRole('heading', { name: 'Sign in to Roster' })).toBeVisible();
 
   const flow = await start();
-  const back = caught(page, CALLBACK);
+  const back = caught(page, CALLBACK, flow.state);
   await page.goto(flow.url.href);
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
@@ -182,14 +189,14 @@ test('a tool signs a person in with a passkey; amr says so', async ({ browser })
 
   // A fresh sign-in, revoked by the tool.
   const next = await start();
-  const back2 = caught(page, CALLBACK);
+  const back2 = caught(page, CALLBACK, next.state);
   await page.goto(next.url.href);
   const fresh = await exchange(page, next, await back2);
   await client.tokenRevocation(config, fresh.refresh_token!);
   await expect(client.fetchUserInfo(config, fresh.access_token, claims!.sub)).rejects.toBeTruthy();
 
   // RP-initiated logout with the ID token: signed out of Roster, back at the tool.
-  const bye = caught(page, BYE);
+  const bye = caught(page, BYE, 'bye-1');
   const logout = client.buildEndSessionUrl(config, {
     id_token_hint: fresh.id_token!,
     post_logout_redirect_uri: BYE,
@@ -198,5 +205,24 @@ test('a tool signs a person in with a passkey; amr says so', async ({ browser })
   await page.goto(logout.href);
   expect(new URL(await bye).searchParams.get('state')).toBe('bye-1');
   expect((await page.request.get('/api/v1/me')).status()).toBe(401);
+  await context.close();
+});
+
+test('before the WASM arrives the sign-in and the consent still work', async ({ browser }) => {
+  const context = await browser.newContext({ baseURL: passkeyURL });
+  // No WASM, ever: the pages stay as the server rendered them and their forms post natively.
+  await context.route('**/*.wasm', (route) => route.abort());
+  const page = await context.newPage();
+  const flow = await start();
+  const back = caught(page, CALLBACK, flow.state);
+  await page.goto(flow.url.href);
+  await page.getByLabel('Username or email').fill('nora');
+  await page.getByLabel('Password').fill(PW);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in to E2E Tool?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  const tokens = await exchange(page, flow, await back);
+  expect(tokens.claims()?.preferred_username).toBe('nora');
+  expect(tokens.claims()?.amr).toEqual(['pwd']);
   await context.close();
 });

@@ -63,6 +63,18 @@ fn see_other(to: &str, cookies: &[String]) -> Response {
     r
 }
 
+/// Browser-based tools (public clients) read discovery and the keys, and call the token,
+/// userinfo and revocation endpoints, from their own origin. Any origin may: these endpoints use no cookies (credentials are never
+/// allowed), only a code with its PKCE verifier, or a token, which is what they check.
+pub fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// The key set (RFC 7517): public keys only. Tools may keep it five minutes; one that meets an
 /// unknown key id fetches it again (a rotation publishes the new key at once).
 pub async fn jwks(State(b): State<Backend>) -> Response {

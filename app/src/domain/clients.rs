@@ -9,7 +9,7 @@ use super::error::FieldError;
 /// The scopes a client may be allowed to ask for, with what each one gives the tool.
 pub const SCOPES: [(&str, &str); 5] = [
     ("openid", "who signed in (a stable subject)"),
-    ("profile", "name, username and picture"),
+    ("profile", "name and username"),
     ("email", "email address"),
     ("roster", "role and abilities in the organizations it may see"),
     ("offline_access", "refresh tokens: staying signed in"),

@@ -688,3 +688,66 @@ async fn a_tool_signs_the_person_out_of_roster_with_its_id_token() {
     assert!(cleared, "the session cookie is cleared");
     assert_eq!(ann.get("/api/v1/me").await.0, 401, "the Roster session is over");
 }
+
+#[tokio::test]
+async fn browser_based_tools_call_the_token_endpoint_from_their_own_origin() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    register(&admin, "spa", json!({"kind": "public", "consent": false})).await;
+    let ann = member(&app, &admin, "ann").await;
+    let code = code_for(&ann, "spa", &[]).await;
+    // The preflight, then the post, as a browser on the tool's origin sends them.
+    let r = tool()
+        .request(reqwest::Method::OPTIONS, format!("{}/oauth/token", app.base))
+        .header("origin", "https://spa.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"));
+    assert!(r.headers().get("access-control-allow-credentials").is_none(), "never with cookies");
+    let r = tool()
+        .post(format!("{}/oauth/token", app.base))
+        .header("origin", "https://spa.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", "spa"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status().as_u16(), 200, "a public client's exchange from another origin is not a cross-site attack");
+    assert_eq!(r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"));
+    // A public client cannot skip PKCE, nor present a secret.
+    let code = code_for(&ann, "spa", &[]).await;
+    let (s, e, _) = token(
+        &app,
+        Some(("spa", "a-secret")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!((s, e["error"].as_str()), (401, Some("invalid_client")), "{e}");
+    let to = get_location(&ann, &authorize_url("spa", &[("code_challenge", "")])).await;
+    assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
+    // The consent page's post stays same-origin only.
+    let cross = app.browser_at("https://spa.example");
+    let r = cross
+        .http
+        .post(format!("{}/oauth/authorize", app.base))
+        .form(&[("client_id", "spa")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+}

@@ -201,6 +201,8 @@ async fn every_byte_column_is_either_rotated_or_holds_no_sealed_secret() {
         "sso_flows.state_hash",
         "sso_flows.browser_hash",
         "oauth_clients.secret_hash",
+        "oauth_codes.code_hash",
+        "oauth_tokens.token_hash",
         "avatars.image",
         // (SQLite's full-text index of usernames, names and emails)
         "users_search_data.block",
