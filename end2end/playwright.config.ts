@@ -32,6 +32,11 @@ const proxyPort = port + 4;
 // server's redirect URI.
 export const oidcPort = port + 9;
 
+// nginx protecting a static site with forward authentication against the passkeys server
+// (both on localhost: Roster's session cookie reaches the site's proxy).
+const forwardState = path.join(__dirname, '.state-forward');
+export const forwardPort = port + 10;
+
 // Request lines (method and path) included: the last spec checks that no secret used by the
 // suite ever reaches these logs.
 const LOG = 'info,tower_http=debug,sqlx=warn';
@@ -73,7 +78,7 @@ export default defineConfig({
       env: { ROSTER_DATABASE_URL: `sqlite:${accessState}/access.db`, ROSTER_LOG: LOG },
     },
     {
-      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort} --allow-internal-urls 2>>"${passkeyState}/server.log"`,
+      command: `rm -rf "${passkeyState}" && mkdir -p "${passkeyState}" && exec "${bin}" serve --addr 127.0.0.1:${passkeyPort} --site-root "${siteRoot}" --public-url http://localhost:${passkeyPort} --allow-internal-urls --forward-auth-hosts localhost:${forwardPort} 2>>"${passkeyState}/server.log"`,
       url: `http://127.0.0.1:${passkeyPort}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -99,6 +104,14 @@ export default defineConfig({
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ROSTER_BIN: bin, ROSTER_SITE_ROOT: siteRoot, ROSTER_LOG: LOG },
+    },
+    {
+      command: `exec bash forward_auth.sh "${forwardState}" ${forwardPort} ${passkeyPort}`,
+      url: `http://127.0.0.1:${forwardPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
     },
     {
       command: 'exec node oidc/provider.mjs',

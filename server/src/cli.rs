@@ -802,6 +802,16 @@ pub struct ServeArgs {
     /// that one is read: a proxy passes the other through as the client wrote it.
     #[arg(long, env = "ROSTER_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = crate::client_addr::parse_proxy_header)]
     pub proxy_header: app::backend::config::ProxyHeader,
+    /// Forward authentication: the hosts of tools behind a proxy that a sign-in may send
+    /// people back to (comma-separated: `adminer.example.com`, `localhost:8080`, or
+    /// `*.tools.example.com` for its subdomains). Any other return address is refused.
+    #[arg(long, env = "ROSTER_FORWARD_AUTH_HOSTS", value_delimiter = ',', value_parser = parse_return_host)]
+    pub forward_auth_hosts: Vec<app::domain::forward::ReturnHost>,
+    /// The domain the session cookie is set for, e.g. `example.com`, so tools on its
+    /// subdomains behind a forward-authenticating proxy see the session (those tools' servers
+    /// then receive the cookie: put only trusted tools there). Default: Roster's host only.
+    #[arg(long, env = "ROSTER_COOKIE_DOMAIN", value_parser = parse_cookie_domain)]
+    pub cookie_domain: Option<String>,
     /// On SIGTERM or Ctrl-C: stop accepting, end event streams, and give requests in flight
     /// this many seconds to finish before exiting.
     #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -810,6 +820,19 @@ pub struct ServeArgs {
     /// `127.0.0.1:9090`. Off by default; never served on the public address.
     #[arg(long, env = "ROSTER_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+}
+
+fn parse_return_host(raw: &str) -> Result<app::domain::forward::ReturnHost, String> {
+    app::domain::forward::ReturnHost::parse(raw)
+}
+
+fn parse_cookie_domain(raw: &str) -> Result<String, String> {
+    let d = raw.trim().trim_start_matches('.').to_ascii_lowercase();
+    if d.contains('.') && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && !d.ends_with('.') {
+        Ok(d)
+    } else {
+        Err(format!("{raw}: enter a domain such as example.com"))
+    }
 }
 
 /// What `user create -r ROLE` means. Without `--org`, Databand's two values keep their

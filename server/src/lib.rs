@@ -6,6 +6,7 @@ pub mod assets;
 pub mod cli;
 pub mod client_addr;
 pub mod edge;
+pub mod forward;
 pub mod http_guard;
 pub mod metrics;
 pub mod oauth;
@@ -157,25 +158,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         )
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
-        .route("/oauth/jwks", get(oauth::jwks).layer(oauth::cors()).with_state(backend.clone()))
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::discovery).layer(oauth::cors()).with_state(backend.clone()),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(oauth::discovery).layer(oauth::cors()).with_state(backend.clone()),
-        )
-        .route("/oauth/authorize", get(oauth::authorize).post(oauth::authorize_post).with_state(backend.clone()))
-        .route("/oauth/token", post(oauth::token).layer(oauth::cors()).with_state(backend.clone()))
-        .route(
-            "/oauth/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo).layer(oauth::cors()).with_state(backend.clone()),
-        )
-        .route("/oauth/introspect", post(oauth::introspect).with_state(backend.clone()))
-        .route("/oauth/revoke", post(oauth::revoke).layer(oauth::cors()).with_state(backend.clone()))
-        .route("/oauth/logout", get(oauth::logout).post(oauth::logout_post).with_state(backend.clone()))
-        .route("/signed-in", get(oauth::signed_in).with_state(backend.clone()))
+        .merge(oauth::router(&backend))
         .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
         .leptos_routes_with_context(
             &state,

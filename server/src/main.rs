@@ -100,6 +100,8 @@ async fn run(cli: Cli) -> u8 {
             config.allow_internal_urls = args.allow_internal_urls;
             config.trusted_proxies = args.trusted_proxies.clone();
             config.proxy_header = args.proxy_header;
+            config.forward_auth_hosts = args.forward_auth_hosts.clone();
+            config.cookie_domain = args.cookie_domain.clone();
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,

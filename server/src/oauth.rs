@@ -63,6 +63,51 @@ fn see_other(to: &str, cookies: &[String]) -> Response {
     r
 }
 
+/// Every route of the provider (and of forward authentication, `crate::forward`), with the
+/// methods it answers: `router` registers exactly
+/// these, and the authorization test enumerates them (a route added here without a case
+/// there fails it).
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/.well-known/openid-configuration", &["GET"]),
+    ("/.well-known/oauth-authorization-server", &["GET"]),
+    ("/oauth/jwks", &["GET"]),
+    ("/oauth/authorize", &["GET", "POST"]),
+    ("/oauth/token", &["POST"]),
+    ("/oauth/userinfo", &["GET", "POST"]),
+    ("/oauth/introspect", &["POST"]),
+    ("/oauth/revoke", &["POST"]),
+    ("/oauth/logout", &["GET", "POST"]),
+    ("/signed-in", &["GET"]),
+    ("/auth/forward", &["GET"]),
+    ("/auth/forward/start", &["GET"]),
+];
+
+/// The provider's routes (see `ROUTES`).
+pub fn router(b: &Backend) -> axum::Router<crate::ServerState> {
+    use axum::routing::{get, post, MethodRouter};
+    let route = |path: &str| -> MethodRouter<crate::ServerState> {
+        let b = b.clone();
+        match path {
+            "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" => {
+                get(discovery).layer(cors()).with_state(b)
+            }
+            "/oauth/jwks" => get(jwks).layer(cors()).with_state(b),
+            "/oauth/authorize" => get(authorize).post(authorize_post).with_state(b),
+            "/oauth/token" => post(token).layer(cors()).with_state(b),
+            "/oauth/userinfo" => get(userinfo).post(userinfo).layer(cors()).with_state(b),
+            "/oauth/introspect" => post(introspect).with_state(b),
+            "/oauth/revoke" => post(revoke).layer(cors()).with_state(b),
+            "/oauth/logout" => get(logout).post(logout_post).with_state(b),
+            "/signed-in" => get(signed_in).with_state(b),
+            "/auth/forward" => get(crate::forward::check).with_state(b),
+            "/auth/forward/start" => get(crate::forward::start).with_state(b),
+            // (every path of ROUTES is matched above: the authorization test calls each one)
+            _ => MethodRouter::new(),
+        }
+    };
+    ROUTES.iter().fold(axum::Router::new(), |r, (path, _)| r.route(path, route(path)))
+}
+
 /// Browser-based tools (public clients) read discovery and the keys, and call the token,
 /// userinfo and revocation endpoints, from their own origin. Any origin may: these endpoints use no cookies (credentials are never
 /// allowed), only a code with its PKCE verifier, or a token, which is what they check.
@@ -144,13 +189,14 @@ pub async fn authorize_post(State(b): State<Backend>, Extension(ctx): Extension<
 }
 
 /// Where a sign-in lands: back to the request that sent the person to sign in (a path of
-/// Roster's, from the return cookie, cleared here), else home.
+/// Roster's, or a tool on a host of `--forward-auth-hosts`, from the return cookie, cleared
+/// here), else home.
 pub async fn signed_in(State(b): State<Backend>, headers: HeaderMap) -> Response {
     let back = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(sessions::return_from_cookie_header);
+        .find_map(|h| sessions::return_from_cookie_header(&b.config.forward_auth_hosts, h));
     see_other(back.as_deref().unwrap_or("/"), &[sessions::clear_return_cookie(&b)])
 }
 

@@ -50,7 +50,7 @@ pub async fn callback(
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|h| sessions::return_from_cookie_header(h).is_some());
+        .any(|h| sessions::return_from_cookie_header(&b.config.forward_auth_hosts, h).is_some());
     match sso::finish(&b, &ctx, &slug, cb, browser.as_deref()).await {
         Ok(Finished::SignedIn(s)) => {
             // Everyone lands on the same home, whichever way they signed in, unless a sign-in

@@ -101,12 +101,15 @@ pub(crate) fn on_success_go(path: &str) {
 /// authorization request; `/signed-in` follows the return cookie), else home.
 #[cfg(feature = "ssr")]
 pub(crate) fn after_sign_in() -> &'static str {
+    let hosts = leptos::prelude::use_context::<crate::backend::Backend>()
+        .map(|b| b.config.forward_auth_hosts.clone())
+        .unwrap_or_default();
     let returning = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
         p.headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|h| crate::backend::sessions::return_from_cookie_header(h).is_some())
+            .any(|h| crate::backend::sessions::return_from_cookie_header(&hosts, h).is_some())
     });
     if returning {
         "/signed-in"

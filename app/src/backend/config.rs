@@ -38,6 +38,12 @@ pub struct Config {
     /// Test Connection: the folder SQLite database files must be in (`None`: SQLite files
     /// cannot be tested), which hosts the server may connect to, and how long it waits.
     pub database_probes: ProbeRules,
+    /// Forward authentication: the hosts (of tools behind a proxy) a sign-in may send people
+    /// back to. Empty: only Roster's own pages.
+    pub forward_auth_hosts: Vec<crate::domain::forward::ReturnHost>,
+    /// The domain the session cookie is set for (`example.com`: sent to the tools on its
+    /// subdomains too, for forward authentication). `None`: Roster's host only.
+    pub cookie_domain: Option<String>,
 }
 
 /// Where Test Connection may connect. It makes the server open a connection to a host and
@@ -112,6 +118,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::default(),
             database_probes: ProbeRules::default(),
+            forward_auth_hosts: Vec::new(),
+            cookie_domain: None,
         }
     }
 }
@@ -132,6 +140,8 @@ impl std::fmt::Debug for Config {
             .field("allow_internal_urls", &self.allow_internal_urls)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("proxy_header", &self.proxy_header)
+            .field("forward_auth_hosts", &self.forward_auth_hosts)
+            .field("cookie_domain", &self.cookie_domain)
             .finish()
     }
 }

@@ -6,6 +6,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{Backend, SessionUser};
+use crate::domain::forward::ReturnHost;
 
 /// 256 random bits, URL-safe.
 pub fn new_token() -> String {
@@ -33,13 +34,31 @@ fn site_cookie(b: &Backend, name: &str, value: &str, same_site: &str, max_age: i
     format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
 }
 
+/// The session cookie's name on this server: `__Host-` over https (bound to Roster's host),
+/// `__Secure-` over https with `--cookie-domain` (a `__Host-` cookie may name no domain).
+pub fn session_cookie_name(b: &Backend) -> &'static str {
+    match (b.config.secure_cookies, b.config.cookie_domain.is_some()) {
+        (true, true) => "__Secure-roster_session",
+        (secure, _) => cookie_name(secure),
+    }
+}
+
+/// The session cookie, for `--cookie-domain` when set (the tools on its subdomains behind a
+/// forward-authenticating proxy see it).
+fn session_cookie(b: &Backend, value: &str, max_age: i64) -> String {
+    let c = site_cookie(b, session_cookie_name(b), value, "Lax", max_age);
+    match &b.config.cookie_domain {
+        Some(d) => format!("{c}; Domain={d}"),
+        None => c,
+    }
+}
+
 pub fn set_cookie(b: &Backend, token: &str) -> String {
-    let name = cookie_name(b.config.secure_cookies);
-    site_cookie(b, name, token, "Lax", b.config.session_absolute_ms / 1000)
+    session_cookie(b, token, b.config.session_absolute_ms / 1000)
 }
 
 pub fn clear_cookie(b: &Backend) -> String {
-    site_cookie(b, cookie_name(b.config.secure_cookies), "", "Lax", 0)
+    session_cookie(b, "", 0)
 }
 
 /// The cookie that carries a second-factor challenge between the password and the code.
@@ -62,7 +81,7 @@ pub fn clear_challenge_cookie(b: &Backend) -> String {
 
 /// Finds the session token in a Cookie header.
 pub fn token_from_cookie_header(b: &Backend, header: &str) -> Option<String> {
-    cookie_value(header, cookie_name(b.config.secure_cookies))
+    cookie_value(header, session_cookie_name(b))
 }
 
 /// The cookie that binds a single sign-on flow to the browser that started it. Sent only to
@@ -87,10 +106,12 @@ pub fn sso_from_cookie_header(header: &str) -> Option<String> {
     cookie_value(header, SSO_COOKIE)
 }
 
-/// Where a sign-in returns to (an application's authorization request, say): set when Roster
-/// sends someone to sign in, read once by `/signed-in`. Only a path of Roster's own is kept or
-/// followed, so it cannot send anyone elsewhere. Base64url: a query holds characters a
-/// cookie value may not.
+/// Where a sign-in returns to (an application's authorization request, or a tool behind a
+/// forward-authenticating proxy): set when Roster sends someone to sign in, read once by
+/// `/signed-in`. Only a path of Roster's own, or an address on a host of
+/// `--forward-auth-hosts`, is kept or followed (checked again when followed: a tool on a
+/// subdomain could set this cookie itself). Base64url: a query holds characters a cookie
+/// value may not.
 pub const RETURN_COOKIE: &str = "roster_return";
 
 /// Whether `p` is a path on this site (not `//host`, not `/\host`, no control characters).
@@ -102,9 +123,30 @@ pub fn local_path(p: &str) -> bool {
         && !p.chars().any(|c| c.is_control() || c == '\\')
 }
 
+/// Whether `url` is an http(s) address on a host of `--forward-auth-hosts` (no user name or
+/// password in it).
+pub fn forward_return_ok(hosts: &[ReturnHost], url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else { return false };
+    let host = match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return false,
+    };
+    matches!(u.scheme(), "http" | "https")
+        && u.username().is_empty()
+        && u.password().is_none()
+        && url.len() <= 4096
+        && crate::domain::forward::host_allowed(hosts, &host)
+}
+
+/// Whether a sign-in may return to `to` (`hosts`: `--forward-auth-hosts`).
+pub fn return_ok(hosts: &[ReturnHost], to: &str) -> bool {
+    local_path(to) || forward_return_ok(hosts, to)
+}
+
 /// Half an hour: long enough to sign in, with a second factor, or through another provider.
 pub fn set_return_cookie(b: &Backend, path: &str) -> Option<String> {
-    local_path(path).then(|| {
+    return_ok(&b.config.forward_auth_hosts, path).then(|| {
         let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(path.as_bytes());
         site_cookie(b, RETURN_COOKIE, &v, "Lax", 1800)
     })
@@ -114,10 +156,10 @@ pub fn clear_return_cookie(b: &Backend) -> String {
     site_cookie(b, RETURN_COOKIE, "", "Lax", 0)
 }
 
-pub fn return_from_cookie_header(header: &str) -> Option<String> {
+pub fn return_from_cookie_header(hosts: &[ReturnHost], header: &str) -> Option<String> {
     let v = cookie_value(header, RETURN_COOKIE)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.as_bytes()).ok()?;
-    String::from_utf8(bytes).ok().filter(|p| local_path(p))
+    String::from_utf8(bytes).ok().filter(|p| return_ok(hosts, p))
 }
 
 /// Server functions whose answer is shown once and never again (a new token, recovery
@@ -335,16 +377,32 @@ mod return_tests {
 
     #[test]
     fn only_paths_of_this_site_are_returned_to() {
+        let b: Vec<ReturnHost> = vec![];
         for ok in ["/", "/oauth/authorize?client_id=a&state=x%3Dy", "/admin/users"] {
             assert!(local_path(ok), "{ok}");
             let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ok);
-            assert_eq!(return_from_cookie_header(&format!("a=b; {RETURN_COOKIE}={v}")).as_deref(), Some(ok));
+            assert_eq!(return_from_cookie_header(&b, &format!("a=b; {RETURN_COOKIE}={v}")).as_deref(), Some(ok));
         }
         for bad in ["https://evil.example/", "//evil.example/", "/\\evil.example", "evil", "/a\nb", "/a\\b", ""] {
             assert!(!local_path(bad), "{bad:?}");
             let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bad);
-            assert_eq!(return_from_cookie_header(&format!("{RETURN_COOKIE}={v}")), None, "{bad:?}");
+            assert_eq!(return_from_cookie_header(&b, &format!("{RETURN_COOKIE}={v}")), None, "{bad:?}");
         }
-        assert_eq!(return_from_cookie_header(&format!("{RETURN_COOKIE}=not base64!")), None);
+        assert_eq!(return_from_cookie_header(&b, &format!("{RETURN_COOKIE}=not base64!")), None);
+        // A tool's host on the allow-list is returned to; others, and tricks, are not.
+        let fwd = vec![ReturnHost::parse("tool.example.com").expect("rule")];
+        for ok in ["https://tool.example.com/", "http://tool.example.com/a?b=c"] {
+            assert!(return_ok(&fwd, ok), "{ok}");
+        }
+        for no in [
+            "https://evil.example.com/",
+            "https://tool.example.com@evil.com/",
+            "https://u:p@tool.example.com/",
+            "javascript:alert(1)",
+            "ftp://tool.example.com/",
+        ] {
+            assert!(!return_ok(&fwd, no), "{no}");
+        }
+        assert!(!return_ok(&b, "https://tool.example.com/"), "not without the allow-list");
     }
 }

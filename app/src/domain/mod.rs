@@ -9,6 +9,7 @@ pub mod clients;
 pub mod database_access;
 pub mod databases;
 pub mod error;
+pub mod forward;
 pub mod ids;
 pub mod import;
 pub mod oauth;

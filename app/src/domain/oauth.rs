@@ -136,11 +136,24 @@ pub enum Unsafe {
     DisabledClient,
     /// The redirect URI is missing or not one of the client's, exactly.
     RedirectUri,
+    /// Forward authentication: the address to return to is not on a host of
+    /// `--forward-auth-hosts`.
+    ReturnAddress,
+    /// Forward authentication: signed in, yet the tool's proxy did not see the session (the
+    /// cookie does not reach the tool's host): sending the person back would loop.
+    SessionNotShared,
 }
 
 impl Unsafe {
-    const ALL: [Unsafe; 5] =
-        [Unsafe::NotConfigured, Unsafe::Malformed, Unsafe::UnknownClient, Unsafe::DisabledClient, Unsafe::RedirectUri];
+    const ALL: [Unsafe; 7] = [
+        Unsafe::NotConfigured,
+        Unsafe::Malformed,
+        Unsafe::UnknownClient,
+        Unsafe::DisabledClient,
+        Unsafe::RedirectUri,
+        Unsafe::ReturnAddress,
+        Unsafe::SessionNotShared,
+    ];
 
     /// How the page that explains it is addressed (`/oauth/stopped?why=...`).
     pub fn code(&self) -> &'static str {
@@ -150,6 +163,8 @@ impl Unsafe {
             Unsafe::UnknownClient => "unknown_client",
             Unsafe::DisabledClient => "disabled_client",
             Unsafe::RedirectUri => "redirect_uri",
+            Unsafe::ReturnAddress => "return_address",
+            Unsafe::SessionNotShared => "session_not_shared",
         }
     }
 
@@ -167,6 +182,12 @@ impl Unsafe {
             Unsafe::DisabledClient => "This application is switched off in Roster. Ask your administrator.",
             Unsafe::RedirectUri => {
                 "This application asked to be sent back to an address it has not registered, so Roster does not go there. Ask your administrator."
+            }
+            Unsafe::ReturnAddress => {
+                "The address to go back to after signing in is not one Roster returns to (it is not on the forward authentication hosts). Ask your administrator."
+            }
+            Unsafe::SessionNotShared => {
+                "You are signed in to Roster, but the tool's proxy did not receive your session, so going back would only bring you here again. Ask your administrator to set Roster's cookie domain (--cookie-domain) to cover the tool's address."
             }
         }
     }

@@ -16,6 +16,7 @@ mod copy_database;
 mod database_access;
 mod databases;
 mod edge;
+mod forward;
 mod import;
 mod instances;
 mod legacy_passwords;

@@ -4,7 +4,7 @@
 //! and every refusal carries its OAuth error (a request that cannot be trusted is never sent
 //! back to the tool). The tool's server is a plain HTTP client; its browser a cookie-keeping
 //! one on Roster's public URL.
-use crate::common::{self, Client, TestApp, MEMBER_PW};
+use crate::common::{Client, TestApp, MEMBER_PW};
 
 use base64::Engine;
 use openidconnect::core::{
@@ -38,30 +38,12 @@ async fn app() -> TestApp {
 }
 
 async fn admin(app: &TestApp) -> Client {
-    let admin = app.browser_at(ORIGIN);
-    let (s, body) = admin
-        .rpc(
-            "sign_up",
-            &[
-                ("username", "admin"),
-                ("full_name", "A"),
-                ("email", "admin@example.com"),
-                ("password", common::ADMIN_PW),
-            ],
-        )
-        .await;
-    assert_eq!(s, 200, "{body}");
-    admin
+    app.admin_at(ORIGIN).await
 }
 
 /// A member of Default (role Member), signed in on a page of Roster's public URL.
 async fn member(app: &TestApp, admin: &Client, username: &str) -> Client {
-    let body = json!({"username": username, "full_name": format!("User {username}"), "email": format!("{username}@example.com"), "password": MEMBER_PW, "org": "Default", "role": "Member"});
-    let (s, body) = admin.post_json("/api/v1/users", &body).await;
-    assert_eq!(s, 201, "{body}");
-    let c = app.browser_at(ORIGIN);
-    assert_eq!(c.rpc("sign_in", &[("login", username), ("password", MEMBER_PW)]).await.0, 200);
-    c
+    app.member_at(admin, username, ORIGIN).await
 }
 
 /// Registers an application; answers its secret (None for a public one).
@@ -359,16 +341,7 @@ async fn requests_that_cannot_be_trusted_stop_at_roster_and_faults_go_back_with_
     assert_eq!(back, url, "back to the very request");
     assert_eq!(get_location(&anon, "/signed-in").await, "/", "the return is followed once");
     // A return cookie naming another site is not followed.
-    let forged = app.browser_at(ORIGIN);
-    let evil = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("//evil.example/");
-    let r = forged
-        .http
-        .get(format!("{}/signed-in", app.base))
-        .header("cookie", format!("roster_return={evil}"))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(location(&r), "/");
+    assert_eq!(app.signed_in_returning_to("//evil.example/").await, "/");
 }
 
 #[tokio::test]
@@ -750,4 +723,66 @@ async fn browser_based_tools_call_the_token_endpoint_from_their_own_origin() {
         .await
         .expect("post");
     assert_eq!(r.status().as_u16(), 403);
+}
+
+/// The provider's routes in the authorization matrix: what each answers a caller with no
+/// credentials of its own (a browser without a session, a script with an API key, a tool
+/// that did not authenticate). Every route of `server::oauth::ROUTES` needs a case.
+#[tokio::test]
+async fn the_providers_routes_answer_callers_without_credentials() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let (s, made) = admin.post_json("/api/v1/tokens", &json!({"name": "script", "kind": "pat"})).await;
+    assert_eq!(s, 201, "{made}");
+    let api_key = made["token"].as_str().expect("a personal access token").to_string();
+    // (method, path, form, expected status)
+    type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)], u16);
+    let cases: &[Case] = &[
+        ("GET", "/.well-known/openid-configuration", &[], 200),
+        ("GET", "/.well-known/oauth-authorization-server", &[], 200),
+        ("GET", "/oauth/jwks", &[], 200),
+        ("GET", "/oauth/authorize", &[], 303),
+        ("POST", "/oauth/authorize", &[("client_id", "nope")], 303),
+        ("POST", "/oauth/token", &[("grant_type", "authorization_code"), ("code", "x")], 401),
+        ("GET", "/oauth/userinfo", &[], 401),
+        ("POST", "/oauth/userinfo", &[], 401),
+        ("POST", "/oauth/introspect", &[("token", "x")], 401),
+        ("POST", "/oauth/revoke", &[("token", "x")], 401),
+        ("GET", "/oauth/logout", &[], 303),
+        ("POST", "/oauth/logout", &[], 303),
+        ("GET", "/signed-in", &[], 303),
+        // (a script's API key passes forward authentication like a session: tools behind a
+        // proxy may be scripted; the browser without a session is sent to sign in)
+        ("GET", "/auth/forward", &[], 401),
+        ("GET", "/auth/forward/start", &[], 303),
+    ];
+    let mut listed: Vec<(String, String)> = server::oauth::ROUTES
+        .iter()
+        .flat_map(|(path, methods)| methods.iter().map(move |m| (m.to_string(), path.to_string())))
+        .collect();
+    listed.sort();
+    let mut covered: Vec<(String, String)> = cases.iter().map(|(m, p, _, _)| (m.to_string(), p.to_string())).collect();
+    covered.sort();
+    assert_eq!(listed, covered, "every route of the provider has a case");
+    let browser = app.browser_at(ORIGIN);
+    for (method, path, form, want) in cases {
+        // A browser without a session, then a script presenting an API key: an API key is not
+        // an access token, and it opens nothing here.
+        for (who, c) in [("browser", browser.http.clone()), ("api key", tool())] {
+            let url = format!("{}{path}", app.base);
+            let mut req = if *method == "GET" { c.get(&url) } else { c.post(&url).form(form) };
+            if who == "api key" {
+                req = req.bearer_auth(&api_key);
+                if *path == "/oauth/authorize" || *path == "/oauth/logout" {
+                    // (browser-only endpoints: a script's post has no page it came from)
+                    if *method == "POST" {
+                        continue;
+                    }
+                }
+            }
+            let status = req.send().await.expect("request").status().as_u16();
+            let want = if who == "api key" && *path == "/auth/forward" { 200 } else { *want };
+            assert_eq!(status, want, "{who}: {method} {path}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod copy_database;
 pub mod database_access;
 pub mod databases;
 pub mod export;
+pub mod forward;
 pub mod import;
 pub mod instance_key;
 pub mod orgs;

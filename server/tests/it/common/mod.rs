@@ -145,7 +145,12 @@ impl TestApp {
 
     /// Signs up the first account (super admin "admin") and returns its browser.
     pub async fn admin(&self) -> Client {
-        let c = self.browser();
+        self.admin_at(&self.base).await
+    }
+
+    /// [`TestApp::admin`] in a browser on a page of `origin` (the configured public URL).
+    pub async fn admin_at(&self, origin: &str) -> Client {
+        let c = self.browser_at(origin);
         let (s, body) = c
             .rpc(
                 "sign_up",
@@ -159,6 +164,35 @@ impl TestApp {
             .await;
         assert_eq!(s, 200, "sign-up failed: {body}");
         c
+    }
+
+    /// A Member of the default organization (password `MEMBER_PW`), signed in in a browser on
+    /// a page of `origin` (the configured public URL).
+    pub async fn member_at(&self, admin: &Client, username: &str, origin: &str) -> Client {
+        let body = serde_json::json!({"username": username, "full_name": format!("User {username}"), "email": format!("{username}@example.com"), "password": MEMBER_PW, "org": "Default", "role": "Member"});
+        let (s, body) = admin.post_json("/api/v1/users", &body).await;
+        assert_eq!(s, 201, "create {username}: {body}");
+        let c = self.browser_at(origin);
+        let (s, body) = c.rpc("sign_in", &[("login", username), ("password", MEMBER_PW)]).await;
+        assert_eq!(s, 200, "sign in {username}: {body}");
+        c
+    }
+
+    /// Where `/signed-in` sends a browser whose return cookie names `to` (forged: a tool on a
+    /// subdomain could set it), as its `Location`.
+    pub async fn signed_in_returning_to(&self, to: &str) -> String {
+        use base64::Engine;
+        let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(to);
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(format!("{}/signed-in", self.base))
+            .header("cookie", format!("roster_return={value}"))
+            .send()
+            .await
+            .expect("signed-in");
+        r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
     }
 
     /// Creates a user through the JSON API as `admin`, then signs in as them in a new browser.
