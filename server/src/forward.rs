@@ -118,12 +118,5 @@ pub async fn start(
             ("/sign-in?continue=1".to_string(), sessions::set_return_cookie(&b, &return_to).into_iter().collect())
         }
     };
-    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    crate::sso::see_other(&to, &cookies)
 }

@@ -15,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 
+use crate::sso::see_other;
+
 fn refused(e: &app::domain::Error) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(crate::rest::error_body(e))).into_response()
@@ -49,17 +51,6 @@ fn no_store_json(v: serde_json::Value) -> Response {
     let mut r = Json(v).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    r
-}
-
-fn see_other(to: &str, cookies: &[String]) -> Response {
-    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(c) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -154,14 +145,30 @@ async fn answer(b: &Backend, ctx: &Ctx, params: Result<AuthorizeParams, ()>, dec
             see_other("/sign-in?continue=1", &cookies)
         }
         Ok(Step::Consent(c)) => {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &c.fields {
-                q.append_pair(k, v);
-            }
-            see_other(&format!("/oauth/consent?{}", q.finish()), &[])
+            see_other(&with_query("/oauth/consent", c.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))), &[])
         }
         Err(e) => refused(&e),
     }
+}
+
+/// `path?query` of `pairs`.
+fn with_query<'a>(path: &str, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{path}?{}", q.finish())
+}
+
+/// A Roster page's form post: the request it carries again (a field given twice is
+/// malformed), and the person's answer in field `answer`.
+fn request_and_answer<T: serde::de::DeserializeOwned>(body: &[u8], answer: &str) -> (Option<String>, Result<T, ()>) {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let given = pairs.iter().find(|(k, _)| k == answer).map(|(_, v)| v.clone());
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != answer).collect();
+    let request =
+        serde_urlencoded::to_string(&rest).ok().and_then(|q| serde_urlencoded::from_str::<T>(&q).ok()).ok_or(());
+    (given, request)
 }
 
 /// The authorization endpoint, as the tools send browsers to it.
@@ -174,17 +181,12 @@ pub async fn authorize(State(b): State<Backend>, Extension(ctx): Extension<Ctx>,
 /// The consent page's answer: the request again, with `decision` allow or deny. (Only from
 /// Roster's own pages: the cross-site check refuses other origins' posts.)
 pub async fn authorize_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let decision = match pairs.iter().find(|(k, _)| k == "decision").map(|(_, v)| v.as_str()) {
+    let (answer_field, params) = request_and_answer::<AuthorizeParams>(&body, "decision");
+    let decision = match answer_field.as_deref() {
         Some("allow") => Some(true),
         Some("deny") => Some(false),
         _ => None,
     };
-    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "decision").collect();
-    let params = serde_urlencoded::to_string(&rest)
-        .ok()
-        .and_then(|s| serde_urlencoded::from_str::<AuthorizeParams>(&s).ok())
-        .ok_or(());
     answer(&b, &ctx, params, decision).await
 }
 
@@ -339,11 +341,8 @@ async fn logout_answer(b: &Backend, ctx: &Ctx, params: Result<LogoutParams, ()>,
     match step {
         Ok((LogoutStep::Stop(why), _)) => see_other(&format!("/oauth/stopped?why={}", why.code()), &[]),
         Ok((LogoutStep::Confirm, p)) => {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in p.pairs() {
-                q.append_pair(k, &v);
-            }
-            see_other(&format!("/oauth/sign-out?{}", q.finish()), &[])
+            let pairs = p.pairs();
+            see_other(&with_query("/oauth/sign-out", pairs.iter().map(|(k, v)| (*k, v.as_str()))), &[])
         }
         Ok((LogoutStep::Done { to, ended }, _)) => {
             let cookies = if ended { vec![sessions::clear_cookie(b)] } else { vec![] };
@@ -361,12 +360,7 @@ pub async fn logout(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, Ra
 
 /// The sign-out page's answer (`confirm=yes`), from Roster's own page only.
 pub async fn logout_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let confirmed = pairs.iter().any(|(k, v)| k == "confirm" && v == "yes");
-    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "confirm").collect();
-    let params = serde_urlencoded::to_string(&rest)
-        .ok()
-        .and_then(|s| serde_urlencoded::from_str::<LogoutParams>(&s).ok())
-        .ok_or(());
+    let (answer_field, params) = request_and_answer::<LogoutParams>(&body, "confirm");
+    let confirmed = answer_field.as_deref() == Some("yes");
     logout_answer(&b, &ctx, params, confirmed).await
 }

@@ -11,7 +11,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-fn see_other(to: &str, cookies: &[String]) -> Response {
+/// A 303 to `to` setting `cookies`, never cached (the browser endpoints' answer).
+pub(crate) fn see_other(to: &str, cookies: &[String]) -> Response {
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(c) {

@@ -308,14 +308,9 @@ pub async fn authorize(b: &Backend, ctx: &Ctx, p: &AuthorizeParams, decision: Op
     let code = new_token();
     let mut tx = b.store.begin().await?;
     if decision == Some(true) {
-        // (what was agreed before stays agreed: a request for fewer scopes narrows nothing)
-        let mut agreed = b.store.consent(user.id, record.id).await?.unwrap_or_default();
-        for s in &a.scopes {
-            if !agreed.contains(s) {
-                agreed.push(s.clone());
-            }
-        }
-        tx.save_consent(user.id, record.id, &agreed, now).await?;
+        // (the answer replaces the one before, whole: nothing read to merge, so two answers
+        // at once cannot lose part of each other; the last one stands)
+        tx.save_consent(user.id, record.id, &a.scopes, now).await?;
     }
     let grant = GrantRecord {
         id: 0,
@@ -541,7 +536,8 @@ pub async fn token(
     }
 }
 
-/// Revokes a grant because something issued from it was presented twice, and records why.
+/// Revokes a grant because something issued from it (`event`: a code or a refresh token)
+/// was presented twice, records why, and answers the refusal for the second presentation.
 async fn revoke_for_reuse(
     b: &Backend,
     ctx: &Ctx,
@@ -549,15 +545,24 @@ async fn revoke_for_reuse(
     g: &GrantRecord,
     client: &ClientRecord,
     event: &'static str,
-) -> Result<(), OAuthError> {
-    tx.revoke_grant(g.id, b.now()).await?;
+) -> OAuthError {
     let mut ev = audit(b, ctx, event, false);
     ev.target = Some(client.client_id.clone());
     ev.after = Some(json!({ "client_id": client.client_id, "user_id": g.user_id.0 }));
-    tx.insert_audit(&ev).await?;
-    tx.commit().await?;
+    let revoked = async {
+        tx.revoke_grant(g.id, b.now()).await?;
+        tx.insert_audit(&ev).await?;
+        tx.commit().await
+    };
+    if let Err(e) = revoked.await {
+        return OAuthError::from(e);
+    }
     tracing::warn!(client = %client.client_id, event, "a code or refresh token was presented twice: its grant is revoked");
-    Ok(())
+    OAuthError::grant(if event == "oauth.code_reused" {
+        "the code was used already: the tokens issued from it are revoked"
+    } else {
+        "the refresh token was used already: every token of this sign-in is revoked"
+    })
 }
 
 async fn exchange(
@@ -580,8 +585,7 @@ async fn exchange(
         return Err(OAuthError::grant("the code was issued to another application"));
     }
     if c.used_at.is_some() {
-        revoke_for_reuse(b, ctx, tx, &c.grant, client, "oauth.code_reused").await?;
-        return Err(OAuthError::grant("the code was used already: the tokens issued from it are revoked"));
+        return Err(revoke_for_reuse(b, ctx, tx, &c.grant, client, "oauth.code_reused").await);
     }
     if c.expires_at < now {
         return Err(OAuthError::grant("the code has expired"));
@@ -604,8 +608,7 @@ async fn exchange(
     }
     if !tx.use_code(&hash, now).await? {
         // (another exchange of the same code won the race: this is the second use)
-        revoke_for_reuse(b, ctx, tx, &c.grant, client, "oauth.code_reused").await?;
-        return Err(OAuthError::grant("the code was used already: the tokens issued from it are revoked"));
+        return Err(revoke_for_reuse(b, ctx, tx, &c.grant, client, "oauth.code_reused").await);
     }
     let Some(user) = tx.user_by_id(c.grant.user_id).await?.filter(|u| u.status == UserStatus::Active) else {
         return Err(OAuthError::grant("the account is disabled"));
@@ -641,8 +644,7 @@ async fn refresh(
         return Err(OAuthError::grant("the refresh token was revoked"));
     }
     if t.used_at.is_some() {
-        revoke_for_reuse(b, ctx, tx, &t.grant, client, "oauth.refresh_reused").await?;
-        return Err(OAuthError::grant("the refresh token was used already: every token of this sign-in is revoked"));
+        return Err(revoke_for_reuse(b, ctx, tx, &t.grant, client, "oauth.refresh_reused").await);
     }
     if t.expires_at < now {
         return Err(OAuthError::grant("the refresh token has expired"));
@@ -661,8 +663,7 @@ async fn refresh(
         }
     }
     if !tx.use_refresh_token(&hash, now).await? {
-        revoke_for_reuse(b, ctx, tx, &t.grant, client, "oauth.refresh_reused").await?;
-        return Err(OAuthError::grant("the refresh token was used already: every token of this sign-in is revoked"));
+        return Err(revoke_for_reuse(b, ctx, tx, &t.grant, client, "oauth.refresh_reused").await);
     }
     let Some(user) = tx.user_by_id(t.grant.user_id).await?.filter(|u| u.status == UserStatus::Active) else {
         return Err(OAuthError::grant("the account is disabled"));
