@@ -24,6 +24,7 @@ const PAGES = [
   '/admin/orgs',
   '/admin/audit',
   '/admin/sso',
+  '/admin/webhooks',
   '/api',
   '/profile',
 ];

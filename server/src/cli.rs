@@ -201,6 +201,10 @@ pub enum Command {
     /// Roster as an OpenID provider: its signing keys.
     #[command(subcommand)]
     Oidc(OidcCommand),
+    /// Webhooks: where a running server POSTs each change (roles, organizations, accounts),
+    /// signed with the hook's secret.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
     /// account; try --dry-run first).
     #[command(subcommand)]
@@ -377,6 +381,96 @@ pub enum ClientCommand {
     /// Give a confidential application a new secret, printed once; the old one stops working
     /// at once.
     RotateSecret { client_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCommand {
+    /// Add a webhook; its signing secret is printed once, alone on standard output. It hears
+    /// of changes committed from now on.
+    Create(WebhookArgs),
+    /// List webhooks (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a webhook: what is given replaces what is set, the rest stays.
+    Update {
+        id: i64,
+        #[command(flatten)]
+        settings: WebhookUpdateArgs,
+    },
+    /// Remove a webhook: nothing more is sent to it.
+    Delete { id: i64 },
+    /// Give a webhook a new signing secret, printed once; deliveries from now on use it.
+    RotateSecret { id: i64 },
+    /// Resume a paused webhook at the event it stopped on.
+    Resume { id: i64 },
+    /// A webhook's latest delivery attempts, newest first.
+    Deliveries {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl WebhookCommand {
+    /// Whether this run may name a loopback or private URL (the operator says so).
+    pub fn allows_internal_urls(&self) -> bool {
+        match self {
+            WebhookCommand::Create(a) => a.allow_internal_url,
+            // (an address kept as it is was allowed when it was set)
+            WebhookCommand::Update { settings, .. } => settings.allow_internal_url || settings.url.is_none(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct WebhookArgs {
+    /// The tool that receives the events.
+    #[arg(long)]
+    pub name: String,
+    /// Where events are POSTed (https; http only on loopback, with --allow-internal-url).
+    #[arg(long)]
+    pub url: String,
+    /// Kinds of change, comma-separated: user, role, org.
+    #[arg(long = "kinds", value_delimiter = ',', required = true)]
+    pub kinds: Vec<String>,
+    /// Only changes concerning this organization (repeatable; none: every organization).
+    #[arg(long = "org")]
+    pub orgs: Vec<String>,
+    /// Add it switched off.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Allow a loopback or private address (the server must run with --allow-internal-urls
+    /// to deliver there).
+    #[arg(long)]
+    pub allow_internal_url: bool,
+    /// Print the answer (with the secret) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WebhookUpdateArgs {
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Replaces the kinds, comma-separated: user, role, org.
+    #[arg(long = "kinds", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Replaces the organizations (repeatable).
+    #[arg(long = "org")]
+    pub orgs: Vec<String>,
+    /// Every organization again.
+    #[arg(long, conflicts_with = "orgs")]
+    pub all_orgs: bool,
+    /// true or false.
+    #[arg(long)]
+    pub enabled: Option<bool>,
+    #[arg(long)]
+    pub allow_internal_url: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1167,6 +1261,7 @@ pub async fn run_secrets(b: &Backend, cmd: SecretsCommand) -> u8 {
 pub enum Admin {
     Token(TokenCommand),
     Client(ClientCommand),
+    Webhook(WebhookCommand),
     Oidc(OidcCommand),
     User(UserCommand),
     Org(OrgCommand),
@@ -1192,6 +1287,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Access(c) => run_access(&b, c).await,
         Admin::Token(c) => run_token(&b, c).await,
         Admin::Client(c) => run_client(&b, c).await,
+        Admin::Webhook(c) => run_webhook(&b, c).await,
         Admin::Oidc(c) => run_oidc(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
         Admin::Import(c) => run_import(&b, c).await,
@@ -1910,6 +2006,104 @@ pub async fn run_client(b: &Backend, cmd: ClientCommand) -> u8 {
             Ok(c) => print_client("has a new secret", &c, false),
             Err(e) => finish(Err(e)),
         },
+    }
+}
+
+/// A webhook as one line of `roster webhook list`.
+fn webhook_line(w: &app::domain::webhooks::Webhook) -> String {
+    let state = match (&w.paused, w.enabled) {
+        (Some(_), _) => "paused",
+        (None, true) => "enabled",
+        (None, false) => "disabled",
+    };
+    let orgs = if w.orgs.is_empty() { "all organizations".to_string() } else { w.orgs.join(",") };
+    format!("{:<5} {:<9} {:<15} {:<24} {}  ({orgs})", w.id, state, w.kinds.join(","), w.name, w.url)
+}
+
+/// Runs a `webhook` subcommand; returns the exit code.
+pub async fn run_webhook(b: &Backend, cmd: WebhookCommand) -> u8 {
+    use app::backend::services::webhooks as svc;
+    use app::domain::webhooks::WebhookInput;
+    let ctx = Ctx::cli();
+    match cmd {
+        WebhookCommand::Create(a) => {
+            let input = WebhookInput { name: a.name, url: a.url, kinds: a.kinds, orgs: a.orgs, enabled: !a.disabled };
+            match svc::save(b, &ctx, None, input).await {
+                Ok(w) if a.json => {
+                    println!("{}", serde_json::to_string_pretty(&w).unwrap_or_default());
+                    0
+                }
+                Ok(w) => {
+                    eprintln!(
+                        "Webhook {} '{}' added. Its signing secret is shown only this once:",
+                        w.webhook.id, w.webhook.name
+                    );
+                    println!("{}", w.secret);
+                    0
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
+        WebhookCommand::List { json } => finish(svc::list(b, &ctx).await.map(|list| {
+            list.iter()
+                .map(|w| if json { serde_json::to_string(w).unwrap_or_default() } else { webhook_line(w) })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
+        WebhookCommand::Update { id, settings: a } => {
+            let w = match svc::get(b, &ctx, id).await {
+                Ok(w) => w,
+                Err(e) => return finish(Err(e)),
+            };
+            let input = WebhookInput {
+                name: a.name.unwrap_or(w.name),
+                url: a.url.unwrap_or(w.url),
+                kinds: if a.kinds.is_empty() { w.kinds } else { a.kinds },
+                orgs: if a.all_orgs {
+                    Vec::new()
+                } else if a.orgs.is_empty() {
+                    w.orgs
+                } else {
+                    a.orgs
+                },
+                enabled: a.enabled.unwrap_or(w.enabled),
+            };
+            finish(
+                svc::save(b, &ctx, Some(id), input).await.map(|w| format!("Webhook {id} '{}' saved.", w.webhook.name)),
+            )
+        }
+        WebhookCommand::Delete { id } => {
+            finish(svc::delete(b, &ctx, id).await.map(|()| format!("Webhook {id} deleted.")))
+        }
+        WebhookCommand::RotateSecret { id } => match svc::rotate_secret(b, &ctx, id).await {
+            Ok(w) => {
+                eprintln!("Webhook {id} '{}' has a new signing secret, shown only this once:", w.webhook.name);
+                println!("{}", w.secret);
+                0
+            }
+            Err(e) => finish(Err(e)),
+        },
+        WebhookCommand::Resume { id } => finish(
+            svc::resume(b, &ctx, id)
+                .await
+                .map(|w| format!("Webhook {id} '{}' resumes after event {}.", w.name, w.delivered_through)),
+        ),
+        WebhookCommand::Deliveries { id, json } => finish(svc::deliveries(b, &ctx, id).await.map(|list| {
+            list.iter()
+                .map(|d| {
+                    if json {
+                        return serde_json::to_string(d).unwrap_or_default();
+                    }
+                    let outcome = match (&d.status, &d.error) {
+                        (Some(s), _) => format!("HTTP {s}"),
+                        (None, Some(e)) => e.clone(),
+                        (None, None) => "no answer".into(),
+                    };
+                    format!("event {:<8} attempt {:<3} {:>6} ms  {outcome}", d.event_id, d.attempt, d.duration_ms)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
     }
 }
 

@@ -42,6 +42,20 @@ fn original_url(h: &HeaderMap) -> Option<String> {
     Some(format!("{proto}://{host}{uri}"))
 }
 
+#[utoipa::path(get, path = "/auth/forward", tag = "openid", operation_id = "forwardAuth",
+    summary = "Forward authentication for nginx auth_request, Traefik ForwardAuth and Caddy forward_auth",
+    params(
+        ("org" = Option<String>, Query, description = "The organization (default: the session's)"),
+        ("ability" = Option<String>, Query, description = "The ability the tool needs (default: membership)"),
+        ("redirect" = Option<String>, Query, description = "`1`: answer 302 to sign in instead of 401 (needs --public-url)"),
+    ),
+    responses(
+        (status = 200, description = "Allowed: X-Roster-User, X-Roster-Email, X-Roster-Org, X-Roster-Role, X-Roster-Abilities"),
+        (status = 302, description = "With redirect=1 and nobody signed in: to sign in"),
+        (status = 400, description = "An unknown organization or ability", body = Object),
+        (status = 401, description = "Nobody signed in", body = Object),
+        (status = 403, description = "Signed in without the ability, with the reason", body = Object),
+    ))]
 pub async fn check(
     State(b): State<Backend>,
     Extension(ctx): Extension<Ctx>,
@@ -106,6 +120,10 @@ pub struct StartQuery {
 
 /// Where the proxy sends a browser nobody signed in on: to sign in, then back to `rd` (only
 /// on a host of `--forward-auth-hosts`).
+#[utoipa::path(get, path = "/auth/forward/start", tag = "openid", operation_id = "forwardAuthStart",
+    summary = "Sends a browser to sign in and back to `rd` (only hosts of --forward-auth-hosts)",
+    params(("rd" = String, Query, description = "The address to come back to")),
+    responses((status = 303, description = "To sign in (then back), or to a page saying why not")))]
 pub async fn start(
     State(b): State<Backend>,
     Extension(ctx): Extension<Ctx>,

@@ -84,6 +84,10 @@ async fn run(cli: Cli) -> u8 {
         Command::Access(c) => cli::run_admin(store, config, cli::Admin::Access(c)).await,
         Command::Token(c) => cli::run_admin(store, config, cli::Admin::Token(c)).await,
         Command::Client(c) => cli::run_admin(store, config, cli::Admin::Client(c)).await,
+        Command::Webhook(c) => {
+            config.allow_internal_urls = c.allows_internal_urls();
+            cli::run_admin(store, config, cli::Admin::Webhook(c)).await
+        }
         Command::Oidc(c) => cli::run_admin(store, config, cli::Admin::Oidc(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,
@@ -132,6 +136,9 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
     // process (the CLI: polled) may change access; changes made through this server apply
     // before it answers.
     app::backend::feed::spawn(&backend);
+    // The event outbox, read once here for every stream, and the webhooks it feeds.
+    app::backend::events::spawn(&backend);
+    app::backend::services::webhooks::spawn_dispatcher(&backend);
     // Expired sessions are refused on use; this sweep only keeps the table small. (Every
     // instance runs it: deleting what has expired twice deletes nothing the second time.)
     let sweeper = backend.clone();
@@ -145,6 +152,8 @@ async fn serve(backend: app::backend::Backend, args: cli::ServeArgs) -> u8 {
                 .await;
             // (the OpenID provider's expired codes and tokens, and the grants they leave empty)
             let _ = sweeper.store.purge_grants(now).await;
+            // (events past their retention: streams that resume from before get `reset`)
+            let _ = app::backend::services::webhooks::purge_events(&sweeper).await;
         }
     });
     let listener = match tokio::net::TcpListener::bind(args.addr).await {

@@ -113,6 +113,9 @@ pub fn cors() -> tower_http::cors::CorsLayer {
 
 /// The key set (RFC 7517): public keys only. Tools may keep it five minutes; one that meets an
 /// unknown key id fetches it again (a rotation publishes the new key at once).
+#[utoipa::path(get, path = "/oauth/jwks", tag = "openid", operation_id = "jwks", security(()),
+    summary = "The provider's public signing keys (JWK Set, RFC 7517)",
+    responses((status = 200, description = "The key set", content_type = "application/jwk-set+json", body = Object)))]
 pub async fn jwks(State(b): State<Backend>) -> Response {
     match signing_keys::jwks(&b).await {
         Ok(set) => (
@@ -125,6 +128,12 @@ pub async fn jwks(State(b): State<Backend>) -> Response {
 }
 
 /// `/.well-known/openid-configuration` (and RFC 8414's `oauth-authorization-server`).
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "openid", operation_id = "openidConfiguration",
+    security(()), summary = "OpenID Connect discovery (also at /.well-known/oauth-authorization-server, RFC 8414)",
+    responses(
+        (status = 200, description = "The provider metadata", body = Object),
+        (status = 404, description = "The provider is off: no --public-url", body = Object),
+    ))]
 pub async fn discovery(State(b): State<Backend>) -> Response {
     match provider::discovery(&b) {
         Ok(doc) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response(),
@@ -133,6 +142,8 @@ pub async fn discovery(State(b): State<Backend>) -> Response {
 }
 
 async fn answer(b: &Backend, ctx: &Ctx, params: Result<AuthorizeParams, ()>, decision: Option<bool>) -> Response {
+    // (the application's `login_hint` fills in the sign-in form; the person may change it)
+    let hint = params.as_ref().ok().and_then(|p| p.login_hint.clone()).filter(|h| !h.is_empty() && h.len() <= 256);
     let step = match params {
         Ok(p) => provider::authorize(b, ctx, &p, decision).await,
         Err(()) => Ok(Step::Stop(Unsafe::Malformed)),
@@ -142,7 +153,11 @@ async fn answer(b: &Backend, ctx: &Ctx, params: Result<AuthorizeParams, ()>, dec
         Ok(Step::Stop(why)) => see_other(&format!("/oauth/stopped?why={}", why.code()), &[]),
         Ok(Step::SignIn { return_to }) => {
             let cookies: Vec<String> = sessions::set_return_cookie(b, &return_to).into_iter().collect();
-            see_other("/sign-in?continue=1", &cookies)
+            let to = match &hint {
+                Some(h) => with_query("/sign-in", [("continue", "1"), ("login", h.as_str())].into_iter()),
+                None => "/sign-in?continue=1".to_string(),
+            };
+            see_other(&to, &cookies)
         }
         Ok(Step::Consent(c)) => {
             see_other(&with_query("/oauth/consent", c.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))), &[])
@@ -172,6 +187,22 @@ fn request_and_answer<T: serde::de::DeserializeOwned>(body: &[u8], answer: &str)
 }
 
 /// The authorization endpoint, as the tools send browsers to it.
+#[utoipa::path(get, path = "/oauth/authorize", tag = "openid", operation_id = "authorize", security(()),
+    summary = "Authorization code flow (PKCE S256; state, nonce, prompt, max_age, login_hint; the answer carries iss)",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query, description = "The application's client ID"),
+        ("redirect_uri" = String, Query, description = "One of its registered redirect URIs, exactly"),
+        ("scope" = String, Query, description = "`openid` and any of profile, email, roster, offline_access"),
+        ("state" = Option<String>, Query, description = "Returned as is"),
+        ("nonce" = Option<String>, Query, description = "Put into the ID token"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE (S256); required for public clients"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+        ("prompt" = Option<String>, Query, description = "`login`, `none` or `consent`"),
+        ("max_age" = Option<i64>, Query, description = "Seconds since the person last signed in"),
+        ("login_hint" = Option<String>, Query, description = "Fills in the sign-in form"),
+    ),
+    responses((status = 303, description = "To the tool with `code` (or `error`), `state` and `iss`; to sign in; to the consent page; or to a page saying why the request stopped")))]
 pub async fn authorize(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, RawQuery(q): RawQuery) -> Response {
     // (a parameter given twice is malformed: serde_urlencoded refuses duplicate fields)
     let params = serde_urlencoded::from_str::<AuthorizeParams>(q.as_deref().unwrap_or("")).map_err(|_| ());
@@ -180,6 +211,10 @@ pub async fn authorize(State(b): State<Backend>, Extension(ctx): Extension<Ctx>,
 
 /// The consent page's answer: the request again, with `decision` allow or deny. (Only from
 /// Roster's own pages: the cross-site check refuses other origins' posts.)
+#[utoipa::path(post, path = "/oauth/authorize", tag = "openid", operation_id = "authorizeAnswer",
+    summary = "The consent page's answer (Roster's own page only): the request again with decision=allow|deny",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To the tool with a code or access_denied")))]
 pub async fn authorize_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
     let (answer_field, params) = request_and_answer::<AuthorizeParams>(&body, "decision");
     let decision = match answer_field.as_deref() {
@@ -193,6 +228,9 @@ pub async fn authorize_post(State(b): State<Backend>, Extension(ctx): Extension<
 /// Where a sign-in lands: back to the request that sent the person to sign in (a path of
 /// Roster's, or a tool on a host of `--forward-auth-hosts`, from the return cookie, cleared
 /// here), else home.
+#[utoipa::path(get, path = "/signed-in", tag = "openid", operation_id = "signedIn",
+    summary = "Where a sign-in lands: back to the request that sent the person to sign in",
+    responses((status = 303, description = "To the authorization request or the tool's address, else home")))]
 pub async fn signed_in(State(b): State<Backend>, headers: HeaderMap) -> Response {
     let back = headers
         .get_all(header::COOKIE)
@@ -251,6 +289,14 @@ fn credentials(
 }
 
 /// The token endpoint (RFC 6749 section 3.2).
+#[utoipa::path(post, path = "/oauth/token", tag = "openid", operation_id = "token", security(()),
+    summary = "Exchange a code (with its PKCE verifier) or a refresh token (rotated; a reused one ends the sign-in)",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "grant_type=authorization_code&code&redirect_uri&code_verifier, or grant_type=refresh_token&refresh_token; the client by HTTP Basic or client_id/client_secret"),
+    responses(
+        (status = 200, description = "access_token, token_type, expires_in, id_token, refresh_token (with offline_access), scope", body = Object),
+        (status = 400, description = "An OAuth error: invalid_grant, invalid_request, unsupported_grant_type...", body = Object),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
 pub async fn token(
     State(b): State<Backend>,
     Extension(ctx): Extension<Ctx>,
@@ -272,6 +318,12 @@ pub async fn token(
 }
 
 /// Userinfo (OpenID Connect Core section 5.3): `Authorization: Bearer` with an access token.
+#[utoipa::path(method(get, post), path = "/oauth/userinfo", tag = "openid", operation_id = "userinfo", security(()),
+    summary = "Claims about the person, from the access model now (Authorization: Bearer ACCESS_TOKEN)",
+    responses(
+        (status = 200, description = "sub, and per scope: name, preferred_username, email, email_verified, orgs, super_admin", body = Object),
+        (status = 401, description = "invalid_token (WWW-Authenticate: Bearer)", body = Object),
+    ))]
 pub async fn userinfo(State(b): State<Backend>, headers: HeaderMap) -> Response {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
         let (scheme, rest) = v.trim().split_once(' ')?;
@@ -297,6 +349,13 @@ struct TokenField {
 }
 
 /// Introspection (RFC 7662).
+#[utoipa::path(post, path = "/oauth/introspect", tag = "openid", operation_id = "introspect", security(()),
+    summary = "Whether a token is active and whose it is, from the access model now (confidential clients)",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token[&token_type_hint]; the client by HTTP Basic or client_id/client_secret"),
+    responses(
+        (status = 200, description = "active, and when active: sub, client_id, scope, exp, iat, username, orgs", body = Object),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
 pub async fn introspect(State(b): State<Backend>, headers: HeaderMap, body: Bytes) -> Response {
     let f: TokenField = match form(&headers, &body) {
         Ok(f) => f,
@@ -313,6 +372,13 @@ pub async fn introspect(State(b): State<Backend>, headers: HeaderMap, body: Byte
 }
 
 /// Revocation (RFC 7009): 200 whether or not the token was known.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "openid", operation_id = "revoke", security(()),
+    summary = "Revoke an access or refresh token (and with a refresh token, the sign-in it belongs to)",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token[&token_type_hint]; the client by HTTP Basic or client_id[/client_secret]"),
+    responses(
+        (status = 200, description = "Done, whether or not the token was known"),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
 pub async fn revoke(
     State(b): State<Backend>,
     Extension(ctx): Extension<Ctx>,
@@ -353,12 +419,25 @@ async fn logout_answer(b: &Backend, ctx: &Ctx, params: Result<LogoutParams, ()>,
 }
 
 /// RP-initiated logout, as a tool sends the browser to it.
+#[utoipa::path(get, path = "/oauth/logout", tag = "openid", operation_id = "logout", security(()),
+    summary = "RP-initiated logout: with a valid id_token_hint at once, else after a confirmation page",
+    params(
+        ("id_token_hint" = Option<String>, Query, description = "An ID token Roster issued to the tool"),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "One of the tool's registered ones"),
+        ("client_id" = Option<String>, Query, description = "The tool, when no hint is given"),
+        ("state" = Option<String>, Query, description = "Returned as is"),
+    ),
+    responses((status = 303, description = "Signed out, to the post-logout URI or Roster's page; or to the confirmation page")))]
 pub async fn logout(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, RawQuery(q): RawQuery) -> Response {
     let params = serde_urlencoded::from_str::<LogoutParams>(q.as_deref().unwrap_or("")).map_err(|_| ());
     logout_answer(&b, &ctx, params, false).await
 }
 
 /// The sign-out page's answer (`confirm=yes`), from Roster's own page only.
+#[utoipa::path(post, path = "/oauth/logout", tag = "openid", operation_id = "logoutAnswer",
+    summary = "The sign-out page's answer (Roster's own page only)",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed out (or not), to where the tool asked")))]
 pub async fn logout_post(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
     let (answer_field, params) = request_and_answer::<LogoutParams>(&body, "confirm");
     let confirmed = answer_field.as_deref() == Some("yes");

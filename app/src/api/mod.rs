@@ -20,6 +20,7 @@ pub mod security;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};

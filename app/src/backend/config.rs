@@ -44,6 +44,9 @@ pub struct Config {
     /// The domain the session cookie is set for (`example.com`: sent to the tools on its
     /// subdomains too, for forward authentication). `None`: Roster's host only.
     pub cookie_domain: Option<String>,
+    /// The wait after a webhook's first failed attempt at an event (doubled after each
+    /// further one, up to an hour).
+    pub webhook_retry_ms: i64,
 }
 
 /// Where Test Connection may connect. It makes the server open a connection to a host and
@@ -120,6 +123,7 @@ impl Default for Config {
             database_probes: ProbeRules::default(),
             forward_auth_hosts: Vec::new(),
             cookie_domain: None,
+            webhook_retry_ms: 5_000,
         }
     }
 }
@@ -142,6 +146,7 @@ impl std::fmt::Debug for Config {
             .field("proxy_header", &self.proxy_header)
             .field("forward_auth_hosts", &self.forward_auth_hosts)
             .field("cookie_domain", &self.cookie_domain)
+            .field("webhook_retry_ms", &self.webhook_retry_ms)
             .finish()
     }
 }

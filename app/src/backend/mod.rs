@@ -14,6 +14,7 @@ pub mod cpu;
 pub mod crypto;
 pub mod db_probe;
 pub mod error;
+pub mod events;
 pub mod feed;
 pub mod import_files;
 pub mod legacy_hash;

@@ -175,6 +175,8 @@ pub const SHOWN_ONCE: &[&str] = &[
     "import_accounts",
     "save_client",
     "rotate_client_secret",
+    "save_webhook",
+    "rotate_webhook_secret",
 ];
 
 /// Largest answer sealed into the cookie: 3,800 characters of base64 less the nonce and tag.
@@ -211,7 +213,18 @@ pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer
             c
         })
         .and_then(|c| serde_json::to_vec(&c).ok());
-    let answer = shortened.as_deref().or(slim.as_deref()).unwrap_or(answer);
+    // (a webhook's: its id, name and secret; a 2,000-character URL and its organizations
+    // would crowd the secret out)
+    let slim_hook = matches!(rpc, "save_webhook" | "rotate_webhook_secret")
+        .then(|| serde_json::from_slice::<crate::domain::webhooks::WebhookSecret>(answer).ok())
+        .flatten()
+        .map(|mut w| {
+            w.webhook.url.clear();
+            w.webhook.orgs.clear();
+            w
+        })
+        .and_then(|w| serde_json::to_vec(&w).ok());
+    let answer = shortened.as_deref().or(slim.as_deref()).or(slim_hook.as_deref()).unwrap_or(answer);
     let sealed = b.secrets.seal(answer, &shown_once_aad(rpc, session_token));
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
     // Browsers keep cookies up to 4 KB (name and attributes included).

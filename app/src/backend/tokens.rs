@@ -116,6 +116,21 @@ pub struct CachedToken {
     pub last_used_at: i64,
 }
 
+/// Whether a token that opened a long-lived answer (an event stream) would still be
+/// accepted: not revoked, not expired, its owner active. A failed read answers no (the
+/// client reconnects and is asked again).
+pub async fn still_valid(b: &Backend, user: crate::domain::ids::UserId, token_id: i64) -> bool {
+    let now = b.now();
+    let active = b.access.read().users.get(&user).is_some_and(|e| e.active);
+    active
+        && match b.store.tokens_of(user).await {
+            Ok(list) => {
+                list.iter().any(|t| t.id == token_id && t.revoked_at == 0 && (t.expires_at == 0 || t.expires_at > now))
+            }
+            Err(_) => false,
+        }
+}
+
 /// Resolves a presented token to its owner, on every request. `client` keys the failure
 /// throttle (the client address). Answered from memory while nothing was written since (see
 /// `auth_cache`); refusals are never cached. The token is looked up before the throttle is

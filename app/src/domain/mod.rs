@@ -23,5 +23,6 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::{Error, FieldError};

@@ -215,6 +215,38 @@ pub fn can_manage_clients(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Webhooks decide where news of every change is sent: super admins only.
+pub fn can_manage_webhooks(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
+/// Who listens on the event stream, as far as deciding what they hear goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventListener {
+    pub id: UserId,
+    pub super_admin: bool,
+    /// Organizations they belong to.
+    pub member_of: Vec<OrgId>,
+    /// Of those, the ones whose members they may see (view-users or manage-users).
+    pub sees_members_of: Vec<OrgId>,
+}
+
+/// Whether a listener hears of a change of `kind` to `subject` concerning `orgs` (empty:
+/// every organization). Super admins hear everything. Others hear of their own account, of
+/// other accounts only where they may see members (the stream names the account), of roles
+/// (every organization's business), and of the organizations they belong to.
+pub fn hears_event(l: &EventListener, kind: &str, subject: Option<i64>, orgs: &[OrgId]) -> bool {
+    if l.super_admin {
+        return true;
+    }
+    match kind {
+        "user" if subject == Some(l.id.0) => true,
+        "user" => orgs.iter().any(|o| l.sees_members_of.contains(o)),
+        _ if orgs.is_empty() => true,
+        _ => orgs.iter().any(|o| l.member_of.contains(o)),
+    }
+}
+
 /// Seeing an organization's members and their access: membership there (super admins
 /// aside) and view-users or manage-users there. What the public account grants does not make
 /// a non-member one.
@@ -768,6 +800,7 @@ mod tests {
             can_manage_orgs,
             can_manage_sso,
             can_manage_clients,
+            can_manage_webhooks,
         ] {
             assert_eq!(f(Some(ADMIN)), Ok(()));
             assert_eq!(f(Some(PLAIN)), Err(Denied::NotSuperAdmin));
@@ -967,6 +1000,29 @@ mod tests {
             if let Some(s) = scope {
                 proptest::prop_assert!(got.is_subset(bits(s)) && !tsa);
             }
+        }
+    }
+
+    #[test]
+    fn listeners_hear_what_they_may_see() {
+        let plain = EventListener { id: UserId(7), member_of: vec![OrgId(1)], ..Default::default() };
+        let admin_of_1 = EventListener { sees_members_of: vec![OrgId(1)], ..plain.clone() };
+        let sup = EventListener { id: UserId(1), super_admin: true, ..Default::default() };
+        // their own account, wherever it changed
+        assert!(hears_event(&plain, "user", Some(7), &[]));
+        assert!(hears_event(&plain, "user", Some(7), &[OrgId(2)]));
+        // other accounts only where members are visible to them
+        assert!(!hears_event(&plain, "user", Some(8), &[OrgId(1)]));
+        assert!(hears_event(&admin_of_1, "user", Some(8), &[OrgId(1)]));
+        assert!(!hears_event(&admin_of_1, "user", Some(8), &[OrgId(2)]));
+        assert!(!hears_event(&admin_of_1, "user", Some(8), &[]), "an account in no organization");
+        // roles and "reload everything" concern everyone; organizations their members
+        assert!(hears_event(&plain, "role", Some(3), &[]));
+        assert!(hears_event(&plain, "all", None, &[]));
+        assert!(hears_event(&plain, "org", Some(1), &[OrgId(1)]));
+        assert!(!hears_event(&plain, "org", Some(2), &[OrgId(2)]));
+        for (kind, orgs) in [("user", vec![]), ("org", vec![OrgId(9)]), ("role", vec![])] {
+            assert!(hears_event(&sup, kind, Some(42), &orgs));
         }
     }
 }

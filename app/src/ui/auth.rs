@@ -119,6 +119,8 @@ pub fn SignInPage() -> impl IntoView {
     let value = super::forms::outcome(action);
     let cv = super::forms::outcome(code);
     let typed_login = super::forms::posted_value(super::forms::name_of::<SignIn>(), "login");
+    // (an application that knows who is signing in says so: OpenID Connect's `login_hint`)
+    let login_hint = move || query.with_untracked(|q| q.get_str("login").map(str::to_string));
     view! {
         <Transition fallback=|| ()>
         <Show when=second>
@@ -147,7 +149,7 @@ pub fn SignInPage() -> impl IntoView {
             <super::sso::SsoError/>
             <PostForm action=action input={|f: &Fields| SignIn { login: f.get("login"), password: f.get("password") }} attr:novalidate=true>
                 <Field id="login" label="Username or email" autocomplete="username" required=true
-                    value=typed_login.get_untracked() error=Signal::derive(|| None)/>
+                    value=typed_login.get_untracked().or_else(login_hint) error=Signal::derive(|| None)/>
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" required=true error=Signal::derive(|| None)/>
                 {form_error(value, &[])}
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>

@@ -48,8 +48,14 @@ pub fn connect(live: Live) {
         }
     });
     let _ = source.add_event_listener_with_callback("access", on_access.as_ref().unchecked_ref());
-    // Both live as long as the page.
+    // Each change after that (and the ones missed while reconnecting, replayed by the server
+    // from the browser's Last-Event-ID); `reset`: too many were missed.
+    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| live.bump());
+    let _ = source.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("reset", on_change.as_ref().unchecked_ref());
+    // All live as long as the page.
     on_access.forget();
+    on_change.forget();
     std::mem::forget(source);
 }
 

@@ -23,6 +23,7 @@ pub mod toast;
 pub mod tokens;
 pub mod users;
 pub mod webauthn;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -124,6 +125,7 @@ lazy_page!(EditUserRoute, users::EditUserPage);
 lazy_page!(AuditRoute, audit::AuditPage);
 lazy_page!(SsoRoute, sso::SsoPage);
 lazy_page!(ClientsRoute, clients::ClientsPage);
+lazy_page!(WebhooksRoute, webhooks::WebhooksPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
@@ -185,6 +187,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
                     <Route path=path!("/admin/sso") view={Lazy::<SsoRoute>::new()}/>
                     <Route path=path!("/admin/applications") view={Lazy::<ClientsRoute>::new()}/>
+                    <Route path=path!("/admin/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
@@ -271,6 +274,7 @@ fn Header() -> impl IntoView {
                                         <A href="/admin/audit">"Audit log"</A>
                                         <A href="/admin/sso">"Single sign-on"</A>
                                         <A href="/admin/applications">"Applications"</A>
+                                        <A href="/admin/webhooks">"Webhooks"</A>
                                     </Show>
                                     <A href="/api">"API"</A>
                                     <A href="/profile">"Profile"</A>

@@ -16,6 +16,7 @@ pub mod roles;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use app::backend::Ctx;
 use app::domain::Error;
@@ -53,6 +54,7 @@ use utoipa_axum::routes;
         (name = "audit", description = "The audit trail"),
         (name = "sso", description = "Single sign-on providers"),
         (name = "clients", description = "Applications that sign people in through Roster (OAuth clients)"),
+        (name = "webhooks", description = "Where Roster POSTs each change, signed (super admins)"),
         (name = "meta", description = "This description and the live-update stream"),
     )
 )]
@@ -181,9 +183,51 @@ impl<'s> utoipa::ToResponse<'s> for Refusal {
     }
 }
 
+/// The OpenID provider's and forward authentication's routes: at the site's root, not under
+/// `/api/v1` (each path names its server), and in their own authorization table
+/// (`openid::the_providers_routes_answer_callers_without_credentials`).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        crate::oauth::discovery,
+        crate::oauth::jwks,
+        crate::oauth::authorize,
+        crate::oauth::authorize_post,
+        crate::oauth::token,
+        crate::oauth::userinfo,
+        crate::oauth::introspect,
+        crate::oauth::revoke,
+        crate::oauth::logout,
+        crate::oauth::logout_post,
+        crate::oauth::signed_in,
+        crate::forward::check,
+        crate::forward::start,
+    ),
+    tags((name = "openid", description = "Roster as the OpenID provider of the tools, and forward authentication for proxies (at the site's root)"))
+)]
+struct ProviderDoc;
+
+/// The provider's paths, each with the site's root as its server.
+fn provider_paths(doc: &mut utoipa::openapi::OpenApi) {
+    let mut provider = ProviderDoc::openapi();
+    // (one handler answers both discovery addresses)
+    if let Some(item) = provider.paths.paths.get("/.well-known/openid-configuration").cloned() {
+        let mut item = item;
+        if let Some(op) = item.get.as_mut() {
+            op.operation_id = Some("oauthAuthorizationServer".into());
+        }
+        provider.paths.paths.insert("/.well-known/oauth-authorization-server".into(), item);
+    }
+    for item in provider.paths.paths.values_mut() {
+        item.servers = Some(vec![utoipa::openapi::Server::new("/")]);
+    }
+    doc.merge(provider);
+}
+
 /// The generated description (also served at `/api/v1/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = router_and_doc().1;
+    provider_paths(&mut doc);
     // (the derive runs its modifiers before the router adds the paths: the answers every
     // operation shares are added here, to the complete document)
     EdgeAnswers.modify(&mut doc);
@@ -194,7 +238,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn routes() -> Vec<(String, String)> {
     let doc = openapi();
     let mut out = Vec::new();
-    for (path, item) in &doc.paths.paths {
+    // (the provider's paths, with a server of their own, are not under /api/v1)
+    for (path, item) in doc.paths.paths.iter().filter(|(_, item)| item.servers.is_none()) {
         let ops = [
             ("get", item.get.is_some()),
             ("put", item.put.is_some()),
@@ -250,6 +295,11 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::update, clients::delete))
         .routes(routes!(clients::rotate_secret))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::resume))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts()
 }
 
@@ -277,19 +327,30 @@ async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], doc.0.to_string()).into_response()
 }
 
-/// Server-sent events for live pages: `access` with the new version number after every
-/// change of roles, grants, memberships or organizations. Signed-in callers only; the data
-/// itself is fetched through the usual (checked) calls. The stream ends, at the latest within
-/// `SESSION_RECHECK`, once its session is gone (signed out, expired, account disabled), and
-/// when the server shuts down; the browser then reconnects with whatever session it has.
+/// Server-sent events: what changed in the access model (roles, organizations, accounts and
+/// their memberships), for live pages and for integrators. Signed-in callers and tokens.
+///
+/// The stream opens with `event: access`, `data:` the current access version. Then each
+/// change is `event: change` with `id:` the event's id and `data:` the event as JSON (kind,
+/// subject id and name, organizations, the access version after it, when). A client that
+/// reconnects with `Last-Event-ID` (browsers do by themselves) first gets the changes it
+/// missed, in order; if they are no longer kept (seven days) or too many, `event: reset`
+/// tells it to reload everything. Each caller hears only what they may see: super admins
+/// everything, others their own account, accounts in organizations whose members they may
+/// see, roles, and the organizations they belong to.
+///
+/// The stream ends, at the latest within `SESSION_RECHECK`, once its session or token is
+/// gone (signed out, expired, revoked, account disabled), and when the server shuts down.
 #[utoipa::path(get, path = "/events", tag = "meta", operation_id = "events",
+    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
     responses(
-        (status = 200, description = "An event stream: `event: access`, `data:` the new version", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream: `event: access` (the current version), then `event: change` lines with `id:` and an Event as `data:`; `event: reset` when the missed changes are gone", content_type = "text/event-stream", body = app::domain::webhooks::Event),
         (status = 401, response = Refusal),
     ))]
 async fn events(
     State(s): State<crate::ServerState>,
     ctx: CtxExt,
+    headers: axum::http::HeaderMap,
 ) -> Result<
     axum::response::sse::Sse<
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
@@ -298,48 +359,147 @@ async fn events(
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    ctx.0.user()?;
-    let session = ctx.0.session.clone().ok_or(Error::Unauthenticated)?;
-    let backend = s.backend.clone();
-    let rx = s.backend.access.subscribe();
-    let first = s.backend.access.version();
-    let event = |v: i64| Ok(Event::default().event("access").data(v.to_string()));
-    let stopping = s.backend.stopping.subscribe();
-    let stream = futures_util::stream::unfold((rx, stopping, Some(first)), move |(mut rx, mut stopping, first)| {
-        let backend = backend.clone();
-        let session = session.clone();
-        async move {
-            if let Some(v) = first {
-                return Some((event(v), (rx, stopping, None)));
+    let user = ctx.0.user()?.clone();
+    let alive = match (&user.token, &ctx.0.session) {
+        (Some(t), _) => Alive::Token(user.id, t.id),
+        (None, Some(session)) => Alive::Session(session.clone()),
+        (None, None) => return Err(Error::Unauthenticated.into()),
+    };
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|v| *v >= 0);
+    let b = s.backend.clone();
+    // Subscribed before the backlog is read: nothing falls between the two (repeats are
+    // skipped by id).
+    let mut rx = b.events.subscribe();
+    let (out, out_rx) = tokio::sync::mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        let mut stopping = b.stopping.subscribe();
+        let change = |b: &app::backend::Backend, e: &app::backend::store::EventRecord| -> Option<Event> {
+            let l = app::backend::events::listener(b, &user);
+            if !app::domain::policy::hears_event(&l, &e.kind, e.subject_id, &e.orgs) {
+                return None;
             }
-            loop {
-                // (a server shutting down ends the stream: the browser reconnects elsewhere)
-                let next = tokio::select! {
-                    next = tokio::time::timeout(SESSION_RECHECK, rx.recv()) => next,
-                    _ = stopping.wait_for(|stop| *stop) => return None,
-                };
-                if !session_alive(&backend, &session).await {
-                    return None;
+            let json = serde_json::to_string(&app::backend::services::webhooks::to_event(b, e)).ok()?;
+            Some(Event::default().id(e.id.to_string()).event("change").data(json))
+        };
+        let greeting = b.access.version();
+        if out.send(Event::default().event("access").data(greeting.to_string())).await.is_err() {
+            return;
+        }
+        let mut last = b.events.last();
+        // A fresh listener starts from the version it was greeted with: an event the hub hands
+        // out late for a change already in that version is not news.
+        let mut known_version = greeting;
+        if let Some(after) = resume {
+            // (a resuming one gets every event after its id, up to the newest committed: the
+            // hub may not have handed the newest out yet)
+            known_version = i64::MIN;
+            last = last.max(b.store.last_event_id().await.unwrap_or(last));
+            match backlog(&b, after, last).await {
+                Some(missed) => {
+                    for e in &missed {
+                        if let Some(ev) = change(&b, e) {
+                            if out.send(ev).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    last = last.max(missed.last().map(|e| e.id).unwrap_or(after));
                 }
-                match next {
-                    Ok(Ok(v)) => return Some((event(v), (rx, stopping, None))),
-                    // A slow reader missed some: the latest version is all it needs.
-                    Ok(Err(RecvError::Lagged(_))) | Err(_) => continue,
-                    Ok(Err(RecvError::Closed)) => return None,
+                None => {
+                    if out.send(Event::default().event("reset").data("reload")).await.is_err() {
+                        return;
+                    }
                 }
             }
         }
+        loop {
+            // (a server shutting down ends the stream: the client reconnects elsewhere)
+            let next = tokio::select! {
+                next = tokio::time::timeout(SESSION_RECHECK, rx.recv()) => next,
+                _ = stopping.wait_for(|stop| *stop) => return,
+                _ = out.closed() => return,
+            };
+            if !alive.check(&b).await {
+                return;
+            }
+            match next {
+                Ok(Ok(e)) if e.id > last && e.version > known_version => {
+                    last = e.id;
+                    if let Some(ev) = change(&b, &e) {
+                        if out.send(ev).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(Ok(_)) | Err(_) => continue,
+                // A slow reader missed some: read them from the outbox.
+                Ok(Err(RecvError::Lagged(_))) => match backlog(&b, last, b.events.last()).await {
+                    Some(missed) => {
+                        for e in &missed {
+                            if let Some(ev) = change(&b, e) {
+                                if out.send(ev).await.is_err() {
+                                    return;
+                                }
+                            }
+                            last = e.id;
+                        }
+                    }
+                    None => return,
+                },
+                Ok(Err(RecvError::Closed)) => return,
+            }
+        }
     });
-    Ok(Sse::new(futures_util::StreamExt::fuse(stream)).keep_alive(KeepAlive::default()))
+    let stream = futures_util::stream::unfold(out_rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// How often an idle event stream checks that its session still exists.
+/// At most this many missed changes are replayed to a stream that resumes; beyond, `reset`.
+const BACKLOG_MAX: i64 = 1000;
+
+/// The events after `after` up to `upto`, if they are all still kept and not too many.
+async fn backlog(
+    b: &app::backend::Backend,
+    after: i64,
+    upto: i64,
+) -> Option<Vec<std::sync::Arc<app::backend::store::EventRecord>>> {
+    if upto <= after {
+        return Some(Vec::new());
+    }
+    if upto - after > BACKLOG_MAX {
+        return None;
+    }
+    let first = b.store.first_event_id().await.ok()?;
+    // (ids have no gaps but what the sweep removed: an older id than the first kept is lost)
+    if first.is_none_or(|f| f > after + 1) {
+        return None;
+    }
+    let rows = b.store.events_after(after, upto - after).await.ok()?;
+    Some(rows.into_iter().filter(|e| e.id <= upto).map(std::sync::Arc::new).collect())
+}
+
+/// What keeps a stream open.
+enum Alive {
+    Session(Vec<u8>),
+    Token(app::domain::ids::UserId, i64),
+}
+
+impl Alive {
+    /// The same rules as every request (account active, session expiry, token revocation).
+    async fn check(&self, b: &app::backend::Backend) -> bool {
+        match self {
+            Alive::Session(hash) => app::backend::sessions::resolve_hash(b, hash.clone()).await.is_some(),
+            Alive::Token(user, id) => app::backend::tokens::still_valid(b, *user, *id).await,
+        }
+    }
+}
+
+/// How often an idle event stream checks that its session or token still exists.
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The same session rules as every request (account active, idle and absolute expiry).
-async fn session_alive(b: &app::backend::Backend, token_hash: &[u8]) -> bool {
-    app::backend::sessions::resolve_hash(b, token_hash.to_vec()).await.is_some()
-}
 
 pub fn error_body(e: &Error) -> serde_json::Value {
     let fields = match e {

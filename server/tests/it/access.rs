@@ -485,7 +485,9 @@ async fn the_event_stream_announces_access_changes() {
         .expect("chunk")
         .expect("bytes");
     let text = String::from_utf8_lossy(&next).to_string();
-    assert!(text.contains(&format!("data: {}", first + 1)), "{text}");
+    assert!(text.contains("event: change\n"), "{text}");
+    assert!(text.contains(&format!("\"version\":{},", first + 1)), "{text}");
+    assert!(text.contains("\"kind\":\"org\"") && text.contains("\"name\":\"Live\""), "{text}");
     // Signed out (the stream's session): the stream ends at the next change.
     let other = app.super_admin(&admin, "root2", MEMBER_PW).await;
     // (creating root2 was itself an access change)
@@ -635,6 +637,12 @@ const CASES: &[Case] = &[
     c("rpc save_client", "UUFFFFFAF"),
     c("rpc rotate_client_secret", "UUFFFFFNF"),
     c("rpc delete_client", "UUFFFFFNF"),
+    c("rpc list_webhooks", "UUFFFFFAF"),
+    c("rpc save_webhook", "UUFFFFFAF"),
+    c("rpc rotate_webhook_secret", "UUFFFFFNF"),
+    c("rpc resume_webhook", "UUFFFFFNF"),
+    c("rpc delete_webhook", "UUFFFFFNF"),
+    c("rpc webhook_deliveries", "UUFFFFFNF"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
     c("rpc begin_sso_link", "UUAAAAAAF"),
@@ -689,7 +697,7 @@ const CASES: &[Case] = &[
     c("DELETE /orgs/{org}/databases/{db}", "UUFFAANAF"),
     c("GET /check", "UUFFAANAA"),
     c("GET /explain", "UUFFAANAA"),
-    c("GET /events", "UUAAAAAAU"),
+    c("GET /events", "UUAAAAAAA"),
     c("GET /audit", "UUFFFFFAF"),
     c("GET /audit/export", "UUFFFFFAF"),
     c("GET /me", "UUAAAAAAA"),
@@ -705,6 +713,14 @@ const CASES: &[Case] = &[
     c("PUT /clients/{client_id}", "UUFFFFFNF"),
     c("POST /clients/{client_id}/secret", "UUFFFFFNF"),
     c("DELETE /clients/{client_id}", "UUFFFFFNF"),
+    c("GET /webhooks", "UUFFFFFAF"),
+    c("POST /webhooks", "UUFFFFFAF"),
+    c("GET /webhooks/{id}", "UUFFFFFNF"),
+    c("PUT /webhooks/{id}", "UUFFFFFAF"),
+    c("DELETE /webhooks/{id}", "UUFFFFFNF"),
+    c("POST /webhooks/{id}/secret", "UUFFFFFNF"),
+    c("POST /webhooks/{id}/resume", "UUFFFFFNF"),
+    c("GET /webhooks/{id}/deliveries", "UUFFFFFNF"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),
     c("DELETE /tokens/{id}", "UUNNNNNNN"),
@@ -975,6 +991,11 @@ async fn authorization_matrix() {
                     // (no redirect URI: refused as such once the caller may register one)
                     "save_client" => vec![("client_id", "matrix"), ("name", "Matrix"), ("create", "true")],
                     "rotate_client_secret" | "delete_client" => vec![("client_id", "nope")],
+                    // (no URL: refused as such once the caller may add a hook)
+                    "save_webhook" => vec![("name", "Matrix"), ("url", ""), ("kind_user", "on")],
+                    "rotate_webhook_secret" | "resume_webhook" | "delete_webhook" | "webhook_deliveries" => {
+                        vec![("id", "999999")]
+                    }
                     "ask_consent" => vec![("query", "client_id=nope&response_type=code&scope=openid")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
@@ -997,6 +1018,7 @@ async fn authorization_matrix() {
                     .replace("{username}", &target)
                     .replace("{org}", &org)
                     .replace("/tokens/{id}", "/tokens/999999")
+                    .replace("/webhooks/{id}", "/webhooks/999999")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
@@ -1039,6 +1061,10 @@ async fn authorization_matrix() {
                     "POST /clients" => json!({"client_id": "matrix", "name": "Matrix"}),
                     "PUT /clients/{client_id}" => {
                         json!({"client_id": "x", "name": "Matrix", "redirect_uris": ["https://m.example.com/cb"]})
+                    }
+                    // (an ftp URL: refused as such once the caller may add a hook)
+                    "POST /webhooks" | "PUT /webhooks/{id}" => {
+                        json!({"name": "Matrix", "url": "ftp://hooks.example.com/", "kinds": ["role"]})
                     }
                     "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
                         json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})

@@ -83,7 +83,8 @@ async fn acme(a: &TestApp) -> Client {
 
 /// Reads an event stream until an event names `version` (or fails after 5 s).
 async fn stream_reaches(stream: &mut reqwest::Response, version: i64) {
-    let want = format!("data: {version}\n");
+    // (each change: `event: change` with the version it produced in its JSON)
+    let want = format!("\"version\":{version},");
     let mut seen = String::new();
     while !seen.contains(&want) {
         let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())

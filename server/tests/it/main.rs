@@ -31,3 +31,4 @@ mod test_connection;
 mod tokens;
 mod two_factor;
 mod users;
+mod webhooks;

@@ -330,6 +330,16 @@ async fn requests_that_cannot_be_trusted_stop_at_roster_and_faults_go_back_with_
     let to = get_location(&anon, &authorize_url("dbackup", &[("scope", "openid admin")])).await;
     assert_eq!(param(&to, "error").as_deref(), Some("invalid_scope"));
 
+    // A tool that knows who is coming names them: the sign-in form is filled in (the
+    // person may still change it).
+    let to = get_location(&anon, &authorize_url("dbackup", &[("login_hint", "bob@example.com")])).await;
+    assert_eq!(to, "/sign-in?continue=1&login=bob%40example.com");
+    let (s, page) = anon.get_text(&to).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("value=\"bob@example.com\""), "the login field filled in");
+    let long = "x".repeat(300);
+    assert_eq!(get_location(&anon, &authorize_url("dbackup", &[("login_hint", &long)])).await, "/sign-in?continue=1");
+
     // Nobody signed in: to the sign-in page, which returns to the request afterwards.
     let url = authorize_url("dbackup", &[]);
     let r = anon.http.get(format!("{}{url}", anon.base)).send().await.expect("get");
@@ -784,5 +794,23 @@ async fn the_providers_routes_answer_callers_without_credentials() {
             let want = if who == "api key" && *path == "/auth/forward" { 200 } else { *want };
             assert_eq!(status, want, "{who}: {method} {path}");
         }
+    }
+}
+
+/// Every route of the provider and of forward authentication is in the OpenAPI document, at
+/// the site's root (its own server), and none of them is taken for an `/api/v1` route.
+#[test]
+fn the_providers_routes_are_in_the_openapi_document_at_the_root() {
+    let doc = serde_json::to_value(server::rest::openapi()).expect("json");
+    let api_routes = server::rest::routes();
+    for (path, methods) in server::oauth::ROUTES {
+        let item = &doc["paths"][*path];
+        assert_eq!(item["servers"][0]["url"], "/", "{path}: {item}");
+        for m in *methods {
+            let op = &item[m.to_lowercase()];
+            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{m} {path} undocumented");
+            assert_eq!(op["tags"][0], "openid", "{m} {path}");
+        }
+        assert!(api_routes.iter().all(|(_, p)| p != path), "{path} is not under /api/v1");
     }
 }

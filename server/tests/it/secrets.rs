@@ -36,6 +36,7 @@ async fn sealed_values(app: &TestApp) -> Vec<(String, Vec<u8>)> {
         ),
         ("SELECT id, password FROM database_credentials WHERE password IS NOT NULL", "database_credential:{}:password"),
         ("SELECT id, password FROM database_mappings WHERE password IS NOT NULL", "database_mapping:{}:password"),
+        ("SELECT id, secret FROM webhooks", "webhook:{}:secret"),
     ] {
         for (id, bytes) in app.int_bytes_rows(sql).await {
             out.push((aad.replace("{}", &id.to_string()), bytes));
@@ -93,15 +94,22 @@ async fn rotating_the_key_reseals_every_secret_and_the_old_key_opens_none() {
     // (the OpenID provider's first signing key is made on first use)
     let (s, _) = admin.get("/oauth/jwks").await;
     assert_eq!(s, 200);
+    let (s, b) = admin
+        .post_json(
+            "/api/v1/webhooks",
+            &json!({"name": "Cache", "url": "https://hooks.example.com/roster", "kinds": ["role"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
     let before = sealed_values(&app).await;
-    assert_eq!(before.len(), 6, "one value of each sealed column");
+    assert_eq!(before.len(), 7, "one value of each sealed column");
 
     // The instances restart with the new key and the old one as the previous key: everything
     // still opens. The rotation seals each value again under the new key.
     let rotating = app.second_instance_with(config(NEW, Some(OLD))).await;
     instance_key::verify(&rotating.backend).await.expect("the previous key still opens the check value");
     let rotated = secrets::rotate(&rotating.backend, &Ctx::cli()).await.expect("rotate");
-    assert_eq!(rotated.total(), 6);
+    assert_eq!(rotated.total(), 7);
     for column in SealedColumn::ALL {
         assert_eq!(rotated.columns.iter().find(|(c, _)| *c == column).map(|(_, n)| *n), Some(1), "{column:?}");
     }

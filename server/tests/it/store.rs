@@ -54,6 +54,7 @@ both!(
     sso_providers_links_flows,
     oauth_clients_and_their_orgs,
     oauth_grants_codes_tokens_and_consents,
+    events_and_webhooks,
     databases_definitions,
     database_credentials_and_mappings,
     audit_filters_and_cursors,
@@ -724,6 +725,106 @@ fn definition(org: OrgId, db_id: &str, engine: Engine) -> DatabaseRecord {
         updated_at: 8,
         last_test: None,
     }
+}
+
+async fn events_and_webhooks(store: Arc<dyn Store>, _db: TestDb) {
+    use app::backend::store::{DeliveryRecord, EventRecord, HookProgress, WebhookRecord};
+    assert_eq!(store.last_event_id().await.unwrap(), 0);
+    assert_eq!(store.first_event_id().await.unwrap(), None);
+    // Ids in insert (= commit) order; organizations kept as a list.
+    let mut tx = store.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (i, kind) in ["role", "user", "org", "all"].iter().enumerate() {
+        let e = EventRecord {
+            at: 100 + i as i64,
+            kind: kind.to_string(),
+            subject_id: (*kind != "all").then_some(i as i64),
+            name: Some(format!("n{i}")),
+            orgs: if *kind == "user" { vec![OrgId(1), OrgId(7)] } else { vec![] },
+            version: 10 + i as i64,
+            ..Default::default()
+        };
+        ids.push(tx.insert_event(&e).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let all = store.events_after(0, 10).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[1].orgs, vec![OrgId(1), OrgId(7)]);
+    assert_eq!((all[3].kind.as_str(), all[3].subject_id, all[3].version), ("all", None, 13));
+    assert_eq!(store.events_after(ids[1], 1).await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
+    assert_eq!(store.last_event_id().await.unwrap(), ids[3]);
+    // A rolled-back transaction leaves no event.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_event(&EventRecord { kind: "role".into(), at: 1, version: 99, ..Default::default() }).await.unwrap();
+    drop(tx);
+    assert_eq!(store.events_after(ids[3], 10).await.unwrap(), vec![]);
+    // Hooks: saved, leased by one owner at a time, moved on, logged (the newest kept).
+    let mut tx = store.begin().await.unwrap();
+    let hook = WebhookRecord {
+        name: "Cache".into(),
+        url: "https://hooks.example.com/".into(),
+        kinds: vec!["user".into(), "role".into()],
+        orgs: vec![OrgId(7)],
+        secret: vec![1, 2, 3],
+        enabled: true,
+        cursor: ids[0],
+        created_at: 5,
+        updated_at: 5,
+        ..Default::default()
+    };
+    let id = tx.save_webhook(&hook).await.unwrap();
+    assert_eq!(tx.count_webhooks().await.unwrap(), 1);
+    assert!(tx.lease_webhook(id, "a", 1_000, 2_000).await.unwrap());
+    assert!(!tx.lease_webhook(id, "b", 1_500, 2_500).await.unwrap(), "held by a until 2000");
+    assert!(tx.lease_webhook(id, "a", 1_500, 2_500).await.unwrap(), "renewed by its holder");
+    assert!(tx.lease_webhook(id, "b", 2_501, 3_000).await.unwrap(), "expired: b takes it");
+    let p = HookProgress { cursor: ids[2], attempts: 2, next_attempt_at: 9_000, paused: Some("why".into()) };
+    tx.set_webhook_progress(id, &p).await.unwrap();
+    for i in 0..5 {
+        let d = DeliveryRecord {
+            webhook_id: id,
+            event_id: ids[2],
+            attempt: i + 1,
+            at: i,
+            status: Some(500),
+            duration_ms: 3,
+            ..Default::default()
+        };
+        tx.insert_delivery(&d, 3).await.unwrap();
+    }
+    tx.set_webhook_secret(id, &[9, 9], 6).await.unwrap();
+    tx.commit().await.unwrap();
+    let saved = store.webhook(id).await.unwrap().expect("hook");
+    assert_eq!(
+        (
+            saved.kinds.clone(),
+            saved.orgs.clone(),
+            saved.secret.clone(),
+            saved.cursor,
+            saved.attempts,
+            saved.paused.clone()
+        ),
+        (vec!["user".to_string(), "role".to_string()], vec![OrgId(7)], vec![9, 9], ids[2], 2, Some("why".to_string()))
+    );
+    let log = store.deliveries(id, 10).await.unwrap();
+    assert_eq!(log.iter().map(|d| d.attempt).collect::<Vec<_>>(), vec![5, 4, 3], "newest first, three kept");
+    // Settings saved again keep the cursor; a deleted hook takes its log with it.
+    let mut tx = store.begin().await.unwrap();
+    tx.save_webhook(&WebhookRecord { name: "Renamed".into(), paused: None, attempts: 0, ..saved.clone() })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let renamed = store.webhook(id).await.unwrap().expect("hook");
+    assert_eq!((renamed.name.as_str(), renamed.cursor, renamed.paused.clone()), ("Renamed", ids[2], None));
+    assert_eq!(store.webhooks(10).await.unwrap().len(), 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_webhook(id).await.unwrap();
+    assert_eq!(tx.purge_events(102).await.unwrap(), 2, "the two older than 102");
+    tx.commit().await.unwrap();
+    assert_eq!(store.webhook(id).await.unwrap(), None);
+    assert_eq!(store.deliveries(id, 10).await.unwrap(), vec![]);
+    assert_eq!(store.first_event_id().await.unwrap(), Some(ids[2]));
 }
 
 async fn oauth_clients_and_their_orgs(store: Arc<dyn Store>, _db: TestDb) {

@@ -98,7 +98,7 @@ pub async fn sign_up(b: &Backend, ctx: &Ctx, input: SignUp) -> Result<SignedIn, 
     ev.target = Some(username);
     ev.after = Some(user_snapshot(&record));
     tx.insert_audit(&ev).await?;
-    let version = tx.bump_access_version(Change::User(id)).await?;
+    let version = super::record_change(b, &mut tx, Change::User(id), Default::default()).await?;
     tx.commit().await?;
     b.access.apply(b.store.as_ref(), version, Change::User(id)).await?;
     Ok(SignedIn { token, me: me_of(b, &record, DEFAULT_ORG) })

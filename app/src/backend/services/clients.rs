@@ -229,8 +229,9 @@ pub async fn save_form(
     save(b, ctx, input?, create).await
 }
 
-/// The organizations named, by id; an unknown name is the field's error.
-async fn org_ids(tx: &mut Box<dyn Tx>, names: &[String]) -> Result<Vec<OrgId>, Error> {
+/// The organizations named (a list, or names separated by commas), by id; an unknown name is
+/// the `orgs` field's error. (Applications and webhooks name them alike.)
+pub(crate) async fn org_ids(tx: &mut Box<dyn Tx>, names: &[String]) -> Result<Vec<OrgId>, Error> {
     let mut ids = Vec::new();
     for name in names.iter().flat_map(|n| n.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
         match tx.org_by_name(&name.to_lowercase()).await? {

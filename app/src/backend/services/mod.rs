@@ -25,6 +25,7 @@ pub mod sso;
 pub mod throttles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use serde_json::json;
 
@@ -97,11 +98,63 @@ pub(crate) async fn global_admin_tx<'b>(
 
 /// Commits a transaction that changed access, then brings the in-memory model up to date
 /// before the caller answers. Call while holding `b.access.writer()`.
-pub(crate) async fn commit_access(b: &Backend, mut tx: Box<dyn Tx>, change: Change) -> Result<(), Error> {
-    let version = tx.bump_access_version(change).await?;
+pub(crate) async fn commit_access(b: &Backend, tx: Box<dyn Tx>, change: Change) -> Result<(), Error> {
+    commit_access_noting(b, tx, change, EventNote::default()).await
+}
+
+/// What the event of a change cannot read back once the change is written: the name of
+/// what was deleted, the organizations an account left.
+#[derive(Debug, Default)]
+pub(crate) struct EventNote {
+    pub name: Option<String>,
+    pub orgs: Vec<OrgId>,
+}
+
+/// `commit_access`, with what the event needs beyond what the transaction still holds.
+pub(crate) async fn commit_access_noting(
+    b: &Backend,
+    mut tx: Box<dyn Tx>,
+    change: Change,
+    note: EventNote,
+) -> Result<(), Error> {
+    let version = record_change(b, &mut tx, change, note).await?;
     tx.commit().await?;
     b.access.apply(b.store.as_ref(), version, change).await?;
     Ok(())
+}
+
+/// Moves the access version and writes the change's event to the outbox, in the change's
+/// own transaction: the event exists if and only if the change commits, and (writers taking
+/// turns) event ids follow commit order. Answers the new version.
+pub(crate) async fn record_change(
+    b: &Backend,
+    tx: &mut Box<dyn Tx>,
+    change: Change,
+    note: EventNote,
+) -> Result<i64, Error> {
+    let version = tx.bump_access_version(change).await?;
+    let (kind, subject_id, name, mut orgs) = match change {
+        Change::User(u) => ("user", Some(u.0), tx.user_by_id(u).await?.map(|r| r.username), tx.memberships(u).await?),
+        Change::Role(r) => ("role", Some(r.0), tx.role(r).await?.map(|r| r.name), vec![]),
+        Change::Org(o) => ("org", Some(o.0), tx.org(o).await?.map(|r| r.name), vec![o]),
+        Change::All => ("all", None, None, vec![]),
+    };
+    for o in note.orgs {
+        if !orgs.contains(&o) {
+            orgs.push(o);
+        }
+    }
+    let event = crate::backend::store::EventRecord {
+        id: 0,
+        at: b.now(),
+        kind: kind.to_string(),
+        subject_id,
+        name: name.or(note.name),
+        orgs,
+        version,
+    };
+    tx.insert_event(&event).await?;
+    Ok(version)
 }
 
 /// Sudo mode for credentials (password, email, second factors, tokens): a session that

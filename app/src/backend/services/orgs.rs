@@ -104,7 +104,8 @@ pub async fn delete(b: &Backend, ctx: &Ctx, org: OrgId) -> Result<(), Error> {
     ev.target = Some(format!("org:{}", before.name));
     ev.before = Some(json!({ "id": org.0, "name": before.name, "members": members }));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::Org(org)).await?;
+    let note = super::EventNote { name: Some(before.name), orgs: vec![] };
+    super::commit_access_noting(b, tx, Change::Org(org), note).await?;
     Ok(())
 }
 
@@ -307,6 +308,8 @@ pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -
     ev.target = Some(target.username.clone());
     ev.before = Some(json!({ "org": org_rec.name, "role_id": g.role.0, "extras": g.extras.codes() }));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::User(target.id)).await?;
+    // (the organization it left is told too: its tools drop what they cached)
+    let note = super::EventNote { name: None, orgs: vec![org] };
+    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
     Ok(())
 }

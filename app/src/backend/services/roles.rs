@@ -130,6 +130,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, role: RoleId, replacement: Option<Ro
     ev.before = Some(snapshot(&before));
     ev.after = Some(json!({ "members_moved": moved, "replacement_id": replacement.map(|r| r.0) }));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, if moved > 0 { Change::All } else { Change::Role(role) }).await?;
+    let note = super::EventNote { name: Some(before.name), orgs: vec![] };
+    super::commit_access_noting(b, tx, if moved > 0 { Change::All } else { Change::Role(role) }, note).await?;
     Ok(())
 }

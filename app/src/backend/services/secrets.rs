@@ -37,6 +37,7 @@ fn aad(column: SealedColumn, v: &SealedValue) -> String {
         SealedColumn::CredentialPassword => super::database_access::credential_aad(v.row),
         SealedColumn::MappingPassword => super::database_access::mapping_aad(v.row),
         SealedColumn::SigningKey => super::signing_keys::key_aad(&v.label),
+        SealedColumn::WebhookSecret => super::webhooks::secret_aad(v.row),
     }
 }
 

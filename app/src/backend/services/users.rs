@@ -491,12 +491,14 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
     let active = tx.active_super_admins().await?;
     let facts = target_of(&mut tx, ctx, actor, org, &target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
+    let left = tx.memberships(target.id).await?;
     tx.delete_user(target.id).await?;
     let mut ev = audit(b, ctx, "user.deleted", true);
     ev.org_id = Some(org);
     ev.target = Some(target.username.clone());
     ev.before = Some(user_snapshot(&target));
     tx.insert_audit(&ev).await?;
-    commit_access(b, tx, Change::User(target.id)).await?;
+    let note = super::EventNote { name: Some(target.username.clone()), orgs: left };
+    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
     Ok(())
 }

@@ -30,6 +30,7 @@ pub mod sso;
 pub mod throttles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use sso::*;
 pub use throttles::*;
 pub use tokens::*;
 pub use users::*;
+pub use webhooks::{DeliveryRecord, EventRecord, HookProgress, WebhookRecord, WebhookStore, WebhookTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -171,6 +173,7 @@ pub trait Store:
     + PictureStore
     + ThrottleStore
     + SettingsStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -262,6 +265,7 @@ pub trait Tx:
     + PictureTx
     + ThrottleTx
     + SettingsTx
+    + WebhookTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

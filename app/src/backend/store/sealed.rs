@@ -21,16 +21,19 @@ pub enum SealedColumn {
     MappingPassword,
     /// `signing_keys.private_key`, bound to the key's id (`kid`).
     SigningKey,
+    /// `webhooks.secret`, bound to the hook's id.
+    WebhookSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 6] = [
+    pub const ALL: [SealedColumn; 7] = [
         SealedColumn::TotpSecret,
         SealedColumn::SsoClientSecret,
         SealedColumn::DatabaseDefaultPassword,
         SealedColumn::CredentialPassword,
         SealedColumn::MappingPassword,
         SealedColumn::SigningKey,
+        SealedColumn::WebhookSecret,
     ];
 
     /// (table, key column, sealed column, the text the binding needs: a column or '')
@@ -42,6 +45,7 @@ impl SealedColumn {
             SealedColumn::CredentialPassword => ("database_credentials", "id", "password", "''"),
             SealedColumn::MappingPassword => ("database_mappings", "id", "password", "''"),
             SealedColumn::SigningKey => ("signing_keys", "id", "private_key", "kid"),
+            SealedColumn::WebhookSecret => ("webhooks", "id", "secret", "''"),
         }
     }
 

@@ -62,6 +62,8 @@ impl TestApp {
         backend.load_access().await.expect("load access model");
         // (the change feed only: tests that need the polling backstop call `sync` themselves)
         app::backend::feed::spawn_listener(&backend);
+        app::backend::events::spawn(&backend);
+        app::backend::services::webhooks::spawn_dispatcher(&backend);
         listening(&backend).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -88,6 +90,8 @@ impl TestApp {
         backend.load_access().await.expect("load access model");
         // (the change feed only: tests that need the polling backstop call `sync` themselves)
         app::backend::feed::spawn_listener(&backend);
+        app::backend::events::spawn(&backend);
+        app::backend::services::webhooks::spawn_dispatcher(&backend);
         listening(&backend).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -260,6 +260,9 @@ impl Tx for PgTx {
     }
 }
 
+// The outbox and the webhooks: one text of SQL for both backends.
+crate::backend::store::webhooks::impl_webhook_store!(PgStore, pool, PgTx);
+
 #[cfg(test)]
 mod tests {
     use super::like_pattern;

@@ -188,6 +188,9 @@ impl Tx for SqliteTx {
     }
 }
 
+// The outbox and the webhooks: one text of SQL for both backends.
+crate::backend::store::webhooks::impl_webhook_store!(SqliteStore, read, SqliteTx);
+
 #[cfg(test)]
 mod tests {
     #[test]
