@@ -40,8 +40,6 @@ pub struct Backend {
     pub signing_keys: Arc<super::signing::KeyCache>,
     /// The event outbox as this instance reads it (streams and webhooks listen here).
     pub events: Arc<super::events::EventHub>,
-    /// Sends webhooks (the outbound address rule applies; `None` if TLS could not start).
-    pub webhook_http: Option<Arc<super::outbound::Fetcher>>,
     /// This process, as the holder of a webhook's delivery lease.
     pub instance_id: Arc<str>,
 }
@@ -66,10 +64,6 @@ impl Backend {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let webauthn = config.public_origin.as_deref().and_then(relying_party).map(Arc::new);
         let oidc = Arc::new(oidc::Oidc::new(config.allow_internal_urls));
-        let webhook_http = super::outbound::Fetcher::new(config.allow_internal_urls)
-            .map_err(|e| tracing::error!(error = %e, "webhooks are off: no HTTP client"))
-            .ok()
-            .map(Arc::new);
         let cpu = cpu::CpuQueue::default();
         let secrets = config.secret_key.as_ref().map(crypto::SecretBox::new).unwrap_or_else(crypto::SecretBox::random);
         let secrets = match &config.secret_key_previous {
@@ -97,7 +91,6 @@ impl Backend {
             feed: Arc::default(),
             signing_keys: Arc::default(),
             events: Arc::default(),
-            webhook_http,
             instance_id: super::sessions::new_token().into(),
         }
     }

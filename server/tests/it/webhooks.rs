@@ -604,3 +604,28 @@ async fn the_command_line_adds_lists_changes_and_removes_webhooks() {
     let (_, list) = admin.get("/api/v1/webhooks").await;
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_adding_the_last_allowed_webhook_at_once_add_one() {
+    let a = TestApp::start_with(config()).await;
+    let b = a.second_instance().await;
+    let admin_a = a.admin().await;
+    let max = app::domain::webhooks::MAX_WEBHOOKS;
+    for i in 0..max - 1 {
+        let body =
+            json!({"name": format!("h{i}"), "url": "https://hooks.example.com/", "kinds": ["role"], "enabled": false});
+        assert_eq!(admin_a.post_json("/api/v1/webhooks", &body).await.0, 201);
+    }
+    let admin_b = b.browser();
+    let (s, _) = admin_b.rpc("sign_in", &[("login", "admin"), ("password", common::ADMIN_PW)]).await;
+    assert_eq!(s, 200);
+    let body = |n: &str| json!({"name": n, "url": "https://hooks.example.com/", "kinds": ["role"], "enabled": false});
+    let (body_a, body_b) = (body("last-a"), body("last-b"));
+    let (ra, rb) =
+        tokio::join!(admin_a.post_json("/api/v1/webhooks", &body_a), admin_b.post_json("/api/v1/webhooks", &body_b));
+    let mut statuses = [ra.0, rb.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 422], "{ra:?} {rb:?}");
+    let (_, list) = admin_a.get("/api/v1/webhooks").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(max));
+}

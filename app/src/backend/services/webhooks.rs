@@ -19,7 +19,6 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{audit_global, sudo_grants, Fields};
-use crate::backend::error::internal;
 use crate::backend::outbound;
 use crate::backend::sessions::new_token;
 use crate::backend::store::{DeliveryRecord, EventRecord, HookProgress, Tx, WebhookRecord};
@@ -293,10 +292,18 @@ pub async fn resume(b: &Backend, ctx: &Ctx, id: i64) -> Result<Webhook, Error> {
 /// (retries fall due). Every instance runs it; the lease keeps one per hook at a time.
 pub fn spawn_dispatcher(b: &Backend) {
     let b = b.clone();
+    // (made here, once per serving process: the CLI and other backends never send webhooks)
+    let http = match outbound::Fetcher::new(b.config.allow_internal_urls) {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks are off: no HTTP client");
+            return;
+        }
+    };
     tokio::spawn(async move {
         let mut stopping = b.stopping.subscribe();
         loop {
-            if let Err(e) = deliver_due(&b).await {
+            if let Err(e) = deliver_due(&b, &http).await {
                 tracing::warn!(error = %e, "webhook delivery pass failed");
             }
             tokio::select! {
@@ -310,14 +317,13 @@ pub fn spawn_dispatcher(b: &Backend) {
 
 /// One pass over the hooks: each one that is due gets its next events. Answers how many
 /// deliveries were attempted.
-pub async fn deliver_due(b: &Backend) -> Result<usize, Error> {
-    let Some(http) = b.webhook_http.clone() else { return Ok(0) };
+pub async fn deliver_due(b: &Backend, http: &Arc<outbound::Fetcher>) -> Result<usize, Error> {
     let mut attempted = 0;
     for hook in b.store.webhooks(MAX_WEBHOOKS as i64).await? {
         if !hook.enabled || hook.paused.is_some() || hook.next_attempt_at > b.now() {
             continue;
         }
-        attempted += deliver_hook(b, &http, hook).await?;
+        attempted += deliver_hook(b, http, hook).await?;
     }
     Ok(attempted)
 }
@@ -446,8 +452,8 @@ async fn post(
     let secret = match b.secrets.open(&hook.secret, &secret_aad(hook.id)) {
         Ok(s) => String::from_utf8_lossy(&s).into_owned(),
         Err(_) => {
-            let e = internal(format!("webhook {} secret does not open with the instance key", hook.id));
-            return (Err(format!("the signing secret could not be read ({e})")), 0);
+            tracing::error!(webhook = hook.id, "the webhook's secret does not open with the instance key");
+            return (Err("the signing secret could not be read (another instance key?)".to_string()), 0);
         }
     };
     let body = match serde_json::to_vec(&to_event(b, event)) {
