@@ -37,6 +37,12 @@ export const oidcPort = port + 9;
 const forwardState = path.join(__dirname, '.state-forward');
 export const forwardPort = port + 10;
 
+// The passkeys server's twin on PostgreSQL (port + 11) with its own nginx-protected site
+// (port + 12): the tool stories (OpenID provider, forward authentication, webhooks) run
+// against both backends (end2end/tools_pg.sh; it needs ROSTER_TEST_PG_URL).
+const toolsPgState = path.join(__dirname, '.state-tools-pg');
+const toolsPgPort = port + 11;
+
 // Request lines (method and path) included: the last spec checks that no secret used by the
 // suite ever reaches these logs.
 const LOG = 'info,tower_http=debug,sqlx=warn';
@@ -112,6 +118,15 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'pipe',
       stderr: 'pipe',
+    },
+    {
+      command: `exec bash tools_pg.sh "${toolsPgState}" ${toolsPgPort} ${toolsPgPort + 1}`,
+      url: `http://127.0.0.1:${toolsPgPort + 1}/healthz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ROSTER_BIN: bin, ROSTER_SITE_ROOT: siteRoot, ROSTER_LOG: LOG },
     },
     {
       command: 'exec node oidc/provider.mjs',

@@ -4,48 +4,53 @@
 // X-Roster-* headers); a member without the ability gets the site's 403 page; a return
 // address on another host is refused by Roster (no open redirect).
 import { test, expect } from '@playwright/test';
-import { forwardSiteURL as SITE, passkeyURL, passkeyDbURL, cliAt, hydrated, rememberSecrets, rememberSessions } from './fixtures/roster';
+import { hydrated, rememberSecrets, rememberSessions, toolServers } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
-const PW = 'forward story passphrase';
-test.use({ baseURL: passkeyURL });
-test.describe.configure({ mode: 'serial' });
+// Once on each backend: the passkeys server (SQLite) and its twin on PostgreSQL.
+for (const server of toolServers) {
+  test.describe(`on ${server.backend}`, () => {
+    const PW = 'forward story passphrase';
+    test.use({ baseURL: server.url });
+    test.describe.configure({ mode: 'serial' });
 
-test.beforeAll(() => {
-  rememberSecrets(PW);
-  cliAt(passkeyDbURL, 'user', 'create', '-r', 'DefaultUser', '-u', 'fay', '-e', 'fay@example.com', '-f', 'Fay', '-l', 'Forward', '-p', PW);
-  cliAt(passkeyDbURL, 'user', 'create', '--org', 'Default', '-r', 'Viewer', '-u', 'gus', '-e', 'gus@example.com', '-f', 'Gus', '-l', 'Viewer', '-p', PW);
-});
+    test.beforeAll(() => {
+      rememberSecrets(PW);
+      server.cli('user', 'create', '-r', 'DefaultUser', '-u', 'fay', '-e', 'fay@example.com', '-f', 'Fay', '-l', 'Forward', '-p', PW);
+      server.cli('user', 'create', '--org', 'Default', '-r', 'Viewer', '-u', 'gus', '-e', 'gus@example.com', '-f', 'Gus', '-l', 'Viewer', '-p', PW);
+    });
 
-test('a visitor signs in at Roster and comes back to the tool with who they are', async ({ browser }) => {
-  const context = await browser.newContext({ baseURL: passkeyURL });
-  const page = await context.newPage();
-  await page.goto(`${SITE}/index.html`);
-  await expect(page).toHaveURL(/\/sign-in\?continue=1$/);
-  await hydrated(page);
-  await new SignInPage(page).signIn('fay', PW);
-  await expect(page).toHaveURL(`${SITE}/index.html`);
-  await expect(page.getByRole('heading', { name: 'Reports' })).toBeVisible();
-  await expect(page.locator('#who')).toHaveText('Signed in as fay (Member in Default)');
-  await expect(page.locator('#abilities')).toContainText('use-adminer');
-  await rememberSessions(context);
-  await context.close();
-});
+    test('a visitor signs in at Roster and comes back to the tool with who they are', async ({ browser }) => {
+      const context = await browser.newContext({ baseURL: server.url });
+      const page = await context.newPage();
+      await page.goto(`${server.site}/index.html`);
+      await expect(page).toHaveURL(/\/sign-in\?continue=1$/);
+      await hydrated(page);
+      await new SignInPage(page).signIn('fay', PW);
+      await expect(page).toHaveURL(`${server.site}/index.html`);
+      await expect(page.getByRole('heading', { name: 'Reports' })).toBeVisible();
+      await expect(page.locator('#who')).toHaveText('Signed in as fay (Member in Default)');
+      await expect(page.locator('#abilities')).toContainText('use-adminer');
+      await rememberSessions(context);
+      await context.close();
+    });
 
-test('a member without the ability gets the tool\'s 403 page', async ({ browser }) => {
-  const context = await browser.newContext({ baseURL: passkeyURL });
-  const page = await context.newPage();
-  await page.goto(`${SITE}/index.html`);
-  await hydrated(page);
-  await new SignInPage(page).signIn('gus', PW);
-  await expect(page.getByRole('heading', { name: 'You may not open Reports' })).toBeVisible();
-  expect(page.url()).toBe(`${SITE}/index.html`);
-  await rememberSessions(context);
-  await context.close();
-});
+    test('a member without the ability gets the tool\'s 403 page', async ({ browser }) => {
+      const context = await browser.newContext({ baseURL: server.url });
+      const page = await context.newPage();
+      await page.goto(`${server.site}/index.html`);
+      await hydrated(page);
+      await new SignInPage(page).signIn('gus', PW);
+      await expect(page.getByRole('heading', { name: 'You may not open Reports' })).toBeVisible();
+      expect(page.url()).toBe(`${server.site}/index.html`);
+      await rememberSessions(context);
+      await context.close();
+    });
 
-test('a return address on another host is refused, never followed', async ({ page }) => {
-  await page.goto(`/auth/forward/start?rd=${encodeURIComponent('https://evil.example/steal')}`);
-  await expect(page).toHaveURL(/\/oauth\/stopped\?why=return_address$/);
-  await expect(page.getByRole('alert')).toContainText('not one Roster returns to');
-});
+    test('a return address on another host is refused, never followed', async ({ page }) => {
+      await page.goto(`/auth/forward/start?rd=${encodeURIComponent('https://evil.example/steal')}`);
+      await expect(page).toHaveURL(/\/oauth\/stopped\?why=return_address$/);
+      await expect(page.getByRole('alert')).toContainText('not one Roster returns to');
+    });
+  });
+}

@@ -16,6 +16,10 @@ const places = ['.state', '.state-access', '.state-passkeys'].flatMap((dir) =>
 const proxyLogs = ['instance-a.log', 'instance-b.log', 'nginx/logs/access.log', 'nginx/logs/error.log'].map((f) =>
   path.join(root, '.state-proxy', f),
 );
+// The tool stories' twin server on PostgreSQL and the nginx in front of its site.
+const toolsPgLogs = ['server.log', 'forward/nginx/logs/access.log', 'forward/nginx/logs/error.log'].map((f) =>
+  path.join(root, '.state-tools-pg', f),
+);
 
 test('no secret used by the suite reached a log or a database file', () => {
   const secrets = [...new Set(readFileSync(secretsFile, 'utf8').split('\n').map((s) => s.trim()))].filter(
@@ -27,7 +31,8 @@ test('no secret used by the suite reached a log or a database file', () => {
   expect(files.filter((f) => f.endsWith('server.log'))).toHaveLength(3);
   expect(files.filter((f) => f.endsWith('.db'))).toHaveLength(3);
   expect(proxyLogs.filter((f) => !existsSync(f))).toEqual([]);
-  files.push(...proxyLogs);
+  expect(toolsPgLogs.filter((f) => !existsSync(f))).toEqual([]);
+  files.push(...proxyLogs, ...toolsPgLogs);
   const leaks: string[] = [];
   for (const f of files) {
     const text = readFileSync(f).toString('latin1');
@@ -39,4 +44,5 @@ test('no secret used by the suite reached a log or a database file', () => {
   // The logs did record requests (so the check above looked at something).
   const log = readFileSync(path.join(root, '.state-access', 'server.log'), 'utf8');
   expect(log).toContain('/rpc/sign_in');
+  expect(readFileSync(toolsPgLogs[0], 'utf8')).toContain('/oauth/token');
 });
