@@ -37,6 +37,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
     # the database server Test Connection is tested against beside PostgreSQL (scripts/mariadb.sh
     # runs its own throwaway server; the package's system service is never used)
     need_pkg mariadb-server
+    # the SCIM compliance checker's virtual environment (scripts/scim_check.sh)
+    need_pkg python3-venv
   fi
   if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"
@@ -81,5 +83,20 @@ fi
 if [ "$mode" = "test" ] && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/openid-client ]; }; then
   say "npm ci in end2end/ (Playwright test runner; uses Debian's Chromium, no browser download)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The SCIM compliance checker (PyPI scim2-tester, pinned, with the client it drives) in a virtual
+# environment of its own under target/, made by Debian's python3. The pins are written beside it:
+# a venv made for other pins is made again.
+scim_pins="scim2-tester==0.5.2 scim2-client[httpx2]==0.13.2"
+scim_venv="$roster_root/target/scim-venv"
+if [ "$mode" = "test" ] && [ "$(cat "$scim_venv/.roster-pins" 2>/dev/null)" != "$scim_pins" ]; then
+  say "python3 -m venv target/scim-venv; pip install $scim_pins"
+  rm -rf "$scim_venv"
+  py=/usr/bin/python3; [ -x "$py" ] || py=python3
+  "$py" -m venv "$scim_venv"
+  # shellcheck disable=SC2086
+  "$scim_venv/bin/pip" install -q --disable-pip-version-check $scim_pins
+  echo "$scim_pins" >"$scim_venv/.roster-pins"
 fi
 exit 0

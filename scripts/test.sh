@@ -52,6 +52,9 @@ echo "[test] the same again on PostgreSQL"
 # differently and compile everything a second time)
 RUSTFLAGS="$test_rustflags" ROSTER_TEST_BACKEND=postgres cargo test --workspace --features app/ssr --exclude frontend --exclude roster-access-bench
 
+echo "[test] SCIM compliance: scim2-tester against the built server, on SQLite and PostgreSQL"
+scripts/scim_check.sh "$roster_root/target/e2e/roster" "$roster_root/target/site"
+
 echo "[test] end-to-end tests (Playwright, headless Chromium)"
 cd end2end
 ROSTER_BIN="$roster_root/target/e2e/roster" ROSTER_SITE_ROOT="$roster_root/target/site" npx playwright test

@@ -205,6 +205,10 @@ pub enum Command {
     /// signed with the hook's secret.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// SCIM connections: identity providers (Okta, Entra ID...) that create, update and
+    /// deactivate accounts at /scim/v2/{id}.
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
     /// account; try --dry-run first).
     #[command(subcommand)]
@@ -381,6 +385,49 @@ pub enum ClientCommand {
     /// Give a confidential application a new secret, printed once; the old one stops working
     /// at once.
     RotateSecret { client_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScimCommand {
+    /// Add a connection; its first bearer token is printed once, alone on standard output.
+    Create(ScimArgs),
+    /// List connections (never their tokens).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a new bearer token for a connection (once); its other tokens keep working.
+    Token { id: String },
+    /// Remove a connection, its tokens and its service account; the accounts it provisioned
+    /// stay, as ordinary accounts.
+    Delete { id: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ScimArgs {
+    /// The connection's id, part of its URL (/scim/v2/ID): lower-case letters, digits, '-'.
+    pub id: String,
+    /// A name for people (e.g. "Okta").
+    #[arg(long)]
+    pub name: String,
+    /// An organization it may provision into (repeat or comma-separate; at least one).
+    #[arg(long = "org", value_delimiter = ',', required = true)]
+    pub orgs: Vec<String>,
+    /// Where new people land (default: the first --org).
+    #[arg(long)]
+    pub default_org: Option<String>,
+    /// Their role there (default: Viewer).
+    #[arg(long)]
+    pub default_role: Option<String>,
+    /// What a SCIM DELETE does: disable (default) or delete.
+    #[arg(long)]
+    pub delete_mode: Option<String>,
+    /// Let a create take over a local account with the same username (never a super admin).
+    #[arg(long)]
+    pub adopt_existing: bool,
+    /// Print the connection and its token as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1262,6 +1309,7 @@ pub enum Admin {
     Token(TokenCommand),
     Client(ClientCommand),
     Webhook(WebhookCommand),
+    Scim(ScimCommand),
     Oidc(OidcCommand),
     User(UserCommand),
     Org(OrgCommand),
@@ -1288,6 +1336,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Token(c) => run_token(&b, c).await,
         Admin::Client(c) => run_client(&b, c).await,
         Admin::Webhook(c) => run_webhook(&b, c).await,
+        Admin::Scim(c) => run_scim(&b, c).await,
         Admin::Oidc(c) => run_oidc(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
         Admin::Import(c) => run_import(&b, c).await,
@@ -2010,6 +2059,74 @@ pub async fn run_client(b: &Backend, cmd: ClientCommand) -> u8 {
 }
 
 /// A webhook as one line of `roster webhook list`.
+/// Runs a `scim` subcommand; returns the exit code.
+pub async fn run_scim(b: &Backend, cmd: ScimCommand) -> u8 {
+    use app::backend::services::scim as svc;
+    let ctx = Ctx::cli();
+    match cmd {
+        ScimCommand::Create(a) => {
+            let input = svc::ConnectionInput {
+                id: a.id,
+                name: a.name,
+                orgs: a.orgs,
+                default_org: a.default_org,
+                default_role: a.default_role,
+                delete_mode: a.delete_mode,
+                adopt_existing: a.adopt_existing,
+            };
+            match svc::create_connection(b, &ctx, input).await {
+                Ok(made) if a.json => {
+                    println!("{}", serde_json::to_string_pretty(&made).unwrap_or_default());
+                    0
+                }
+                Ok(made) => {
+                    let c = made.connection;
+                    eprintln!(
+                        "SCIM connection {} added at {} (acting as {}). Its bearer token is shown only this once:",
+                        c.id, c.base_url, c.service_account
+                    );
+                    println!("{}", made.token);
+                    0
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
+        ScimCommand::List { json } => finish(svc::list_connections(b, &ctx).await.map(|list| {
+            list.iter()
+                .map(|c| {
+                    if json {
+                        serde_json::to_string(c).unwrap_or_default()
+                    } else {
+                        format!(
+                            "{:<20} {:<24} {} -> {} as {} (delete: {}{}; {} token(s))",
+                            c.id,
+                            c.name,
+                            c.orgs.join(","),
+                            c.default_org.as_deref().unwrap_or("(none)"),
+                            c.default_role.as_deref().unwrap_or("(none)"),
+                            c.delete_mode,
+                            if c.adopt_existing { ", adopts existing accounts" } else { "" },
+                            c.tokens
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
+        ScimCommand::Token { id } => match svc::add_token(b, &ctx, &id).await {
+            Ok(made) => {
+                eprintln!("A new bearer token for SCIM connection {id}, shown only this once:");
+                println!("{}", made.token);
+                0
+            }
+            Err(e) => finish(Err(e)),
+        },
+        ScimCommand::Delete { id } => {
+            finish(svc::delete_connection(b, &ctx, &id).await.map(|()| format!("SCIM connection {id} deleted.")))
+        }
+    }
+}
+
 fn webhook_line(w: &app::domain::webhooks::Webhook) -> String {
     let state = match (&w.paused, w.enabled) {
         (Some(_), _) => "paused",

@@ -83,7 +83,10 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         return res;
     }
     let ctype = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ctype.starts_with("application/json") || ctype.starts_with("text/html") {
+    if ctype.starts_with("application/json")
+        || ctype.starts_with("text/html")
+        || ctype.starts_with("application/scim+json")
+    {
         return res;
     }
     let (code, message) = match status {

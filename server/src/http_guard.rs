@@ -37,7 +37,9 @@ pub async fn session(State(b): State<Backend>, mut req: Request, next: Next) -> 
             .map(|t| sessions::hash_token(&t));
         // (the OpenID provider's endpoints take its own tokens and client credentials, never
         // API keys: a bearer token there is an access token for `oauth::userinfo` to judge)
-        let presented = if takes_client_credentials(req.uri().path()) { None } else { presented_token(&req) };
+        // (SCIM's connections present their own tokens, judged by `scim`)
+        let path = req.uri().path();
+        let presented = if takes_client_credentials(path) || is_scim(path) { None } else { presented_token(&req) };
         (token, challenge, presented)
     };
     let mut ctx = Ctx { ip, user_agent, challenge, ..Ctx::anonymous() };
@@ -133,8 +135,15 @@ pub fn takes_client_credentials(path: &str) -> bool {
     matches!(path, "/oauth/token" | "/oauth/userinfo" | "/oauth/introspect" | "/oauth/revoke")
 }
 
+/// SCIM's addresses: identity providers call them with a connection's bearer token, never
+/// with cookies (`crate::scim` ignores cookies), so neither API tokens nor the cross-site
+/// check apply.
+pub fn is_scim(path: &str) -> bool {
+    path == "/scim/v2" || path.starts_with("/scim/v2/")
+}
+
 pub async fn cross_site_check(State(b): State<Backend>, req: Request, next: Next) -> Response {
-    if is_mutating(req.method()) && !takes_client_credentials(req.uri().path()) {
+    if is_mutating(req.method()) && !takes_client_credentials(req.uri().path()) && !is_scim(req.uri().path()) {
         let h = req.headers();
         let get = |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok());
         let has_cookie = h.get(header::COOKIE).is_some();

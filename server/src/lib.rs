@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod rest;
 pub mod rpc;
+pub mod scim;
 pub mod sso;
 
 use std::net::SocketAddr;
@@ -159,6 +160,7 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
         .route("/auth/oidc/{slug}/start", post(sso::start).with_state(backend.clone()))
         .route("/auth/oidc/{slug}/callback", get(sso::callback).with_state(backend.clone()))
         .merge(oauth::router(&backend))
+        .merge(scim::router(&backend))
         .route("/profile/avatar", post(rest::avatar::upload_form).with_state(backend.clone()))
         .leptos_routes_with_context(
             &state,

@@ -88,6 +88,7 @@ async fn run(cli: Cli) -> u8 {
             config.allow_internal_urls = c.allows_internal_urls();
             cli::run_admin(store, config, cli::Admin::Webhook(c)).await
         }
+        Command::Scim(c) => cli::run_admin(store, config, cli::Admin::Scim(c)).await,
         Command::Oidc(c) => cli::run_admin(store, config, cli::Admin::Oidc(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,

@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod passkeys;
 pub mod profile;
 pub mod roles;
+pub mod scim;
 pub mod security;
 pub mod sso;
 pub mod tokens;

@@ -177,6 +177,8 @@ pub const SHOWN_ONCE: &[&str] = &[
     "rotate_client_secret",
     "save_webhook",
     "rotate_webhook_secret",
+    "create_scim_connection",
+    "new_scim_token",
 ];
 
 /// Largest answer sealed into the cookie: 3,800 characters of base64 less the nonce and tag.
@@ -224,7 +226,17 @@ pub fn set_shown_once_cookie(b: &Backend, rpc: &str, session_token: &str, answer
             w
         })
         .and_then(|w| serde_json::to_vec(&w).ok());
-    let answer = shortened.as_deref().or(slim.as_deref()).or(slim_hook.as_deref()).unwrap_or(answer);
+    // (a SCIM connection's: its id, name and token; up to 200 organization names would not fit)
+    let slim_scim = matches!(rpc, "create_scim_connection" | "new_scim_token")
+        .then(|| serde_json::from_slice::<crate::domain::scim::ScimConnectionToken>(answer).ok())
+        .flatten()
+        .map(|mut t| {
+            t.connection.orgs.clear();
+            t
+        })
+        .and_then(|t| serde_json::to_vec(&t).ok());
+    let answer =
+        shortened.as_deref().or(slim.as_deref()).or(slim_hook.as_deref()).or(slim_scim.as_deref()).unwrap_or(answer);
     let sealed = b.secrets.seal(answer, &shown_once_aad(rpc, session_token));
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
     // Browsers keep cookies up to 4 KB (name and attributes included).

@@ -17,6 +17,8 @@ pub mod orgs;
 pub mod passkeys;
 pub mod policy;
 pub mod roles;
+pub mod scim;
+pub mod scim_filter;
 pub mod security;
 pub mod sso;
 pub mod throttle;

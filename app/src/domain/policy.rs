@@ -220,6 +220,36 @@ pub fn can_manage_webhooks(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// SCIM connections create accounts and act for an identity provider: super admins (and the
+/// command line) manage them.
+pub fn can_manage_scim(actor: Option<Actor>) -> Result<(), Denied> {
+    require_super_admin(actor)
+}
+
+/// What a SCIM connection may change: the accounts it provisioned or adopted (`linked_here`),
+/// and never a super admin or the public account, even one it provisioned and someone
+/// promoted since (an identity provider must not be a way to take over an administrator).
+/// An account it does not manage is "not found" to it (`None`), like one that does not exist.
+pub fn scim_may_change(linked_here: bool, target: Target) -> Result<(), Option<Denied>> {
+    if !linked_here {
+        return Err(None);
+    }
+    if target.public {
+        return Err(Some(Denied::PublicAccount));
+    }
+    if target.super_admin {
+        return Err(Some(Denied::TargetIsSuperAdmin));
+    }
+    Ok(())
+}
+
+/// Whether a SCIM create may take over a local account with the same username: only when the
+/// connection allows adoption, never a super admin or the public account, never an account
+/// another connection manages.
+pub fn scim_may_adopt(adopt_allowed: bool, target: Target, linked_elsewhere: bool) -> bool {
+    adopt_allowed && !linked_elsewhere && !target.super_admin && !target.public
+}
+
 /// Who listens on the event stream, as far as deciding what they hear goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventListener {
@@ -566,6 +596,30 @@ mod tests {
 
     fn org_admin(id: i64) -> Actor {
         Actor { id: UserId(id), super_admin: false, abilities: defaults::admin() }
+    }
+
+    #[test]
+    fn scim_connections_change_only_their_own_accounts_never_super_admins_or_the_public_one() {
+        let t = |super_admin: bool, public: bool| Target {
+            id: UserId(9),
+            super_admin,
+            status: Active,
+            public,
+            sole_org: None,
+            listed: None,
+        };
+        assert_eq!(scim_may_change(true, t(false, false)), Ok(()));
+        assert_eq!(scim_may_change(false, t(false, false)), Err(None), "not its own: not found");
+        assert_eq!(scim_may_change(true, t(true, false)), Err(Some(Denied::TargetIsSuperAdmin)));
+        assert_eq!(scim_may_change(true, t(false, true)), Err(Some(Denied::PublicAccount)));
+        assert!(scim_may_adopt(true, t(false, false), false));
+        assert!(!scim_may_adopt(false, t(false, false), false), "adoption is off");
+        assert!(!scim_may_adopt(true, t(true, false), false), "never a super admin");
+        assert!(!scim_may_adopt(true, t(false, true), false), "never the public account");
+        assert!(!scim_may_adopt(true, t(false, false), true), "never another connection's");
+        assert_eq!(can_manage_scim(None), Ok(()));
+        assert_eq!(can_manage_scim(Some(ADMIN)), Ok(()));
+        assert_eq!(can_manage_scim(Some(org_admin(3))), Err(Denied::NotSuperAdmin));
     }
     fn member(id: i64) -> Actor {
         Actor { id: UserId(id), super_admin: false, abilities: defaults::member() }

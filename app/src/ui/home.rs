@@ -40,6 +40,7 @@ pub fn HomePage() -> impl IntoView {
                                 <li><A href="/admin/sso">"Single sign-on"</A><span>"OpenID Connect providers"</span></li>
                                 <li><A href="/admin/applications">"Applications"</A><span>"Tools that sign people in through Roster"</span></li>
                                 <li><A href="/admin/webhooks">"Webhooks"</A><span>"Tell other tools when access changes"</span></li>
+                                <li><A href="/admin/provisioning">"Provisioning"</A><span>"Accounts from Okta, Entra ID (SCIM)"</span></li>
                             </Show>
                             <li><A href="/profile">"Profile and security"</A><span>"Password, two-factor, passkeys, tokens"</span></li>
                         </ul>

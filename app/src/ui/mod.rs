@@ -16,6 +16,7 @@ pub mod live;
 pub mod oauth;
 pub mod orgs;
 pub mod profile;
+pub mod provisioning;
 pub mod roles;
 pub mod security;
 pub mod sso;
@@ -126,6 +127,7 @@ lazy_page!(AuditRoute, audit::AuditPage);
 lazy_page!(SsoRoute, sso::SsoPage);
 lazy_page!(ClientsRoute, clients::ClientsPage);
 lazy_page!(WebhooksRoute, webhooks::WebhooksPage);
+lazy_page!(ProvisioningRoute, provisioning::ProvisioningPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
@@ -188,6 +190,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sso") view={Lazy::<SsoRoute>::new()}/>
                     <Route path=path!("/admin/applications") view={Lazy::<ClientsRoute>::new()}/>
                     <Route path=path!("/admin/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
+                    <Route path=path!("/admin/provisioning") view={Lazy::<ProvisioningRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
@@ -275,6 +278,7 @@ fn Header() -> impl IntoView {
                                         <A href="/admin/sso">"Single sign-on"</A>
                                         <A href="/admin/applications">"Applications"</A>
                                         <A href="/admin/webhooks">"Webhooks"</A>
+                                        <A href="/admin/provisioning">"Provisioning"</A>
                                     </Show>
                                     <A href="/api">"API"</A>
                                     <A href="/profile">"Profile"</A>

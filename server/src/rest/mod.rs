@@ -13,6 +13,7 @@ pub mod databases;
 pub mod import;
 pub mod orgs;
 pub mod roles;
+pub mod scim;
 pub mod sso;
 pub mod tokens;
 pub mod users;
@@ -55,6 +56,7 @@ use utoipa_axum::routes;
         (name = "sso", description = "Single sign-on providers"),
         (name = "clients", description = "Applications that sign people in through Roster (OAuth clients)"),
         (name = "webhooks", description = "Where Roster POSTs each change, signed (super admins)"),
+        (name = "provisioning", description = "SCIM connections of identity providers (super admins); the protocol itself is under /scim/v2"),
         (name = "meta", description = "This description and the live-update stream"),
     )
 )]
@@ -183,9 +185,10 @@ impl<'s> utoipa::ToResponse<'s> for Refusal {
     }
 }
 
-/// The OpenID provider's and forward authentication's routes: at the site's root, not under
-/// `/api/v1` (each path names its server), and in their own authorization table
-/// (`openid::the_providers_routes_answer_callers_without_credentials`).
+/// The OpenID provider's, forward authentication's and SCIM's routes: at the site's root, not
+/// under `/api/v1` (each path names its server), and in their own authorization tables
+/// (`openid::the_providers_routes_answer_callers_without_credentials`,
+/// `scim::every_scim_route_refuses_callers_without_the_connections_token`).
 #[derive(OpenApi)]
 #[openapi(
     paths(
@@ -202,8 +205,24 @@ impl<'s> utoipa::ToResponse<'s> for Refusal {
         crate::oauth::signed_in,
         crate::forward::check,
         crate::forward::start,
+        crate::scim::sp_config,
+        crate::scim::resource_types,
+        crate::scim::resource_type,
+        crate::scim::schemas,
+        crate::scim::schema,
+        crate::scim::list_users,
+        crate::scim::search_users,
+        crate::scim::search_everything,
+        crate::scim::create_user,
+        crate::scim::get_user,
+        crate::scim::replace_user,
+        crate::scim::patch_user,
+        crate::scim::delete_user,
     ),
-    tags((name = "openid", description = "Roster as the OpenID provider of the tools, and forward authentication for proxies (at the site's root)"))
+    tags(
+        (name = "openid", description = "Roster as the OpenID provider of the tools, and forward authentication for proxies (at the site's root)"),
+        (name = "scim", description = "SCIM 2.0 provisioning for identity providers (Okta, Entra ID): one base URL per connection, its own bearer tokens (at the site's root)"),
+    )
 )]
 struct ProviderDoc;
 
@@ -300,6 +319,9 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::resume))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(scim::list, scim::create))
+        .routes(routes!(scim::delete))
+        .routes(routes!(scim::add_token))
         .split_for_parts()
 }
 

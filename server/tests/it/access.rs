@@ -643,6 +643,10 @@ const CASES: &[Case] = &[
     c("rpc resume_webhook", "UUFFFFFNF"),
     c("rpc delete_webhook", "UUFFFFFNF"),
     c("rpc webhook_deliveries", "UUFFFFFNF"),
+    c("rpc list_scim_connections", "UUFFFFFAF"),
+    c("rpc create_scim_connection", "UUFFFFFAF"),
+    c("rpc new_scim_token", "UUFFFFFNF"),
+    c("rpc delete_scim_connection", "UUFFFFFNF"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
     c("rpc begin_sso_link", "UUAAAAAAF"),
@@ -721,6 +725,10 @@ const CASES: &[Case] = &[
     c("POST /webhooks/{id}/secret", "UUFFFFFNF"),
     c("POST /webhooks/{id}/resume", "UUFFFFFNF"),
     c("GET /webhooks/{id}/deliveries", "UUFFFFFNF"),
+    c("GET /scim/connections", "UUFFFFFAF"),
+    c("POST /scim/connections", "UUFFFFFAF"),
+    c("DELETE /scim/connections/{id}", "UUFFFFFNF"),
+    c("POST /scim/connections/{id}/tokens", "UUFFFFFNF"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),
     c("DELETE /tokens/{id}", "UUNNNNNNN"),
@@ -996,6 +1004,9 @@ async fn authorization_matrix() {
                     "rotate_webhook_secret" | "resume_webhook" | "delete_webhook" | "webhook_deliveries" => {
                         vec![("id", "999999")]
                     }
+                    // (an id that is not one: refused as such once the caller may add a connection)
+                    "create_scim_connection" => vec![("id", "Not An Id"), ("name", "Matrix"), ("orgs", "Acme")],
+                    "new_scim_token" | "delete_scim_connection" => vec![("id", "nope")],
                     "ask_consent" => vec![("query", "client_id=nope&response_type=code&scope=openid")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
@@ -1019,6 +1030,7 @@ async fn authorization_matrix() {
                     .replace("{org}", &org)
                     .replace("/tokens/{id}", "/tokens/999999")
                     .replace("/webhooks/{id}", "/webhooks/999999")
+                    .replace("/scim/connections/{id}", "/scim/connections/nope")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
@@ -1066,6 +1078,7 @@ async fn authorization_matrix() {
                     "POST /webhooks" | "PUT /webhooks/{id}" => {
                         json!({"name": "Matrix", "url": "ftp://hooks.example.com/", "kinds": ["role"]})
                     }
+                    "POST /scim/connections" => json!({"id": "Not An Id", "name": "Matrix", "orgs": ["Acme"]}),
                     "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
                         json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})
                     }

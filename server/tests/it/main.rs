@@ -24,6 +24,7 @@ mod openid;
 mod passkeys;
 mod postgres_tls;
 mod provider;
+mod scim;
 mod secrets;
 mod sso;
 mod store;

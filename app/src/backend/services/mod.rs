@@ -18,6 +18,7 @@ pub mod profile;
 pub mod provider;
 pub mod rehash;
 pub mod roles;
+pub mod scim;
 pub mod secrets;
 pub mod security;
 pub mod signing_keys;

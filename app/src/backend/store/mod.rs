@@ -20,6 +20,7 @@ pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
+pub mod scim;
 pub mod sealed;
 pub mod second_factors;
 pub mod sessions;
@@ -43,6 +44,7 @@ pub use clients::{ClientRecord, ClientStore, ClientTx};
 pub use databases::*;
 pub use grants::*;
 pub use pictures::*;
+pub use scim::{ScimConnectionRecord, ScimStore, ScimTx, ScimUserQuery, ScimUserRecord, SqlBind};
 pub use sealed::*;
 pub use second_factors::*;
 pub use sessions::*;
@@ -89,6 +91,8 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("databases.org_id, databases.db_id_key", "db_id"),
     ("database_credentials.database_id, database_credentials.name_key", "credential"),
     ("database_mappings.user_id, database_mappings.database_id", "mapping"),
+    ("scim_connections.slug", "slug"),
+    ("scim_users.connection_id, scim_users.user_name_key", "userName"),
     // PostgreSQL reports the violated constraint or unique index by name
     // (migrations/postgres names every one of them).
     ("users_username_key", "username"),
@@ -103,6 +107,8 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("databases_org_db_id", "db_id"),
     ("database_credentials_name", "credential"),
     ("database_mappings_user_database", "mapping"),
+    ("scim_connections_slug", "slug"),
+    ("scim_users_user_name", "userName"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -174,6 +180,7 @@ pub trait Store:
     + ThrottleStore
     + SettingsStore
     + WebhookStore
+    + ScimStore
     + Send
     + Sync
     + 'static
@@ -266,6 +273,7 @@ pub trait Tx:
     + ThrottleTx
     + SettingsTx
     + WebhookTx
+    + ScimTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

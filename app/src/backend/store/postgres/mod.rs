@@ -262,6 +262,8 @@ impl Tx for PgTx {
 
 // The outbox and the webhooks: one text of SQL for both backends.
 crate::backend::store::webhooks::impl_webhook_store!(PgStore, pool, PgTx);
+// SCIM connections and the accounts they provisioned: one text of SQL for both backends.
+crate::backend::store::scim::impl_scim_store!(PgStore, pool, PgTx, crate::backend::store::scim::CONN_COLS);
 
 #[cfg(test)]
 mod tests {

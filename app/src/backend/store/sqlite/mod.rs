@@ -190,6 +190,13 @@ impl Tx for SqliteTx {
 
 // The outbox and the webhooks: one text of SQL for both backends.
 crate::backend::store::webhooks::impl_webhook_store!(SqliteStore, read, SqliteTx);
+// SCIM connections and the accounts they provisioned: one text of SQL for both backends.
+crate::backend::store::scim::impl_scim_store!(
+    SqliteStore,
+    read,
+    SqliteTx,
+    crate::backend::store::scim::SQLITE_CONN_COLS
+);
 
 #[cfg(test)]
 mod tests {
