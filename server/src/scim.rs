@@ -25,6 +25,9 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/scim/v2/{connection}/Users", &["GET", "POST"]),
     ("/scim/v2/{connection}/Users/.search", &["POST"]),
     ("/scim/v2/{connection}/Users/{id}", &["GET", "PUT", "PATCH", "DELETE"]),
+    ("/scim/v2/{connection}/Groups", &["GET", "POST"]),
+    ("/scim/v2/{connection}/Groups/.search", &["POST"]),
+    ("/scim/v2/{connection}/Groups/{id}", &["GET", "PUT", "PATCH", "DELETE"]),
     ("/scim/v2/{connection}/.search", &["POST"]),
 ];
 
@@ -41,6 +44,11 @@ pub fn router(b: &Backend) -> axum::Router<crate::ServerState> {
             "/scim/v2/{connection}/Users" => get(list_users).post(create_user),
             "/scim/v2/{connection}/Users/.search" => post(search_users),
             "/scim/v2/{connection}/.search" => post(search_everything),
+            "/scim/v2/{connection}/Groups" => get(list_groups).post(create_group),
+            "/scim/v2/{connection}/Groups/.search" => post(search_groups),
+            "/scim/v2/{connection}/Groups/{id}" => {
+                get(get_group).merge(put(replace_group)).merge(patch(patch_group)).merge(delete(delete_group))
+            }
             "/scim/v2/{connection}/Users/{id}" => {
                 get(get_user).merge(put(replace_user)).merge(patch(patch_user)).merge(delete(delete_user))
             }
@@ -96,6 +104,23 @@ fn json_body(body: &Bytes) -> Result<Value, ScimError> {
 }
 
 type Params = Query<HashMap<String, String>>;
+
+/// A SearchRequest body as the list's query parameters (lists joined with commas).
+fn search_params(v: &Value) -> HashMap<String, String> {
+    let mut q = HashMap::new();
+    if let Value::Object(m) = v {
+        for (k, val) in m {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                _ => continue,
+            };
+            q.insert(k.clone(), text);
+        }
+    }
+    q
+}
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -241,18 +266,7 @@ pub async fn search_users(
         Ok(v) => v,
         Err(e) => return error(e),
     };
-    let mut q = HashMap::new();
-    if let Value::Object(m) = &v {
-        for (k, val) in m {
-            let text = match val {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
-                _ => continue,
-            };
-            q.insert(k.clone(), text);
-        }
-    }
+    let q = search_params(&v);
     let (start, count) = match d::paging(param(&q, "startIndex"), param(&q, "count")) {
         Ok(p) => p,
         Err(e) => return error(e),
@@ -275,7 +289,11 @@ pub async fn search_everything(
     headers: HeaderMap,
 ) -> Response {
     let _ = authed!(b, ctx, slug, headers);
-    error(ScimError::new(501, None, "Searching every resource type at once is not supported: use /Users/.search."))
+    error(ScimError::new(
+        501,
+        None,
+        "Searching every resource type at once is not supported: use /Users/.search or /Groups/.search.",
+    ))
 }
 
 #[utoipa::path(post, path = "/scim/v2/{connection}/Users", tag = "scim", operation_id = "scimCreateUser",
@@ -379,6 +397,168 @@ pub async fn delete_user(
 ) -> Response {
     let c = authed!(b, ctx, slug, headers);
     match svc::delete_user(&b, &c, &id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+/// Whether the member lists are wanted (`excludedAttributes=members`, or `attributes` without
+/// members, leave them out: they are not even read).
+fn wants_members(q: &HashMap<String, String>) -> bool {
+    let attrs = d::attribute_list(param(q, "attributes"));
+    let excluded = d::attribute_list(param(q, "excludedAttributes"));
+    let named = |list: &[String]| {
+        list.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().ends_with(":members"))
+    };
+    !named(&excluded) && (attrs.is_empty() || named(&attrs))
+}
+
+#[utoipa::path(get, path = "/scim/v2/{connection}/Groups", tag = "scim", operation_id = "scimListGroups",
+    summary = "The connection's groups, filtered and paged (in id order)", params(("connection" = String, Path, description = "The SCIM connection's id"), ("filter" = Option<String>, Query, description = "RFC 7644 filter on displayName, externalId, id or members"), ("startIndex" = Option<i64>, Query, description = "1-based"), ("count" = Option<i64>, Query, description = "At most 200 (default 100; 0 counts only)"), ("attributes" = Option<String>, Query, description = "Only these attributes (comma-separated)"), ("excludedAttributes" = Option<String>, Query, description = "All but these attributes (comma-separated; members leaves the member lists out)")),
+    responses((status = 200, description = "ListResponse of Group", content_type = "application/scim+json", body = Object), (status = 400, description = "invalidValue (e.g. a member that is not this connection's User), invalidSyntax, invalidPath or invalidFilter", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object)))]
+pub async fn list_groups(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path(slug): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    let (start, count) = match d::paging(param(&q, "startIndex"), param(&q, "count")) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    match svc::list_groups(&b, &c, param(&q, "filter"), start, count, wants_members(&q)).await {
+        Ok(v) => answer(StatusCode::OK, projected(v, &q)),
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(post, path = "/scim/v2/{connection}/Groups/.search", tag = "scim", operation_id = "scimSearchGroups",
+    summary = "The same as listing groups, with the parameters in a body", params(("connection" = String, Path, description = "The SCIM connection's id")), request_body(content = Object, description = "A SearchRequest", content_type = "application/scim+json"),
+    responses((status = 200, description = "ListResponse of Group", content_type = "application/scim+json", body = Object), (status = 400, description = "invalidValue (e.g. a member that is not this connection's User), invalidSyntax, invalidPath or invalidFilter", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object)))]
+pub async fn search_groups(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    let q = match json_body(&body) {
+        Ok(v) => search_params(&v),
+        Err(e) => return error(e),
+    };
+    let (start, count) = match d::paging(param(&q, "startIndex"), param(&q, "count")) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    match svc::list_groups(&b, &c, param(&q, "filter"), start, count, wants_members(&q)).await {
+        Ok(v) => answer(StatusCode::OK, projected(v, &q)),
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(post, path = "/scim/v2/{connection}/Groups", tag = "scim", operation_id = "scimCreateGroup",
+    summary = "Add a group (it grants nothing until mapped)", params(("connection" = String, Path, description = "The SCIM connection's id"), ("attributes" = Option<String>, Query, description = "Only these attributes (comma-separated)"), ("excludedAttributes" = Option<String>, Query, description = "All but these attributes (comma-separated; members leaves the member lists out)")), request_body(content = Object, description = "A Group resource", content_type = "application/scim+json"),
+    responses((status = 201, description = "The Group", content_type = "application/scim+json", body = Object), (status = 400, description = "invalidValue (e.g. a member that is not this connection's User), invalidSyntax, invalidPath or invalidFilter", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object), (status = 409, description = "uniqueness: a group with that displayName exists", content_type = "application/scim+json", body = Object)))]
+pub async fn create_group(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path(slug): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return error(e),
+    };
+    match svc::create_group(&b, &c, &v).await {
+        Ok(v) => {
+            let location = v["meta"]["location"].as_str().map(str::to_string);
+            let mut r = answer(StatusCode::CREATED, projected(v, &q));
+            if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                r.headers_mut().insert(header::LOCATION, l);
+            }
+            r
+        }
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/scim/v2/{connection}/Groups/{id}", tag = "scim", operation_id = "scimGetGroup",
+    summary = "One of the connection's groups", params(("connection" = String, Path, description = "The SCIM connection's id"), ("id" = String, Path, description = "The group's id"), ("attributes" = Option<String>, Query, description = "Only these attributes (comma-separated)"), ("excludedAttributes" = Option<String>, Query, description = "All but these attributes (comma-separated; members leaves the member lists out)")),
+    responses((status = 200, description = "Group", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object), (status = 404, description = "Not found (or not this connection's)", content_type = "application/scim+json", body = Object)))]
+pub async fn get_group(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path((slug, id)): Path<(String, String)>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    match svc::get_group(&b, &c, &id, wants_members(&q)).await {
+        Ok(v) => answer(StatusCode::OK, projected(v, &q)),
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(put, path = "/scim/v2/{connection}/Groups/{id}", tag = "scim", operation_id = "scimReplaceGroup",
+    summary = "Replace a group's name, externalId and members", params(("connection" = String, Path, description = "The SCIM connection's id"), ("id" = String, Path, description = "The group's id"), ("attributes" = Option<String>, Query, description = "Only these attributes (comma-separated)"), ("excludedAttributes" = Option<String>, Query, description = "All but these attributes (comma-separated; members leaves the member lists out)")), request_body(content = Object, description = "A Group resource", content_type = "application/scim+json"),
+    responses((status = 200, description = "Group", content_type = "application/scim+json", body = Object), (status = 400, description = "invalidValue (e.g. a member that is not this connection's User), invalidSyntax, invalidPath or invalidFilter", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object), (status = 404, description = "Not found (or not this connection's)", content_type = "application/scim+json", body = Object), (status = 409, description = "uniqueness: a group with that displayName exists", content_type = "application/scim+json", body = Object)))]
+pub async fn replace_group(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path((slug, id)): Path<(String, String)>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return error(e),
+    };
+    match svc::replace_group(&b, &c, &id, &v).await {
+        Ok(v) => answer(StatusCode::OK, projected(v, &q)),
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(patch, path = "/scim/v2/{connection}/Groups/{id}", tag = "scim", operation_id = "scimPatchGroup",
+    summary = "Rename a group, or add, remove and replace its members", params(("connection" = String, Path, description = "The SCIM connection's id"), ("id" = String, Path, description = "The group's id")), request_body(content = Object, description = "A PatchOp message: displayName, externalId, members (add, remove with a filter or a value list, replace)", content_type = "application/scim+json"),
+    responses((status = 204, description = "Done"), (status = 400, description = "invalidValue (e.g. a member that is not this connection's User), invalidSyntax, invalidPath or invalidFilter", content_type = "application/scim+json", body = Object), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object), (status = 404, description = "Not found (or not this connection's)", content_type = "application/scim+json", body = Object), (status = 409, description = "uniqueness: a group with that displayName exists", content_type = "application/scim+json", body = Object)))]
+pub async fn patch_group(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(e) => return error(e),
+    };
+    match svc::patch_group(&b, &c, &id, &v).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[utoipa::path(delete, path = "/scim/v2/{connection}/Groups/{id}", tag = "scim", operation_id = "scimDeleteGroup",
+    summary = "Remove a group (its members' accounts stay)", params(("connection" = String, Path, description = "The SCIM connection's id"), ("id" = String, Path, description = "The group's id")),
+    responses((status = 204, description = "Done"), (status = 401, description = "No valid bearer token of this connection", content_type = "application/scim+json", body = Object), (status = 404, description = "Not found (or not this connection's)", content_type = "application/scim+json", body = Object)))]
+pub async fn delete_group(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let c = authed!(b, ctx, slug, headers);
+    match svc::delete_group(&b, &c, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),
     }

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::scim_filter::{self, Filter, PatchPath};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -155,6 +156,8 @@ struct Attr {
     returned: &'static str,
     uniqueness: &'static str,
     subs: &'static [Attr],
+    /// The values it takes (`/Schemas`' canonicalValues); empty: any.
+    canonical: &'static [&'static str],
     description: &'static str,
 }
 
@@ -169,6 +172,7 @@ const fn string(name: &'static str, description: &'static str) -> Attr {
         returned: "default",
         uniqueness: "none",
         subs: &[],
+        canonical: &[],
         description,
     }
 }
@@ -224,6 +228,17 @@ const ENTERPRISE_ATTRS: &[Attr] = &[
     string("division", "Division."),
     string("department", "Department."),
     Attr { kind: Kind::Complex, subs: MANAGER_SUBS, ..string("manager", "The person's manager.") },
+];
+
+const MEMBER_SUBS: &[Attr] = &[
+    Attr { mutability: "immutable", ..string("value", "The id of a member User (one this connection provisioned).") },
+    Attr { kind: Kind::Reference, mutability: "immutable", ..string("$ref", "The member's URI.") },
+    Attr { mutability: "immutable", canonical: &["User"], ..string("type", "User.") },
+];
+
+const GROUP_ATTRS: &[Attr] = &[
+    Attr { required: true, uniqueness: "server", ..string("displayName", "Unique per connection, ignoring case.") },
+    Attr { kind: Kind::Complex, multi: true, subs: MEMBER_SUBS, ..string("members", "The group's members (Users).") },
 ];
 
 fn find<'a>(attrs: &'a [Attr], name: &str) -> Option<&'a Attr> {
@@ -891,6 +906,208 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A Group as an identity provider sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupInput {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// The members' ids as sent (`None`: not sent; a create then has none, a replace keeps
+    /// them out: RFC 7644 PUT replaces, so `None` there means none).
+    pub members: Option<Vec<String>>,
+}
+
+/// The member ids of a `members` value (one member object or a list of them).
+fn member_values(v: &Value) -> Result<Vec<String>, ScimError> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Null => vec![],
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|m| match m.get("value") {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            _ => Err(ScimError::invalid_value("Each member needs a value: the id of a User.")),
+        })
+        .collect()
+}
+
+/// Reads a Group resource (POST, PUT).
+pub fn read_group(body: &Value) -> Result<GroupInput, ScimError> {
+    let Value::Object(m) = body else {
+        return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
+    };
+    let get = |name: &str| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let display_name = match get("displayName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ScimError::invalid_value("displayName is required."))
+        }
+        Some(_) => return Err(ScimError::invalid_value("displayName must be a string.")),
+    };
+    if display_name.chars().count() > 256 {
+        return Err(ScimError::invalid_value("displayName must be at most 256 characters."));
+    }
+    let external_id = match get("externalId") {
+        Some(Value::String(s)) => Some(s.clone()),
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(ScimError::invalid_value("externalId must be a string.")),
+    };
+    let members = get("members").map(member_values).transpose()?;
+    Ok(GroupInput { display_name, external_id, members })
+}
+
+/// The stored facts a Group resource is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredGroup {
+    pub id: i64,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// `None`: not loaded (`excludedAttributes=members`).
+    pub members: Option<Vec<i64>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The Group resource Roster answers with.
+pub fn group_resource(g: &StoredGroup, base: &str) -> Value {
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    out.insert("id".into(), json!(g.id.to_string()));
+    if let Some(e) = &g.external_id {
+        out.insert("externalId".into(), json!(e));
+    }
+    out.insert("displayName".into(), json!(g.display_name));
+    if let Some(members) = &g.members {
+        let list: Vec<Value> = members
+            .iter()
+            .map(|m| json!({ "value": m.to_string(), "$ref": format!("{base}/Users/{m}"), "type": "User" }))
+            .collect();
+        out.insert("members".into(), Value::Array(list));
+    }
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": super::audit::iso_time(g.created_at),
+            "lastModified": super::audit::iso_time(g.updated_at),
+            "location": format!("{base}/Groups/{}", g.id),
+            "version": format!("W/\"{}\"", g.updated_at),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// A change to a group's members, in the order the PATCH gave them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    /// `members[filter]`: those of the current members the filter matches.
+    RemoveWhere(Filter),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+/// What a PATCH of a Group changes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupPatch {
+    pub display_name: Option<String>,
+    /// `Some(None)`: removed.
+    pub external_id: Option<Option<String>>,
+    pub members: Vec<MemberOp>,
+}
+
+/// Reads a Group PATCH the way real providers send it: Okta's rename with the read-only `id`
+/// in the value, `members[value eq "..."]` removals, Entra's PascalCase ops and its legacy
+/// removal with a value list (those members, not all), adds of members already there.
+pub fn plan_group_patch(ops: &[PatchOp]) -> Result<GroupPatch, ScimError> {
+    let mut plan = GroupPatch::default();
+    let text = |v: &Value, what: &str| match v {
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(ScimError::invalid_value(format!("{what} must be a string."))),
+    };
+    for o in ops {
+        let op = match o.op.to_ascii_lowercase().as_str() {
+            "add" => Op::Add,
+            "remove" => Op::Remove,
+            "replace" => Op::Replace,
+            other => {
+                return Err(ScimError::invalid_syntax(format!("Unknown op '{other}': use add, remove or replace.")))
+            }
+        };
+        match &o.path {
+            None => {
+                if op == Op::Remove {
+                    return Err(ScimError::no_target("A remove needs a path."));
+                }
+                let Some(Value::Object(values)) = &o.value else {
+                    return Err(ScimError::invalid_value("An add or replace without a path takes an object."));
+                };
+                for (k, v) in values {
+                    let k = k.trim_start_matches(&format!("{GROUP_SCHEMA}:"));
+                    if k.eq_ignore_ascii_case("displayName") {
+                        plan.display_name = Some(text(v, "displayName")?);
+                    } else if k.eq_ignore_ascii_case("externalId") {
+                        plan.external_id = Some(if v.is_null() { None } else { Some(text(v, "externalId")?) });
+                    } else if k.eq_ignore_ascii_case("members") {
+                        let ids = member_values(v)?;
+                        plan.members.push(if op == Op::Add { MemberOp::Add(ids) } else { MemberOp::Replace(ids) });
+                    }
+                    // (id, meta, schemas and attributes Roster does not store: ignored)
+                }
+            }
+            Some(path) => {
+                let p = parse(path)?;
+                let urn_ok = p.attr.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA));
+                let name = p.attr.name.to_ascii_lowercase();
+                if !urn_ok {
+                    return Err(ScimError::invalid_path(format!("{path}: Groups have no such attribute.")));
+                }
+                let value = o.value.as_ref();
+                match (name.as_str(), op) {
+                    ("displayname", Op::Remove) => {
+                        return Err(ScimError::invalid_value("displayName is required: it cannot be removed."))
+                    }
+                    ("displayname", _) => {
+                        let v = value.ok_or_else(|| ScimError::invalid_value("displayName needs a value."))?;
+                        plan.display_name = Some(text(v, "displayName")?);
+                    }
+                    ("externalid", Op::Remove) => plan.external_id = Some(None),
+                    ("externalid", _) => {
+                        let v = value.ok_or_else(|| ScimError::invalid_value("externalId needs a value."))?;
+                        plan.external_id = Some(Some(text(v, "externalId")?));
+                    }
+                    ("members", Op::Remove) => match (&p.filter, value) {
+                        (Some(f), _) => plan.members.push(match simple_eq(f) {
+                            Some((attr, Value::String(v))) if attr.eq_ignore_ascii_case("value") => {
+                                MemberOp::Remove(vec![v])
+                            }
+                            _ => MemberOp::RemoveWhere(f.clone()),
+                        }),
+                        // Entra ID's legacy form: remove the listed members, not all of them.
+                        (None, Some(v)) if !v.is_null() => plan.members.push(MemberOp::Remove(member_values(v)?)),
+                        (None, _) => plan.members.push(MemberOp::RemoveAll),
+                    },
+                    ("members", _) if p.filter.is_some() => {
+                        return Err(ScimError::invalid_path(
+                            "Members are added or replaced as a list, not through a filter.",
+                        ))
+                    }
+                    ("members", op) => {
+                        let v = value.ok_or_else(|| ScimError::invalid_value("members needs a value."))?;
+                        let ids = member_values(v)?;
+                        plan.members.push(if op == Op::Add { MemberOp::Add(ids) } else { MemberOp::Replace(ids) });
+                    }
+                    _ => return Err(ScimError::invalid_path(format!("{path}: Groups have no such attribute."))),
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
 /// The schema description of `attrs` (for `/Schemas`).
 fn describe(attrs: &[Attr]) -> Vec<Value> {
     attrs
@@ -910,7 +1127,11 @@ fn describe(attrs: &[Attr]) -> Vec<Value> {
             if a.kind == Kind::Complex {
                 d["subAttributes"] = Value::Array(describe(a.subs));
             }
+            if !a.canonical.is_empty() {
+                d["canonicalValues"] = json!(a.canonical);
+            }
             if a.kind == Kind::Reference {
+                // (a manager and a group member are Users: groups do not nest in Roster)
                 d["referenceTypes"] = json!(["User"]);
             }
             d
@@ -931,6 +1152,14 @@ pub fn schemas(base: &str) -> Vec<Value> {
         }),
         json!({
             "schemas": [SCHEMA_SCHEMA],
+            "id": GROUP_SCHEMA,
+            "name": "Group",
+            "description": "A group the identity provider pushes; it grants nothing until mapped.",
+            "attributes": describe(GROUP_ATTRS),
+            "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP_SCHEMA}") },
+        }),
+        json!({
+            "schemas": [SCHEMA_SCHEMA],
             "id": ENTERPRISE_SCHEMA,
             "name": "EnterpriseUser",
             "description": "Enterprise attributes, stored as sent.",
@@ -942,16 +1171,27 @@ pub fn schemas(base: &str) -> Vec<Value> {
 
 /// `/ResourceTypes`.
 pub fn resource_types(base: &str) -> Vec<Value> {
-    vec![json!({
-        "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "Roster accounts",
-        "schema": USER_SCHEMA,
-        "schemaExtensions": [{ "schema": ENTERPRISE_SCHEMA, "required": false }],
-        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
-    })]
+    vec![
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "Roster accounts",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{ "schema": ENTERPRISE_SCHEMA, "required": false }],
+            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
+        }),
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Directory groups",
+            "schema": GROUP_SCHEMA,
+            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
+        }),
+    ]
 }
 
 /// `/ServiceProviderConfig`.
@@ -1229,6 +1469,43 @@ mod tests {
                 assert!(super::super::validate::username(&u).is_ok(), "{name} -> {u}");
             }
         }
+    }
+
+    fn group_plan(ops: Value) -> Result<GroupPatch, ScimError> {
+        plan_group_patch(&read_patch(&json!({ "Operations": ops }))?)
+    }
+
+    #[test]
+    fn group_patches_are_read_the_way_providers_send_them() {
+        let p = group_plan(json!([
+            {"op": "replace", "value": {"id": "9", "displayName": "Eng"}},
+            {"op": "Add", "path": "members", "value": [{"$ref": null, "value": "1"}, {"value": 2}]},
+            {"op": "remove", "path": "members[value eq \"1\"]"},
+            {"op": "Remove", "path": "members", "value": [{"value": "2"}]},
+            {"op": "remove", "path": "members[value sw \"3\"]"},
+            {"op": "remove", "path": "members"},
+            {"op": "replace", "path": "externalId", "value": "x"},
+        ]))
+        .unwrap();
+        assert_eq!(p.display_name.as_deref(), Some("Eng"), "the read-only id ignored");
+        assert_eq!(p.external_id, Some(Some("x".into())));
+        assert_eq!(p.members.len(), 5);
+        assert_eq!(p.members[0], MemberOp::Add(vec!["1".into(), "2".into()]));
+        assert_eq!(p.members[1], MemberOp::Remove(vec!["1".into()]));
+        assert_eq!(p.members[2], MemberOp::Remove(vec!["2".into()]), "the legacy value list: those only");
+        assert!(matches!(p.members[3], MemberOp::RemoveWhere(_)));
+        assert_eq!(p.members[4], MemberOp::RemoveAll);
+        for (ops, kind) in [
+            (json!([{"op": "remove", "path": "displayName"}]), "invalidValue"),
+            (json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]), "invalidValue"),
+            (json!([{"op": "add", "path": "owner", "value": "x"}]), "invalidPath"),
+            (json!([{"op": "add", "path": "members[value eq \"1\"]", "value": "x"}]), "invalidPath"),
+        ] {
+            assert_eq!(group_plan(ops.clone()).unwrap_err().scim_type, Some(kind), "{ops}");
+        }
+        assert_eq!(read_group(&json!({"members": []})).unwrap_err().scim_type, Some("invalidValue"));
+        let g = read_group(&json!({"displayName": "G", "members": [{"value": "4"}]})).unwrap();
+        assert_eq!(g.members, Some(vec!["4".to_string()]));
     }
 
     #[test]

@@ -218,6 +218,13 @@ impl<'s> utoipa::ToResponse<'s> for Refusal {
         crate::scim::replace_user,
         crate::scim::patch_user,
         crate::scim::delete_user,
+        crate::scim::list_groups,
+        crate::scim::search_groups,
+        crate::scim::create_group,
+        crate::scim::get_group,
+        crate::scim::replace_group,
+        crate::scim::patch_group,
+        crate::scim::delete_group,
     ),
     tags(
         (name = "openid", description = "Roster as the OpenID provider of the tools, and forward authentication for proxies (at the site's root)"),

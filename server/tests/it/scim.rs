@@ -422,12 +422,13 @@ async fn discovery_documents_and_scim_shaped_errors() {
     assert_eq!(sp["filter"]["maxResults"], 200);
     let (s, rt) = c.get("/scim/v2/disco/ResourceTypes").await;
     assert_eq!((s, &rt["Resources"][0]["endpoint"]), (200, &json!("/Users")));
+    assert_eq!(rt["Resources"][1]["endpoint"], "/Groups");
     let (s, _) = c.get("/scim/v2/disco/ResourceTypes/User").await;
     assert_eq!(s, 200);
     let (s, _) = c.get("/scim/v2/disco/ResourceTypes/Nope").await;
     assert_eq!(s, 404);
     let (s, schemas) = c.get("/scim/v2/disco/Schemas").await;
-    assert_eq!((s, &schemas["totalResults"]), (200, &json!(2)));
+    assert_eq!((s, &schemas["totalResults"]), (200, &json!(3)));
     let (s, user) = c.get(&format!("/scim/v2/disco/Schemas/{USER}")).await;
     assert_eq!(s, 200);
     let names: Vec<&str> =
@@ -477,6 +478,8 @@ async fn every_scim_route_refuses_callers_without_the_connections_token() {
     let theirs = connection(&app, "theirs", false, "disable").await;
     let (_, u) = own.post_json(&users("mine"), &json!({"userName": "matrix"})).await;
     let id = u["id"].as_str().expect("id").to_string();
+    let (_, g) = own.post_json("/scim/v2/mine/Groups", &json!({"displayName": "Matrix"})).await;
+    let gid = g["id"].as_str().expect("group id").to_string();
     // (method, path, status with the connection's own token)
     let cases: Vec<(&str, String, u16)> = vec![
         ("GET", "/scim/v2/mine/ServiceProviderConfig".into(), 200),
@@ -492,6 +495,13 @@ async fn every_scim_route_refuses_callers_without_the_connections_token() {
         ("PATCH", format!("/scim/v2/mine/Users/{id}"), 400),
         ("DELETE", format!("/scim/v2/mine/Users/{id}"), 204),
         ("POST", "/scim/v2/mine/.search".into(), 501),
+        ("GET", "/scim/v2/mine/Groups".into(), 200),
+        ("POST", "/scim/v2/mine/Groups".into(), 400),
+        ("POST", "/scim/v2/mine/Groups/.search".into(), 200),
+        ("GET", format!("/scim/v2/mine/Groups/{gid}"), 200),
+        ("PUT", format!("/scim/v2/mine/Groups/{gid}"), 400),
+        ("PATCH", format!("/scim/v2/mine/Groups/{gid}"), 400),
+        ("DELETE", format!("/scim/v2/mine/Groups/{gid}"), 204),
     ];
     let mut listed: Vec<(String, String)> = server::scim::ROUTES
         .iter()
@@ -501,7 +511,10 @@ async fn every_scim_route_refuses_callers_without_the_connections_token() {
     let mut covered: Vec<(String, String)> = cases
         .iter()
         .map(|(m, p, _)| {
-            let t = p.replace("/mine/", "/{connection}/").replace(&format!("/Users/{id}"), "/Users/{id}");
+            let t = p
+                .replace("/mine/", "/{connection}/")
+                .replace(&format!("/Users/{id}"), "/Users/{id}")
+                .replace(&format!("/Groups/{gid}"), "/Groups/{id}");
             let t = t
                 .replace("/ResourceTypes/User", "/ResourceTypes/{id}")
                 .replace(&format!("/Schemas/{USER}"), "/Schemas/{id}");
@@ -627,4 +640,177 @@ async fn the_command_line_creates_lists_adds_tokens_to_and_deletes_connections()
     assert!(out.contains("deleted"), "{out}");
     let (s, _) = app.with_token(&token).get(&users("okta")).await;
     assert_eq!(s, 401);
+}
+
+/// Okta's Group Push: a group created empty, members added and removed by filter, the rename
+/// that carries the read-only id (on every membership update), a full replacement, unlink.
+#[tokio::test]
+async fn oktas_group_push_keeps_the_members_it_sends() {
+    let app = TestApp::start().await;
+    app.admin().await;
+    let okta = connection(&app, "okta", false, "disable").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (s, u) = okta.post_json(&users("okta"), &json!({"userName": format!("member{n}@okta.local")})).await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    let (s, g) = okta
+        .post_json("/scim/v2/okta/Groups", &json!({"schemas": [GROUP], "displayName": "Engineering", "members": []}))
+        .await;
+    assert_eq!((s, &g["members"]), (201, &json!([])), "{g}");
+    let gid = g["id"].as_str().expect("id").to_string();
+    let at = format!("/scim/v2/okta/Groups/{gid}");
+    let patch = |ops: Value| json!({"schemas": [PATCH], "Operations": ops});
+    let (s, _) = okta
+        .patch_json(&at, &patch(json!([
+            {"op": "replace", "value": {"id": gid, "displayName": "Engineering"}},
+            {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "member0"}, {"value": ids[1], "display": "member1"}]}
+        ])))
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(members(&app, &gid).await, vec![ids[0].clone(), ids[1].clone()]);
+    // The same add again is a no-op; a removal by filter removes that one member.
+    let (s, _) =
+        okta.patch_json(&at, &patch(json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]))).await;
+    assert_eq!(s, 204);
+    let remove = format!("members[value eq \"{}\"]", ids[0]);
+    let (s, _) = okta.patch_json(&at, &patch(json!([{"op": "remove", "path": remove}]))).await;
+    assert_eq!(s, 204);
+    assert_eq!(members(&app, &gid).await, vec![ids[1].clone()]);
+    // Rename (with the id Okta always sends along) and a full replacement of the members.
+    let (s, _) = okta
+        .patch_json(
+            &at,
+            &patch(json!([
+                {"op": "replace", "value": {"id": gid, "displayName": "Platform Engineering"}},
+                {"op": "replace", "path": "members", "value": [{"value": ids[2]}, {"value": ids[0]}]}
+            ])),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, got) = okta.get(&at).await;
+    assert_eq!((s, &got["displayName"]), (200, &json!("Platform Engineering")));
+    assert_eq!(members(&app, &gid).await, vec![ids[0].clone(), ids[2].clone()]);
+    assert_eq!(got["members"][0]["$ref"].as_str().map(|r| r.ends_with(&format!("/Users/{}", ids[0]))), Some(true));
+    // A name taken by another group is a conflict; an account it did not provision is refused.
+    let (s, _) = okta.post_json("/scim/v2/okta/Groups", &json!({"displayName": "Sales"})).await;
+    assert_eq!(s, 201);
+    let (s, e) =
+        okta.patch_json(&at, &patch(json!([{"op": "replace", "path": "displayName", "value": "SALES"}]))).await;
+    assert_eq!((s, e["scimType"].as_str()), (409, Some("uniqueness")), "{e}");
+    let admin_id = app.backend.store.user_by_username("admin").await.expect("read").expect("admin").id.0;
+    let (s, e) = okta
+        .patch_json(&at, &patch(json!([{"op": "add", "path": "members", "value": [{"value": admin_id.to_string()}]}])))
+        .await;
+    assert_eq!((s, e["scimType"].as_str()), (400, Some("invalidValue")), "{e}");
+    assert_eq!(members(&app, &gid).await, vec![ids[0].clone(), ids[2].clone()], "a refused PATCH changes nothing");
+    // Unlink: the group goes, the accounts stay.
+    let (s, _) = okta.delete(&at).await;
+    assert_eq!(s, 204);
+    let (s, _) = okta.get(&at).await;
+    assert_eq!(s, 404);
+    assert!(state(&app, "member0@okta.local").await.is_some());
+    let events = app.texts("SELECT event FROM audit_events WHERE event LIKE 'scim.group%' ORDER BY id").await;
+    assert!(events.starts_with(&["scim.group_created".to_string(), "scim.group_updated".to_string()]), "{events:?}");
+    assert_eq!(events.last().map(String::as_str), Some("scim.group_deleted"));
+}
+
+/// Entra ID: groups matched by displayName without their members, PascalCase member adds with
+/// `$ref: null`, and the legacy removal with a value list that removes those, not all.
+#[tokio::test]
+async fn entras_group_requests_including_the_legacy_member_removal() {
+    let app = TestApp::start().await;
+    let entra = connection(&app, "entra", false, "disable").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (_, u) = entra.post_json(&users("entra"), &json!({"userName": format!("e{n}@contoso.example")})).await;
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    let (s, g) = entra.post_json("/scim/v2/entra/Groups", &json!({"schemas": [GROUP], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Group1DisplayName", "meta": {"resourceType": "Group"}})).await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().expect("id").to_string();
+    let at = format!("/scim/v2/entra/Groups/{gid}");
+    let (s, list) = entra
+        .get("/scim/v2/entra/Groups?excludedAttributes=members&filter=displayName+eq+%22Group1DisplayName%22")
+        .await;
+    assert_eq!((s, &list["totalResults"]), (200, &json!(1)), "{list}");
+    assert!(list["Resources"][0].get("members").is_none(), "members left out: {list}");
+    let add = json!({"schemas": [PATCH], "Operations": [{"op": "Add", "path": "members",
+        "value": [{"$ref": null, "value": ids[0]}, {"$ref": null, "value": ids[1]}, {"$ref": null, "value": ids[2]}]}]});
+    let (s, _) = entra.patch_json(&at, &add).await;
+    assert_eq!(s, 204);
+    assert_eq!(members(&app, &gid).await.len(), 3);
+    // members[value eq ...] filters find the group.
+    let (_, found) = entra.get(&format!("/scim/v2/entra/Groups?filter=members+eq+%22{}%22", ids[1])).await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    let legacy =
+        json!({"schemas": [PATCH], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": ids[1]}]}]});
+    let (s, _) = entra.patch_json(&at, &legacy).await;
+    assert_eq!(s, 204);
+    assert_eq!(members(&app, &gid).await, vec![ids[0].clone(), ids[2].clone()], "only the listed member went");
+    // Removing one who is not a member is a no-op; a bare remove of members clears them.
+    let (s, _) = entra.patch_json(&at, &legacy).await;
+    assert_eq!(s, 204);
+    let clear = json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": "members"}]});
+    let (s, _) = entra.patch_json(&at, &clear).await;
+    assert_eq!(s, 204);
+    assert!(members(&app, &gid).await.is_empty());
+    // Another connection does not see the group.
+    let other = connection(&app, "other", false, "disable").await;
+    let (s, _) = other.get(&format!("/scim/v2/other/Groups/{gid}")).await;
+    assert_eq!(s, 404);
+}
+
+/// Fifty PATCHes adding one member each, at once, over two instances: fifty members.
+#[tokio::test]
+async fn fifty_parallel_member_additions_give_fifty_members() {
+    let app = TestApp::start().await;
+    let other = app.second_instance().await;
+    let c = connection(&app, "burst", false, "disable").await;
+    let mut ids = Vec::new();
+    for n in 0..50 {
+        let (s, u) = c.post_json(&users("burst"), &json!({"userName": format!("p{n}@corp.example")})).await;
+        assert_eq!(s, 201);
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    let (_, g) = c.post_json("/scim/v2/burst/Groups", &json!({"displayName": "Everyone"})).await;
+    let gid = g["id"].as_str().expect("id").to_string();
+    let mut tasks = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let base = if n % 2 == 0 { app.base.clone() } else { other.base.clone() };
+        let http = c.http.clone();
+        let body =
+            json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+        let gid = gid.clone();
+        tasks.push(tokio::spawn(async move {
+            http.patch(format!("{base}/scim/v2/burst/Groups/{gid}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("patch")
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), 204);
+    }
+    assert_eq!(members(&app, &gid).await.len(), 50);
+    let (_, got) = c.get(&format!("/scim/v2/burst/Groups/{gid}")).await;
+    assert_eq!(got["members"].as_array().map(Vec::len), Some(50));
+}
+
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// A group's member ids, as stored, in id order.
+async fn members(app: &TestApp, gid: &str) -> Vec<String> {
+    let mut ids: Vec<i64> = app
+        .texts(&format!("SELECT CAST(user_id AS TEXT) FROM scim_group_members WHERE group_id = {gid}"))
+        .await
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    ids.sort();
+    ids.into_iter().map(|i| i.to_string()).collect()
 }

@@ -649,3 +649,249 @@ pub async fn delete_user(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), Sc
 pub fn forbidden(d: Denied) -> ScimError {
     ScimError::new(403, None, d.message())
 }
+
+// ---- Groups ----------------------------------------------------------------------------
+// A connection's directory groups: stored with their members (accounts it provisioned); they
+// grant nothing until mapped to an organization and role.
+
+use crate::backend::store::scim_groups::group_where_clause;
+use crate::backend::store::{ScimGroupQuery, ScimGroupRecord};
+use crate::domain::scim::{GroupInput, MemberOp, StoredGroup};
+
+fn group_id(id: &str) -> Result<i64, ScimError> {
+    id.trim().parse::<i64>().map_err(|_| ScimError::not_found(format!("Group {id} not found.")))
+}
+
+/// Member ids as sent, checked to be accounts this connection provisioned.
+async fn resolve_members(tx: &mut Box<dyn Tx>, c: &ScimCaller, values: &[String]) -> Result<Vec<UserId>, ScimError> {
+    let mut ids = Vec::with_capacity(values.len());
+    for v in values {
+        let id = v.parse::<i64>().map_err(|_| ScimError::invalid_value(format!("members: no User {v} here.")))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let linked = tx.scim_linked_users(c.connection.id, &ids).await.map_err(store_err)?;
+    if let Some(missing) = ids.iter().find(|i| !linked.contains(i)) {
+        return Err(ScimError::invalid_value(format!(
+            "members: no User {missing} among this connection's accounts (groups hold Users it provisioned)."
+        )));
+    }
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// Ids as sent, where they are numbers (removing one that is not there is a no-op).
+fn loose_ids(values: &[String]) -> Vec<UserId> {
+    values.iter().filter_map(|v| v.parse::<i64>().ok()).map(UserId).collect()
+}
+
+fn stored_group(g: &ScimGroupRecord, members: Option<Vec<i64>>) -> StoredGroup {
+    StoredGroup {
+        id: g.id,
+        display_name: g.display_name.clone(),
+        external_id: g.external_id.clone(),
+        members,
+        created_at: g.created_at,
+        updated_at: g.updated_at,
+    }
+}
+
+async fn group_audit(
+    b: &Backend,
+    c: &ScimCaller,
+    tx: &mut Box<dyn Tx>,
+    event: &'static str,
+    g: &ScimGroupRecord,
+    detail: Value,
+) -> Result<(), ScimError> {
+    let mut ev = audit_global(b, &c.ctx, event, true);
+    ev.target = Some(g.display_name.clone());
+    let mut after = json!({ "scim": c.connection.slug, "group_id": g.id, "display_name": g.display_name });
+    if let (Value::Object(a), Value::Object(d)) = (&mut after, detail) {
+        a.extend(d);
+    }
+    ev.after = Some(after);
+    tx.insert_audit(&ev).await.map_err(store_err)
+}
+
+/// `POST /Groups`.
+pub async fn create_group(b: &Backend, c: &ScimCaller, body: &Value) -> Result<Value, ScimError> {
+    let input = d::read_group(body)?;
+    let now = b.now();
+    let mut tx = b.store.begin().await.map_err(store_err)?;
+    let key = input.display_name.to_lowercase();
+    if tx.scim_group_by_name(c.connection.id, &key).await.map_err(store_err)?.is_some() {
+        return Err(ScimError::uniqueness(format!("A group named {} exists already.", input.display_name)));
+    }
+    let members = resolve_members(&mut tx, c, input.members.as_deref().unwrap_or_default()).await?;
+    let mut g = ScimGroupRecord {
+        id: 0,
+        connection_id: c.connection.id,
+        display_name: input.display_name.clone(),
+        external_id: input.external_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    g.id = tx.insert_scim_group(&g).await.map_err(|e| match e {
+        crate::backend::store::StoreError::Conflict { .. } => {
+            ScimError::uniqueness(format!("A group named {} exists already.", input.display_name))
+        }
+        other => store_err(other),
+    })?;
+    tx.add_scim_group_members(g.id, &members).await.map_err(store_err)?;
+    group_audit(b, c, &mut tx, "scim.group_created", &g, json!({ "members": members.len() })).await?;
+    tx.commit().await.map_err(store_err)?;
+    get_group(b, c, &g.id.to_string(), true).await
+}
+
+/// `GET /Groups/{id}` (`with_members`: false for `excludedAttributes=members`).
+pub async fn get_group(b: &Backend, c: &ScimCaller, id: &str, with_members: bool) -> Result<Value, ScimError> {
+    let gid = group_id(id)?;
+    let g = b
+        .store
+        .scim_group(c.connection.id, gid)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found.")))?;
+    let members = if with_members {
+        Some(b.store.scim_group_members(&[g.id]).await.map_err(store_err)?.into_iter().map(|(_, u)| u).collect())
+    } else {
+        None
+    };
+    Ok(d::group_resource(&stored_group(&g, members), &c.base))
+}
+
+/// `GET /Groups` and `POST /Groups/.search`: one query for the page, one for its members.
+pub async fn list_groups(
+    b: &Backend,
+    c: &ScimCaller,
+    filter: Option<&str>,
+    start_index: i64,
+    count: i64,
+    with_members: bool,
+) -> Result<Value, ScimError> {
+    let mut q =
+        ScimGroupQuery { connection_id: c.connection.id, offset: start_index - 1, limit: count, ..Default::default() };
+    if let Some(text) = filter.map(str::trim).filter(|f| !f.is_empty()) {
+        let f = scim_filter::parse_filter(text).map_err(|e| ScimError::invalid_filter(format!("{text}: {e}")))?;
+        let (clause, binds) = group_where_clause(&f, 2)?;
+        q.clause = Some(clause);
+        q.binds = binds;
+    }
+    let total = b.store.count_scim_groups(&q).await.map_err(store_err)?;
+    let rows = if count == 0 { vec![] } else { b.store.scim_groups(&q).await.map_err(store_err)? };
+    let mut members: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    if with_members && !rows.is_empty() {
+        let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();
+        for (g, u) in b.store.scim_group_members(&ids).await.map_err(store_err)? {
+            members.entry(g).or_default().push(u);
+        }
+    }
+    let resources = rows
+        .iter()
+        .map(|g| {
+            let m = with_members.then(|| members.remove(&g.id).unwrap_or_default());
+            d::group_resource(&stored_group(g, m), &c.base)
+        })
+        .collect();
+    Ok(d::list_response(resources, total, start_index))
+}
+
+/// `PUT /Groups/{id}`: name, externalId and members replaced.
+pub async fn replace_group(b: &Backend, c: &ScimCaller, id: &str, body: &Value) -> Result<Value, ScimError> {
+    let input: GroupInput = d::read_group(body)?;
+    let plan = d::GroupPatch {
+        display_name: Some(input.display_name),
+        external_id: Some(input.external_id),
+        members: vec![MemberOp::Replace(input.members.unwrap_or_default())],
+    };
+    write_group(b, c, id, plan).await?;
+    get_group(b, c, id, true).await
+}
+
+/// `PATCH /Groups/{id}`: answered 204 (a provider patching a group of thousands does not want
+/// them all back each time).
+pub async fn patch_group(b: &Backend, c: &ScimCaller, id: &str, body: &Value) -> Result<(), ScimError> {
+    let ops = d::read_patch(body)?;
+    let plan = d::plan_group_patch(&ops)?;
+    write_group(b, c, id, plan).await
+}
+
+async fn write_group(b: &Backend, c: &ScimCaller, id: &str, plan: d::GroupPatch) -> Result<(), ScimError> {
+    let gid = group_id(id)?;
+    let now = b.now();
+    let mut tx = b.store.begin().await.map_err(store_err)?;
+    let before = tx
+        .scim_group(c.connection.id, gid)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found.")))?;
+    let mut g = before.clone();
+    if let Some(name) = plan.display_name {
+        if name.trim().is_empty() {
+            return Err(ScimError::invalid_value("displayName is required."));
+        }
+        if !name.eq_ignore_ascii_case(&before.display_name)
+            && tx.scim_group_by_name(c.connection.id, &name.to_lowercase()).await.map_err(store_err)?.is_some()
+        {
+            return Err(ScimError::uniqueness(format!("A group named {name} exists already.")));
+        }
+        g.display_name = name;
+    }
+    if let Some(e) = plan.external_id {
+        g.external_id = e;
+    }
+    g.updated_at = now;
+    tx.update_scim_group(&g).await.map_err(store_err)?;
+    let (mut added, mut removed) = (0usize, 0usize);
+    for op in plan.members {
+        match op {
+            MemberOp::Add(values) => {
+                let ids = resolve_members(&mut tx, c, &values).await?;
+                added += ids.len();
+                tx.add_scim_group_members(g.id, &ids).await.map_err(store_err)?;
+            }
+            MemberOp::Replace(values) => {
+                let ids = resolve_members(&mut tx, c, &values).await?;
+                tx.clear_scim_group_members(g.id).await.map_err(store_err)?;
+                added += ids.len();
+                tx.add_scim_group_members(g.id, &ids).await.map_err(store_err)?;
+            }
+            MemberOp::Remove(values) => {
+                let ids = loose_ids(&values);
+                removed += ids.len();
+                tx.remove_scim_group_members(g.id, &ids).await.map_err(store_err)?;
+            }
+            MemberOp::RemoveWhere(filter) => {
+                let current = tx.scim_group_member_ids(g.id).await.map_err(store_err)?;
+                let gone: Vec<UserId> = current
+                    .into_iter()
+                    .filter(|m| scim_filter::matches(&filter, &json!({ "value": m.to_string(), "type": "User" })))
+                    .map(UserId)
+                    .collect();
+                removed += gone.len();
+                tx.remove_scim_group_members(g.id, &gone).await.map_err(store_err)?;
+            }
+            MemberOp::RemoveAll => tx.clear_scim_group_members(g.id).await.map_err(store_err)?,
+        }
+    }
+    let detail = json!({ "before": before.display_name, "added": added, "removed": removed });
+    group_audit(b, c, &mut tx, "scim.group_updated", &g, detail).await?;
+    tx.commit().await.map_err(store_err)?;
+    Ok(())
+}
+
+/// `DELETE /Groups/{id}`.
+pub async fn delete_group(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), ScimError> {
+    let gid = group_id(id)?;
+    let mut tx = b.store.begin().await.map_err(store_err)?;
+    let g = tx
+        .scim_group(c.connection.id, gid)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found.")))?;
+    tx.delete_scim_group(g.id).await.map_err(store_err)?;
+    group_audit(b, c, &mut tx, "scim.group_deleted", &g, json!({})).await?;
+    tx.commit().await.map_err(store_err)?;
+    Ok(())
+}

@@ -21,6 +21,7 @@ pub mod pictures;
 pub mod postgres;
 mod rows;
 pub mod scim;
+pub mod scim_groups;
 pub mod sealed;
 pub mod second_factors;
 pub mod sessions;
@@ -45,6 +46,7 @@ pub use databases::*;
 pub use grants::*;
 pub use pictures::*;
 pub use scim::{ScimConnectionRecord, ScimStore, ScimTx, ScimUserQuery, ScimUserRecord, SqlBind};
+pub use scim_groups::{ScimGroupQuery, ScimGroupRecord, ScimGroupStore, ScimGroupTx};
 pub use sealed::*;
 pub use second_factors::*;
 pub use sessions::*;
@@ -93,6 +95,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("database_mappings.user_id, database_mappings.database_id", "mapping"),
     ("scim_connections.slug", "slug"),
     ("scim_users.connection_id, scim_users.user_name_key", "userName"),
+    ("scim_groups.connection_id, scim_groups.display_name_key", "displayName"),
     // PostgreSQL reports the violated constraint or unique index by name
     // (migrations/postgres names every one of them).
     ("users_username_key", "username"),
@@ -109,6 +112,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("database_mappings_user_database", "mapping"),
     ("scim_connections_slug", "slug"),
     ("scim_users_user_name", "userName"),
+    ("scim_groups_display_name", "displayName"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -181,6 +185,7 @@ pub trait Store:
     + SettingsStore
     + WebhookStore
     + ScimStore
+    + ScimGroupStore
     + Send
     + Sync
     + 'static
@@ -274,6 +279,7 @@ pub trait Tx:
     + SettingsTx
     + WebhookTx
     + ScimTx
+    + ScimGroupTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

@@ -264,6 +264,7 @@ impl Tx for PgTx {
 crate::backend::store::webhooks::impl_webhook_store!(PgStore, pool, PgTx);
 // SCIM connections and the accounts they provisioned: one text of SQL for both backends.
 crate::backend::store::scim::impl_scim_store!(PgStore, pool, PgTx, crate::backend::store::scim::CONN_COLS);
+crate::backend::store::scim_groups::impl_scim_group_store!(PgStore, pool, PgTx);
 
 #[cfg(test)]
 mod tests {

@@ -197,6 +197,7 @@ crate::backend::store::scim::impl_scim_store!(
     SqliteTx,
     crate::backend::store::scim::SQLITE_CONN_COLS
 );
+crate::backend::store::scim_groups::impl_scim_group_store!(SqliteStore, read, SqliteTx);
 
 #[cfg(test)]
 mod tests {
