@@ -22,8 +22,7 @@ CREATE TABLE scim_tokens (
     token_hash     BYTEA PRIMARY KEY,
     connection_id  BIGINT NOT NULL REFERENCES scim_connections (id) ON DELETE CASCADE,
     prefix         TEXT COLLATE "C" NOT NULL,
-    created_at     BIGINT NOT NULL,
-    last_used_at   BIGINT NOT NULL DEFAULT 0
+    created_at     BIGINT NOT NULL
 );
 CREATE INDEX scim_tokens_connection ON scim_tokens (connection_id);
 

@@ -33,8 +33,7 @@ CREATE TABLE scim_tokens (
     token_hash     BLOB PRIMARY KEY,
     connection_id  INTEGER NOT NULL REFERENCES scim_connections (id) ON DELETE CASCADE,
     prefix         TEXT NOT NULL,
-    created_at     INTEGER NOT NULL,
-    last_used_at   INTEGER NOT NULL DEFAULT 0
+    created_at     INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX scim_tokens_connection ON scim_tokens (connection_id);
 

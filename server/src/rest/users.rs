@@ -116,12 +116,13 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/users/{username}", tag = "users", operation_id = "deleteUser",
-    summary = "Delete a user (never yourself, never the last active super admin)", params(("username" = String, Path, description = "Case-insensitive")),
+    summary = "Delete a user (never yourself, never the last active super admin, never a SCIM connection's service account)", params(("username" = String, Path, description = "Case-insensitive")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = super::Refusal),
         (status = 403, response = super::Refusal),
         (status = 404, response = super::Refusal),
+        (status = 409, response = super::Refusal),
     ))]
 pub async fn delete(
     State(s): State<ServerState>,

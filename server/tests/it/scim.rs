@@ -548,6 +548,7 @@ async fn every_scim_route_refuses_callers_without_the_connections_token() {
 #[tokio::test]
 async fn connections_are_managed_by_super_admins_and_deleting_one_keeps_its_accounts() {
     let app = TestApp::start().await;
+    let admin = app.admin().await;
     let c = connection(&app, "temp", false, "disable").await;
     let (s, _) = c.post_json(&users("temp"), &json!({"userName": "kept"})).await;
     assert_eq!(s, 201);
@@ -568,7 +569,10 @@ async fn connections_are_managed_by_super_admins_and_deleting_one_keeps_its_acco
         let e = svc::create_connection(&app.backend, &Ctx::cli(), input).await.expect_err("refused");
         assert!(e.field(field).is_some(), "{field}: {e:?}");
     }
-    // A member of an organization cannot list or create connections.
+    // Its service account cannot be deleted on its own: the connection would act as no one.
+    let (s, e) = admin.delete("/api/v1/users/scim-temp").await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e.to_string().contains("service account of the SCIM connection temp"), "{e}");
     let list = svc::list_connections(&app.backend, &Ctx::cli()).await.expect("list");
     assert_eq!(list.iter().map(|c| (c.id.as_str(), c.accounts, c.tokens)).collect::<Vec<_>>(), vec![("temp", 1, 1)]);
     let token = svc::add_token(&app.backend, &Ctx::cli(), "temp").await.expect("token").token;

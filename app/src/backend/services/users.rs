@@ -491,6 +491,18 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
     let active = tx.active_super_admins().await?;
     let facts = target_of(&mut tx, ctx, actor, org, &target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
+    // A SCIM connection's service account goes with its connection, never alone (the
+    // connection would be left acting as no one).
+    if let Some(slug) = tx.scim_connection_served_by(target.id).await? {
+        return Err(Error::Conflict {
+            field: None,
+            message: format!(
+                "{} is the service account of the SCIM connection {slug}: delete the connection under \
+                 Settings -> Provisioning instead.",
+                target.username
+            ),
+        });
+    }
     let left = tx.memberships(target.id).await?;
     tx.delete_user(target.id).await?;
     let mut ev = audit(b, ctx, "user.deleted", true);

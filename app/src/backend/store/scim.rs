@@ -91,6 +91,8 @@ pub trait ScimTx: Send {
     async fn scim_user(&mut self, connection_id: i64, user: UserId) -> StoreResult<Option<ScimUserRecord>>;
     /// The link of an account to any connection.
     async fn scim_link(&mut self, user: UserId) -> StoreResult<Option<i64>>;
+    /// The connection an account is the service account of.
+    async fn scim_connection_served_by(&mut self, user: UserId) -> StoreResult<Option<String>>;
     async fn scim_user_by_name(
         &mut self,
         connection_id: i64,
@@ -532,6 +534,16 @@ macro_rules! impl_scim_store {
                 user: $crate::domain::ids::UserId,
             ) -> $crate::backend::store::StoreResult<Option<i64>> {
                 Ok(sqlx::query_scalar("SELECT connection_id FROM scim_users WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&mut *self.tx)
+                    .await?)
+            }
+
+            async fn scim_connection_served_by(
+                &mut self,
+                user: $crate::domain::ids::UserId,
+            ) -> $crate::backend::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT slug FROM scim_connections WHERE service_user_id = $1")
                     .bind(user.0)
                     .fetch_optional(&mut *self.tx)
                     .await?)
