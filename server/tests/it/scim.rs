@@ -818,3 +818,32 @@ async fn members(app: &TestApp, gid: &str) -> Vec<String> {
     ids.sort();
     ids.into_iter().map(|i| i.to_string()).collect()
 }
+
+/// Managing connections through the console or the API needs a recent sign-in (they create
+/// accounts and grant their role), like webhooks and applications.
+#[tokio::test]
+async fn connections_are_managed_through_the_api_in_sudo_mode() {
+    let app = TestApp::start().await;
+    let admin = app.admin().await;
+    let body = json!({"id": "api", "name": "API", "orgs": ["Default"], "default_role": "Member"});
+    app.clock.advance_ms(app.backend.config.sudo_ms + 1);
+    let (s, e) = admin.post_json("/api/v1/scim/connections", &body).await;
+    assert_eq!((s, common::code(&e)), (403, "reauth_required".to_string()), "{e}");
+    let (s, made) = admin.reauth_then(|c| async move { c.post_json("/api/v1/scim/connections", &body).await }).await;
+    assert_eq!(s, 201, "{made}");
+    let token = made["token"].as_str().expect("token").to_string();
+    assert_eq!(made["connection"]["base_url"], "/scim/v2/api");
+    assert_eq!(made["connection"]["default_role"], "Member");
+    let (s, list) = admin.get("/api/v1/scim/connections").await;
+    assert_eq!((s, &list[0]["id"], &list[0]["tokens"]), (200, &json!("api"), &json!(1)));
+    assert!(!list.to_string().contains(&token), "never shown again");
+    let (s, more) = admin.post_json("/api/v1/scim/connections/api/tokens", &json!({})).await;
+    assert_eq!((s, &more["connection"]["tokens"]), (201, &json!(2)), "{more}");
+    let (s, e) =
+        admin.post_json("/api/v1/scim/connections", &json!({"id": "api", "name": "Again", "orgs": ["Default"]})).await;
+    assert_eq!(s, 409, "{e}");
+    let (s, _) = admin.delete("/api/v1/scim/connections/api").await;
+    assert_eq!(s, 204);
+    let (s, _) = app.with_token(&token).get("/scim/v2/api/Users").await;
+    assert_eq!(s, 401);
+}

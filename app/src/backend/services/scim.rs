@@ -9,7 +9,7 @@
 //! one transaction. Its tokens are stored as SHA-256 and shown once.
 use serde_json::{json, Value};
 
-use super::{actor_in, audit, audit_global, commit_access, user_snapshot, validate_name};
+use super::{actor_in, audit, audit_global, commit_access, sudo_grants, user_snapshot, validate_name};
 use crate::backend::access::Change;
 use crate::backend::sessions::hash_token;
 use crate::backend::store::scim::where_clause;
@@ -87,6 +87,9 @@ pub async fn create_connection(b: &Backend, ctx: &Ctx, input: ConnectionInput) -
     // (refused before anything is validated: the form's rules are no one else's business;
     // checked again in the transaction)
     policy::can_manage_scim(ctx.reader(b, ctx.org())?).map_err(Error::Forbidden)?;
+    // (a connection creates accounts and grants their role: a recent sign-in, like webhooks
+    // and applications)
+    sudo_grants(b, ctx)?;
     let slug = check_slug(&input.id)?;
     let name = validate_name("name", "connection", &input.name)?;
     if input.orgs.is_empty() {
@@ -211,7 +214,8 @@ pub async fn list_connections(b: &Backend, ctx: &Ctx) -> Result<Vec<Connection>,
 /// Adds a token to a connection (the old ones keep working until the connection goes, so a
 /// provider can be moved to the new one without a gap); returns it, shown once.
 pub async fn add_token(b: &Backend, ctx: &Ctx, slug: &str) -> Result<ScimConnectionToken, Error> {
-    ctx.actor()?;
+    policy::can_manage_scim(ctx.reader(b, ctx.org())?).map_err(Error::Forbidden)?;
+    sudo_grants(b, ctx)?;
     let now = b.now();
     let mut tx = b.store.begin().await?;
     policy::can_manage_scim(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
@@ -229,7 +233,8 @@ pub async fn add_token(b: &Backend, ctx: &Ctx, slug: &str) -> Result<ScimConnect
 /// Deletes a connection, its tokens and its service account. The accounts it provisioned
 /// stay, as ordinary accounts.
 pub async fn delete_connection(b: &Backend, ctx: &Ctx, slug: &str) -> Result<(), Error> {
-    ctx.actor()?;
+    policy::can_manage_scim(ctx.reader(b, ctx.org())?).map_err(Error::Forbidden)?;
+    sudo_grants(b, ctx)?;
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     policy::can_manage_scim(actor_in(&mut tx, ctx, ctx.org()).await?).map_err(Error::Forbidden)?;
