@@ -71,6 +71,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/signed-in", &["GET"]),
     ("/auth/forward", &["GET"]),
     ("/auth/forward/start", &["GET"]),
+    ("/pictures/{file}", &["GET"]),
 ];
 
 /// The provider's routes (see `ROUTES`).
@@ -92,6 +93,7 @@ pub fn router(b: &Backend) -> axum::Router<crate::ServerState> {
             "/signed-in" => get(signed_in).with_state(b),
             "/auth/forward" => get(crate::forward::check).with_state(b),
             "/auth/forward/start" => get(crate::forward::start).with_state(b),
+            "/pictures/{file}" => get(picture).with_state(b),
             // (every path of ROUTES is matched above: the authorization test calls each one)
             _ => MethodRouter::new(),
         }
@@ -109,6 +111,33 @@ pub fn cors() -> tower_http::cors::CorsLayer {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600))
+}
+
+/// A person's picture at the address of the `picture` claim (`services::profile::picture_path`):
+/// no credentials (tools show it in their own pages), but only at an address made for this very
+/// picture; anything else is a 404.
+#[utoipa::path(get, path = "/pictures/{file}", tag = "openid", operation_id = "picture", security(()),
+    summary = "A person's picture, at the address of their `picture` claim",
+    params(("file" = String, Path, description = "As the claim gives it")),
+    responses(
+        (status = 200, description = "A 256x256 PNG", content_type = "image/png", body = Vec<u8>),
+        (status = 404, description = "No such picture (a new or removed picture retires its address)"),
+    ))]
+pub async fn picture(State(b): State<Backend>, axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match app::backend::services::profile::public_picture(&b, &file).await {
+        Ok(Some(png)) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                // (the address changes with the picture: what it names never does)
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+            ],
+            png,
+        )
+            .into_response(),
+        Ok(None) => crate::edge::error_response(StatusCode::NOT_FOUND, "not_found", "There is no such picture."),
+        Err(e) => crate::rest::ApiError(e).into_response(),
+    }
 }
 
 /// The key set (RFC 7517): public keys only. Tools may keep it five minutes; one that meets an

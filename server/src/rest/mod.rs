@@ -205,6 +205,7 @@ impl<'s> utoipa::ToResponse<'s> for Refusal {
         crate::oauth::signed_in,
         crate::forward::check,
         crate::forward::start,
+        crate::oauth::picture,
         crate::scim::sp_config,
         crate::scim::resource_types,
         crate::scim::resource_type,

@@ -735,6 +735,99 @@ async fn browser_based_tools_call_the_token_endpoint_from_their_own_origin() {
     assert_eq!(r.status().as_u16(), 403);
 }
 
+/// The `picture` claim: present once the person set a picture, an address anyone may load
+/// (tools show it in their own pages) that serves exactly that picture; a new picture, a
+/// removed one or an altered address answers 404.
+#[tokio::test]
+async fn the_picture_claim_names_an_address_that_serves_only_that_picture() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let secret = register(&admin, "dbackup", json!({"consent": false})).await.expect("secret");
+    let ann = member(&app, &admin, "ann").await;
+    let sign_in = |c: Client| {
+        let (app, secret) = (&app, secret.clone());
+        async move {
+            let code = code_for(&c, "dbackup", &[]).await;
+            let (s, t) = exchange(app, &secret, &code, VERIFIER).await;
+            assert_eq!(s, 200, "{t}");
+            t
+        }
+    };
+    let t = sign_in(ann.clone()).await;
+    let (_, info) = userinfo(&app, t["access_token"].as_str().expect("access")).await;
+    assert!(info.get("picture").is_none(), "no picture set, no claim: {info}");
+
+    let png = |shade: u8| {
+        let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3) as u8, (y * 3) as u8, shade]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).expect("encode");
+        out.into_inner()
+    };
+    let upload = |bytes: Vec<u8>| {
+        let ann = ann.clone();
+        async move {
+            let r =
+                ann.http.put(format!("{}/api/v1/me/avatar", ann.base)).header("content-type", "image/png").body(bytes);
+            assert_eq!(r.send().await.expect("put").status(), 204);
+        }
+    };
+    upload(png(10)).await;
+    let t = sign_in(ann.clone()).await;
+    let (_, info) = userinfo(&app, t["access_token"].as_str().expect("access")).await;
+    let url = info["picture"].as_str().expect("a picture claim").to_string();
+    assert!(url.starts_with(&format!("{ORIGIN}/pictures/")) && url.ends_with(".png"), "{url}");
+    let path = url.trim_start_matches(ORIGIN).to_string();
+    // The ID token carries the same address.
+    let id: RosterIdToken = t["id_token"].as_str().expect("id token").parse().expect("a JWT");
+    let verifier = IdTokenVerifier::new_confidential_client(
+        ClientId::new("dbackup".into()),
+        ClientSecret::new(secret.clone()),
+        IssuerUrl::new(ORIGIN.into()).expect("issuer"),
+        jwks(&app).await,
+    );
+    let claims = id.claims(&verifier, &Nonce::new("n-1".into())).expect("a valid ID token");
+    assert_eq!(claims.picture().and_then(|p| p.get(None)).map(|p| p.as_str().to_string()), Some(url.clone()));
+    // Anyone may load it: the very picture the account has, cacheable for good.
+    let base = app.base.clone();
+    let get = |p: String| {
+        let url = format!("{base}{p}");
+        async move { tool().get(url).send().await.expect("get") }
+    };
+    let r = get(path.clone()).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.headers()["cache-control"].to_str().unwrap_or_default().contains("immutable"));
+    let served = r.bytes().await.expect("body").to_vec();
+    let (s, stored) = {
+        let r = ann.http.get(format!("{}/api/v1/users/ann/avatar", app.base)).send().await.expect("get");
+        (r.status().as_u16(), r.bytes().await.expect("body").to_vec())
+    };
+    assert_eq!((s, served.len()), (200, stored.len()));
+    assert_eq!(served, stored);
+    // An altered address, another account's id under the same tag, a made-up one: 404.
+    let tampered = path.replacen(".png", "x.png", 1);
+    let (prefix, tag) = path.rsplit_once('-').expect("id-at-tag");
+    let flipped = format!("{prefix}-{}{}", if tag.starts_with('A') { "B" } else { "A" }, &tag[1..]);
+    let (_, rest) = path.trim_start_matches("/pictures/").split_once('-').expect("id-");
+    let other_id = format!("/pictures/1-{rest}");
+    for p in [tampered, flipped, other_id, "/pictures/nothing.png".to_string(), "/pictures/1-2-3".to_string()] {
+        assert_eq!(get(p.clone()).await.status().as_u16(), 404, "{p}");
+    }
+    // A new picture retires the old address; a removed one leaves no claim.
+    app.clock.advance_ms(1_000);
+    upload(png(200)).await;
+    assert_eq!(get(path.clone()).await.status().as_u16(), 404);
+    let (_, info) = userinfo(&app, t["access_token"].as_str().expect("access")).await;
+    let newer = info["picture"].as_str().expect("a picture claim").to_string();
+    assert_ne!(newer, url);
+    assert_eq!(get(newer.trim_start_matches(ORIGIN).to_string()).await.status().as_u16(), 200);
+    let r = ann.http.delete(format!("{}/api/v1/me/avatar", app.base)).send().await.expect("delete");
+    assert_eq!(r.status(), 204);
+    let (_, info) = userinfo(&app, t["access_token"].as_str().expect("access")).await;
+    assert!(info.get("picture").is_none(), "{info}");
+    assert_eq!(get(newer.trim_start_matches(ORIGIN).to_string()).await.status().as_u16(), 404);
+}
+
 /// The provider's routes in the authorization matrix: what each answers a caller with no
 /// credentials of its own (a browser without a session, a script with an API key, a tool
 /// that did not authenticate). Every route of `server::oauth::ROUTES` needs a case.
@@ -765,6 +858,7 @@ async fn the_providers_routes_answer_callers_without_credentials() {
         // proxy may be scripted; the browser without a session is sent to sign in)
         ("GET", "/auth/forward", &[], 401),
         ("GET", "/auth/forward/start", &[], 303),
+        ("GET", "/pictures/{file}", &[], 404),
     ];
     let mut listed: Vec<(String, String)> = server::oauth::ROUTES
         .iter()

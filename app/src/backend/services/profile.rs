@@ -122,3 +122,35 @@ pub async fn avatar(b: &Backend, ctx: &Ctx, username: &str) -> Result<Option<Vec
     };
     Ok(b.store.avatar(id).await?.map(|(png, _)| png))
 }
+
+/// What the picture address's tag signs: the account and when its picture was set.
+fn picture_message(user: crate::domain::ids::UserId, set_at: i64) -> Vec<u8> {
+    format!("roster picture v1\n{}\n{set_at}", user.0).into_bytes()
+}
+
+/// The address a tool shows an account's picture from (the OpenID `picture` claim):
+/// `/pictures/{id}-{set at}-{tag}.png`. Public, as tools load it in their own pages, but
+/// unguessable (a 128-bit tag made with the instance key) and tied to this very picture: a
+/// new or removed picture makes the old address answer 404.
+pub fn picture_path(b: &Backend, user: crate::domain::ids::UserId, set_at: i64) -> String {
+    use base64::Engine;
+    let tag = b.outcomes.sign(&picture_message(user, set_at));
+    format!("/pictures/{}-{set_at}-{}.png", user.0, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16]))
+}
+
+/// The picture an address from `picture_path` names, if it is still that account's picture.
+pub async fn public_picture(b: &Backend, file: &str) -> Result<Option<Vec<u8>>, Error> {
+    use base64::Engine;
+    use subtle::ConstantTimeEq;
+    let Some(stem) = file.strip_suffix(".png") else { return Ok(None) };
+    let mut parts = stem.splitn(3, '-');
+    let (Some(id), Some(at), Some(tag)) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+    let (Ok(id), Ok(at)) = (id.parse::<i64>(), at.parse::<i64>()) else { return Ok(None) };
+    let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag) else { return Ok(None) };
+    let user = crate::domain::ids::UserId(id);
+    let want = b.outcomes.sign(&picture_message(user, at));
+    if tag.len() != 16 || !bool::from(want[..16].ct_eq(&tag)) {
+        return Ok(None);
+    }
+    Ok(b.store.avatar(user).await?.filter(|(_, set_at)| *set_at == at).map(|(png, _)| png))
+}

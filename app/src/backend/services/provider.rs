@@ -14,8 +14,8 @@ use base64::Engine;
 use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm};
 use openidconnect::{
     AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference, EndUserEmail,
-    EndUserName, EndUserUsername, IdToken, IdTokenClaims, IssuerUrl, LocalizedClaim, Nonce, StandardClaims,
-    SubjectIdentifier,
+    EndUserName, EndUserPictureUrl, EndUserUsername, IdToken, IdTokenClaims, IssuerUrl, LocalizedClaim, Nonce,
+    StandardClaims, SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -110,7 +110,7 @@ pub fn discovery(b: &Backend) -> Result<Value, OAuthError> {
         "acr_values_supported": [ACR_ONE_FACTOR, ACR_TWO_FACTORS],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "at_hash",
-            "preferred_username", "name", "email", "email_verified", "orgs", "super_admin"
+            "preferred_username", "name", "picture", "email", "email_verified", "orgs", "super_admin"
         ],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
@@ -199,12 +199,17 @@ fn roster_claims(b: &Backend, user: &UserRecord, client: &ClientRecord) -> (Vec<
 }
 
 /// The claims `scopes` give a tool about `user` (userinfo; the ID token carries the same).
-fn claims(b: &Backend, user: &UserRecord, client: &ClientRecord, scopes: &[String]) -> Value {
+async fn claims(b: &Backend, user: &UserRecord, client: &ClientRecord, scopes: &[String]) -> Result<Value, Error> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let mut c = json!({ "sub": subject(user) });
     if has("profile") {
         c["preferred_username"] = json!(user.username);
         c["name"] = json!(if user.full_name.is_empty() { &user.username } else { &user.full_name });
+        // (only a picture the person set: tools draw their own initials otherwise)
+        if let Some(set_at) = b.store.avatar_at(user.id).await? {
+            let path = super::profile::picture_path(b, user.id, set_at);
+            c["picture"] = json!(format!("{}{path}", issuer(b).unwrap_or_default()));
+        }
     }
     if has("email") {
         c["email"] = json!(user.email);
@@ -218,7 +223,7 @@ fn claims(b: &Backend, user: &UserRecord, client: &ClientRecord, scopes: &[Strin
             c["super_admin"] = json!(true);
         }
     }
-    c
+    Ok(c)
 }
 
 /// The person and the application behind a request, when both may still be used: the account
@@ -451,7 +456,7 @@ async fn issue(
     } else {
         None
     };
-    let c = claims(b, user, client, &g.scopes);
+    let c = claims(b, user, client, &g.scopes).await?;
     let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
     let mut standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(subject(user)));
     if let Some(u) = text("preferred_username") {
@@ -462,6 +467,9 @@ async fn issue(
     }
     if let Some(e) = text("email") {
         standard = standard.set_email(Some(EndUserEmail::new(e))).set_email_verified(Some(false));
+    }
+    if let Some(p) = text("picture") {
+        standard = standard.set_picture(Some(LocalizedClaim::from(EndUserPictureUrl::new(p))));
     }
     let extra = RosterClaims {
         orgs: c.get("orgs").and_then(|o| o.as_array().cloned()),
@@ -694,7 +702,9 @@ pub async fn userinfo(b: &Backend, access_token: Option<&str>) -> Result<Value, 
     issuer_or_off(b)?;
     let token = access_token.ok_or_else(|| OAuthError::new(401, "invalid_request", "an access token is required"))?;
     match live_token(b, token).await? {
-        Some((t, user, client)) if t.kind == OAuthTokenKind::Access => Ok(claims(b, &user, &client, &t.grant.scopes)),
+        Some((t, user, client)) if t.kind == OAuthTokenKind::Access => {
+            Ok(claims(b, &user, &client, &t.grant.scopes).await?)
+        }
         _ => Err(OAuthError::token("the access token is not valid (unknown, expired or revoked)")),
     }
 }
@@ -708,7 +718,7 @@ pub async fn introspect(b: &Backend, creds: &ClientCredentials, token: &str) -> 
         return Err(OAuthError::client("only a confidential application may introspect tokens"));
     }
     let Some((t, user, client)) = live_token(b, token).await? else { return Ok(json!({ "active": false })) };
-    let mut answer = claims(b, &user, &client, &t.grant.scopes);
+    let mut answer = claims(b, &user, &client, &t.grant.scopes).await?;
     answer["active"] = json!(true);
     answer["iss"] = json!(iss);
     answer["client_id"] = json!(client.client_id);

@@ -9,6 +9,8 @@ use crate::domain::ids::UserId;
 pub trait PictureStore {
     /// An account's picture (PNG) and when it was set.
     async fn avatar(&self, user: UserId) -> StoreResult<Option<(Vec<u8>, i64)>>;
+    /// When an account's picture was set (`None`: it has none), without reading the image.
+    async fn avatar_at(&self, user: UserId) -> StoreResult<Option<i64>>;
 }
 
 /// Inside a write transaction.

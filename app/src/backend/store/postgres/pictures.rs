@@ -13,6 +13,13 @@ impl PictureStore for PgStore {
             .fetch_optional(&self.pool)
             .await?)
     }
+
+    async fn avatar_at(&self, user: UserId) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT updated_at FROM avatars WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
 }
 
 #[async_trait]

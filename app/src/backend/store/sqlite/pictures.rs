@@ -13,6 +13,13 @@ impl PictureStore for SqliteStore {
             .fetch_optional(&self.read)
             .await?)
     }
+
+    async fn avatar_at(&self, user: UserId) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT updated_at FROM avatars WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.read)
+            .await?)
+    }
 }
 
 #[async_trait]
