@@ -839,7 +839,7 @@ fn apply(r: &mut Value, op: Op, p: &PatchPath, value: Option<&Value>) -> Result<
                     }
                     return Ok(());
                 }
-                return Err(ScimError::no_target(format!("No value matches {}.", p_text(p))));
+                return Err(ScimError::no_target(format!("No value matches {p}.")));
             }
             let Some(items) = c.get_mut(&key).and_then(Value::as_array_mut) else { return Ok(()) };
             match (op, sub) {
@@ -883,10 +883,6 @@ fn apply(r: &mut Value, op: Op, p: &PatchPath, value: Option<&Value>) -> Result<
             Ok(())
         }
     }
-}
-
-fn p_text(p: &PatchPath) -> String {
-    p.to_string()
 }
 
 /// `type eq "work"` as (attribute, value), for adding the value a filter looked for.

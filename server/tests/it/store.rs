@@ -62,6 +62,7 @@ both!(
     transactions_roll_back_when_dropped,
     parallel_writers_are_serialised,
     batch_writes_for_imports,
+    scim_connections_users_and_groups,
 );
 
 fn person(username: &str, full_name: &str, email: &str) -> UserInsert {
@@ -1228,11 +1229,13 @@ async fn pictures_settings_throttles(store: Arc<dyn Store>, _db: TestDb) {
     assert!(tx.set_avatar(ada, Some(b"png2"), 2).await.unwrap());
     tx.commit().await.unwrap();
     assert_eq!(store.avatar(ada).await.unwrap(), Some((b"png2".to_vec(), 2)));
+    assert_eq!(store.avatar_at(ada).await.unwrap(), Some(2), "the time without the image");
     let mut tx = store.begin().await.unwrap();
     assert!(tx.set_avatar(ada, None, 3).await.unwrap());
     assert!(!tx.set_avatar(ada, None, 3).await.unwrap());
     tx.commit().await.unwrap();
     assert_eq!(store.avatar(ada).await.unwrap(), None);
+    assert_eq!(store.avatar_at(ada).await.unwrap(), None);
 
     assert!(!store.instance_requires_2fa().await.unwrap());
     assert_eq!(store.two_factor_required(OrgId(999)).await.unwrap(), (false, false));
@@ -1429,4 +1432,105 @@ async fn batch_writes_for_imports(store: Arc<dyn Store>, _db: TestDb) {
     );
     assert_eq!(newest[0].actor.as_deref(), Some("importer"));
     assert_eq!(store.user_count().await.unwrap(), 1204);
+}
+
+async fn scim_connections_users_and_groups(store: Arc<dyn Store>, _db: TestDb) {
+    let service = add_user(&store, "scim-okta").await;
+    let (ann, bob, eve) = (add_user(&store, "ann").await, add_user(&store, "bob").await, add_user(&store, "eve").await);
+    let mut tx = store.begin().await.unwrap();
+    let conn = ScimConnectionRecord {
+        slug: "okta".into(),
+        name: "Okta".into(),
+        service_user_id: service,
+        default_org: Some(DEFAULT_ORG),
+        default_role: Some(MEMBER_ROLE),
+        orgs: vec![DEFAULT_ORG],
+        delete_mode: "disable".into(),
+        created_at: 1,
+        updated_at: 1,
+        ..Default::default()
+    };
+    let id = tx.insert_scim_connection(&conn).await.unwrap();
+    tx.insert_scim_token(b"hash-1", id, "rscim_abc", 1).await.unwrap();
+    tx.commit().await.unwrap();
+    // One connection per slug. (A conflict ends its transaction on PostgreSQL: each one is
+    // tried in a transaction of its own, dropped.)
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_scim_connection(&conn).await, Err(StoreError::Conflict { field: "slug" })));
+    drop(tx);
+    // The row comes with its counts and its service account's name.
+    let c = store.scim_token_connection(b"hash-1").await.unwrap().expect("by token");
+    assert_eq!((c.id, c.orgs.clone(), c.tokens, c.accounts), (id, vec![DEFAULT_ORG], 1, 0));
+    assert_eq!(c.service_account, "scim-okta");
+    assert!(store.scim_token_connection(b"nope").await.unwrap().is_none());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.scim_connection_served_by(service).await.unwrap().as_deref(), Some("okta"));
+    assert_eq!(tx.scim_connection_served_by(ann).await.unwrap(), None);
+    // Links: inserted, then replaced in place; userName unique per connection ignoring case.
+    let link = |user: UserId, name: &str| ScimUserRecord {
+        user_id: user,
+        connection_id: id,
+        user_name: name.into(),
+        external_id: Some(format!("x-{name}")),
+        attributes: "{}".into(),
+        created_at: 1,
+        updated_at: 1,
+        ..Default::default()
+    };
+    tx.save_scim_user(&link(ann, "Ann@X")).await.unwrap();
+    tx.save_scim_user(&link(bob, "bob@x")).await.unwrap();
+    tx.save_scim_user(&ScimUserRecord { updated_at: 2, ..link(ann, "ann.new@x") }).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.save_scim_user(&link(eve, "BOB@X")).await, Err(StoreError::Conflict { field: "userName" })));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.scim_user_by_name(id, "ann.new@x").await.unwrap().map(|u| u.user_id), Some(ann));
+    assert!(tx.scim_user_by_name(id, "ann@x").await.unwrap().is_none());
+    assert_eq!(tx.scim_link(bob).await.unwrap(), Some(id));
+    assert_eq!(tx.scim_link(eve).await.unwrap(), None);
+    assert_eq!(tx.scim_linked_users(id, &[ann.0, eve.0, bob.0]).await.unwrap().len(), 2);
+    // Groups: one row per member, adds idempotent, removals by id.
+    let g = ScimGroupRecord {
+        connection_id: id,
+        display_name: "Eng".into(),
+        created_at: 1,
+        updated_at: 1,
+        ..Default::default()
+    };
+    let gid = tx.insert_scim_group(&g).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_scim_group(&ScimGroupRecord { display_name: "ENG".into(), ..g.clone() }).await,
+        Err(StoreError::Conflict { field: "displayName" })
+    ));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.add_scim_group_members(gid, &[ann, bob]).await.unwrap();
+    tx.add_scim_group_members(gid, &[ann]).await.unwrap();
+    assert_eq!(tx.scim_group_member_ids(gid).await.unwrap(), vec![ann.0, bob.0]);
+    tx.remove_scim_group_members(gid, &[ann, eve]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.scim_group_members(&[gid]).await.unwrap(), vec![(gid, bob.0)]);
+    // Pages: the filter's clause and binds, in id order, counted apart.
+    let (clause, binds) = where_clause_for("userName sw \"b\"");
+    let q = ScimUserQuery { connection_id: id, clause: Some(clause), binds, offset: 0, limit: 10 };
+    let page = store.scim_users(&q).await.unwrap();
+    assert_eq!((page.len(), page[0].user_id, store.count_scim_users(&q).await.unwrap()), (1, bob, 1));
+    let all = ScimUserQuery { connection_id: id, offset: 1, limit: 10, ..Default::default() };
+    assert_eq!(store.scim_users(&all).await.unwrap().len(), 1, "offset skips");
+    assert_eq!(store.scim_connections(10).await.unwrap()[0].accounts, 2);
+    // Deleting the connection takes its tokens, links and groups; the accounts stay.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_scim_connection(id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.scim_token_connection(b"hash-1").await.unwrap().is_none());
+    assert!(store.scim_group(id, gid).await.unwrap().is_none());
+    assert!(store.user_by_id(ann).await.unwrap().is_some());
+}
+
+fn where_clause_for(filter: &str) -> (String, Vec<SqlBind>) {
+    let f = app::domain::scim_filter::parse_filter(filter).expect("parses");
+    app::backend::store::scim::where_clause(&f, 2).expect("translates")
 }

@@ -17,7 +17,7 @@ use crate::backend::store::{ScimConnectionRecord, ScimUserQuery, ScimUserRecord,
 use crate::backend::{Backend, Caller, Ctx, SessionUser};
 use crate::domain::error::Error;
 use crate::domain::ids::{OrgId, UserId, ADMIN_ROLE, VIEWER_ROLE};
-use crate::domain::policy::{self, Denied, Target};
+use crate::domain::policy::{self, Target};
 use crate::domain::scim::{self as d, ScimError, StoredUser, UserInput};
 use crate::domain::scim_filter;
 use crate::domain::users::UserStatus;
@@ -47,15 +47,16 @@ fn check_slug(slug: &str) -> Result<String, Error> {
     Ok(s.to_string())
 }
 
-async fn describe(b: &Backend, c: &ScimConnectionRecord) -> Result<Connection, Error> {
+/// A connection as admins see it, from its row (names from the access model; the counts and
+/// the service account's name come with the row: no query per connection).
+fn describe(b: &Backend, c: &ScimConnectionRecord) -> Connection {
     let (orgs, default_org, role_name) = {
         let model = b.access.read();
         let org_name = |o: OrgId| model.orgs.get(&o).cloned();
         let role_name = c.default_role.and_then(|r| model.roles.get(&r).map(|e| e.name.clone()));
         (c.orgs.iter().filter_map(|o| org_name(*o)).collect(), c.default_org.and_then(org_name), role_name)
     };
-    let service = b.store.user_by_id(c.service_user_id).await?.map(|u| u.username).unwrap_or_default();
-    Ok(Connection {
+    Connection {
         id: c.slug.clone(),
         name: c.name.clone(),
         orgs,
@@ -63,11 +64,11 @@ async fn describe(b: &Backend, c: &ScimConnectionRecord) -> Result<Connection, E
         default_role: role_name,
         delete_mode: c.delete_mode.clone(),
         adopt_existing: c.adopt_existing,
-        service_account: service,
-        tokens: b.store.scim_token_count(c.id).await?,
-        accounts: b.store.count_scim_users(&ScimUserQuery { connection_id: c.id, ..Default::default() }).await?,
+        service_account: c.service_account.clone(),
+        tokens: c.tokens,
+        accounts: c.accounts,
         base_url: format!("{}/scim/v2/{}", super::provider::issuer(b).unwrap_or_default(), c.slug),
-    })
+    }
 }
 
 /// A new bearer token: its text (shown once), its hash and its public prefix.
@@ -179,6 +180,7 @@ pub async fn create_connection(b: &Backend, ctx: &Ctx, input: ConnectionInput) -
         adopt_existing: input.adopt_existing,
         created_at: now,
         updated_at: now,
+        ..Default::default()
     };
     let id = tx.insert_scim_connection(&rec).await.map_err(|e| match Error::from(e) {
         Error::Conflict { .. } => Error::Conflict {
@@ -199,16 +201,12 @@ pub async fn create_connection(b: &Backend, ctx: &Ctx, input: ConnectionInput) -
     tx.insert_audit(&ev).await?;
     commit_access(b, tx, Change::User(service)).await?;
     let stored = b.store.scim_connection(&slug).await?.ok_or_else(|| Error::not_found("Connection"))?;
-    Ok(ScimConnectionToken { connection: describe(b, &stored).await?, token })
+    Ok(ScimConnectionToken { connection: describe(b, &stored), token })
 }
 
 pub async fn list_connections(b: &Backend, ctx: &Ctx) -> Result<Vec<Connection>, Error> {
     policy::can_manage_scim(ctx.reader(b, ctx.org())?).map_err(Error::Forbidden)?;
-    let mut out = Vec::new();
-    for c in b.store.scim_connections(MAX_CONNECTIONS).await? {
-        out.push(describe(b, &c).await?);
-    }
-    Ok(out)
+    Ok(b.store.scim_connections(MAX_CONNECTIONS).await?.iter().map(|c| describe(b, c)).collect())
 }
 
 /// Adds a token to a connection (the old ones keep working until the connection goes, so a
@@ -227,7 +225,8 @@ pub async fn add_token(b: &Backend, ctx: &Ctx, slug: &str) -> Result<ScimConnect
     ev.after = Some(json!({ "token": prefix }));
     tx.insert_audit(&ev).await?;
     tx.commit().await?;
-    Ok(ScimConnectionToken { connection: describe(b, &c).await?, token })
+    let c = b.store.scim_connection(&c.slug).await?.ok_or_else(|| Error::not_found("SCIM connection"))?;
+    Ok(ScimConnectionToken { connection: describe(b, &c), token })
 }
 
 /// Deletes a connection, its tokens and its service account. The accounts it provisioned
@@ -648,11 +647,6 @@ pub async fn delete_user(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), Sc
     let note = super::EventNote { name: Some(before.username.clone()), orgs: left };
     super::commit_access_noting(b, tx, Change::User(before.id), note).await.map_err(from_error)?;
     Ok(())
-}
-
-/// The refusal of a request the policy turned down, for the handlers' use.
-pub fn forbidden(d: Denied) -> ScimError {
-    ScimError::new(403, None, d.message())
 }
 
 // ---- Groups ----------------------------------------------------------------------------

@@ -26,6 +26,11 @@ pub struct ScimConnectionRecord {
     pub adopt_existing: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Read with the row (ignored when written): its tokens, the accounts it provisioned, its
+    /// service account's username.
+    pub tokens: i64,
+    pub accounts: i64,
+    pub service_account: String,
 }
 
 /// An account a connection provisioned, with the account facts SCIM answers from.
@@ -39,10 +44,9 @@ pub struct ScimUserRecord {
     pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,
-    /// From the account: whether it is active, a super admin, its username.
+    /// From the account: whether it is active, a super admin.
     pub active: bool,
     pub super_admin: bool,
-    pub username: String,
 }
 
 /// A value bound into a translated filter.
@@ -70,7 +74,6 @@ pub trait ScimStore {
     async fn scim_connection(&self, slug: &str) -> StoreResult<Option<ScimConnectionRecord>>;
     /// The connection a token (SHA-256) belongs to.
     async fn scim_token_connection(&self, token_hash: &[u8]) -> StoreResult<Option<ScimConnectionRecord>>;
-    async fn scim_token_count(&self, connection_id: i64) -> StoreResult<i64>;
     async fn scim_user(&self, connection_id: i64, user: UserId) -> StoreResult<Option<ScimUserRecord>>;
     async fn scim_users(&self, q: &ScimUserQuery) -> StoreResult<Vec<ScimUserRecord>>;
     async fn count_scim_users(&self, q: &ScimUserQuery) -> StoreResult<i64>;
@@ -107,14 +110,20 @@ pub trait ScimTx: Send {
 #[allow(dead_code)]
 pub(crate) const CONN_COLS: &str = "c.id, c.slug, c.name, c.service_user_id, c.default_org_id, c.default_role_id, \
      c.delete_mode, c.adopt_existing, c.created_at, c.updated_at, \
+     (SELECT COUNT(*) FROM scim_tokens t WHERE t.connection_id = c.id) AS tokens, \
+     (SELECT COUNT(*) FROM scim_users s WHERE s.connection_id = c.id) AS accounts, \
+     COALESCE((SELECT u.username FROM users u WHERE u.id = c.service_user_id), '') AS service_account, \
      COALESCE((SELECT string_agg(CAST(o.org_id AS TEXT), ',') FROM scim_connection_orgs o \
                WHERE o.connection_id = c.id), '') AS orgs";
 pub(crate) const SQLITE_CONN_COLS: &str = "c.id, c.slug, c.name, c.service_user_id, c.default_org_id, \
      c.default_role_id, c.delete_mode, c.adopt_existing, c.created_at, c.updated_at, \
+     (SELECT COUNT(*) FROM scim_tokens t WHERE t.connection_id = c.id) AS tokens, \
+     (SELECT COUNT(*) FROM scim_users s WHERE s.connection_id = c.id) AS accounts, \
+     COALESCE((SELECT u.username FROM users u WHERE u.id = c.service_user_id), '') AS service_account, \
      COALESCE((SELECT group_concat(o.org_id, ',') FROM scim_connection_orgs o \
                WHERE o.connection_id = c.id), '') AS orgs";
 pub(crate) const USER_COLS: &str = "s.user_id, s.connection_id, s.user_name, s.external_id, s.attributes, \
-     s.created_at, s.updated_at, u.status, u.super_admin, u.username";
+     s.created_at, s.updated_at, u.status, u.super_admin";
 
 pub(crate) fn conn_row<R: sqlx::Row>(r: &R) -> Result<ScimConnectionRecord, sqlx::Error>
 where
@@ -135,6 +144,9 @@ where
         adopt_existing: r.try_get("adopt_existing")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        tokens: r.try_get("tokens")?,
+        accounts: r.try_get("accounts")?,
+        service_account: r.try_get("service_account")?,
     })
 }
 
@@ -155,12 +167,11 @@ where
         updated_at: r.try_get("updated_at")?,
         active: r.try_get::<String, _>("status")? == "active",
         super_admin: r.try_get("super_admin")?,
-        username: r.try_get("username")?,
     })
 }
 
-/// Escapes LIKE's wildcards (the pattern uses `ESCAPE '\'`).
-fn like_escape(s: &str) -> String {
+/// Escapes LIKE's wildcards (the pattern uses `ESCAPE '\'`; the group filters use it too).
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
@@ -372,13 +383,6 @@ macro_rules! impl_scim_store {
                 .fetch_optional(&self.$pool)
                 .await?;
                 Ok(row.as_ref().map(conn_row).transpose()?)
-            }
-
-            async fn scim_token_count(&self, connection_id: i64) -> $crate::backend::store::StoreResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM scim_tokens WHERE connection_id = $1")
-                    .bind(connection_id)
-                    .fetch_one(&self.$pool)
-                    .await?)
             }
 
             async fn scim_user(

@@ -3,7 +3,7 @@
 //! other; a page of groups reads its members in one query (no query per group).
 use async_trait::async_trait;
 
-use super::scim::SqlBind;
+use super::scim::{like_escape, SqlBind};
 use super::StoreResult;
 use crate::domain::ids::UserId;
 use crate::domain::scim::ScimError;
@@ -77,10 +77,6 @@ where
 /// `$first, $first+1, ...` for `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn unsupported(what: &str) -> ScimError {
