@@ -4,7 +4,9 @@
 // organization with the connection's role. A new token can be had without stopping the old
 // one; deleting the connection asks first, says what stops and what stays, and the token is
 // refused from then on. Without the WASM the form still adds one (token shown once) and a
-// mistake is named on its field. Once on each backend.
+// mistake is named on its field. A directory group mapped to a role places its members, the
+// members page shows each membership's source, and removing the mapping asks first (also
+// before the WASM). Once on each backend.
 import { test, expect, Browser, Page } from '@playwright/test';
 import { expectNoSidewaysScroll, hydrated, rememberSecrets, toolServers, WIDTHS } from './fixtures/roster';
 
@@ -146,6 +148,95 @@ for (const server of toolServers) {
       await expect(page).toHaveURL(/rpc=delete_scim_connection&ok=1/);
       await expect(page.getByText('No connections yet.')).toBeVisible();
       await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+      await page.context().close();
+    });
+
+    test('a directory group mapped to a role places its members, and the members page says where that came from', async ({ browser }) => {
+      const token = server.cli('scim', 'create', 'ad', '--name', 'Corp AD', '--org', 'Default', '--default-role', 'Viewer').trim();
+      rememberSecrets(token);
+      const dana = await scim(token, 'POST', '/scim/v2/ad/Users', { userName: 'dana.mapped@example.com' });
+      expect(dana.status, JSON.stringify(dana.body)).toBe(201);
+      const group = await scim(token, 'POST', '/scim/v2/ad/Groups', {
+        displayName: 'Data Team',
+        members: [{ value: dana.body.id }],
+      });
+      expect(group.status, JSON.stringify(group.body)).toBe(201);
+
+      const page = await signedIn(browser);
+      await page.goto('/admin/provisioning');
+      await hydrated(page);
+      await page.getByRole('link', { name: 'Group mappings of Corp AD' }).click();
+      await expect(page.getByRole('heading', { name: 'Group mappings of Corp AD', level: 1 })).toBeVisible();
+      await expect(page.getByText('No mappings yet')).toBeVisible();
+      // A name the provider never sent is named on its field.
+      await page.getByLabel('Directory group').fill('Data Teem');
+      await page.getByRole('button', { name: 'Map group' }).click();
+      await expect(page.getByLabel('Directory group')).toHaveAccessibleDescription(/no group named 'Data Teem'/);
+      await page.getByLabel('Directory group').fill('Data Team');
+      await page.getByLabel('Organization', { exact: true }).selectOption('Default');
+      await page.getByLabel('Role there').selectOption('Operator');
+      await page.getByLabel('Priority').fill('5');
+      await page.getByText('Extra abilities (optional)').click();
+      await page.getByRole('checkbox', { name: /^run-backups/ }).check();
+      await page.getByRole('button', { name: 'Map group' }).click();
+      await expect(page.getByRole('status').filter({ hasText: 'Group mapped' })).toBeVisible();
+      const mapped = row(page, 'Data Team');
+      await expect(mapped).toContainText('Operator');
+      await expect(mapped).toContainText('+ run-backups');
+      await expect(mapped.getByRole('cell').nth(3)).toHaveText('1');
+      for (const { width, height, name } of WIDTHS) {
+        await page.setViewportSize({ width, height });
+        await expectNoSidewaysScroll(page, `directory groups at ${name}`);
+        await page.screenshot({ path: test.info().outputPath(`directory-groups-${name}.png`), fullPage: true });
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+
+      // The members page: Dana is an Operator there, from the directory; the admin by hand.
+      await page.goto('/members');
+      await hydrated(page);
+      const danaRow = row(page, 'dana.mapped@example.com');
+      await expect(danaRow.getByRole('cell', { name: 'SCIM: Corp AD' })).toBeVisible();
+      await expect(danaRow.getByRole('combobox')).toHaveValue(/.+/);
+      await expect(danaRow.getByRole('combobox').locator('option:checked')).toHaveText('Operator');
+      await expect(row(page, 'scim_root').getByRole('cell', { name: 'Manual' })).toBeVisible();
+      await page.screenshot({ path: test.info().outputPath('members-source-1280.png'), fullPage: true });
+
+      // Removing the mapping asks first and says who loses what; Dana falls back to the
+      // connection's placement for new people.
+      await page.goto('/admin/provisioning/ad');
+      await hydrated(page);
+      await page.getByRole('button', { name: 'Remove the mapping of Data Team to Default' }).click();
+      const ask = page.getByRole('dialog', { name: 'Remove the mapping of Data Team to Default?' });
+      await expect(ask).toContainText('The 1 member of Data Team loses what this mapping gives in Default: the Operator role and run-backups');
+      await ask.getByRole('button', { name: 'Remove mapping' }).click();
+      await expect(page.getByRole('status').filter({ hasText: 'Mapping removed.' })).toBeVisible();
+      await expect(page.getByText('No mappings yet')).toBeVisible();
+      const members = await page.request.get('/api/v1/orgs/Default/members?search=dana.mapped', {
+        headers: { Origin: server.url, 'Sec-Fetch-Site': 'same-origin' },
+      });
+      const dm = (await members.json()).members.find((m: { username: string }) => m.username === 'dana.mapped@example.com');
+      expect([dm.role, dm.source]).toEqual(['Viewer', 'Corp AD']);
+      server.cli('scim', 'delete', 'ad');
+      await page.context().close();
+    });
+
+    test('without the WASM a group is mapped and a mistake is named on its field', async ({ browser }) => {
+      const token = server.cli('scim', 'create', 'plain', '--name', 'Plain', '--org', 'Default').trim();
+      rememberSecrets(token);
+      expect((await scim(token, 'POST', '/scim/v2/plain/Groups', { displayName: 'Readers' })).status).toBe(201);
+      const page = await signedIn(browser, false);
+      await page.goto('/admin/provisioning/plain');
+      await page.getByLabel('Directory group').fill('Writers');
+      await page.getByRole('button', { name: 'Map group' }).click();
+      await expect(page.getByLabel('Directory group')).toHaveAttribute('aria-invalid', 'true');
+      await expect(page.getByLabel('Directory group')).toHaveValue('Writers');
+      await page.getByLabel('Directory group').fill('Readers');
+      await page.getByLabel('Role there').selectOption('Member');
+      await page.getByRole('button', { name: 'Map group' }).click();
+      await expect(page).toHaveURL(/rpc=create_scim_mapping&ok=1/);
+      await expect(row(page, 'Readers')).toContainText('Member');
+      await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+      server.cli('scim', 'delete', 'plain');
       await page.context().close();
     });
   });

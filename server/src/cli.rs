@@ -401,6 +401,39 @@ pub enum ScimCommand {
     /// Remove a connection, its tokens and its service account; the accounts it provisioned
     /// stay, as ordinary accounts.
     Delete { id: String },
+    /// Map one of a connection's directory groups to an organization and role: its members
+    /// get that role there now (their highest-priority mapping wins; memberships made by hand
+    /// are never changed).
+    Map(ScimMapArgs),
+    /// List a connection's group mappings.
+    Mappings {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a mapping (by its number in `roster scim mappings`): its group's members lose
+    /// what it gave them.
+    Unmap { id: String, mapping: i64 },
+}
+
+#[derive(Args, Debug)]
+pub struct ScimMapArgs {
+    /// The connection's id.
+    pub id: String,
+    /// The group's display name, as the identity provider sent it.
+    #[arg(long)]
+    pub group: String,
+    /// One of the connection's organizations.
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub role: String,
+    /// Extra abilities on top of the role (repeat or comma-separate).
+    #[arg(long = "ability", value_delimiter = ',')]
+    pub abilities: Vec<String>,
+    /// Higher wins where a person's groups map to the same organization (-1000 to 1000).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i64,
 }
 
 #[derive(Args, Debug)]
@@ -2062,6 +2095,7 @@ pub async fn run_client(b: &Backend, cmd: ClientCommand) -> u8 {
 /// Runs a `scim` subcommand; returns the exit code.
 pub async fn run_scim(b: &Backend, cmd: ScimCommand) -> u8 {
     use app::backend::services::scim as svc;
+    use app::backend::services::scim_mappings as mappings;
     let ctx = Ctx::cli();
     match cmd {
         ScimCommand::Create(a) => {
@@ -2124,6 +2158,46 @@ pub async fn run_scim(b: &Backend, cmd: ScimCommand) -> u8 {
         ScimCommand::Delete { id } => {
             finish(svc::delete_connection(b, &ctx, &id).await.map(|()| format!("SCIM connection {id} deleted.")))
         }
+        ScimCommand::Map(a) => {
+            let input = app::domain::scim_mapping::ScimMappingInput {
+                group: a.group,
+                org: a.org,
+                role: a.role,
+                abilities: a.abilities,
+                priority: a.priority,
+            };
+            finish(mappings::create_mapping(b, &ctx, &a.id, input).await.map(|m| {
+                format!(
+                    "Mapping {}: {} -> {} in {} (priority {}; {} member(s)).",
+                    m.id, m.group, m.role, m.org, m.priority, m.members
+                )
+            }))
+        }
+        ScimCommand::Mappings { id, json } => finish(mappings::list_mappings(b, &ctx, &id).await.map(|list| {
+            list.iter()
+                .map(|m| {
+                    if json {
+                        serde_json::to_string(m).unwrap_or_default()
+                    } else {
+                        let extras = m.abilities.codes().join(",");
+                        format!(
+                            "{:<5} {:<24} -> {} in {}{} (priority {}, {} member(s))",
+                            m.id,
+                            m.group,
+                            m.role,
+                            m.org,
+                            if extras.is_empty() { String::new() } else { format!(" +{extras}") },
+                            m.priority,
+                            m.members
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })),
+        ScimCommand::Unmap { id, mapping } => finish(
+            mappings::delete_mapping(b, &ctx, &id, mapping).await.map(|()| format!("Mapping {mapping} removed.")),
+        ),
     }
 }
 

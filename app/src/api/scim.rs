@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::domain::scim::{ScimConnection, ScimConnectionToken};
+use crate::domain::scim_mapping::ScimMapping;
 use crate::domain::Error;
 
 #[server(prefix = "/rpc", endpoint = "list_scim_connections")]
@@ -49,4 +50,38 @@ pub async fn new_scim_token(id: String) -> Result<ScimConnectionToken, Error> {
 pub async fn delete_scim_connection(id: String) -> Result<(), Error> {
     let (b, ctx) = super::ctx()?;
     crate::backend::services::scim::delete_connection(&b, &ctx, &id).await
+}
+
+#[server(prefix = "/rpc", endpoint = "list_scim_mappings")]
+pub async fn list_scim_mappings(id: String) -> Result<Vec<ScimMapping>, Error> {
+    let (b, ctx) = super::ctx()?;
+    crate::backend::services::scim_mappings::list_mappings(&b, &ctx, &id).await
+}
+
+/// From the mapping form: extra abilities as checkboxes (`abilities[]`), the priority as text
+/// (empty: 0).
+#[server(prefix = "/rpc", endpoint = "create_scim_mapping")]
+pub async fn create_scim_mapping(
+    id: String,
+    group: String,
+    org: String,
+    role: String,
+    #[server(default)] abilities: Vec<String>,
+    #[server(default)] priority: String,
+) -> Result<ScimMapping, Error> {
+    use crate::domain::scim_mapping::ScimMappingInput;
+    let (b, ctx) = super::ctx()?;
+    let priority = match priority.trim() {
+        "" => 0,
+        p => p.parse::<i64>().map_err(|_| Error::invalid("priority", "The priority must be a whole number."))?,
+    };
+    let input = ScimMappingInput { group, org, role, abilities, priority };
+    crate::backend::services::scim_mappings::create_mapping(&b, &ctx, &id, input).await
+}
+
+#[server(prefix = "/rpc", endpoint = "delete_scim_mapping")]
+pub async fn delete_scim_mapping(id: String, mapping: String) -> Result<(), Error> {
+    let (b, ctx) = super::ctx()?;
+    let mapping = super::id_arg("mapping", &mapping)?;
+    crate::backend::services::scim_mappings::delete_mapping(&b, &ctx, &id, mapping).await
 }

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod roles;
 pub mod scim;
 pub mod scim_filter;
+pub mod scim_mapping;
 pub mod security;
 pub mod sso;
 pub mod throttle;

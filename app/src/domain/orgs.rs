@@ -34,6 +34,10 @@ pub struct Member {
     /// Whether the account also belongs to other organizations (org admins then remove it
     /// from theirs instead of deleting it).
     pub other_orgs: bool,
+    /// Where the membership comes from: the SCIM connection (its name) that manages it from
+    /// directory groups, or `None` for one made by hand.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

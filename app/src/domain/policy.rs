@@ -100,7 +100,11 @@ impl Denied {
             Denied::PublicAccount => {
                 "The public account is built in: it cannot be signed in to, disabled, renamed or deleted.".into()
             }
-            Denied::RoleInUse => "This role is still assigned: choose a replacement role for its members.".into(),
+            Denied::RoleInUse => {
+                "This role is still assigned (to members, directory group mappings or a SCIM connection's new \
+                 people): choose a replacement role."
+                    .into()
+            }
             Denied::NotMember => "You are not a member of this organization.".into(),
             Denied::ReauthRequired => "For your security, confirm it is you: enter your password again.".into(),
             Denied::TokenNotAllowed => {

@@ -128,6 +128,7 @@ lazy_page!(SsoRoute, sso::SsoPage);
 lazy_page!(ClientsRoute, clients::ClientsPage);
 lazy_page!(WebhooksRoute, webhooks::WebhooksPage);
 lazy_page!(ProvisioningRoute, provisioning::ProvisioningPage);
+lazy_page!(ScimConnectionRoute, provisioning::ConnectionPage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
@@ -191,6 +192,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/applications") view={Lazy::<ClientsRoute>::new()}/>
                     <Route path=path!("/admin/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                     <Route path=path!("/admin/provisioning") view={Lazy::<ProvisioningRoute>::new()}/>
+                    <Route path=path!("/admin/provisioning/:id") view={Lazy::<ScimConnectionRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>

@@ -236,6 +236,7 @@ fn MemberList(me: Me, org: String, can_manage: bool, data: MembersData) -> impl 
                         <th scope="col">"Name"</th>
                         <th scope="col">"Role"</th>
                         <th scope="col">"Extra abilities"</th>
+                        <th scope="col">"Source"</th>
                         {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
                     </tr></thead>
                     <tbody>
@@ -424,6 +425,13 @@ fn MemberRow(
                 {if extras.is_empty() { "—".to_string() } else { extras.join(", ") }}
                 {manage.then(|| view! { <ExtrasEditor username=username.clone() role=m.role_id extras=m.extras set_member/> })}
             </td>
+            <td data-label="Source">{match &m.source {
+                Some(c) => view! {
+                    <span class="badge" title="Managed from directory groups: changing the role or extras here makes it a manual membership">
+                        {format!("SCIM: {c}")}</span>
+                }.into_any(),
+                None => view! { <span class="muted">"Manual"</span> }.into_any(),
+            }}</td>
             {show_actions.then(|| view! { <td class="actions" data-label="Actions">{actions}</td> })}
         </tr>
     }

@@ -330,6 +330,8 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(scim::list, scim::create))
         .routes(routes!(scim::delete))
         .routes(routes!(scim::add_token))
+        .routes(routes!(scim::list_mappings, scim::create_mapping))
+        .routes(routes!(scim::delete_mapping))
         .split_for_parts()
 }
 

@@ -647,6 +647,9 @@ const CASES: &[Case] = &[
     c("rpc create_scim_connection", "UUFFFFFAF"),
     c("rpc new_scim_token", "UUFFFFFNF"),
     c("rpc delete_scim_connection", "UUFFFFFNF"),
+    c("rpc list_scim_mappings", "UUFFFFFNF"),
+    c("rpc create_scim_mapping", "UUFFFFFNF"),
+    c("rpc delete_scim_mapping", "UUFFFFFNF"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
     c("rpc begin_sso_link", "UUAAAAAAF"),
@@ -729,6 +732,9 @@ const CASES: &[Case] = &[
     c("POST /scim/connections", "UUFFFFFAF"),
     c("DELETE /scim/connections/{id}", "UUFFFFFNF"),
     c("POST /scim/connections/{id}/tokens", "UUFFFFFNF"),
+    c("GET /scim/connections/{id}/mappings", "UUFFFFFNF"),
+    c("POST /scim/connections/{id}/mappings", "UUFFFFFNF"),
+    c("DELETE /scim/connections/{id}/mappings/{mapping}", "UUFFFFFNF"),
     c("GET /tokens", "UUAAAAAAA"),
     c("POST /tokens", "UUAAAAAAF"),
     c("DELETE /tokens/{id}", "UUNNNNNNN"),
@@ -1006,7 +1012,9 @@ async fn authorization_matrix() {
                     }
                     // (an id that is not one: refused as such once the caller may add a connection)
                     "create_scim_connection" => vec![("id", "Not An Id"), ("name", "Matrix"), ("orgs", "Acme")],
-                    "new_scim_token" | "delete_scim_connection" => vec![("id", "nope")],
+                    "new_scim_token" | "delete_scim_connection" | "list_scim_mappings" => vec![("id", "nope")],
+                    "create_scim_mapping" => vec![("id", "nope"), ("group", "g"), ("org", "Acme"), ("role", "Viewer")],
+                    "delete_scim_mapping" => vec![("id", "nope"), ("mapping", "1")],
                     "ask_consent" => vec![("query", "client_id=nope&response_type=code&scope=openid")],
                     "finish_passkey_registration" | "finish_passkey_sign_in" | "finish_passkey_second_factor" => {
                         vec![("ceremony", "not-a-ceremony"), ("credential", "{}")]
@@ -1031,6 +1039,7 @@ async fn authorization_matrix() {
                     .replace("/tokens/{id}", "/tokens/999999")
                     .replace("/webhooks/{id}", "/webhooks/999999")
                     .replace("/scim/connections/{id}", "/scim/connections/nope")
+                    .replace("{mapping}", "999999")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
@@ -1079,6 +1088,7 @@ async fn authorization_matrix() {
                         json!({"name": "Matrix", "url": "ftp://hooks.example.com/", "kinds": ["role"]})
                     }
                     "POST /scim/connections" => json!({"id": "Not An Id", "name": "Matrix", "orgs": ["Acme"]}),
+                    "POST /scim/connections/{id}/mappings" => json!({"group": "g", "org": "Acme", "role": "Viewer"}),
                     "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
                         json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})
                     }

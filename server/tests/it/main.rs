@@ -25,6 +25,7 @@ mod passkeys;
 mod postgres_tls;
 mod provider;
 mod scim;
+mod scim_mappings;
 mod secrets;
 mod sso;
 mod store;

@@ -113,11 +113,15 @@ async fn oktas_sequence_provisions_updates_and_deactivates_an_account() {
     let (s, got) = okta.get(&format!("{}/{id}", users("okta"))).await;
     assert_eq!((s, &got["active"], &got["displayName"]), (200, &json!(false), &json!("Test Renamed")));
 
-    // The audit trail names the connection's service account as the actor.
+    // The audit trail names the connection's service account as the actor (the placement for
+    // new people is a membership of its own).
     let actors = app
         .texts("SELECT actor || ' ' || event FROM audit_events WHERE target = 'test.user@okta.local' ORDER BY id")
         .await;
-    assert_eq!(actors, vec!["scim-okta user.created", "scim-okta user.updated", "scim-okta user.disabled"]);
+    assert_eq!(
+        actors,
+        vec!["scim-okta user.created", "scim-okta member.added", "scim-okta user.updated", "scim-okta user.disabled"]
+    );
 }
 
 #[tokio::test]

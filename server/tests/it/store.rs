@@ -1521,6 +1521,70 @@ async fn scim_connections_users_and_groups(store: Arc<dyn Store>, _db: TestDb) {
     let all = ScimUserQuery { connection_id: id, offset: 1, limit: 10, ..Default::default() };
     assert_eq!(store.scim_users(&all).await.unwrap().len(), 1, "offset skips");
     assert_eq!(store.scim_connections(10).await.unwrap()[0].accounts, 2);
+    // Mappings: one per group and organization, listed with their names and member count.
+    use app::domain::scim_mapping::{plan, MembershipChange};
+    let mapping = ScimMappingRecord {
+        id: 0,
+        group_id: gid,
+        org: DEFAULT_ORG,
+        role: VIEWER_ROLE,
+        abilities: AbilitySet::of(&[Ability::RunBackups]),
+        priority: 3,
+        created_at: 1,
+        group_name: String::new(),
+        org_name: String::new(),
+        role_name: String::new(),
+        members: 0,
+    };
+    let mut tx = store.begin().await.unwrap();
+    let mid = tx.insert_scim_mapping(&mapping).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(tx.insert_scim_mapping(&ScimMappingRecord { role: ADMIN_ROLE, ..mapping.clone() }).await),
+        "group"
+    );
+    drop(tx);
+    let listed = store.scim_mappings(id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].group_name.as_str(), listed[0].role_name.as_str()), (mid, "Eng", "Viewer"));
+    assert_eq!((listed[0].members, listed[0].priority, listed[0].abilities), (1, 3, mapping.abilities));
+    // The people a connection manages (linked to it; never its service account or others),
+    // what the mappings give them, and the managed memberships written and read back.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.scim_group_mapped(gid).await.unwrap());
+    let people = tx.scim_managed_people(id, &[eve, bob, service, ann]).await.unwrap();
+    assert_eq!(people, vec![(ann, "ann".to_string()), (bob, "bob".to_string())]);
+    let placements = tx.scim_placements(id, &[ann, bob]).await.unwrap();
+    assert_eq!(placements.len(), 1, "only bob is in the group");
+    assert_eq!((placements[0].user, placements[0].mapping, placements[0].extras), (bob, Some(mid), mapping.abilities));
+    let before = tx.held_memberships(&[bob]).await.unwrap();
+    let changes = plan(id, &[bob], &placements, &before);
+    assert!(matches!(changes.as_slice(), [MembershipChange::Add(_)]), "{changes:?}");
+    tx.apply_membership_changes(id, &changes, 5).await.unwrap();
+    let held = tx.held_memberships(&[bob]).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!((held[0].role, held[0].extras, held[0].connection), (VIEWER_ROLE, mapping.abilities, Some(id)));
+    // A change by hand makes it manual; a released person's memberships are manual too.
+    tx.set_member_role(DEFAULT_ORG, bob, MEMBER_ROLE).await.unwrap();
+    assert_eq!(tx.held_memberships(&[bob]).await.unwrap()[0].connection, None);
+    let removal = [MembershipChange::Remove(held[0])];
+    tx.apply_membership_changes(id, &removal, 6).await.unwrap();
+    assert_eq!(tx.held_memberships(&[bob]).await.unwrap().len(), 1, "a manual membership is never removed");
+    tx.remove_membership(DEFAULT_ORG, bob).await.unwrap();
+    tx.apply_membership_changes(id, &changes, 7).await.unwrap();
+    tx.release_scim_person(id, bob).await.unwrap();
+    assert_eq!(tx.held_memberships(&[bob]).await.unwrap()[0].connection, None);
+    assert!(tx.scim_group_member_ids(gid).await.unwrap().is_empty());
+    // A role in use by a mapping is in use; replacing it moves the mapping.
+    let role = tx.insert_role("Mapped", 1).await.unwrap();
+    tx.delete_scim_mapping(mid).await.unwrap();
+    let mid = tx.insert_scim_mapping(&ScimMappingRecord { role, ..mapping.clone() }).await.unwrap();
+    assert!(tx.role_in_use(role).await.unwrap());
+    tx.reassign_role(role, VIEWER_ROLE).await.unwrap();
+    assert_eq!(tx.scim_mapping(id, mid).await.unwrap().map(|m| m.role), Some(VIEWER_ROLE));
+    assert!(!tx.role_in_use(role).await.unwrap());
+    tx.commit().await.unwrap();
     // Deleting the connection takes its tokens, links and groups; the accounts stay.
     let mut tx = store.begin().await.unwrap();
     tx.delete_scim_connection(id).await.unwrap();

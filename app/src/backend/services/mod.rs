@@ -19,6 +19,7 @@ pub mod provider;
 pub mod rehash;
 pub mod roles;
 pub mod scim;
+pub mod scim_mappings;
 pub mod secrets;
 pub mod security;
 pub mod signing_keys;

@@ -121,6 +121,7 @@ fn to_member(m: MemberRecord) -> Member {
         role_id: m.role.0,
         extras: m.extras,
         other_orgs: m.org_count > 1,
+        source: m.source,
     }
 }
 
@@ -289,7 +290,7 @@ pub async fn set_member(
     tx.insert_audit(&ev).await?;
     let org_count = tx.memberships(target.id).await?.len() as i64;
     commit_access(b, tx, Change::User(target.id)).await?;
-    Ok(to_member(MemberRecord { user: target, role, role_name: role_rec.name, extras, org_count }))
+    Ok(to_member(MemberRecord { user: target, role, role_name: role_rec.name, extras, org_count, source: None }))
 }
 
 pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -> Result<(), Error> {

@@ -9,7 +9,7 @@
 //! one transaction. Its tokens are stored as SHA-256 and shown once.
 use serde_json::{json, Value};
 
-use super::{actor_in, audit, audit_global, commit_access, sudo_grants, user_snapshot, validate_name};
+use super::{actor_in, audit, audit_global, commit_access, scim_mappings, sudo_grants, user_snapshot, validate_name};
 use crate::backend::access::Change;
 use crate::backend::sessions::hash_token;
 use crate::backend::store::scim::where_clause;
@@ -20,6 +20,7 @@ use crate::domain::ids::{OrgId, UserId, ADMIN_ROLE, VIEWER_ROLE};
 use crate::domain::policy::{self, Target};
 use crate::domain::scim::{self as d, ScimError, StoredUser, UserInput};
 use crate::domain::scim_filter;
+use crate::domain::scim_mapping::{MembershipChange, Placement};
 use crate::domain::users::UserStatus;
 use crate::domain::validate;
 
@@ -165,9 +166,6 @@ pub async fn create_connection(b: &Backend, ctx: &Ctx, input: ConnectionInput) -
             created_at: now,
         })
         .await?;
-    for org in &orgs {
-        tx.add_membership(*org, service, ADMIN_ROLE, now).await?;
-    }
     let rec = ScimConnectionRecord {
         id: 0,
         slug: slug.clone(),
@@ -189,6 +187,22 @@ pub async fn create_connection(b: &Backend, ctx: &Ctx, input: ConnectionInput) -
         },
         other => other,
     })?;
+    // (memberships the connection manages: the members page shows whose service account it is)
+    let placed: Vec<MembershipChange> = rec
+        .orgs
+        .iter()
+        .map(|org| {
+            MembershipChange::Add(Placement {
+                user: service,
+                org: *org,
+                role: ADMIN_ROLE,
+                extras: Default::default(),
+                priority: 0,
+                mapping: None,
+            })
+        })
+        .collect();
+    tx.apply_membership_changes(id, &placed, now).await?;
     let (token, hash, prefix) = new_token();
     tx.insert_scim_token(&hash, id, &prefix, now).await?;
     let mut ev = audit_global(b, ctx, "scim.connection_created", true);
@@ -442,9 +456,6 @@ pub async fn create_user(b: &Backend, c: &ScimCaller, body: &Value) -> Result<Va
             if u.status == UserStatus::Active && status == UserStatus::Disabled {
                 tx.delete_sessions_of(u.id, None).await.map_err(store_err)?;
             }
-            if tx.membership(org, u.id).await.map_err(store_err)?.is_none() {
-                tx.add_membership(org, u.id, role, now).await.map_err(store_err)?;
-            }
             (u.id, "user.adopted", Some(user_snapshot(&u)))
         }
         None => {
@@ -460,7 +471,6 @@ pub async fn create_user(b: &Backend, c: &ScimCaller, body: &Value) -> Result<Va
                 })
                 .await
                 .map_err(store_err)?;
-            tx.add_membership(org, id, role, now).await.map_err(store_err)?;
             (id, "user.created", None)
         }
     };
@@ -486,7 +496,14 @@ pub async fn create_user(b: &Backend, c: &ScimCaller, body: &Value) -> Result<Va
     snap["role_id"] = json!(role.0);
     ev.after = Some(snap);
     tx.insert_audit(&ev).await.map_err(store_err)?;
-    commit_access(b, tx, Change::User(id)).await.map_err(from_error)?;
+    // The placement for new people (a membership the connection manages; an adopted
+    // account's own membership there stays as it was made).
+    let changed = scim_mappings::reconcile(b, ctx, &mut tx, conn, &[id]).await.map_err(from_error)?;
+    if changed.is_empty() {
+        commit_access(b, tx, Change::User(id)).await.map_err(from_error)?;
+    } else {
+        scim_mappings::commit_people(b, tx, changed).await.map_err(from_error)?;
+    }
     let saved = b
         .store
         .scim_user(conn.id, id)
@@ -636,6 +653,9 @@ pub async fn delete_user(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), Sc
         after.status = UserStatus::Disabled;
         tx.update_user(&after, now).await.map_err(store_err)?;
         tx.delete_sessions_of(before.id, None).await.map_err(store_err)?;
+        // Let go: out of the connection's groups, and the memberships it managed stay as
+        // manual ones (the account and what it could do are kept, as with any disabled one).
+        tx.release_scim_person(conn.id, before.id).await.map_err(store_err)?;
         tx.delete_scim_user(before.id).await.map_err(store_err)?;
         "user.disabled"
     };
@@ -656,6 +676,7 @@ pub async fn delete_user(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), Sc
 use crate::backend::store::scim_groups::group_where_clause;
 use crate::backend::store::{ScimGroupQuery, ScimGroupRecord};
 use crate::domain::scim::{GroupInput, MemberOp, StoredGroup};
+use std::collections::HashSet;
 
 fn group_id(id: &str) -> Result<i64, ScimError> {
     id.trim().parse::<i64>().map_err(|_| ScimError::not_found(format!("Group {id} not found.")))
@@ -819,6 +840,7 @@ pub async fn patch_group(b: &Backend, c: &ScimCaller, id: &str, body: &Value) ->
 async fn write_group(b: &Backend, c: &ScimCaller, id: &str, plan: d::GroupPatch) -> Result<(), ScimError> {
     let gid = group_id(id)?;
     let now = b.now();
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await.map_err(store_err)?;
     let before = tx
         .scim_group(c.connection.id, gid)
@@ -842,6 +864,10 @@ async fn write_group(b: &Backend, c: &ScimCaller, id: &str, plan: d::GroupPatch)
     }
     g.updated_at = now;
     tx.update_scim_group(&g).await.map_err(store_err)?;
+    // A mapped group's member changes move access: the members before and after are
+    // compared, and only those who joined or left are reconciled.
+    let mapped = tx.scim_group_mapped(g.id).await.map_err(store_err)?;
+    let members_before = if mapped { tx.scim_group_member_ids(g.id).await.map_err(store_err)? } else { vec![] };
     let (mut added, mut removed) = (0usize, 0usize);
     for op in plan.members {
         match op {
@@ -876,21 +902,36 @@ async fn write_group(b: &Backend, c: &ScimCaller, id: &str, plan: d::GroupPatch)
     }
     let detail = json!({ "before": before.display_name, "added": added, "removed": removed });
     group_audit(b, c, &mut tx, "scim.group_updated", &g, detail).await?;
-    tx.commit().await.map_err(store_err)?;
-    Ok(())
+    let moved = if mapped {
+        let after = tx.scim_group_member_ids(g.id).await.map_err(store_err)?;
+        let (was, now): (HashSet<i64>, HashSet<i64>) =
+            (members_before.into_iter().collect(), after.into_iter().collect());
+        was.symmetric_difference(&now).map(|u| UserId(*u)).collect()
+    } else {
+        vec![]
+    };
+    let changed = scim_mappings::reconcile(b, &c.ctx, &mut tx, &c.connection, &moved).await.map_err(from_error)?;
+    scim_mappings::commit_people(b, tx, changed).await.map_err(from_error)
 }
 
 /// `DELETE /Groups/{id}`.
 pub async fn delete_group(b: &Backend, c: &ScimCaller, id: &str) -> Result<(), ScimError> {
     let gid = group_id(id)?;
+    let _w = b.access.writer().await;
     let mut tx = b.store.begin().await.map_err(store_err)?;
     let g = tx
         .scim_group(c.connection.id, gid)
         .await
         .map_err(store_err)?
         .ok_or_else(|| ScimError::not_found(format!("Group {id} not found.")))?;
+    // Its mappings go with it: its members lose what they gave.
+    let members = if tx.scim_group_mapped(g.id).await.map_err(store_err)? {
+        tx.scim_group_member_ids(g.id).await.map_err(store_err)?.into_iter().map(UserId).collect()
+    } else {
+        vec![]
+    };
     tx.delete_scim_group(g.id).await.map_err(store_err)?;
     group_audit(b, c, &mut tx, "scim.group_deleted", &g, json!({})).await?;
-    tx.commit().await.map_err(store_err)?;
-    Ok(())
+    let changed = scim_mappings::reconcile(b, &c.ctx, &mut tx, &c.connection, &members).await.map_err(from_error)?;
+    scim_mappings::commit_people(b, tx, changed).await.map_err(from_error)
 }

@@ -38,6 +38,8 @@ pub struct MemberRecord {
     pub extras: AbilitySet,
     /// How many organizations the account belongs to.
     pub org_count: i64,
+    /// The SCIM connection that manages the membership (its name); `None`: made by hand.
+    pub source: Option<String>,
 }
 
 /// One organization an account belongs to.
@@ -148,6 +150,8 @@ pub trait AccessTx: Send {
     async fn add_memberships(&mut self, members: &[NewMembership], now: i64) -> StoreResult<()>;
     /// The member's role and extra abilities in `org`, if a member.
     async fn membership(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<Grant>>;
+    /// A change by hand: a membership SCIM managed becomes a manual one (provisioning then
+    /// leaves it alone).
     async fn set_member_role(&mut self, org: OrgId, user: UserId, role: RoleId) -> StoreResult<()>;
     async fn set_member_extras(&mut self, org: OrgId, user: UserId, extras: AbilitySet) -> StoreResult<()>;
     async fn remove_membership(&mut self, org: OrgId, user: UserId) -> StoreResult<()>;

@@ -22,6 +22,7 @@ pub mod postgres;
 mod rows;
 pub mod scim;
 pub mod scim_groups;
+pub mod scim_mappings;
 pub mod sealed;
 pub mod second_factors;
 pub mod sessions;
@@ -47,6 +48,7 @@ pub use grants::*;
 pub use pictures::*;
 pub use scim::{ScimConnectionRecord, ScimStore, ScimTx, ScimUserQuery, ScimUserRecord, SqlBind};
 pub use scim_groups::{ScimGroupQuery, ScimGroupRecord, ScimGroupStore, ScimGroupTx};
+pub use scim_mappings::{ScimMappingRecord, ScimMappingStore, ScimMappingTx};
 pub use sealed::*;
 pub use second_factors::*;
 pub use sessions::*;
@@ -96,6 +98,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("scim_connections.slug", "slug"),
     ("scim_users.connection_id, scim_users.user_name_key", "userName"),
     ("scim_groups.connection_id, scim_groups.display_name_key", "displayName"),
+    ("scim_group_mappings.group_id, scim_group_mappings.org_id", "group"),
     // PostgreSQL reports the violated constraint or unique index by name
     // (migrations/postgres names every one of them).
     ("users_username_key", "username"),
@@ -113,6 +116,7 @@ pub const UNIQUE_FIELDS: &[(&str, &str)] = &[
     ("scim_connections_slug", "slug"),
     ("scim_users_user_name", "userName"),
     ("scim_groups_display_name", "displayName"),
+    ("scim_group_mappings_group_org", "group"),
 ];
 
 /// The input a violated uniqueness rule names (see `UNIQUE_FIELDS`).
@@ -186,6 +190,7 @@ pub trait Store:
     + WebhookStore
     + ScimStore
     + ScimGroupStore
+    + ScimMappingStore
     + Send
     + Sync
     + 'static
@@ -280,6 +285,7 @@ pub trait Tx:
     + WebhookTx
     + ScimTx
     + ScimGroupTx
+    + ScimMappingTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

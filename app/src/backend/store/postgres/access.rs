@@ -60,8 +60,9 @@ impl PgStore {
         let sql = format!(
             "SELECT {USER_COLS}, m.role_id, r.name AS role_name, \
              (SELECT string_agg(ability, ',') FROM member_abilities x WHERE x.org_id = m.org_id AND x.user_id = m.user_id) AS extras, \
-             (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count \
+             (SELECT COUNT(*) FROM memberships o WHERE o.user_id = u.id) AS org_count, sc.name AS source \
              FROM {source} JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id \
+             LEFT JOIN scim_connections sc ON sc.id = m.scim_connection_id \
              WHERE m.org_id = $1 AND m.username_key > $2{filter_sql} ORDER BY m.username_key LIMIT $4"
         );
         let rows =
@@ -76,6 +77,7 @@ impl PgStore {
                     role_name: r.try_get("role_name")?,
                     extras: abilities_from(&codes),
                     org_count: r.try_get("org_count")?,
+                    source: r.try_get("source")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -483,12 +485,14 @@ impl AccessTx for PgTx {
     }
 
     async fn set_member_role(&mut self, org: OrgId, user: UserId, role: RoleId) -> StoreResult<()> {
-        sqlx::query("UPDATE memberships SET role_id = $1 WHERE org_id = $2 AND user_id = $3")
-            .bind(role.0)
-            .bind(org.0)
-            .bind(user.0)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE memberships SET role_id = $1, scim_connection_id = NULL WHERE org_id = $2 AND user_id = $3",
+        )
+        .bind(role.0)
+        .bind(org.0)
+        .bind(user.0)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -593,14 +597,30 @@ impl AccessTx for PgTx {
     }
 
     async fn role_in_use(&mut self, id: RoleId) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE role_id = $1)")
-            .bind(id.0)
-            .fetch_one(&mut *self.tx)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE role_id = $1) \
+             OR EXISTS (SELECT 1 FROM scim_group_mappings WHERE role_id = $1) \
+             OR EXISTS (SELECT 1 FROM scim_connections WHERE default_role_id = $1)",
+        )
+        .bind(id.0)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 
     async fn reassign_role(&mut self, from: RoleId, to: RoleId) -> StoreResult<u64> {
         let r = sqlx::query("UPDATE memberships SET role_id = $1 WHERE role_id = $2")
+            .bind(to.0)
+            .bind(from.0)
+            .execute(&mut *self.tx)
+            .await?;
+        // (directory groups mapped to the role, and connections placing new people with
+        // it, move with its members)
+        sqlx::query("UPDATE scim_group_mappings SET role_id = $1 WHERE role_id = $2")
+            .bind(to.0)
+            .bind(from.0)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE scim_connections SET default_role_id = $1 WHERE default_role_id = $2")
             .bind(to.0)
             .bind(from.0)
             .execute(&mut *self.tx)

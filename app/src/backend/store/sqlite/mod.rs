@@ -198,6 +198,7 @@ crate::backend::store::scim::impl_scim_store!(
     crate::backend::store::scim::SQLITE_CONN_COLS
 );
 crate::backend::store::scim_groups::impl_scim_group_store!(SqliteStore, read, SqliteTx);
+crate::backend::store::scim_mappings::impl_scim_mapping_store!(SqliteStore, read, SqliteTx);
 
 #[cfg(test)]
 mod tests {
