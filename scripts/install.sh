@@ -39,6 +39,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
     need_pkg mariadb-server
     # the SCIM compliance checker's virtual environment (scripts/scim_check.sh)
     need_pkg python3-venv
+    # the SMTP catcher invitation mails go to (scripts/smtp.sh)
+    need_pkg python3-aiosmtpd
   fi
   if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"

@@ -24,9 +24,11 @@ cp target/debug/hash.txt target/e2e/hash.txt
 # backend. No cluster, no green run: a backend the tests never reached is not tested.
 pg_dir="$(mktemp -d)"
 maria_dir="$(mktemp -d)"
+smtp_dir="$(mktemp -d)"
 stop_servers() {
   "$roster_root/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"
   "$roster_root/scripts/mariadb.sh" stop "$maria_dir"; rm -rf "$maria_dir"
+  "$roster_root/scripts/smtp.sh" stop "$smtp_dir"; rm -rf "$smtp_dir"
 }
 trap stop_servers EXIT
 echo "[test] starting a throwaway PostgreSQL cluster"
@@ -37,6 +39,12 @@ export ROSTER_TEST_PG_URL
 echo "[test] starting a throwaway MariaDB server"
 ROSTER_TEST_MARIADB_URL="$(scripts/mariadb.sh start "$maria_dir")"
 export ROSTER_TEST_MARIADB_URL
+# A throwaway SMTP catcher (scripts/smtp.sh): where invitation mails go; the tests read them
+# from its Maildir.
+echo "[test] starting a throwaway SMTP catcher"
+ROSTER_TEST_SMTP_URL="$(scripts/smtp.sh start "$smtp_dir")"
+ROSTER_TEST_MAILDIR="$smtp_dir/maildir"
+export ROSTER_TEST_SMTP_URL ROSTER_TEST_MAILDIR
 
 # cargo-leptos built the server above with `--cfg erase_components` (workspace metadata
 # `always-erase-components`): the tests take the same flag, so they reuse every dependency it

@@ -209,6 +209,10 @@ pub enum Command {
     /// deactivate accounts at /scim/v2/{id}.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// Invitation links: invite an email address into an organization with a role (the link is
+    /// printed to pass on), list and withdraw invitations.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
     /// account; try --dry-run first).
     #[command(subcommand)]
@@ -414,6 +418,40 @@ pub enum ScimCommand {
     /// Remove a mapping (by its number in `roster scim mappings`): its group's members lose
     /// what it gave them.
     Unmap { id: String, mapping: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InviteCommand {
+    /// Invite an email address; the link is printed once, alone on standard output.
+    Create {
+        /// The organization (id or name).
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// The role (id or name).
+        #[arg(long)]
+        role: String,
+        /// Extra abilities on top of the role (repeat or comma-separate).
+        #[arg(long = "ability", value_delimiter = ',')]
+        abilities: Vec<String>,
+        /// Days the link lives (1 to 30).
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
+    /// An organization's most recent invitations with their status (never their links).
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a pending invitation (its number in `roster invite list`).
+    Revoke {
+        #[arg(long)]
+        org: String,
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -948,6 +986,13 @@ pub struct ServeArgs {
     /// An https URL also turns on Secure cookies.
     #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where invitation mails go out: smtp://host:25, smtp://host:587?tls=required,
+    /// smtps://user:password@host. Without it, admins copy invitation links themselves.
+    #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of Roster's mails.
+    #[arg(long, env = "ROSTER_SMTP_FROM", default_value = "Roster <roster@localhost>")]
+    pub smtp_from: String,
     /// Force Secure cookies on or off (default: on when --public-url is https).
     #[arg(long, env = "ROSTER_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
@@ -1124,7 +1169,7 @@ pub const EXIT_DATABASE: u8 = 7;
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Conflict { .. } => 3,
-        Error::NotFound { .. } => 4,
+        Error::NotFound { .. } | Error::Gone { .. } => 4,
         Error::Forbidden(_) | Error::Unauthenticated | Error::SignInFailed => 5,
         Error::Invalid { .. } => 6,
         Error::TooManyRequests { .. } => 8,
@@ -1343,6 +1388,7 @@ pub enum Admin {
     Client(ClientCommand),
     Webhook(WebhookCommand),
     Scim(ScimCommand),
+    Invite(InviteCommand),
     Oidc(OidcCommand),
     User(UserCommand),
     Org(OrgCommand),
@@ -1370,6 +1416,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Client(c) => run_client(&b, c).await,
         Admin::Webhook(c) => run_webhook(&b, c).await,
         Admin::Scim(c) => run_scim(&b, c).await,
+        Admin::Invite(c) => run_invite(&b, c).await,
         Admin::Oidc(c) => run_oidc(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
         Admin::Import(c) => run_import(&b, c).await,
@@ -2197,6 +2244,72 @@ pub async fn run_scim(b: &Backend, cmd: ScimCommand) -> u8 {
         })),
         ScimCommand::Unmap { id, mapping } => finish(
             mappings::delete_mapping(b, &ctx, &id, mapping).await.map(|()| format!("Mapping {mapping} removed.")),
+        ),
+    }
+}
+
+/// Runs an `invite` subcommand; returns the exit code.
+pub async fn run_invite(b: &Backend, cmd: InviteCommand) -> u8 {
+    use app::backend::services::{invitations as svc, orgs, roles};
+    let ctx = Ctx::cli();
+    match cmd {
+        InviteCommand::Create { org, email, role, abilities: codes, days } => {
+            let made = async {
+                let org = orgs::resolve(b, &org)?;
+                let role = roles::resolve(b, &role)?;
+                svc::create(b, &ctx, org, &email, role, abilities(&codes)?, Some(days)).await
+            }
+            .await;
+            match made {
+                Ok(m) => {
+                    let i = &m.invitation;
+                    eprintln!(
+                        "Invited {} to {} as {} until {}. The link works once; pass it on:",
+                        i.email,
+                        i.org,
+                        i.role,
+                        app::domain::users::format_time(i.expires_at)
+                    );
+                    println!("{}", m.link.unwrap_or_default());
+                    0
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
+        InviteCommand::List { org, json } => finish(
+            async {
+                let org = orgs::resolve(b, &org)?;
+                svc::list(b, &ctx, org).await
+            }
+            .await
+            .map(|list| {
+                list.iter()
+                    .map(|i| {
+                        if json {
+                            serde_json::to_string(i).unwrap_or_default()
+                        } else {
+                            format!(
+                                "{:<5} {:<9} {:<32} {} (by {}, until {})",
+                                i.id,
+                                i.status.as_str(),
+                                i.email,
+                                i.role,
+                                i.invited_by,
+                                app::domain::users::format_time(i.expires_at)
+                            )
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        ),
+        InviteCommand::Revoke { org, id } => finish(
+            async {
+                let org = orgs::resolve(b, &org)?;
+                svc::revoke(b, &ctx, org, id).await
+            }
+            .await
+            .map(|i| format!("The invitation of {} is withdrawn.", i.email)),
         ),
     }
 }

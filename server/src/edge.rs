@@ -70,6 +70,15 @@ pub async fn headers(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     res
 }
 
+/// A request path as logged: an invitation page's token is replaced (the path is the link).
+pub fn logged_path(path: &str) -> &str {
+    if path.starts_with("/invite/") {
+        "/invite/(token)"
+    } else {
+        path
+    }
+}
+
 /// The JSON error body of the API, for statuses the framework produced.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(json!({ "error": { "code": code, "message": message, "fields": [] } }))).into_response()

@@ -208,12 +208,13 @@ pub fn router(backend: Backend, leptos: LeptosOptions) -> Router {
             edge::headers,
         ))
         // The access log: one line per answer at `info` (status, latency), in a span with the
-        // request id. Spans name the path only: a query string may carry an API key (`?apikey=`).
+        // request id. Spans name the path only (a query string may carry an API key,
+        // `?apikey=`), without an invitation's token.
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
                     let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %edge::logged_path(req.uri().path()))
                 })
                 .on_response(
                     tower_http::trace::DefaultOnResponse::new()

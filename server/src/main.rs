@@ -89,6 +89,7 @@ async fn run(cli: Cli) -> u8 {
             cli::run_admin(store, config, cli::Admin::Webhook(c)).await
         }
         Command::Scim(c) => cli::run_admin(store, config, cli::Admin::Scim(c)).await,
+        Command::Invite(c) => cli::run_admin(store, config, cli::Admin::Invite(c)).await,
         Command::Oidc(c) => cli::run_admin(store, config, cli::Admin::Oidc(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,
@@ -107,6 +108,12 @@ async fn run(cli: Cli) -> u8 {
             config.proxy_header = args.proxy_header;
             config.forward_auth_hosts = args.forward_auth_hosts.clone();
             config.cookie_domain = args.cookie_domain.clone();
+            config.smtp_url = args.smtp_url.clone().filter(|u| !u.trim().is_empty());
+            config.smtp_from = args.smtp_from.clone();
+            if let Err(e) = app::backend::mail::check(&config) {
+                eprintln!("error: {e}");
+                return cli::EXIT_USAGE;
+            }
             let backend = match cli::loaded(store, config).await {
                 Ok(b) => b,
                 Err(code) => return code,

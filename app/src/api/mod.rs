@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clients;
 pub mod databases;
 pub mod import;
+pub mod invitations;
 pub mod meta;
 pub mod oauth;
 pub mod orgs;

@@ -5,7 +5,7 @@ use crate::domain::orgs::{Candidate, Member, MemberPage, Membership, Org};
 use crate::domain::Error;
 
 #[cfg(feature = "ssr")]
-fn extras_of(codes: &[String]) -> Result<crate::domain::abilities::AbilitySet, Error> {
+pub(crate) fn extras_of(codes: &[String]) -> Result<crate::domain::abilities::AbilitySet, Error> {
     codes
         .iter()
         .filter(|c| !c.is_empty())

@@ -47,6 +47,11 @@ pub struct Config {
     /// The wait after a webhook's first failed attempt at an event (doubled after each
     /// further one, up to an hour).
     pub webhook_retry_ms: i64,
+    /// Where invitation mails go out (`smtp://host:25`, `smtps://user:pass@host`,
+    /// `smtp://host:587?tls=required`); `None`: admins copy the link instead.
+    pub smtp_url: Option<String>,
+    /// The mails' sender (`Roster <roster@example.com>`).
+    pub smtp_from: String,
 }
 
 /// Where Test Connection may connect. It makes the server open a connection to a host and
@@ -124,6 +129,8 @@ impl Default for Config {
             forward_auth_hosts: Vec::new(),
             cookie_domain: None,
             webhook_retry_ms: 5_000,
+            smtp_url: None,
+            smtp_from: "Roster <roster@localhost>".to_string(),
         }
     }
 }
@@ -147,6 +154,9 @@ impl std::fmt::Debug for Config {
             .field("forward_auth_hosts", &self.forward_auth_hosts)
             .field("cookie_domain", &self.cookie_domain)
             .field("webhook_retry_ms", &self.webhook_retry_ms)
+            // (the URL may carry the relay's password)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "(set)"))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }

@@ -18,6 +18,7 @@ pub mod events;
 pub mod feed;
 pub mod import_files;
 pub mod legacy_hash;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod outbound;

@@ -179,6 +179,8 @@ pub const SHOWN_ONCE: &[&str] = &[
     "rotate_webhook_secret",
     "create_scim_connection",
     "new_scim_token",
+    "create_invitation",
+    "resend_invitation",
 ];
 
 /// Largest answer sealed into the cookie: 3,800 characters of base64 less the nonce and tag.

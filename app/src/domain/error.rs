@@ -32,6 +32,10 @@ pub enum Error {
     NotFound { what: String },
     #[error("{message}")]
     Conflict { field: Option<String>, message: String },
+    /// Something that existed and can no longer be used (a used, withdrawn or expired
+    /// invitation), with what happened in words.
+    #[error("{message}")]
+    Gone { message: String },
     #[error("{}", invalid_summary(.errors))]
     Invalid { errors: Vec<FieldError> },
     /// Too many failed attempts from this client: wait, then try again.
@@ -77,6 +81,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound { .. } => 404,
             Error::Conflict { .. } => 409,
+            Error::Gone { .. } => 410,
             Error::Invalid { .. } => 422,
             Error::TooManyRequests { .. } => 429,
             Error::Internal { .. } => 500,
@@ -92,6 +97,7 @@ impl Error {
             Error::Forbidden(d) => d.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
+            Error::Gone { .. } => "gone",
             Error::Invalid { .. } => "invalid",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::Internal { .. } => "internal",

@@ -12,6 +12,7 @@ pub mod error;
 pub mod forward;
 pub mod ids;
 pub mod import;
+pub mod invitations;
 pub mod oauth;
 pub mod orgs;
 pub mod passkeys;

@@ -426,6 +426,18 @@ pub fn can_create_member(actor: Option<Actor>, granted: AbilitySet) -> Result<()
     Ok(())
 }
 
+/// Inviting an email address into the actor's organization with `granted` (the role's
+/// abilities and extras): as creating a member there (create-users, never beyond what the
+/// actor holds). Checked again with what the inviter holds when the link is used.
+pub fn can_invite(actor: Option<Actor>, granted: AbilitySet) -> Result<(), Denied> {
+    can_create_member(actor, granted)
+}
+
+/// Listing, re-sending and withdrawing an organization's invitations.
+pub fn can_manage_invitations(actor: Option<Actor>) -> Result<(), Denied> {
+    require(actor, Ability::CreateUsers)
+}
+
 /// Removing `target` from the actor's organization.
 pub fn can_remove_member(actor: Option<Actor>, target: UserId) -> Result<(), Denied> {
     if actor.is_some_and(|a| a.id == target) {

@@ -11,6 +11,7 @@ pub mod databases;
 pub mod forms;
 pub mod home;
 pub mod import;
+pub mod invitations;
 pub mod json;
 pub mod live;
 pub mod oauth;
@@ -129,6 +130,8 @@ lazy_page!(ClientsRoute, clients::ClientsPage);
 lazy_page!(WebhooksRoute, webhooks::WebhooksPage);
 lazy_page!(ProvisioningRoute, provisioning::ProvisioningPage);
 lazy_page!(ScimConnectionRoute, provisioning::ConnectionPage);
+lazy_page!(InvitationsRoute, invitations::InvitationsPage);
+lazy_page!(InviteRoute, invitations::InvitePage);
 lazy_page!(RolesRoute, roles::RolesPage);
 lazy_page!(MembersRoute, orgs::MembersPage);
 lazy_page!(DatabasesRoute, databases::DatabasesPage);
@@ -195,6 +198,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/provisioning/:id") view={Lazy::<ScimConnectionRoute>::new()}/>
                     <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
                     <Route path=path!("/members") view={Lazy::<MembersRoute>::new()}/>
+                    <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
+                    <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
                     <Route path=path!("/databases") view={Lazy::<DatabasesRoute>::new()}/>
                     <Route path=path!("/databases/:db/credentials") view={Lazy::<CredentialsRoute>::new()}/>
                     <Route path=path!("/admin/orgs") view={Lazy::<OrgsRoute>::new()}/>
@@ -474,6 +479,29 @@ pub fn Field(
             {move || hint.get().filter(|h| !h.is_empty()).map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             {move || error.get().map(|e| view! { <p class="field-error" id=err_id.clone()>{e}</p> })}
         </div>
+    }
+}
+
+/// Extra abilities to give on top of a role, as a folded list of checkboxes named `name`
+/// (`extras[]`, `abilities[]`): the invitation and group mapping forms.
+#[component]
+pub fn AbilityChoices(#[prop(into)] prefix: String, #[prop(into)] name: String) -> impl IntoView {
+    view! {
+        <details class="extras">
+            <summary>"Extra abilities (optional)"</summary>
+            <fieldset>
+                <legend class="sr-only">"Abilities on top of the role"</legend>
+                {crate::domain::abilities::Ability::ALL.into_iter().map(|a| {
+                    let id = format!("{prefix}-{}", a.code());
+                    view! {
+                        <div class="field check">
+                            <input type="checkbox" id=id.clone() name=name.clone() value=a.code()/>
+                            <label for=id>{a.code()}<span class="hint block">{a.description()}</span></label>
+                        </div>
+                    }
+                }).collect_view()}
+            </fieldset>
+        </details>
     }
 }
 

@@ -334,6 +334,7 @@ fn AddMember(data: MembersData) -> impl IntoView {
         {move || (added.get() && set_member.value().with(Option::is_none)).then(|| view! {
             <p class="alert ok" role="status">"Member saved."</p>
         })}
+        <p>"Someone without an account? "<A href="/invitations">"Invite them by email"</A></p>
     }
 }
 

@@ -14,7 +14,6 @@ use crate::api::scim::{
     list_scim_connections, list_scim_mappings, CreateScimConnection, CreateScimMapping, DeleteScimConnection,
     DeleteScimMapping, NewScimToken,
 };
-use crate::domain::abilities::Ability;
 use crate::domain::scim::ScimConnectionToken;
 use crate::ui::json::json_resource;
 
@@ -413,21 +412,7 @@ pub fn ConnectionPage() -> AnyView {
                     value=typed_in("priority").or_else(|| Some("0".to_string()))
                     hint="Where someone's groups map to the same organization, the highest priority wins (-1000 to 1000)."
                     error=fe("priority")/>
-                <details class="extras">
-                    <summary>"Extra abilities (optional)"</summary>
-                    <fieldset>
-                        <legend class="sr-only">"Abilities on top of the role"</legend>
-                        {Ability::ALL.into_iter().map(|a| {
-                            let id = format!("map-extra-{}", a.code());
-                            view! {
-                                <div class="field check">
-                                    <input type="checkbox" id=id.clone() name="abilities[]" value=a.code()/>
-                                    <label for=id>{a.code()}<span class="hint block">{a.description()}</span></label>
-                                </div>
-                            }
-                        }).collect_view()}
-                    </fieldset>
-                </details>
+                <super::AbilityChoices prefix="map-extra" name="abilities[]"/>
                 {form_error(cv, &MAPPING_FIELDS)}
                 <div class="buttons">
                     <button type="submit" class="primary" disabled=move || create.pending().get()>"Map group"</button>

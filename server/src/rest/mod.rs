@@ -11,6 +11,7 @@ pub mod clients;
 pub mod database_access;
 pub mod databases;
 pub mod import;
+pub mod invitations;
 pub mod orgs;
 pub mod roles;
 pub mod scim;
@@ -331,6 +332,9 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(scim::delete))
         .routes(routes!(scim::add_token))
         .routes(routes!(scim::list_mappings, scim::create_mapping))
+        .routes(routes!(invitations::list, invitations::create))
+        .routes(routes!(invitations::resend))
+        .routes(routes!(invitations::revoke))
         .routes(routes!(scim::delete_mapping))
         .split_for_parts()
 }

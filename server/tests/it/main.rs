@@ -19,6 +19,7 @@ mod edge;
 mod forward;
 mod import;
 mod instances;
+mod invitations;
 mod legacy_passwords;
 mod openid;
 mod passkeys;

@@ -12,6 +12,7 @@ pub mod export;
 pub mod forward;
 pub mod import;
 pub mod instance_key;
+pub mod invitations;
 pub mod orgs;
 pub mod passkeys;
 pub mod profile;

@@ -16,6 +16,7 @@ pub mod clients;
 pub mod copy;
 pub mod databases;
 pub mod grants;
+pub mod invitations;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -45,6 +46,7 @@ pub use audit::*;
 pub use clients::{ClientRecord, ClientStore, ClientTx};
 pub use databases::*;
 pub use grants::*;
+pub use invitations::{InvitationRecord, InvitationStore, InvitationTx};
 pub use pictures::*;
 pub use scim::{ScimConnectionRecord, ScimStore, ScimTx, ScimUserQuery, ScimUserRecord, SqlBind};
 pub use scim_groups::{ScimGroupQuery, ScimGroupRecord, ScimGroupStore, ScimGroupTx};
@@ -191,6 +193,7 @@ pub trait Store:
     + ScimStore
     + ScimGroupStore
     + ScimMappingStore
+    + InvitationStore
     + Send
     + Sync
     + 'static
@@ -286,6 +289,7 @@ pub trait Tx:
     + ScimTx
     + ScimGroupTx
     + ScimMappingTx
+    + InvitationTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

@@ -600,7 +600,8 @@ impl AccessTx for PgTx {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM memberships WHERE role_id = $1) \
              OR EXISTS (SELECT 1 FROM scim_group_mappings WHERE role_id = $1) \
-             OR EXISTS (SELECT 1 FROM scim_connections WHERE default_role_id = $1)",
+             OR EXISTS (SELECT 1 FROM scim_connections WHERE default_role_id = $1) \
+             OR EXISTS (SELECT 1 FROM invitations WHERE role_id = $1)",
         )
         .bind(id.0)
         .fetch_one(&mut *self.tx)
@@ -613,14 +614,19 @@ impl AccessTx for PgTx {
             .bind(from.0)
             .execute(&mut *self.tx)
             .await?;
-        // (directory groups mapped to the role, and connections placing new people with
-        // it, move with its members)
+        // (directory groups mapped to the role, connections placing new people with it and
+        // invitations to it move with its members)
         sqlx::query("UPDATE scim_group_mappings SET role_id = $1 WHERE role_id = $2")
             .bind(to.0)
             .bind(from.0)
             .execute(&mut *self.tx)
             .await?;
         sqlx::query("UPDATE scim_connections SET default_role_id = $1 WHERE default_role_id = $2")
+            .bind(to.0)
+            .bind(from.0)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE invitations SET role_id = $1 WHERE role_id = $2")
             .bind(to.0)
             .bind(from.0)
             .execute(&mut *self.tx)

@@ -266,6 +266,7 @@ crate::backend::store::webhooks::impl_webhook_store!(PgStore, pool, PgTx);
 crate::backend::store::scim::impl_scim_store!(PgStore, pool, PgTx, crate::backend::store::scim::CONN_COLS);
 crate::backend::store::scim_groups::impl_scim_group_store!(PgStore, pool, PgTx);
 crate::backend::store::scim_mappings::impl_scim_mapping_store!(PgStore, pool, PgTx);
+crate::backend::store::invitations::impl_invitation_store!(PgStore, pool, PgTx);
 
 #[cfg(test)]
 mod tests {
