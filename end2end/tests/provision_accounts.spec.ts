@@ -173,7 +173,9 @@ for (const server of toolServers) {
       await page.getByRole('button', { name: 'Map group' }).click();
       await expect(page.getByLabel('Directory group')).toHaveAccessibleDescription(/no group named 'Data Teem'/);
       await page.getByLabel('Directory group').fill('Data Team');
-      await page.getByLabel('Organization', { exact: true }).selectOption('Default');
+      // (within the form: the header's organization switcher has that label too, once the
+      // admin belongs to several)
+      await page.getByRole('region', { name: 'Map a group' }).getByLabel('Organization', { exact: true }).selectOption('Default');
       await page.getByLabel('Role there').selectOption('Operator');
       await page.getByLabel('Priority').fill('5');
       await page.getByText('Extra abilities (optional)').click();
