@@ -499,11 +499,7 @@ pub async fn create_user(b: &Backend, c: &ScimCaller, body: &Value) -> Result<Va
     // The placement for new people (a membership the connection manages; an adopted
     // account's own membership there stays as it was made).
     let changed = scim_mappings::reconcile(b, ctx, &mut tx, conn, &[id]).await.map_err(from_error)?;
-    if changed.is_empty() {
-        commit_access(b, tx, Change::User(id)).await.map_err(from_error)?;
-    } else {
-        scim_mappings::commit_people(b, tx, changed).await.map_err(from_error)?;
-    }
+    scim_mappings::commit_people(b, tx, changed.with(id)).await.map_err(from_error)?;
     let saved = b
         .store
         .scim_user(conn.id, id)

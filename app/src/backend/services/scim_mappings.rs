@@ -168,6 +168,12 @@ impl Changed {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Counts `user` as changed (an account the same transaction created or updated).
+    pub(crate) fn with(mut self, user: UserId) -> Self {
+        self.0.entry(user).or_default();
+        self
+    }
 }
 
 /// Brings the memberships this connection manages for `users` in line with its mappings and
