@@ -2,7 +2,8 @@
 // link (shown once, as no mail server is configured here) is opened in another browser, where
 // opening it changes nothing and the form creates the account, signed in and in the
 // organization; the link then says it was used. Withdrawing asks first and the withdrawn link
-// says so. Both forms work before the WASM arrives. Once on each backend; the links are
+// says so. Both forms work before the WASM arrives. A passkey instead of a password, with
+// Chrome's virtual authenticator. Once on each backend; the links are
 // remembered as secrets (zz_no_secrets_leak checks no log line holds one).
 import { test, expect, Browser, BrowserContext, Page } from '@playwright/test';
 import { expectNoSidewaysScroll, hydrated, rememberSecrets, toolServers, WIDTHS } from './fixtures/roster';
@@ -99,6 +100,56 @@ for (const server of toolServers) {
       await late.goto(path);
       await expect(late.getByRole('alert')).toContainText('has been used already');
       await Promise.all([admin.context().close(), invitee.context().close(), late.context().close()]);
+    });
+
+    test('an invited person sets a passkey instead of a password and lands in the organization', async ({ browser }) => {
+      const admin = await signedIn(browser);
+      await admin.goto('/invitations');
+      await hydrated(admin);
+      const path = await invite(admin, 'piet@example.com', 'Operator');
+      // Another browser, with Chrome's virtual authenticator (DevTools' WebAuthn domain).
+      const invitee = await (await context(browser)).newPage();
+      const cdp = await invitee.context().newCDPSession(invitee);
+      await cdp.send('WebAuthn.enable', { enableUI: false });
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: {
+          protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal',
+          hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+        },
+      });
+      await invitee.goto(path);
+      await hydrated(invitee);
+      const passkey = invitee.getByRole('group', { name: 'Or use a passkey instead' });
+      // A taken username is said before the device makes a passkey.
+      await invitee.getByLabel('Username').fill('inv_root');
+      await passkey.getByRole('button', { name: 'Create account with a passkey' }).click();
+      await expect(passkey.getByRole('alert')).toContainText('The username inv_root is taken');
+      expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(0);
+      await invitee.getByLabel('Username').fill('piet');
+      await invitee.getByLabel('Full name').fill('Piet Passkey');
+      await passkey.getByRole('button', { name: 'Create account with a passkey' }).click();
+      await expect(invitee).toHaveURL(/\/$/);
+      await expect(invitee.getByText('Signed in as piet')).toBeAttached();
+      const me = await invitee.request.get('/api/v1/me', { headers: { Origin: server.url, 'Sec-Fetch-Site': 'same-origin' } });
+      const body = await me.json();
+      expect([body.username, body.email, body.org?.name]).toEqual(['piet', 'piet@example.com', 'Default']);
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      expect(credentials).toHaveLength(1);
+      expect(credentials[0].isResidentCredential).toBe(true);
+      // The account has no password: the passkey is how it signs in again.
+      await invitee.getByRole('button', { name: 'Sign out' }).click();
+      await expect(invitee.getByRole('heading', { name: 'Sign in to Roster' })).toBeVisible();
+      await hydrated(invitee);
+      await invitee.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await expect(invitee.getByText('Signed in as piet')).toBeAttached();
+      await invitee.goto('/profile');
+      await expect(invitee.getByLabel('Name of passkey Passkey')).toHaveValue('Passkey');
+      // The admin sees it accepted, with the role invited to.
+      await admin.reload();
+      await expect(admin.getByRole('row').filter({ hasText: 'piet@example.com' })).toContainText('Accepted by piet');
+      await admin.goto('/members');
+      await expect(admin.getByRole('row').filter({ hasText: 'piet' })).toContainText('Operator');
+      await Promise.all([admin.context().close(), invitee.context().close()]);
     });
 
     test('withdrawing an invitation asks first, and the link then says it was withdrawn', async ({ browser }) => {

@@ -89,3 +89,24 @@ pub async fn join_invitation(token: String) -> Result<(), Error> {
     super::on_success_go("/");
     Ok(())
 }
+
+/// Starts accepting with a passkey instead of a password: the browser's registration options
+/// for the account to be.
+#[server(prefix = "/rpc", endpoint = "begin_invitation_passkey")]
+pub async fn begin_invitation_passkey(
+    token: String,
+    username: String,
+    full_name: String,
+) -> Result<crate::domain::passkeys::PasskeyChallenge, Error> {
+    let (b, _ctx) = super::ctx()?;
+    crate::backend::services::invitations::begin_passkey(&b, &token, &username, &full_name).await
+}
+
+/// Finishes accepting with the new passkey: the account is made and signed in.
+#[server(prefix = "/rpc", endpoint = "finish_invitation_passkey")]
+pub async fn finish_invitation_passkey(token: String, ceremony: String, credential: String) -> Result<Me, Error> {
+    let (b, ctx) = super::ctx()?;
+    let s = crate::backend::services::invitations::finish_passkey(&b, &ctx, &token, &ceremony, &credential).await?;
+    super::set_header(http::header::SET_COOKIE, crate::backend::sessions::set_cookie(&b, &s.token));
+    Ok(s.me)
+}

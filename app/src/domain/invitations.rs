@@ -99,6 +99,10 @@ pub struct InvitationPreview {
     pub status: InvitationStatus,
     /// The account the visitor is signed in to, if any (it may join as itself).
     pub signed_in_as: Option<String>,
+    /// Whether the invitee may set a passkey instead of a password (Roster knows its public
+    /// URL, which passkeys are bound to).
+    #[serde(default)]
+    pub passkeys: bool,
 }
 
 impl InvitationPreview {
@@ -144,6 +148,7 @@ mod tests {
             expires_at: 0,
             status,
             signed_in_as: None,
+            passkeys: false,
         };
         assert_eq!(p(InvitationStatus::Pending).refusal(), None);
         let texts: Vec<String> = [InvitationStatus::Expired, InvitationStatus::Revoked, InvitationStatus::Accepted]

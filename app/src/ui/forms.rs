@@ -205,6 +205,11 @@ where
 pub struct Fields(Option<leptos::web_sys::FormData>);
 
 impl Fields {
+    /// The fields of `form` as they stand (for a button that acts without submitting it).
+    pub fn of_form(form: &leptos::web_sys::HtmlFormElement) -> Self {
+        Fields(leptos::web_sys::FormData::new_with_form(form).ok())
+    }
+
     /// The value of the field `name` (empty when the form has none).
     pub fn get(&self, name: &str) -> String {
         self.0.as_ref().and_then(|d| d.get(name).as_string()).unwrap_or_default()

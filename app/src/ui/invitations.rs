@@ -11,13 +11,14 @@ use super::forms::{name_of, outcome, shown_once, succeeded, typed};
 use super::security::{needs_reauth, posted_needs_reauth, CopyButton, SudoPrompt};
 use super::{field_error, form_error, ErrorBox, Field, Session};
 use crate::api::invitations::{
-    list_invitations, preview_invitation, AcceptInvitation, CreateInvitation, JoinInvitation, ResendInvitation,
-    RevokeInvitation,
+    begin_invitation_passkey, finish_invitation_passkey, list_invitations, preview_invitation, AcceptInvitation,
+    CreateInvitation, JoinInvitation, ResendInvitation, RevokeInvitation,
 };
 use crate::api::roles::role_matrix;
 use crate::domain::abilities::Ability;
 use crate::domain::invitations::{InvitationLink, InvitationStatus};
 use crate::domain::users::format_time;
+use crate::domain::Error;
 use crate::ui::json::json_resource;
 
 const FIELDS: [&str; 3] = ["email", "role", "days"];
@@ -238,7 +239,43 @@ pub fn InvitePage() -> impl IntoView {
     let join = ServerAction::<JoinInvitation>::new();
     let preview = json_resource(token, |t| async move { preview_invitation(t).await });
     let navigate = use_navigate();
-    let done = move || matches!(accept.value().get(), Some(Ok(_))) || matches!(join.value().get(), Some(Ok(_)));
+    // A passkey instead of a password: the browser's WebAuthn ceremony, so only once the
+    // page's script runs (effects run only once the page is hydrated).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let pk_busy = RwSignal::new(false);
+    let pk_error = RwSignal::new(None::<String>);
+    let pk_done = RwSignal::new(false);
+    let form = NodeRef::<leptos::html::Form>::new();
+    let with_passkey = move |_| {
+        let Some(f) = form.get_untracked() else { return };
+        let fields = super::forms::Fields::of_form(&f);
+        let (username, full_name) = (fields.get("username"), fields.get("full_name"));
+        let t = token();
+        pk_error.set(None);
+        pk_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = async {
+                let c = begin_invitation_passkey(t.clone(), username, full_name).await?;
+                let cred = super::webauthn::create(&c.options).await.map_err(|m| Error::invalid("passkey", m))?;
+                finish_invitation_passkey(t, c.ceremony, cred).await
+            }
+            .await;
+            pk_busy.set(false);
+            match r {
+                Ok(_) => pk_done.set(true),
+                Err(e) => pk_error.set(Some(
+                    e.field("username")
+                        .or_else(|| e.field("full_name"))
+                        .or_else(|| e.field("passkey"))
+                        .unwrap_or_else(|| e.to_string()),
+                )),
+            }
+        });
+    };
+    let done = move || {
+        pk_done.get() || matches!(accept.value().get(), Some(Ok(_))) || matches!(join.value().get(), Some(Ok(_)))
+    };
     Effect::new(move |_| {
         if done() {
             session.refresh();
@@ -290,7 +327,7 @@ pub fn InvitePage() -> impl IntoView {
                                     }.into_any(),
                                     None => view! {
                                         <h2>"Create your account"</h2>
-                                        <ActionForm action=accept attr:novalidate=true>
+                                        <ActionForm action=accept node_ref=form attr:novalidate=true>
                                             <input type="hidden" name="token" value=t2/>
                                             <Field id="invite_username" name="username" label="Username" autocomplete="username" required=true
                                                 value=typed_username.get_value()
@@ -301,6 +338,15 @@ pub fn InvitePage() -> impl IntoView {
                                                 hint=Signal::derive(move || rules.get().and_then(|r| r.ok()).unwrap_or_default()) error=fe("password")/>
                                             {form_error(av, &["username", "full_name", "password"])}
                                             <button type="submit" class="primary" disabled=move || accept.pending().get()>"Create account and join"</button>
+                                            {p.passkeys.then(|| view! {
+                                                <div class="or-passkey" role="group" aria-labelledby="invite-passkey-title">
+                                                    <h3 id="invite-passkey-title">"Or use a passkey instead"</h3>
+                                                    <p class="hint">"No password to remember: this device (fingerprint, face or PIN) signs you in. Fill in the username and full name above, then:"</p>
+                                                    <button type="button" class="secondary" on:click=with_passkey
+                                                        disabled=move || !hydrated.get() || pk_busy.get()>"Create account with a passkey"</button>
+                                                    {move || pk_error.get().map(|e| view! { <p class="alert error" role="alert">{e}</p> })}
+                                                </div>
+                                            })}
                                         </ActionForm>
                                         <p class="hint">"Have an account already? "<a href="/sign-in">"Sign in"</a>", then open the link again to join with it."</p>
                                     }.into_any(),

@@ -658,6 +658,8 @@ const CASES: &[Case] = &[
     c("rpc preview_invitation", "NNNNNNNNN"),
     c("rpc accept_invitation", "NNNNNNNNN"),
     c("rpc join_invitation", "UUNNNNNNF"),
+    c("rpc begin_invitation_passkey", "NNNNNNNNN"),
+    c("rpc finish_invitation_passkey", "NNNNNNNNN"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
     c("rpc begin_sso_link", "UUAAAAAAF"),
@@ -1031,6 +1033,10 @@ async fn authorization_matrix() {
                     "create_invitation" => vec![("email", "matrix@example.com"), ("role", "1")],
                     "resend_invitation" | "revoke_invitation" => vec![("id", "999999")],
                     "preview_invitation" | "join_invitation" => vec![("token", "nope")],
+                    "begin_invitation_passkey" => vec![("token", "nope"), ("username", "matrix"), ("full_name", "M")],
+                    "finish_invitation_passkey" => {
+                        vec![("token", "nope"), ("ceremony", "not-a-ceremony"), ("credential", "{}")]
+                    }
                     "accept_invitation" => {
                         vec![
                             ("token", "nope"),

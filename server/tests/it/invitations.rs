@@ -334,3 +334,104 @@ async fn the_command_line_invites_lists_and_withdraws() {
     let (code_, _, _) = common::roster(&db, &["invite", "revoke", "--org", "Default", &id]);
     assert_ne!(code_, 0, "withdrawn already");
 }
+
+/// Accepting with a passkey: the server half (the browser half, with Chrome's virtual
+/// authenticator, is in end2end/tests/invite_people.spec.ts). The options are for the account
+/// to be; nothing exists until a verified passkey comes back; taken names are said before the
+/// browser makes a passkey; a ceremony belongs to its invitation; a used link refuses both.
+#[tokio::test]
+async fn accepting_with_a_passkey_makes_nothing_until_the_passkey_is_verified() {
+    const ORIGIN: &str = "http://localhost:8443";
+    let app = TestApp::start_with(Config { public_origin: Some(ORIGIN.into()), ..Config::default() }).await;
+    let admin = app.browser_at(ORIGIN);
+    let (s, b) = admin
+        .rpc(
+            "sign_up",
+            &[
+                ("username", "admin"),
+                ("full_name", "Ada"),
+                ("email", "admin@example.com"),
+                ("password", common::ADMIN_PW),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, made) = invite(&app, &admin, "kai@example.com", "Viewer").await;
+    let token = token_of(&made);
+    let (_, other) = invite(&app, &admin, "lee@example.com", "Viewer").await;
+    let visitor = app.browser_at(ORIGIN);
+    let (s, p) = visitor.rpc("preview_invitation", &[("token", &token)]).await;
+    assert_eq!((s, &p["passkeys"]), (200, &json!(true)), "{p}");
+    // Names are checked first, each on its field; a taken username is said before any passkey.
+    let (s, e) =
+        visitor.rpc("begin_invitation_passkey", &[("token", &token), ("username", "1bad"), ("full_name", "Kai")]).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = visitor
+        .rpc("begin_invitation_passkey", &[("token", &token), ("username", "Admin"), ("full_name", "Kai")])
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e.to_string().contains("The username Admin is taken"), "{e}");
+    let (s, c) = visitor
+        .rpc("begin_invitation_passkey", &[("token", &token), ("username", "kai"), ("full_name", "Kai Lund")])
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let o: Value = serde_json::from_str(c["options"].as_str().expect("options")).expect("options JSON");
+    let pk = &o["publicKey"];
+    assert_eq!(
+        (&pk["rp"]["id"], &pk["user"]["name"], &pk["user"]["displayName"]),
+        (&json!("localhost"), &json!("kai"), &json!("Kai Lund"))
+    );
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    let ceremony = c["ceremony"].as_str().expect("ceremony").to_string();
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_key = 'kai'").await, 0, "no account yet");
+    // A ceremony started for one invitation does not finish another.
+    let (s, e) = visitor
+        .rpc(
+            "finish_invitation_passkey",
+            &[("token", &token_of(&other)), ("ceremony", &ceremony), ("credential", "{}")],
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e.to_string().contains("expired"), "{e}");
+    // A forged answer: refused and audited, no account, the invitation still pending.
+    let (_, c) =
+        visitor.rpc("begin_invitation_passkey", &[("token", &token), ("username", "kai"), ("full_name", "Kai")]).await;
+    let ceremony = c["ceremony"].as_str().expect("ceremony").to_string();
+    let (s, e) = visitor
+        .rpc("finish_invitation_passkey", &[("token", &token), ("ceremony", &ceremony), ("credential", "{}")])
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e.to_string().contains("could not be verified"), "{e}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_key = 'kai'").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE accepted_at IS NOT NULL").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'invite.accepted' AND outcome = 'failure'").await,
+        1
+    );
+    // (single use: the same ceremony again has expired)
+    let (s, e) = visitor
+        .rpc("finish_invitation_passkey", &[("token", &token), ("ceremony", &ceremony), ("credential", "{}")])
+        .await;
+    assert_eq!(s, 422);
+    assert!(e.to_string().contains("expired"), "{e}");
+    // Once the link is used (here with a password), the passkey way is refused as well.
+    let (_, c) =
+        visitor.rpc("begin_invitation_passkey", &[("token", &token), ("username", "kai"), ("full_name", "Kai")]).await;
+    let ceremony = c["ceremony"].as_str().expect("ceremony").to_string();
+    let (s, me) = accept(&app.browser_at(ORIGIN), &token, "kai2").await;
+    assert_eq!(s, 200, "{me}");
+    let (s, e) = visitor
+        .rpc("finish_invitation_passkey", &[("token", &token), ("ceremony", &ceremony), ("credential", "{}")])
+        .await;
+    assert_eq!(s, 410, "{e}");
+    let (s, e) =
+        visitor.rpc("begin_invitation_passkey", &[("token", &token), ("username", "kai"), ("full_name", "Kai")]).await;
+    assert_eq!(s, 410, "{e}");
+    // An invitation to an address that has an account: sign in and join instead.
+    let (_, again) = invite(&app, &admin, "KAI@example.com", "Viewer").await;
+    let (s, e) = visitor
+        .rpc("begin_invitation_passkey", &[("token", &token_of(&again)), ("username", "kai3"), ("full_name", "Kai")])
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e.to_string().contains("exists already"), "{e}");
+}

@@ -544,9 +544,16 @@ async fn second_factors_totp_recovery_passkeys(store: Arc<dyn Store>, _db: TestD
         state: "{}".into(),
         created_at: 9,
     };
-    tx.insert_ceremony(b"cer", &c).await.unwrap();
-    assert_eq!(tx.take_ceremony(b"cer").await.unwrap(), Some(c));
+    tx.insert_ceremony(b"cer", &c, 0).await.unwrap();
+    assert_eq!(tx.take_ceremony(b"cer").await.unwrap(), Some(c.clone()));
     assert_eq!(tx.take_ceremony(b"cer").await.unwrap(), None, "single use");
+    // A ceremony nobody finished is deleted once it has expired, when another one is stored
+    // (an invitation's has no account yet).
+    tx.insert_ceremony(b"old", &c, 0).await.unwrap();
+    let invite = CeremonyRecord { purpose: "invite".into(), user_id: None, created_at: 20, ..c.clone() };
+    tx.insert_ceremony(b"new", &invite, 10).await.unwrap();
+    assert_eq!(tx.take_ceremony(b"old").await.unwrap(), None, "expired ones are gone");
+    assert_eq!(tx.take_ceremony(b"new").await.unwrap(), Some(invite));
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     assert_eq!(conflict(tx.insert_passkey(ada, "dup", b"cred-1", "{}", 9).await), "passkey");

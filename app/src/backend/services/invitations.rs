@@ -221,7 +221,9 @@ pub async fn preview(b: &Backend, ctx: &Ctx, token: &str) -> Result<InvitationPr
         Caller::User(u) => Some(u.username.clone()),
         _ => None,
     };
-    Ok(preview_of(&rec, b.now(), signed_in_as))
+    let mut p = preview_of(&rec, b.now(), signed_in_as);
+    p.passkeys = b.webauthn.is_some();
+    Ok(p)
 }
 
 fn preview_of(rec: &InvitationRecord, now: i64, signed_in_as: Option<String>) -> InvitationPreview {
@@ -233,6 +235,7 @@ fn preview_of(rec: &InvitationRecord, now: i64, signed_in_as: Option<String>) ->
         expires_at: rec.expires_at,
         status: InvitationStatus::of(rec.accepted_at, rec.revoked_at, rec.expires_at, now),
         signed_in_as,
+        passkeys: false,
     }
 }
 
@@ -267,6 +270,110 @@ pub struct NewAccount {
     pub password: String,
 }
 
+/// Checks what an invitee typed for a new account: a username and a full name.
+fn names_of(username: &str, full_name: &str, f: &mut Fields) -> (Option<String>, Option<String>) {
+    (f.take(validate::username(username)), f.take(validate::full_name(full_name)))
+}
+
+/// Creates the invited account in `tx` (the invitation's email; `password_hash` or none for
+/// an account that signs in with a passkey), uses the invitation, places the account in the
+/// organization and opens its session there. Exactly one of several parallel acceptances gets
+/// this far: the invitation is taken by one conditional UPDATE.
+async fn open_account(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    rec: &InvitationRecord,
+    username: &str,
+    full_name: String,
+    password_hash: Option<String>,
+    method: &str,
+) -> Result<(crate::backend::store::UserRecord, String), Error> {
+    let now = b.now();
+    let id = tx
+        .insert_user(&UserInsert {
+            username: username.to_string(),
+            full_name,
+            email: rec.email.clone(),
+            password_hash,
+            status: UserStatus::Active,
+            super_admin: false,
+            created_at: now,
+        })
+        .await
+        .map_err(|e| match Error::from(e) {
+            Error::Conflict { field, .. } if field.as_deref() == Some("email") => email_taken(&rec.email),
+            Error::Conflict { .. } => username_taken(username),
+            other => other,
+        })?;
+    if !tx.consume_invitation(rec.id, id, now).await? {
+        return Err(Error::Gone { message: "This invitation has been used already.".into() });
+    }
+    tx.add_membership(rec.org, id, rec.role, now).await?;
+    tx.set_member_extras(rec.org, id, rec.abilities).await?;
+    if let Some(old) = &ctx.session {
+        tx.delete_session(old).await?;
+    }
+    let session = new_token();
+    tx.insert_session(&NewSession {
+        token_hash: &hash_token(&session),
+        user_id: id,
+        org_id: rec.org,
+        now,
+        method,
+        ip: ctx.ip.as_deref(),
+        user_agent: ctx.user_agent.as_deref(),
+    })
+    .await?;
+    tx.record_sign_in(id, now).await?;
+    let record = tx.user_by_id(id).await?.ok_or_else(|| Error::not_found("User"))?;
+    let mut ev = audit(b, ctx, "invite.accepted", true);
+    ev.actor_id = Some(id);
+    ev.actor = Some(record.username.clone());
+    ev.org_id = Some(rec.org);
+    ev.target = Some(record.username.clone());
+    let mut snap = user_snapshot(&record);
+    snap["invitation_id"] = json!(rec.id);
+    snap["org"] = json!(rec.org_name);
+    snap["role"] = json!(rec.role_name);
+    snap["invited_by"] = json!(rec.invited_by_name);
+    snap["method"] = json!(method);
+    ev.after = Some(snap);
+    tx.insert_audit(&ev).await?;
+    Ok((record, session))
+}
+
+/// Commits a new account's transaction and signs it in, in the invitation's organization.
+async fn signed_in(
+    b: &Backend,
+    mut tx: Box<dyn Tx>,
+    record: &crate::backend::store::UserRecord,
+    session: String,
+    org: OrgId,
+) -> Result<super::auth::SignedIn, Error> {
+    let version = record_change(b, &mut tx, Change::User(record.id), Default::default()).await?;
+    tx.commit().await?;
+    b.access.apply(b.store.as_ref(), version, Change::User(record.id)).await?;
+    let me = super::auth::me_for(b, record.id, &record.username, &record.full_name, &record.email, false, org);
+    Ok(super::auth::SignedIn { token: session, me })
+}
+
+fn email_taken(email: &str) -> Error {
+    Error::Conflict {
+        field: Some("username".into()),
+        message: format!(
+            "An account with the address {email} exists already: sign in to it, then open the link again to join."
+        ),
+    }
+}
+
+fn username_taken(username: &str) -> Error {
+    Error::Conflict {
+        field: Some("username".into()),
+        message: format!("The username {username} is taken: choose another."),
+    }
+}
+
 /// Accepts an invitation with a new account (the invited email, a password under the
 /// policy) and signs it in. Exactly one of several parallel acceptances creates an account.
 pub async fn accept_new(
@@ -277,8 +384,7 @@ pub async fn accept_new(
 ) -> Result<super::auth::SignedIn, Error> {
     let found = b.store.invitation_by_token(&hash_token(token.trim())).await?.ok_or_else(unknown)?;
     let mut f = Fields::default();
-    let username = f.take(validate::username(&input.username));
-    let full_name = f.take(validate::full_name(&input.full_name));
+    let (username, full_name) = names_of(&input.username, &input.full_name, &mut f);
     let context = [input.username.as_str(), validate::email_local(&found.email)];
     let password = f.take(check_new(&b.config.password_policy, "password", &input.password, &context));
     f.finish()?;
@@ -286,70 +392,109 @@ pub async fn accept_new(
         return Err(Error::invalid("username", "Invalid input."));
     };
     let hash = b.hasher.hash(password).await?;
-    let now = b.now();
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let rec = usable(b, &mut tx, token).await?;
-    let id = tx
-        .insert_user(&UserInsert {
-            username: username.clone(),
-            full_name,
-            email: rec.email.clone(),
-            password_hash: Some(hash),
-            status: UserStatus::Active,
-            super_admin: false,
-            created_at: now,
-        })
-        .await
-        .map_err(|e| match Error::from(e) {
-            Error::Conflict { field, .. } if field.as_deref() == Some("email") => Error::Conflict {
-                field: Some("username".into()),
-                message: format!(
-                    "An account with the address {} exists already: sign in to it, then open the link again to join.",
-                    rec.email
-                ),
-            },
-            Error::Conflict { .. } => Error::Conflict {
-                field: Some("username".into()),
-                message: format!("The username {username} is taken: choose another."),
-            },
-            other => other,
-        })?;
-    if !tx.consume_invitation(rec.id, id, now).await? {
-        return Err(Error::Gone { message: "This invitation has been used already.".into() });
+    let (record, session) = open_account(b, ctx, &mut tx, &rec, &username, full_name, Some(hash), "password").await?;
+    signed_in(b, tx, &record, session, rec.org).await
+}
+
+/// What a passkey ceremony started from an invitation page remembers until it finishes: the
+/// invitation and the account to create (it exists only once the passkey is verified).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingAccount {
+    invitation: i64,
+    username: String,
+    full_name: String,
+    /// The new account's WebAuthn user handle, already inside the passkey.
+    handle: Vec<u8>,
+}
+
+const PASSKEY_CEREMONY: &str = "invite";
+/// The name the invitee's first passkey gets (renamed from the profile).
+pub const FIRST_PASSKEY: &str = "Passkey";
+
+/// Starts accepting an invitation with a passkey instead of a password: checks the names and
+/// the invitation, and answers the browser's registration options for the account to be.
+pub async fn begin_passkey(
+    b: &Backend,
+    token: &str,
+    username: &str,
+    full_name: &str,
+) -> Result<crate::domain::passkeys::PasskeyChallenge, Error> {
+    use super::passkeys;
+    let mut f = Fields::default();
+    let (username, full_name) = names_of(username, full_name, &mut f);
+    f.finish()?;
+    let (Some(username), Some(full_name)) = (username, full_name) else {
+        return Err(Error::invalid("username", "Invalid input."));
+    };
+    let mut tx = b.store.begin().await?;
+    let rec = usable(b, &mut tx, token).await?;
+    let rp = passkeys::relying_party(b)?;
+    // (taken names are said now, before the browser makes a passkey for nothing)
+    if tx.user_by_username(&validate::username_key(&username)).await?.is_some() {
+        return Err(username_taken(&username));
     }
-    tx.add_membership(rec.org, id, rec.role, now).await?;
-    tx.set_member_extras(rec.org, id, rec.abilities).await?;
-    let session = new_token();
-    tx.insert_session(&NewSession {
-        token_hash: &hash_token(&session),
-        user_id: id,
-        org_id: rec.org,
-        now,
-        method: "password",
-        ip: ctx.ip.as_deref(),
-        user_agent: ctx.user_agent.as_deref(),
-    })
-    .await?;
-    tx.record_sign_in(id, now).await?;
-    let record = tx.user_by_id(id).await?.ok_or_else(|| Error::not_found("User"))?;
-    let mut ev = audit(b, ctx, "invite.accepted", true);
-    ev.actor_id = Some(id);
-    ev.actor = Some(username.clone());
-    ev.org_id = Some(rec.org);
-    ev.target = Some(username.clone());
-    let mut snap = user_snapshot(&record);
-    snap["invitation_id"] = json!(rec.id);
-    snap["org"] = json!(rec.org_name);
-    snap["role"] = json!(rec.role_name);
-    snap["invited_by"] = json!(rec.invited_by_name);
-    ev.after = Some(snap);
-    tx.insert_audit(&ev).await?;
-    let version = record_change(b, &mut tx, Change::User(id), Default::default()).await?;
+    if b.store
+        .user_by_login(&validate::email_key(&rec.email))
+        .await?
+        .is_some_and(|u| u.email.eq_ignore_ascii_case(&rec.email))
+    {
+        return Err(email_taken(&rec.email));
+    }
+    let handle = passkeys::new_handle();
+    let (state, options) = passkeys::registration(rp, handle, &username, &full_name, Vec::new())?;
+    let pending = PendingAccount { invitation: rec.id, username, full_name, handle: handle.as_bytes().to_vec() };
+    let label = serde_json::to_string(&pending).map_err(crate::backend::internal)?;
+    let challenge = passkeys::start(b, &mut tx, PASSKEY_CEREMONY, None, &label, state, options).await?;
     tx.commit().await?;
-    b.access.apply(b.store.as_ref(), version, Change::User(id)).await?;
-    let me = super::auth::me_for(b, id, &record.username, &record.full_name, &record.email, false, rec.org);
-    Ok(super::auth::SignedIn { token: session, me })
+    Ok(challenge)
+}
+
+/// Finishes accepting with a passkey: with the browser's verified credential, creates the
+/// account (no password), its passkey, its membership and its session in one transaction.
+pub async fn finish_passkey(
+    b: &Backend,
+    ctx: &Ctx,
+    token: &str,
+    ceremony: &str,
+    credential: &str,
+) -> Result<super::auth::SignedIn, Error> {
+    use super::passkeys;
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    let rec = usable(b, &mut tx, token).await?;
+    let rp = passkeys::relying_party(b)?;
+    let c = passkeys::take(b, &mut tx, ceremony, PASSKEY_CEREMONY).await?;
+    let pending: PendingAccount = serde_json::from_str(&c.label).map_err(crate::backend::internal)?;
+    if rec.id != pending.invitation {
+        return Err(passkeys::expired());
+    }
+    let passkey = match passkeys::verify_registration(rp, &c.state, credential)? {
+        Ok(p) => p,
+        Err(reason) => {
+            let mut ev = audit(b, ctx, "invite.accepted", false);
+            ev.org_id = Some(rec.org);
+            ev.target = Some(pending.username.clone());
+            ev.after = Some(json!({ "invitation_id": rec.id, "method": "passkey", "reason": reason }));
+            tx.insert_audit(&ev).await?;
+            tx.commit().await?;
+            return Err(Error::invalid("passkey", "The passkey could not be verified. Try again."));
+        }
+    };
+    let (record, session) =
+        open_account(b, ctx, &mut tx, &rec, &pending.username, pending.full_name, None, "passkey").await?;
+    tx.set_webauthn_handle(record.id, &pending.handle).await?;
+    let now = b.now();
+    let id = passkeys::store_passkey(&mut tx, record.id, FIRST_PASSKEY, &passkey, now).await?;
+    let mut ev = audit(b, ctx, "passkey.added", true);
+    ev.actor_id = Some(record.id);
+    ev.actor = Some(record.username.clone());
+    ev.target = Some(record.username.clone());
+    ev.after = Some(json!({ "id": id, "name": FIRST_PASSKEY }));
+    tx.insert_audit(&ev).await?;
+    signed_in(b, tx, &record, session, rec.org).await
 }
 
 /// Accepts an invitation with the signed-in account: it joins the organization with the

@@ -26,7 +26,7 @@ use crate::domain::users::UserStatus;
 /// How long the browser has between "start" and "finish".
 const CEREMONY_MS: i64 = 5 * 60_000;
 
-fn relying_party(b: &Backend) -> Result<&webauthn_rs::Webauthn, Error> {
+pub(super) fn relying_party(b: &Backend) -> Result<&webauthn_rs::Webauthn, Error> {
     b.webauthn.as_deref().ok_or_else(|| Error::Conflict {
         field: None,
         message: "Passkeys are not available here: the administrator has to set Roster's public URL (--public-url)."
@@ -38,7 +38,7 @@ fn refused() -> Error {
     Error::invalid("passkey", "That passkey was not accepted. Try again, or use another way to sign in.")
 }
 
-fn expired() -> Error {
+pub(super) fn expired() -> Error {
     Error::invalid("passkey", "This passkey request has expired. Start again.")
 }
 
@@ -46,7 +46,7 @@ fn parse_passkey(r: &PasskeyRecord) -> Result<Passkey, Error> {
     serde_json::from_str(&r.passkey).map_err(internal)
 }
 
-async fn start(
+pub(super) async fn start(
     b: &Backend,
     tx: &mut Box<dyn Tx>,
     purpose: &str,
@@ -58,12 +58,17 @@ async fn start(
     let ceremony = new_token();
     let record =
         CeremonyRecord { purpose: purpose.into(), user_id: user, label: label.into(), state, created_at: b.now() };
-    tx.insert_ceremony(&hash_token(&ceremony), &record).await?;
+    tx.insert_ceremony(&hash_token(&ceremony), &record, record.created_at - CEREMONY_MS).await?;
     Ok(PasskeyChallenge { ceremony, options })
 }
 
 /// Takes (single-use) a ceremony of `purpose` that has not expired.
-async fn take(b: &Backend, tx: &mut Box<dyn Tx>, ceremony: &str, purpose: &str) -> Result<CeremonyRecord, Error> {
+pub(super) async fn take(
+    b: &Backend,
+    tx: &mut Box<dyn Tx>,
+    ceremony: &str,
+    purpose: &str,
+) -> Result<CeremonyRecord, Error> {
     match tx.take_ceremony(&hash_token(ceremony)).await? {
         Some(c) if c.purpose == purpose && b.now() - c.created_at <= CEREMONY_MS => Ok(c),
         _ => Err(expired()),
@@ -85,7 +90,7 @@ pub async fn begin_registration(b: &Backend, ctx: &Ctx, name: &str) -> Result<Pa
     let handle = match tx.webauthn_handle(u.id).await? {
         Some(h) => h,
         None => {
-            let h = Uuid::from_bytes(rand::random::<[u8; 16]>()).as_bytes().to_vec();
+            let h = new_handle().as_bytes().to_vec();
             tx.set_webauthn_handle(u.id, &h).await?;
             h
         }
@@ -94,9 +99,23 @@ pub async fn begin_registration(b: &Backend, ctx: &Ctx, name: &str) -> Result<Pa
     let existing = tx.passkeys_of(u.id).await?;
     let exclude =
         existing.iter().map(|r| parse_passkey(r).map(|p| p.cred_id().clone())).collect::<Result<Vec<_>, _>>()?;
-    let display = if u.full_name.is_empty() { u.username.clone() } else { u.full_name.clone() };
-    let (mut ccr, state) =
-        rp.start_passkey_registration(handle, &u.username, &display, Some(exclude)).map_err(internal)?;
+    let (state, options) = registration(rp, handle, &u.username, &u.full_name, exclude)?;
+    let challenge = start(b, &mut tx, "register", Some(u.id), &name, state, options).await?;
+    tx.commit().await?;
+    Ok(challenge)
+}
+
+/// The options of a passkey registration for the account `username` (handle `handle`) and
+/// its state to keep on the server, both as JSON.
+pub(super) fn registration(
+    rp: &webauthn_rs::Webauthn,
+    handle: Uuid,
+    username: &str,
+    full_name: &str,
+    exclude: Vec<webauthn_rs::prelude::CredentialID>,
+) -> Result<(String, String), Error> {
+    let display = if full_name.is_empty() { username } else { full_name };
+    let (mut ccr, state) = rp.start_passkey_registration(handle, username, display, Some(exclude)).map_err(internal)?;
     // A passkey proper: discoverable, so it can sign in without a username.
     ccr.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
         authenticator_attachment: None,
@@ -104,11 +123,19 @@ pub async fn begin_registration(b: &Backend, ctx: &Ctx, name: &str) -> Result<Pa
         require_resident_key: true,
         user_verification: UserVerificationPolicy::Required,
     });
-    let state = serde_json::to_string(&state).map_err(internal)?;
-    let options = serde_json::to_string(&ccr).map_err(internal)?;
-    let challenge = start(b, &mut tx, "register", Some(u.id), &name, state, options).await?;
-    tx.commit().await?;
-    Ok(challenge)
+    Ok((serde_json::to_string(&state).map_err(internal)?, serde_json::to_string(&ccr).map_err(internal)?))
+}
+
+/// Checks the browser's answer to a registration; the reason when it is refused.
+pub(super) fn verify_registration(
+    rp: &webauthn_rs::Webauthn,
+    state: &str,
+    credential: &str,
+) -> Result<Result<Passkey, String>, Error> {
+    let state: PasskeyRegistration = serde_json::from_str(state).map_err(internal)?;
+    Ok(serde_json::from_str::<RegisterPublicKeyCredential>(credential)
+        .map_err(|e| e.to_string())
+        .and_then(|reg| rp.finish_passkey_registration(&reg, &state).map_err(|e| e.to_string())))
 }
 
 /// Finishes adding a passkey with the browser's answer (`PublicKeyCredential.toJSON()`).
@@ -125,11 +152,7 @@ pub async fn finish_registration(
     if c.user_id != Some(u.id) {
         return Err(expired());
     }
-    let state: PasskeyRegistration = serde_json::from_str(&c.state).map_err(internal)?;
-    let verified = serde_json::from_str::<RegisterPublicKeyCredential>(credential)
-        .map_err(|e| e.to_string())
-        .and_then(|reg| rp.finish_passkey_registration(&reg, &state).map_err(|e| e.to_string()));
-    let passkey = match verified {
+    let passkey = match verify_registration(rp, &c.state, credential)? {
         Ok(p) => p,
         Err(reason) => {
             let mut ev = audit(b, ctx, "passkey.added", false);
@@ -140,9 +163,27 @@ pub async fn finish_registration(
             return Err(Error::invalid("passkey", "The passkey could not be verified. Try again."));
         }
     };
-    let json = serde_json::to_string(&passkey).map_err(internal)?;
     let now = b.now();
-    let id = match tx.insert_passkey(u.id, &c.label, passkey.cred_id().as_ref(), &json, now).await {
+    let id = store_passkey(&mut tx, u.id, &c.label, &passkey, now).await?;
+    let mut ev = audit(b, ctx, "passkey.added", true);
+    ev.target = Some(u.username.clone());
+    ev.after = Some(json!({ "id": id, "name": c.label }));
+    tx.insert_audit(&ev).await?;
+    tx.commit().await?;
+    Ok(PasskeyInfo { id, name: c.label, created_at: now, last_used_at: None })
+}
+
+/// Stores a verified passkey of `user` (and its 2FA flag); a credential registered already
+/// (to any account) is refused.
+pub(super) async fn store_passkey(
+    tx: &mut Box<dyn Tx>,
+    user: UserId,
+    name: &str,
+    passkey: &Passkey,
+    now: i64,
+) -> Result<i64, Error> {
+    let json = serde_json::to_string(passkey).map_err(internal)?;
+    let id = match tx.insert_passkey(user, name, passkey.cred_id().as_ref(), &json, now).await {
         Ok(id) => id,
         Err(crate::backend::store::StoreError::Conflict { .. }) => {
             return Err(Error::Conflict {
@@ -152,13 +193,13 @@ pub async fn finish_registration(
         }
         Err(e) => return Err(e.into()),
     };
-    tx.refresh_two_factor(u.id).await?;
-    let mut ev = audit(b, ctx, "passkey.added", true);
-    ev.target = Some(u.username.clone());
-    ev.after = Some(json!({ "id": id, "name": c.label }));
-    tx.insert_audit(&ev).await?;
-    tx.commit().await?;
-    Ok(PasskeyInfo { id, name: c.label, created_at: now, last_used_at: None })
+    tx.refresh_two_factor(user).await?;
+    Ok(id)
+}
+
+/// A new user handle (WebAuthn's opaque, random account id).
+pub(super) fn new_handle() -> Uuid {
+    Uuid::from_bytes(rand::random::<[u8; 16]>())
 }
 
 pub async fn rename(b: &Backend, ctx: &Ctx, id: i64, name: &str) -> Result<(), Error> {

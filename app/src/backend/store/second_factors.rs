@@ -98,7 +98,8 @@ pub trait SecondFactorTx: Send {
     async fn webauthn_handle(&mut self, user: UserId) -> StoreResult<Option<Vec<u8>>>;
     async fn set_webauthn_handle(&mut self, user: UserId, handle: &[u8]) -> StoreResult<()>;
     async fn user_by_webauthn_handle(&mut self, handle: &[u8]) -> StoreResult<Option<UserId>>;
-    async fn insert_ceremony(&mut self, id_hash: &[u8], c: &CeremonyRecord) -> StoreResult<()>;
+    /// Stores a ceremony, and deletes those begun before `expired_before` (never finished).
+    async fn insert_ceremony(&mut self, id_hash: &[u8], c: &CeremonyRecord, expired_before: i64) -> StoreResult<()>;
     /// Removes and returns a ceremony (single-use).
     async fn take_ceremony(&mut self, id_hash: &[u8]) -> StoreResult<Option<CeremonyRecord>>;
 }

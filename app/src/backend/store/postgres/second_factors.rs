@@ -213,7 +213,11 @@ impl SecondFactorTx for PgTx {
         Ok(id.map(UserId))
     }
 
-    async fn insert_ceremony(&mut self, id_hash: &[u8], r: &CeremonyRecord) -> StoreResult<()> {
+    async fn insert_ceremony(&mut self, id_hash: &[u8], r: &CeremonyRecord, expired_before: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE created_at < $1")
+            .bind(expired_before)
+            .execute(&mut *self.tx)
+            .await?;
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (id_hash, purpose, user_id, label, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
