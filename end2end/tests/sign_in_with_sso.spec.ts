@@ -1,7 +1,8 @@
 // Single sign-on end to end through a real OpenID provider (npm oidc-provider, started by the
 // test command): a super admin adds the provider in Settings -> Single sign-on; someone
 // unknown signs in through it and gets an account (first-sign-in provisioning); a tampered
-// `state` on the way back is refused. Runs on the server that has a public URL.
+// `state` on the way back is refused; an invited person joins through it from the invitation
+// page. Runs on the server that has a public URL.
 import { test, expect, Page, Browser } from '@playwright/test';
 import { passkeyURL, passkeyDbURL, cliAt, hydrated, oidcIssuer, rememberSecrets, rememberSessions } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
@@ -145,5 +146,30 @@ test('without the WASM: the admin edits the provider through its link, and someo
   await expect(page).toHaveURL(/\/profile\?rpc=unlink_sso&ok=1/);
   await expect(linked.getByRole('status')).toHaveText('Provider unlinked.');
   await expect(linked.getByRole('button', { name: 'Link Corp Login' })).toBeVisible();
+  await context.close();
+});
+
+test('an invited person joins through the provider from the invitation page', async ({ browser }) => {
+  // (made on the command line, which prints the link: the page's path here)
+  const link = cliAt(passkeyDbURL, 'invite', 'create', '--org', 'Default', '--email', 'ivy@example.com', '--role', 'Operator').trim();
+  expect(link).toMatch(/\/invite\/[A-Za-z0-9_-]{43}$/);
+  rememberSecrets(link.replace(/^.*\/invite\//, ''));
+  const path = link.replace(/^https?:\/\/[^/]+/, '');
+  const { context, page } = await freshPage(browser);
+  await page.goto(path);
+  await expect(page.getByRole('heading', { name: 'Join Default', level: 1 })).toBeVisible();
+  const other = page.getByRole('group', { name: "Or use your organization's sign-in" });
+  await other.getByRole('button', { name: 'Join with Corp Login' }).click();
+  await signInAtProvider(page, 'ivy');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByText('Signed in as')).toContainText('ivy');
+  await rememberSessions(context);
+  // The invited address (not the provider's), in the organization invited to.
+  const me = await page.request.get('/api/v1/me', { headers: { Origin: passkeyURL, 'Sec-Fetch-Site': 'same-origin' } });
+  const body = await me.json();
+  expect([body.username, body.email, body.org?.name]).toEqual(['ivy', 'ivy@example.com', 'Default']);
+  // The link is used now.
+  await page.goto(path);
+  await expect(page.getByRole('alert')).toContainText('has been used already');
   await context.close();
 });

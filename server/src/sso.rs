@@ -6,7 +6,8 @@
 use app::backend::services::sso::{self, Callback, Finished};
 use app::backend::{sessions, Backend, Ctx};
 use app::domain::sso::SsoRefusal;
-use axum::extract::{Path, Query, State};
+use app::domain::Error;
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -23,9 +24,30 @@ pub(crate) fn see_other(to: &str, cookies: &[String]) -> Response {
     r
 }
 
-pub async fn start(State(b): State<Backend>, Extension(ctx): Extension<Ctx>, Path(slug): Path<String>) -> Response {
-    match sso::begin(&b, &ctx, &slug, false).await {
+/// The start form's fields: an invitation page's buttons carry its token.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    invitation: Option<String>,
+}
+
+pub async fn start(
+    State(b): State<Backend>,
+    Extension(ctx): Extension<Ctx>,
+    Path(slug): Path<String>,
+    form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    // (the sign-in page's buttons post no fields; anything unreadable is the same)
+    let invitation = form.ok().and_then(|Form(f)| f.invitation).filter(|t| !t.trim().is_empty());
+    let begun = match &invitation {
+        Some(token) => sso::begin_from_invitation(&b, &ctx, &slug, token).await,
+        None => sso::begin(&b, &ctx, &slug, false).await,
+    };
+    match begun {
         Ok(begun) => see_other(&begun.url, &[sessions::set_sso_cookie(&b, &begun.browser_secret)]),
+        Err(Error::Gone { .. } | Error::NotFound { .. }) if invitation.is_some() => {
+            see_other(&format!("/sign-in?sso_error={}", SsoRefusal::Invitation.code()), &[])
+        }
         Err(_) => see_other(&format!("/sign-in?sso_error={}", SsoRefusal::Unavailable.code()), &[]),
     }
 }

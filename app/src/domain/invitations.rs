@@ -103,6 +103,9 @@ pub struct InvitationPreview {
     /// URL, which passkeys are bound to).
     #[serde(default)]
     pub passkeys: bool,
+    /// The single sign-on providers the invitee may create the account through instead.
+    #[serde(default)]
+    pub sso: Vec<crate::domain::sso::SsoButton>,
 }
 
 impl InvitationPreview {
@@ -149,6 +152,7 @@ mod tests {
             status,
             signed_in_as: None,
             passkeys: false,
+            sso: Vec::new(),
         };
         assert_eq!(p(InvitationStatus::Pending).refusal(), None);
         let texts: Vec<String> = [InvitationStatus::Expired, InvitationStatus::Revoked, InvitationStatus::Accepted]

@@ -199,10 +199,15 @@ pub enum SsoRefusal {
     Throttled,
     /// The provider is unknown or switched off.
     Unavailable,
+    /// The invitation the sign-in started from can no longer be used (used, withdrawn,
+    /// expired, or its inviter may no longer give the role).
+    Invitation,
+    /// The identity has an account already: it joins by signing in and opening the link.
+    InvitationAccount,
 }
 
 impl SsoRefusal {
-    pub const ALL: [SsoRefusal; 11] = [
+    pub const ALL: [SsoRefusal; 13] = [
         SsoRefusal::State,
         SsoRefusal::Denied,
         SsoRefusal::Failed,
@@ -214,6 +219,8 @@ impl SsoRefusal {
         SsoRefusal::LinkedElsewhere,
         SsoRefusal::Throttled,
         SsoRefusal::Unavailable,
+        SsoRefusal::Invitation,
+        SsoRefusal::InvitationAccount,
     ];
 
     pub fn code(self) -> &'static str {
@@ -229,6 +236,8 @@ impl SsoRefusal {
             SsoRefusal::LinkedElsewhere => "linked_elsewhere",
             SsoRefusal::Throttled => "throttled",
             SsoRefusal::Unavailable => "unavailable",
+            SsoRefusal::Invitation => "invitation",
+            SsoRefusal::InvitationAccount => "invitation_account",
         }
     }
 
@@ -253,6 +262,12 @@ impl SsoRefusal {
             SsoRefusal::LinkedElsewhere => "That identity is already linked to another Roster account.",
             SsoRefusal::Throttled => "Too many failed attempts. Wait a few minutes, then try again.",
             SsoRefusal::Unavailable => "That sign-in option is not available.",
+            SsoRefusal::Invitation => {
+                "That invitation can no longer be used (used, withdrawn or expired). Open its link again to see why, and ask whoever invited you for a new one."
+            }
+            SsoRefusal::InvitationAccount => {
+                "That identity already has a Roster account: sign in with it, then open the invitation link again to join with that account."
+            }
         }
     }
 }

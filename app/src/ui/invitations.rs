@@ -339,7 +339,7 @@ pub fn InvitePage() -> impl IntoView {
                                             {form_error(av, &["username", "full_name", "password"])}
                                             <button type="submit" class="primary" disabled=move || accept.pending().get()>"Create account and join"</button>
                                             {p.passkeys.then(|| view! {
-                                                <div class="or-passkey" role="group" aria-labelledby="invite-passkey-title">
+                                                <div class="other-way" role="group" aria-labelledby="invite-passkey-title">
                                                     <h3 id="invite-passkey-title">"Or use a passkey instead"</h3>
                                                     <p class="hint">"No password to remember: this device (fingerprint, face or PIN) signs you in. Fill in the username and full name above, then:"</p>
                                                     <button type="button" class="secondary" on:click=with_passkey
@@ -348,6 +348,21 @@ pub fn InvitePage() -> impl IntoView {
                                                 </div>
                                             })}
                                         </ActionForm>
+                                        {(!p.sso.is_empty()).then(|| {
+                                            let t3 = token();
+                                            view! {
+                                                <div class="other-way" role="group" aria-labelledby="invite-sso-title">
+                                                    <h3 id="invite-sso-title">"Or use your organization's sign-in"</h3>
+                                                    <p class="hint">"Your account is made from who you are there, with no password here."</p>
+                                                    {p.sso.iter().map(|b| view! {
+                                                        <form method="post" action=format!("/auth/oidc/{}/start", b.slug)>
+                                                            <input type="hidden" name="invitation" value=t3.clone()/>
+                                                            <button type="submit" class="sso-button">{format!("Join with {}", b.display_name)}</button>
+                                                        </form>
+                                                    }).collect_view()}
+                                                </div>
+                                            }
+                                        })}
                                         <p class="hint">"Have an account already? "<a href="/sign-in">"Sign in"</a>", then open the link again to join with it."</p>
                                     }.into_any(),
                                 }}

@@ -406,6 +406,98 @@ async fn allowed_domains_unverified_emails_unknown_people_and_disabled_accounts_
     assert_eq!(location(&r), "/sign-in?sso_error=unavailable");
 }
 
+/// Presses "Join with Corp IdP" on the page of the invitation `token`: where Roster sends the
+/// browser (the provider, or a refusal).
+async fn start_from_invitation(app: &TestApp, c: &Client, token: &str) -> String {
+    let r = c
+        .http
+        .post(format!("{}/auth/oidc/{SLUG}/start", app.base))
+        .form(&[("invitation", token)])
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(r.status(), 303);
+    location(&r)
+}
+
+async fn invite(app: &TestApp, admin: &Client, email: &str, role: &str) -> String {
+    let role = {
+        let m = app.backend.access.read();
+        m.roles.iter().find(|(_, r)| r.name == role).map(|(id, _)| id.0).expect("role")
+    };
+    let (s, made) = admin.post_json("/api/v1/orgs/Default/invitations", &json!({"email": email, "role": role})).await;
+    assert_eq!(s, 201, "{made}");
+    made["link"].as_str().and_then(|l| l.rsplit('/').next()).expect("a link").to_string()
+}
+
+#[tokio::test]
+async fn an_invitation_is_accepted_through_the_provider_with_a_new_linked_account() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    // (the provider makes no accounts by itself: the invitation is what allows this one)
+    let mut p = provider(&op().await.issuer, json!({"auto_create": false}));
+    p["org"] = json!("");
+    p["role"] = json!("");
+    let (s, body) = admin.post_json("/api/v1/sso/providers", &p).await;
+    assert_eq!(s, 201, "{body}");
+    let token = invite(&app, &admin, "bea@example.com", "Operator").await;
+    let c = app.browser_at(ORIGIN);
+    let (_, preview) = c.rpc("preview_invitation", &[("token", &token)]).await;
+    assert_eq!(preview["sso"], json!([{"slug": SLUG, "display_name": "Corp IdP"}]), "{preview}");
+    let auth = start_from_invitation(&app, &c, &token).await;
+    assert!(auth.starts_with(&op().await.issuer), "{auth}");
+    let back = at_provider(&c, &auth, "bea").await;
+    assert_eq!(callback(&app, &c, &back).await, "/");
+    // Signed in, in the organization with the invited role; the invited address, no password,
+    // linked to the identity; the invitation used.
+    let m = me(&c).await;
+    assert_eq!(
+        (&m["username"], &m["email"], &m["org"]["name"]),
+        (&json!("bea"), &json!("bea@example.com"), &json!("Default"))
+    );
+    let role = {
+        let model = app.backend.access.read();
+        model.role_in(*model.user_ids.get("bea").expect("bea"), app::domain::ids::DEFAULT_ORG)
+    };
+    assert_eq!(role.as_deref(), Some("Operator"));
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE username = 'bea' AND password_hash IS NULL").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM sso_links WHERE subject = 'bea'").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM invitations WHERE accepted_at IS NOT NULL").await, 1);
+    let events =
+        app.texts("SELECT event FROM audit_events WHERE event IN ('invite.accepted', 'sso.linked') ORDER BY id").await;
+    assert_eq!(events, ["invite.accepted", "sso.linked"]);
+    // Later sign-ins through the provider find the account (linked), invitation or not.
+    assert_eq!(sso(&app, "bea").await.1, "/");
+    // The used link no longer starts a flow.
+    assert_eq!(start_from_invitation(&app, &app.browser_at(ORIGIN), &token).await, "/sign-in?sso_error=invitation");
+    assert_eq!(
+        start_from_invitation(&app, &app.browser_at(ORIGIN), "not-a-token").await,
+        "/sign-in?sso_error=invitation"
+    );
+    // An identity with an account already is sent to sign in and join with the link; the
+    // second invitation stays unused.
+    let again = invite(&app, &admin, "bea.second@example.com", "Viewer").await;
+    let c = app.browser_at(ORIGIN);
+    let auth = start_from_invitation(&app, &c, &again).await;
+    let back = at_provider(&c, &auth, "bea").await;
+    assert_eq!(refused(&app, &c, &back).await, "/sign-in?sso_error=invitation_account");
+    assert_eq!(count(&app, "SELECT count(*) FROM invitations WHERE accepted_at IS NOT NULL").await, 1);
+    // An invitation withdrawn while the person is at the provider: refused at the callback,
+    // no account.
+    let late = invite(&app, &admin, "cy@example.com", "Viewer").await;
+    let c = app.browser_at(ORIGIN);
+    let auth = start_from_invitation(&app, &c, &late).await;
+    let back = at_provider(&c, &auth, "cy").await;
+    let (_, list) = admin.get("/api/v1/orgs/Default/invitations").await;
+    let id =
+        list.as_array().and_then(|l| l.iter().find(|i| i["email"] == json!("cy@example.com"))).map(|i| i["id"].clone());
+    let id = id.and_then(|i| i.as_i64()).expect("cy's invitation");
+    let (s, _) = admin.post_json(&format!("/api/v1/orgs/Default/invitations/{id}/revoke"), &json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(refused(&app, &c, &back).await, "/sign-in?sso_error=invitation");
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE username = 'cy'").await, 0);
+}
+
 #[tokio::test]
 async fn an_account_with_a_second_factor_still_needs_it_after_the_provider() {
     let app = app().await;

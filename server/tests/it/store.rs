@@ -669,6 +669,7 @@ async fn sso_providers_links_flows(store: Arc<dyn Store>, _db: TestDb) {
             nonce: "n".into(),
             pkce_verifier: "v".into(),
             created_at: 1,
+            invitation_hash: None,
         },
         0,
     )
@@ -682,10 +683,15 @@ async fn sso_providers_links_flows(store: Arc<dyn Store>, _db: TestDb) {
         nonce: "n".into(),
         pkce_verifier: "v".into(),
         created_at: 100,
+        invitation_hash: None,
     };
     tx.insert_sso_flow(&flow, 50).await.unwrap();
     assert_eq!(tx.take_sso_flow(b"old").await.unwrap(), None, "purged");
-    assert_eq!(tx.take_sso_flow(b"st").await.unwrap(), Some(flow));
+    assert_eq!(tx.take_sso_flow(b"st").await.unwrap(), Some(flow.clone()));
+    // (a flow from an invitation page keeps its token's hash)
+    let invited = SsoFlowRecord { state_hash: b"inv".to_vec(), invitation_hash: Some(vec![7; 32]), ..flow.clone() };
+    tx.insert_sso_flow(&invited, 50).await.unwrap();
+    assert_eq!(tx.take_sso_flow(b"inv").await.unwrap(), Some(invited));
     assert_eq!(tx.take_sso_flow(b"st").await.unwrap(), None, "single use");
     tx.commit().await.unwrap();
     let names: Vec<String> = store.sso_providers().await.unwrap().into_iter().map(|p| p.display_name).collect();

@@ -214,6 +214,17 @@ fn unknown() -> Error {
     Error::NotFound { what: "Invitation (check that the whole link was copied)".into() }
 }
 
+/// Checks, before a single sign-on starts from an invitation page, that the invitation can
+/// be used; the SHA-256 of its token for the flow to keep.
+pub async fn check_for_sign_on(b: &Backend, token: &str) -> Result<Vec<u8>, Error> {
+    let hash = hash_token(token.trim());
+    let rec = b.store.invitation_by_token(&hash).await?.ok_or_else(unknown)?;
+    match preview_of(&rec, b.now(), None).refusal() {
+        Some(message) => Err(Error::Gone { message }),
+        None => Ok(hash),
+    }
+}
+
 /// What the invitation page shows. Changes nothing (mail scanners and previews open links).
 pub async fn preview(b: &Backend, ctx: &Ctx, token: &str) -> Result<InvitationPreview, Error> {
     let rec = b.store.invitation_by_token(&hash_token(token.trim())).await?.ok_or_else(unknown)?;
@@ -223,6 +234,7 @@ pub async fn preview(b: &Backend, ctx: &Ctx, token: &str) -> Result<InvitationPr
     };
     let mut p = preview_of(&rec, b.now(), signed_in_as);
     p.passkeys = b.webauthn.is_some();
+    p.sso = super::sso::buttons(b).await?;
     Ok(p)
 }
 
@@ -236,13 +248,23 @@ fn preview_of(rec: &InvitationRecord, now: i64, signed_in_as: Option<String>) ->
         status: InvitationStatus::of(rec.accepted_at, rec.revoked_at, rec.expires_at, now),
         signed_in_as,
         passkeys: false,
+        sso: Vec::new(),
     }
 }
 
 /// The invitation behind `token`, still usable, with the inviter still allowed to grant its
 /// role there (they may have lost the right since).
 async fn usable(b: &Backend, tx: &mut Box<dyn Tx>, token: &str) -> Result<InvitationRecord, Error> {
-    let rec = tx.invitation_by_token(&hash_token(token.trim())).await?.ok_or_else(unknown)?;
+    usable_by_hash(b, tx, &hash_token(token.trim())).await
+}
+
+/// `usable`, by the SHA-256 of the token (what a single sign-on flow keeps).
+pub(super) async fn usable_by_hash(
+    b: &Backend,
+    tx: &mut Box<dyn Tx>,
+    token_hash: &[u8],
+) -> Result<InvitationRecord, Error> {
+    let rec = tx.invitation_by_token(token_hash).await?.ok_or_else(unknown)?;
     if let Some(message) = preview_of(&rec, b.now(), None).refusal() {
         return Err(Error::Gone { message });
     }
@@ -279,7 +301,7 @@ fn names_of(username: &str, full_name: &str, f: &mut Fields) -> (Option<String>,
 /// an account that signs in with a passkey), uses the invitation, places the account in the
 /// organization and opens its session there. Exactly one of several parallel acceptances gets
 /// this far: the invitation is taken by one conditional UPDATE.
-async fn open_account(
+pub(super) async fn open_account(
     b: &Backend,
     ctx: &Ctx,
     tx: &mut Box<dyn Tx>,
@@ -344,7 +366,7 @@ async fn open_account(
 }
 
 /// Commits a new account's transaction and signs it in, in the invitation's organization.
-async fn signed_in(
+pub(super) async fn signed_in(
     b: &Backend,
     mut tx: Box<dyn Tx>,
     record: &crate::backend::store::UserRecord,

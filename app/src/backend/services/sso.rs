@@ -254,6 +254,23 @@ fn unavailable() -> Error {
 
 /// Starts a sign-in through `slug`, or (`link`) linking it to the signed-in account.
 pub async fn begin(b: &Backend, ctx: &Ctx, slug: &str, link: bool) -> Result<Begun, Error> {
+    begin_flow(b, ctx, slug, link, None).await
+}
+
+/// Starts creating an account through `slug` from the invitation page of `invitation` (its
+/// token): the new account accepts it at the callback.
+pub async fn begin_from_invitation(b: &Backend, ctx: &Ctx, slug: &str, invitation: &str) -> Result<Begun, Error> {
+    let hash = super::invitations::check_for_sign_on(b, invitation).await?;
+    begin_flow(b, ctx, slug, false, Some(hash)).await
+}
+
+async fn begin_flow(
+    b: &Backend,
+    ctx: &Ctx,
+    slug: &str,
+    link: bool,
+    invitation_hash: Option<Vec<u8>>,
+) -> Result<Begun, Error> {
     let link_user = if link {
         let u = ctx.user()?;
         sudo_credentials(b, ctx)?;
@@ -284,6 +301,7 @@ pub async fn begin(b: &Backend, ctx: &Ctx, slug: &str, link: bool) -> Result<Beg
         nonce: started.nonce,
         pkce_verifier: started.pkce_verifier,
         created_at: now,
+        invitation_hash,
     };
     let mut tx = b.store.begin().await?;
     tx.insert_sso_flow(&flow, now - FLOW_MS).await?;
@@ -427,10 +445,78 @@ async fn run(
     let Some(id) = sso::identity(&p.issuer, &claims, &p.username_claim, &p.email_claim, &p.name_claim) else {
         return refuse(SsoRefusal::Failed, "no subject");
     };
-    match flow.link_user_id {
-        Some(user) => link_identity(b, ctx, &p, user, &id).await.map(|_| Finished::Linked),
-        None => sign_in(b, ctx, &p, &id).await,
+    match (flow.link_user_id, flow.invitation_hash) {
+        (Some(user), _) => link_identity(b, ctx, &p, user, &id).await.map(|_| Finished::Linked),
+        (None, Some(invitation)) => accept_invitation(b, ctx, &p, &id, &invitation).await,
+        (None, None) => sign_in(b, ctx, &p, &id).await,
     }
+}
+
+/// A sign-on begun from an invitation page: a new account (no password) linked to the
+/// identity accepts the invitation, whether or not the provider creates accounts by itself
+/// (the invitation is the admin's say-so). An identity that has an account already is sent to
+/// sign in and open the link again (joining then asks for its second factor like any sign-in).
+async fn accept_invitation(
+    b: &Backend,
+    ctx: &Ctx,
+    p: &SsoProviderRecord,
+    id: &Identity,
+    invitation: &[u8],
+) -> Result<Finished, Failure> {
+    let domains = sso::domains(&p.allowed_domains).unwrap_or_default();
+    if !sso::email_admitted(&domains, id.email.as_deref(), id.email_verified) {
+        return refuse(SsoRefusal::Domain, format!("email {:?} (verified: {:?})", id.email, id.email_verified));
+    }
+    let _w = b.access.writer().await;
+    let mut tx = b.store.begin().await?;
+    if let Some(l) = tx.sso_link(&id.issuer, &id.subject).await? {
+        let who = tx.user_by_id(l.user_id).await?.map(|u| u.username);
+        return Err(Failure::Refused(SsoRefusal::InvitationAccount, "identity linked to an account".into(), who));
+    }
+    let rec = match super::invitations::usable_by_hash(b, &mut tx, invitation).await {
+        Ok(rec) => rec,
+        Err(Error::Gone { message }) => return refuse(SsoRefusal::Invitation, message),
+        Err(e @ (Error::NotFound { .. } | Error::Forbidden(_))) => {
+            return refuse(SsoRefusal::Invitation, e.to_string())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(username) = sso::new_username(id) else {
+        return refuse(SsoRefusal::MissingClaims, format!("no valid username in claim {}", p.username_claim));
+    };
+    let full_name = id.name.as_deref().and_then(|n| validate::full_name(n).ok()).unwrap_or_default();
+    let opened = super::invitations::open_account(b, ctx, &mut tx, &rec, &username, full_name, None, "sso").await;
+    let (record, session) = match opened {
+        Ok(done) => done,
+        Err(Error::Conflict { message, .. }) => {
+            return Err(Failure::Refused(SsoRefusal::AccountExists, message, Some(username)))
+        }
+        Err(Error::Gone { message }) => return refuse(SsoRefusal::Invitation, message),
+        Err(e) => return Err(e.into()),
+    };
+    let link = SsoLinkRecord {
+        id: 0,
+        provider_id: p.id,
+        issuer: id.issuer.clone(),
+        subject: id.subject.clone(),
+        user_id: record.id,
+        email: id.email.clone(),
+        created_at: b.now(),
+        last_used_at: b.now(),
+    };
+    if let Err(e) = tx.insert_sso_link(&link).await {
+        return match e {
+            crate::backend::store::StoreError::Conflict { .. } => refuse(SsoRefusal::State, "concurrent first sign-in"),
+            e => Err(e.into()),
+        };
+    }
+    let mut ev = audit(b, ctx, "sso.linked", true);
+    ev.actor_id = Some(record.id);
+    ev.actor = Some(record.username.clone());
+    ev.target = Some(record.username.clone());
+    ev.after = Some(json!({ "provider": p.slug, "subject": id.subject, "email": id.email, "invitation_id": rec.id }));
+    tx.insert_audit(&ev).await?;
+    Ok(Finished::SignedIn(super::invitations::signed_in(b, tx, &record, session, rec.org).await?))
 }
 
 async fn link_identity(

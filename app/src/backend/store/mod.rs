@@ -17,6 +17,7 @@ pub mod copy;
 pub mod databases;
 pub mod grants;
 pub mod invitations;
+pub mod migrations;
 pub mod pictures;
 #[cfg(feature = "postgres")]
 pub mod postgres;

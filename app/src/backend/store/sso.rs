@@ -50,6 +50,9 @@ pub struct SsoFlowRecord {
     pub nonce: String,
     pub pkce_verifier: String,
     pub created_at: i64,
+    /// Set when the flow started from an invitation page: the SHA-256 of its token (a new
+    /// account accepts that invitation).
+    pub invitation_hash: Option<Vec<u8>>,
 }
 
 /// Reads outside a write transaction.

@@ -37,8 +37,6 @@ use super::{conflict_field, ChangeFeed, PoolUse, Store, StoreError, StoreResult,
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
-
 /// The key of the advisory lock every write transaction takes first: one fixed number for
 /// Roster ("ROSTER" in ASCII), so any other application using advisory locks on the same
 /// database is unlikely to collide with it.
@@ -80,7 +78,7 @@ impl PgStore {
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
+        super::migrations::migrator(super::migrations::POSTGRES).await?.run(&self.pool).await?;
         Ok(())
     }
 
@@ -93,7 +91,7 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await
             .unwrap_or_default();
-        Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+        Ok(super::migrations::POSTGRES.iter().map(|m| m.0).filter(|v| !applied.contains(v)).collect())
     }
 
     /// A write transaction holding the write lock (what `Store::begin` wraps; `copy-database`

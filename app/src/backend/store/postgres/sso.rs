@@ -130,8 +130,8 @@ impl SsoTx for PgTx {
     async fn insert_sso_flow(&mut self, f: &SsoFlowRecord, purge_before: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM sso_flows WHERE created_at < $1").bind(purge_before).execute(&mut *self.tx).await?;
         sqlx::query(
-            "INSERT INTO sso_flows (state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sso_flows (state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at, invitation_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&f.state_hash)
         .bind(&f.browser_hash)
@@ -140,6 +140,7 @@ impl SsoTx for PgTx {
         .bind(&f.nonce)
         .bind(&f.pkce_verifier)
         .bind(f.created_at)
+        .bind(f.invitation_hash.as_deref())
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -148,7 +149,7 @@ impl SsoTx for PgTx {
     async fn take_sso_flow(&mut self, state_hash: &[u8]) -> StoreResult<Option<SsoFlowRecord>> {
         let row = sqlx::query(
             "DELETE FROM sso_flows WHERE state_hash = $1 \
-             RETURNING state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at",
+             RETURNING state_hash, browser_hash, provider_id, link_user_id, nonce, pkce_verifier, created_at, invitation_hash",
         )
         .bind(state_hash)
         .fetch_optional(&mut *self.tx)
@@ -162,6 +163,7 @@ impl SsoTx for PgTx {
             nonce: r.try_get("nonce")?,
             pkce_verifier: r.try_get("pkce_verifier")?,
             created_at: r.try_get("created_at")?,
+            invitation_hash: r.try_get("invitation_hash")?,
         }))
     }
 

@@ -36,8 +36,6 @@ use super::{conflict_field, PoolUse, Store, StoreError, StoreResult, Tx, UserRec
 use crate::domain::ids::UserId;
 use crate::domain::users::UserStatus;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
@@ -67,7 +65,7 @@ impl SqliteStore {
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.write).await?;
+        super::migrations::migrator(super::migrations::SQLITE).await?.run(&self.write).await?;
         Ok(())
     }
 
@@ -79,7 +77,7 @@ impl SqliteStore {
             .fetch_all(&self.read)
             .await
             .unwrap_or_default();
-        Ok(MIGRATOR.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+        Ok(super::migrations::SQLITE.iter().map(|m| m.0).filter(|v| !applied.contains(v)).collect())
     }
 
     /// Migrations the database has applied that this binary does not know: a newer Roster
@@ -89,7 +87,7 @@ impl SqliteStore {
             .fetch_all(&self.read)
             .await
             .unwrap_or_default();
-        Ok(applied.into_iter().filter(|v| MIGRATOR.iter().all(|m| m.version != *v)).collect())
+        Ok(applied.into_iter().filter(|v| super::migrations::SQLITE.iter().all(|m| m.0 != *v)).collect())
     }
 
     /// For benchmarks and bulk seeding: direct access to the writer pool.
