@@ -213,6 +213,10 @@ pub enum Command {
     /// printed to pass on), list and withdraw invitations.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Bulk actions on accounts with a dry run: `plan` says per account what would happen (and
+    /// writes the plan to a file), `apply` does it if nothing has changed since.
+    #[command(subcommand)]
+    Bulk(BulkCommand),
     /// Import accounts: SlashDB's users.cfg, CSV or JSON Lines (one transaction, a report per
     /// account; try --dry-run first).
     #[command(subcommand)]
@@ -451,6 +455,45 @@ pub enum InviteCommand {
         #[arg(long)]
         org: String,
         id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BulkCommand {
+    /// The dry run: runs the action on every selected account and rolls it back; prints each
+    /// refused account and the counts (to standard error) and the plan (JSON, to standard
+    /// output or --out). Exit code 5 when every account is refused.
+    Plan {
+        /// disable, enable, delete, add-to-org, set-role, remove-from-org, reset-two-factor
+        #[arg(long)]
+        action: String,
+        /// The organization (add-to-org, set-role, remove-from-org).
+        #[arg(long)]
+        org: Option<String>,
+        /// The role (add-to-org, set-role).
+        #[arg(long)]
+        role: Option<String>,
+        /// Why (reset-two-factor; kept in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+        /// These accounts (repeat or comma-separate)...
+        #[arg(long = "user", value_delimiter = ',')]
+        users: Vec<String>,
+        /// ...or every account matching this search of the users list ("" for all).
+        #[arg(long, conflicts_with = "users")]
+        matching: Option<String>,
+        /// Only accounts whose password hash is not argon2 yet (with --matching).
+        #[arg(long, requires = "matching")]
+        legacy_hash: bool,
+        /// Write the plan here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Apply a plan file made by `roster bulk plan` (within 30 minutes), if every account's
+    /// outcome is still the planned one; otherwise nothing changes (exit code 3).
+    Apply {
+        /// The plan file.
+        plan: std::path::PathBuf,
     },
 }
 
@@ -1389,6 +1432,7 @@ pub enum Admin {
     Webhook(WebhookCommand),
     Scim(ScimCommand),
     Invite(InviteCommand),
+    Bulk(BulkCommand),
     Oidc(OidcCommand),
     User(UserCommand),
     Org(OrgCommand),
@@ -1417,6 +1461,7 @@ pub async fn run_admin(store: Arc<dyn Store>, config: Config, cmd: Admin) -> u8 
         Admin::Webhook(c) => run_webhook(&b, c).await,
         Admin::Scim(c) => run_scim(&b, c).await,
         Admin::Invite(c) => run_invite(&b, c).await,
+        Admin::Bulk(c) => run_bulk(&b, c).await,
         Admin::Oidc(c) => run_oidc(&b, c).await,
         Admin::Secrets(c) => run_secrets(&b, c).await,
         Admin::Import(c) => run_import(&b, c).await,
@@ -2245,6 +2290,130 @@ pub async fn run_scim(b: &Backend, cmd: ScimCommand) -> u8 {
         ScimCommand::Unmap { id, mapping } => finish(
             mappings::delete_mapping(b, &ctx, &id, mapping).await.map(|()| format!("Mapping {mapping} removed.")),
         ),
+    }
+}
+
+/// The action of `roster bulk plan`'s flags.
+fn bulk_action(
+    action: &str,
+    org: Option<String>,
+    role: Option<String>,
+    reason: Option<String>,
+) -> Result<app::domain::bulk::BulkAction, Error> {
+    use app::domain::bulk::BulkAction as A;
+    let need = |v: Option<String>, flag: &str| {
+        v.filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| Error::invalid(flag, format!("--action {action} needs --{flag}.")))
+    };
+    Ok(match action.trim().replace('_', "-").as_str() {
+        "disable" => A::Disable,
+        "enable" => A::Enable,
+        "delete" => A::Delete,
+        "add-to-org" => A::AddToOrg { org: need(org, "org")?, role: need(role, "role")? },
+        "set-role" => A::SetRole { org: need(org, "org")?, role: need(role, "role")? },
+        "remove-from-org" => A::RemoveFromOrg { org: need(org, "org")? },
+        "reset-two-factor" => A::ResetTwoFactor { reason: need(reason, "reason")? },
+        other => {
+            return Err(Error::invalid(
+                "action",
+                format!(
+                    "Unknown action {other}: disable, enable, delete, add-to-org, set-role, remove-from-org or reset-two-factor."
+                ),
+            ))
+        }
+    })
+}
+
+/// What a plan file holds: the plan's id (what applies it) and what the dry run found.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PlanFile {
+    plan: String,
+    action: String,
+    counts: app::domain::bulk::BulkCounts,
+    expires_at: i64,
+    items: Vec<app::domain::bulk::BulkItem>,
+}
+
+/// Runs a `bulk` subcommand; returns the exit code.
+pub async fn run_bulk(b: &Backend, cmd: BulkCommand) -> u8 {
+    use app::backend::services::bulk as svc;
+    use app::domain::bulk::{BulkRequest, Outcome, Selection};
+    let ctx = Ctx::cli();
+    let report = |items: &[app::domain::bulk::BulkItem]| {
+        for i in items.iter().filter(|i| i.outcome == Outcome::Refused) {
+            eprintln!("refused {}: {}", i.username, i.reason.as_deref().unwrap_or(""));
+        }
+    };
+    match cmd {
+        BulkCommand::Plan { action, org, role, reason, users, matching, legacy_hash, out } => {
+            let made = async {
+                let action = bulk_action(&action, org, role, reason)?;
+                let selection = match matching {
+                    Some(search) => Selection::Matching { search: Some(search), legacy_hash },
+                    None if !users.is_empty() => Selection::Usernames { usernames: users },
+                    None => return Err(Error::invalid("user", "Name the accounts (--user) or a search (--matching).")),
+                };
+                svc::plan(b, &ctx, BulkRequest { action, selection }).await
+            }
+            .await;
+            let p = match made {
+                Ok(p) => p,
+                Err(e) => return finish(Err(e)),
+            };
+            report(&p.items);
+            let c = p.counts;
+            eprintln!(
+                "Plan to {}: {} would change, {} unchanged, {} refused (of {}). Nothing was changed; apply within 30 minutes with `roster bulk apply FILE`.",
+                p.action, c.change, c.unchanged, c.refused, c.total()
+            );
+            let file = PlanFile { plan: p.id, action: p.action, counts: c, expires_at: p.expires_at, items: p.items };
+            let json = match serde_json::to_string_pretty(&file) {
+                Ok(j) => j,
+                Err(e) => return finish(Err(Error::invalid("out", e.to_string()))),
+            };
+            match out {
+                Some(path) => {
+                    if let Err(e) = std::fs::write(&path, json + "\n") {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        return 1;
+                    }
+                }
+                None => println!("{json}"),
+            }
+            if c.total() > 0 && c.refused == c.total() {
+                5
+            } else {
+                0
+            }
+        }
+        BulkCommand::Apply { plan } => {
+            let text = match std::fs::read_to_string(&plan) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", plan.display());
+                    return 1;
+                }
+            };
+            let file: PlanFile = match serde_json::from_str(&text) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {} is not a plan file of `roster bulk plan`: {e}", plan.display());
+                    return 1;
+                }
+            };
+            match svc::apply(b, &ctx, &file.plan).await {
+                Ok(done) => {
+                    report(&done.items);
+                    let c = done.counts;
+                    println!(
+                        "Applied {}: {} changed, {} unchanged, {} refused.",
+                        done.action, c.change, c.unchanged, c.refused
+                    );
+                    0
+                }
+                Err(e) => finish(Err(e)),
+            }
+        }
     }
 }
 

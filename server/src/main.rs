@@ -90,6 +90,7 @@ async fn run(cli: Cli) -> u8 {
         }
         Command::Scim(c) => cli::run_admin(store, config, cli::Admin::Scim(c)).await,
         Command::Invite(c) => cli::run_admin(store, config, cli::Admin::Invite(c)).await,
+        Command::Bulk(c) => cli::run_admin(store, config, cli::Admin::Bulk(c)).await,
         Command::Oidc(c) => cli::run_admin(store, config, cli::Admin::Oidc(c)).await,
         Command::Secrets(c) => cli::run_admin(store, config, cli::Admin::Secrets(c)).await,
         Command::Import(c) => cli::run_admin(store, config, cli::Admin::Import(c)).await,

@@ -5,6 +5,7 @@ pub mod abilities;
 pub mod access;
 pub mod audit;
 pub mod avatar;
+pub mod bulk;
 pub mod clients;
 pub mod database_access;
 pub mod databases;

@@ -180,6 +180,13 @@ pub fn can_view_users(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)
 }
 
+/// Planning (and applying) a bulk action: manage-users in the organization; each account's
+/// own rule still decides its outcome, and "every account matching" the instance-wide list
+/// needs what listing it needs.
+pub fn can_plan_bulk(actor: Option<Actor>) -> Result<(), Denied> {
+    require(actor, Ability::ManageUsers)
+}
+
 /// Creating an account outside any organization's rules (the users admin, super admin flag).
 pub fn can_create_user(actor: Option<Actor>) -> Result<(), Denied> {
     require_super_admin(actor)

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod avatar;
+pub mod bulk;
 pub mod clients;
 pub mod database_access;
 pub mod databases;
@@ -336,6 +337,8 @@ fn router_and_doc() -> (Router<crate::ServerState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
         .routes(routes!(scim::delete_mapping))
+        .routes(routes!(bulk::plan))
+        .routes(routes!(bulk::apply))
         .split_for_parts()
 }
 

@@ -659,6 +659,10 @@ const CASES: &[Case] = &[
     c("rpc accept_invitation", "NNNNNNNNN"),
     c("rpc join_invitation", "UUNNNNNNF"),
     c("rpc begin_invitation_passkey", "NNNNNNNNN"),
+    // (a plan of named accounts: org admins too, each account's own rule deciding; an unknown
+    // plan is not found)
+    c("POST /bulk", "UUFFFAAAF"),
+    c("POST /bulk/{plan}/apply", "UUFFFNNNF"),
     c("rpc finish_invitation_passkey", "NNNNNNNNN"),
     c("rpc linked_providers", "UUAAAAAAA"),
     c("rpc remove_avatar", "UUAAAAAAA"),
@@ -1071,6 +1075,7 @@ async fn authorization_matrix() {
                     .replace("/invitations/{id}", "/invitations/999999")
                     .replace("/scim/connections/{id}", "/scim/connections/nope")
                     .replace("{mapping}", "999999")
+                    .replace("{plan}", "nope")
                     .replace("{id}", &role_ids[0].to_string())
                     .replace("{ability}", "run-backups")
                     .replace("{holder}", "member_user")
@@ -1122,6 +1127,9 @@ async fn authorization_matrix() {
                     "POST /scim/connections/{id}/mappings" => json!({"group": "g", "org": "Acme", "role": "Viewer"}),
                     "POST /orgs/{org}/invitations" => {
                         json!({"email": format!("inv{p}@example.com"), "role": viewer_role})
+                    }
+                    "POST /bulk" => {
+                        json!({"action": "disable", "selection": {"kind": "usernames", "usernames": [format!("victim{p}")]}})
                     }
                     "POST /sso/providers" | "PUT /sso/providers/{slug}" => {
                         json!({"slug": "matrix", "display_name": "Matrix", "issuer": "not a url", "client_id": "c"})

@@ -877,3 +877,41 @@ fn import_and_export_commands() {
     assert_eq!(c, 0, "{out}{err}");
     assert!(out.contains("databases: 3 unchanged"), "{out}");
 }
+
+/// `roster bulk plan` writes a plan file and says what would happen (refused accounts named,
+/// exit 5 when all are refused); `roster bulk apply FILE` does it, once.
+#[test]
+fn bulk_plan_then_apply_from_a_file() {
+    let (d, db) = db();
+    assert_eq!(create(&db, &["-p", PW]).0, 0);
+    for u in ["cli1", "cli2"] {
+        let email = format!("{u}@example.com");
+        let (code, _, err) = roster(
+            &db,
+            &["user", "create", "-r", "DefaultUser", "-u", u, "-e", &email, "-f", "C", "-l", "L", "-p", PW],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let file = d.path().join("plan.json");
+    let file_arg = file.display().to_string();
+    let (code, _, err) = roster(&db, &["bulk", "plan", "--action", "disable", "--matching", "cli", "--out", &file_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Plan to disable: 2 would change, 0 unchanged, 0 refused (of 2)"), "{err}");
+    let (_, out, _) = roster(&db, &["user", "list"]);
+    assert!(!out.contains("disabled"), "the dry run changed nothing: {out}");
+    let (code, out, err) = roster(&db, &["bulk", "apply", &file_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Applied disable: 2 changed"), "{out}");
+    let (code, _, err) = roster(&db, &["bulk", "apply", &file_arg]);
+    assert_eq!(code, 4, "applied already: {err}");
+    // Everything refused: exit code 5 (the last super admin cannot be disabled).
+    let (code, _, err) = roster(&db, &["bulk", "plan", "--action", "disable", "--user", "admin", "--out", &file_arg]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("refused admin: This is the last active super admin"), "{err}");
+    // Mistakes are named.
+    let (code, _, err) = roster(&db, &["bulk", "plan", "--action", "add-to-org", "--user", "cli1"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("needs --org"), "{err}");
+    let (code, _, err) = roster(&db, &["bulk", "apply", "/nonexistent/plan.json"]);
+    assert_eq!(code, 1, "{err}");
+}

@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod auth;
 mod avatar;
+mod bulk;
 mod change_feed;
 mod cli;
 mod clients;

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod clients;
 #[cfg(feature = "postgres")]
 pub mod copy_database;

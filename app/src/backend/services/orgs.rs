@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{actor_in, audit, commit_access, global_admin_tx, validate_name};
 use crate::backend::access::Change;
-use crate::backend::store::{MemberRecord, OrgRecord};
+use crate::backend::store::{MemberRecord, OrgRecord, Tx};
 use crate::backend::{Backend, Ctx};
 use crate::domain::abilities::AbilitySet;
 use crate::domain::error::Error;
@@ -242,7 +242,28 @@ pub async fn set_member(
     let target =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
     let role_rec = tx.role(role).await?.ok_or_else(|| Error::invalid("role", "There is no such role."))?;
-    let actor = actor_in(&mut tx, ctx, org).await?;
+    set_member_in(b, ctx, &mut tx, &org_rec, &target, &role_rec, extras, add).await?;
+    let org_count = tx.memberships(target.id).await?.len() as i64;
+    commit_access(b, tx, Change::User(target.id)).await?;
+    Ok(to_member(MemberRecord { user: target, role, role_name: role_rec.name, extras, org_count, source: None }))
+}
+
+/// Adds (`add`) or changes a membership inside the caller's transaction: the rules (pulling
+/// in only accounts one can see, never beyond one's own abilities, never oneself), the write
+/// and its audit event. Shared with bulk actions.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn set_member_in(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    org_rec: &crate::backend::store::OrgRecord,
+    target: &crate::backend::store::UserRecord,
+    role_rec: &crate::backend::store::RoleRecord,
+    extras: AbilitySet,
+    add: bool,
+) -> Result<(), Error> {
+    let (org, role) = (org_rec.id, role_rec.id);
+    let actor = actor_in(tx, ctx, org).await?;
     let current = tx.membership(org, target.id).await?;
     // Pulling in an account from elsewhere: org admins may only add accounts they can
     // already see (on their view or edit list); any other account is "not found", like one
@@ -288,9 +309,7 @@ pub async fn set_member(
     ev.before = before.map(|(g, _)| json!({ "org": org_rec.name, "role_id": g.role.0, "extras": g.extras.codes() }));
     ev.after = Some(json!({ "org": org_rec.name, "role": role_rec.name, "extras": extras.codes() }));
     tx.insert_audit(&ev).await?;
-    let org_count = tx.memberships(target.id).await?.len() as i64;
-    commit_access(b, tx, Change::User(target.id)).await?;
-    Ok(to_member(MemberRecord { user: target, role, role_name: role_rec.name, extras, org_count, source: None }))
+    Ok(())
 }
 
 pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -> Result<(), Error> {
@@ -300,7 +319,24 @@ pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -
     let org_rec = tx.org(org).await?.ok_or_else(|| Error::not_found("Organization"))?;
     let target =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let actor = actor_in(&mut tx, ctx, org).await?;
+    remove_member_in(b, ctx, &mut tx, &org_rec, &target).await?;
+    // (the organization it left is told too: its tools drop what they cached)
+    let note = super::EventNote { name: None, orgs: vec![org] };
+    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
+    Ok(())
+}
+
+/// Removes a membership inside the caller's transaction (rules, write, audit). Shared with
+/// bulk actions.
+pub(super) async fn remove_member_in(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    org_rec: &crate::backend::store::OrgRecord,
+    target: &crate::backend::store::UserRecord,
+) -> Result<(), Error> {
+    let org = org_rec.id;
+    let actor = actor_in(tx, ctx, org).await?;
     policy::can_remove_member(actor, target.id).map_err(Error::Forbidden)?;
     let g = tx.membership(org, target.id).await?.ok_or_else(|| Error::not_found("Member"))?;
     tx.remove_membership(org, target.id).await?;
@@ -309,8 +345,5 @@ pub async fn remove_member(b: &Backend, ctx: &Ctx, org: OrgId, username: &str) -
     ev.target = Some(target.username.clone());
     ev.before = Some(json!({ "org": org_rec.name, "role_id": g.role.0, "extras": g.extras.codes() }));
     tx.insert_audit(&ev).await?;
-    // (the organization it left is told too: its tools drop what they cached)
-    let note = super::EventNote { name: None, orgs: vec![org] };
-    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
     Ok(())
 }

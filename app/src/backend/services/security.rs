@@ -159,6 +159,19 @@ pub async fn disable(b: &Backend, ctx: &Ctx) -> Result<(), Error> {
 /// An administrator turns off a user's 2FA (lost phone and codes), with a reason for the
 /// audit trail. Same right as changing the account; the admin must have signed in recently.
 pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -> Result<(), Error> {
+    let reason = reset_reason(reason)?;
+    ctx.actor()?;
+    sudo_credentials(b, ctx)?;
+    let mut tx = b.store.begin().await?;
+    let record =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    reset_in(b, ctx, &mut tx, &record, reason).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The reason an admin gives for resetting someone's 2FA, checked.
+pub(super) fn reset_reason(reason: &str) -> Result<&str, Error> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid("reason", "Give a reason: it is kept in the audit log."));
@@ -166,10 +179,19 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     if reason.chars().count() > 500 {
         return Err(Error::invalid("reason", "The reason must be at most 500 characters."));
     }
-    ctx.actor()?;
-    sudo_credentials(b, ctx)?;
-    let mut tx = b.store.begin().await?;
-    let target_rec = managed_account(&mut tx, ctx, username).await?;
+    Ok(reason)
+}
+
+/// Resets an account's 2FA inside the caller's transaction, if the caller may change the
+/// account; `false` when it had none (nothing written). Shared with bulk actions.
+pub(super) async fn reset_in(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    target_rec: &crate::backend::store::UserRecord,
+    reason: &str,
+) -> Result<bool, Error> {
+    check_managed(tx, ctx, target_rec).await?;
     let was = tx.totp(target_rec.id).await?.is_some_and(|t| t.confirmed);
     tx.delete_totp(target_rec.id).await?;
     // Passkeys are second factors too (and may live on the lost device).
@@ -184,23 +206,20 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     ev.before = Some(json!({ "totp": was, "passkeys": passkeys.len() }));
     ev.after = Some(json!({ "totp": false, "passkeys": 0, "reason": reason }));
     tx.insert_audit(&ev).await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
-/// The account `username` if the caller may change it (the users admin's rule), read in `tx`.
-async fn managed_account(
+/// Whether the caller may change the account (the users admin's rule), read in `tx`.
+async fn check_managed(
     tx: &mut Box<dyn Tx>,
     ctx: &Ctx,
-    username: &str,
-) -> Result<crate::backend::store::UserRecord, Error> {
+    record: &crate::backend::store::UserRecord,
+) -> Result<(), Error> {
     let actor = super::actor_in(tx, ctx, ctx.org()).await?;
-    let record =
-        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let target = super::target_of(tx, ctx, actor, ctx.org(), &record).await?;
+    let target = super::target_of(tx, ctx, actor, ctx.org(), record).await?;
     let active = tx.active_super_admins().await?;
     policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
-    Ok(record)
+    Ok(())
 }
 
 /// Checks a TOTP or recovery code for `user` inside `tx`, consuming it on success. Returns
@@ -373,7 +392,9 @@ pub async fn sign_in_locked(b: &Backend, ctx: &Ctx, username: &str) -> Result<bo
 pub async fn unlock(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error> {
     ctx.actor()?;
     let mut tx = b.store.begin().await?;
-    let target_rec = managed_account(&mut tx, ctx, username).await?;
+    let target_rec =
+        tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
+    check_managed(&mut tx, ctx, &target_rec).await?;
     for key in sign_in_keys(&target_rec) {
         tx.throttle_clear(&key).await?;
     }

@@ -487,9 +487,38 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
     let mut tx = b.store.begin().await?;
     let target =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    let actor = actor_in(&mut tx, ctx, org).await?;
+    let left = delete_in(b, ctx, &mut tx, org, &target).await?;
+    let note = super::EventNote { name: Some(target.username.clone()), orgs: left };
+    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
+    Ok(())
+}
+
+/// Disables or enables an account inside the caller's transaction, by the users admin's
+/// rules in `org` (bulk actions).
+pub(super) async fn set_status_in(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    org: OrgId,
+    before: &UserRecord,
+    status: crate::domain::users::UserStatus,
+) -> Result<UserRecord, Error> {
+    let valid = Valid { full_name: None, email: None, status: Some(status), super_admin: None, hash: None };
+    write_update(b, ctx, tx, org, before, valid).await
+}
+
+/// Policy, delete and audit of an account inside the caller's transaction; the
+/// organizations it left (for the change's event).
+pub(super) async fn delete_in(
+    b: &Backend,
+    ctx: &Ctx,
+    tx: &mut Box<dyn Tx>,
+    org: OrgId,
+    target: &UserRecord,
+) -> Result<Vec<OrgId>, Error> {
+    let actor = actor_in(tx, ctx, org).await?;
     let active = tx.active_super_admins().await?;
-    let facts = target_of(&mut tx, ctx, actor, org, &target).await?;
+    let facts = target_of(tx, ctx, actor, org, target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
     // A SCIM connection's service account goes with its connection, never alone (the
     // connection would be left acting as no one).
@@ -508,9 +537,7 @@ pub async fn delete(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
     let mut ev = audit(b, ctx, "user.deleted", true);
     ev.org_id = Some(org);
     ev.target = Some(target.username.clone());
-    ev.before = Some(user_snapshot(&target));
+    ev.before = Some(user_snapshot(target));
     tx.insert_audit(&ev).await?;
-    let note = super::EventNote { name: Some(target.username.clone()), orgs: left };
-    super::commit_access_noting(b, tx, Change::User(target.id), note).await?;
-    Ok(())
+    Ok(left)
 }

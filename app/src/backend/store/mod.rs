@@ -11,6 +11,7 @@
 //! or in `domain`, once for every backend.
 pub mod access;
 pub mod audit;
+pub mod bulk_plans;
 pub mod clients;
 #[cfg(feature = "postgres")]
 pub mod copy;
@@ -44,6 +45,7 @@ use async_trait::async_trait;
 
 pub use access::*;
 pub use audit::*;
+pub use bulk_plans::{BulkPlanRecord, BulkPlanTx};
 pub use clients::{ClientRecord, ClientStore, ClientTx};
 pub use databases::*;
 pub use grants::*;
@@ -291,6 +293,7 @@ pub trait Tx:
     + ScimGroupTx
     + ScimMappingTx
     + InvitationTx
+    + BulkPlanTx
     + Send
 {
     /// The backend's COMMIT only; callers use `commit`, which also moves the write generation.

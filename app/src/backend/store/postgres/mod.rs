@@ -265,6 +265,7 @@ crate::backend::store::scim::impl_scim_store!(PgStore, pool, PgTx, crate::backen
 crate::backend::store::scim_groups::impl_scim_group_store!(PgStore, pool, PgTx);
 crate::backend::store::scim_mappings::impl_scim_mapping_store!(PgStore, pool, PgTx);
 crate::backend::store::invitations::impl_invitation_store!(PgStore, pool, PgTx);
+crate::backend::store::bulk_plans::impl_bulk_plan_store!(PgTx);
 
 #[cfg(test)]
 mod tests {

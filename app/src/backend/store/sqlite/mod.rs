@@ -198,6 +198,7 @@ crate::backend::store::scim::impl_scim_store!(
 crate::backend::store::scim_groups::impl_scim_group_store!(SqliteStore, read, SqliteTx);
 crate::backend::store::scim_mappings::impl_scim_mapping_store!(SqliteStore, read, SqliteTx);
 crate::backend::store::invitations::impl_invitation_store!(SqliteStore, read, SqliteTx);
+crate::backend::store::bulk_plans::impl_bulk_plan_store!(SqliteTx);
 
 #[cfg(test)]
 mod tests {
