@@ -2337,10 +2337,10 @@ struct PlanFile {
 /// Runs a `bulk` subcommand; returns the exit code.
 pub async fn run_bulk(b: &Backend, cmd: BulkCommand) -> u8 {
     use app::backend::services::bulk as svc;
-    use app::domain::bulk::{BulkRequest, Outcome, Selection};
+    use app::domain::bulk::{BulkOutcome, BulkRequest, Selection};
     let ctx = Ctx::cli();
     let report = |items: &[app::domain::bulk::BulkItem]| {
-        for i in items.iter().filter(|i| i.outcome == Outcome::Refused) {
+        for i in items.iter().filter(|i| i.outcome == BulkOutcome::Refused) {
             eprintln!("refused {}: {}", i.username, i.reason.as_deref().unwrap_or(""));
         }
     };

@@ -83,7 +83,7 @@ pub struct BulkRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum BulkOutcome {
     /// The action changes this account.
     Change,
     /// Nothing to do (disabled already, not a member...).
@@ -92,20 +92,20 @@ pub enum Outcome {
     Refused,
 }
 
-impl Outcome {
+impl BulkOutcome {
     pub fn code(self) -> char {
         match self {
-            Outcome::Change => 'c',
-            Outcome::Unchanged => 'u',
-            Outcome::Refused => 'r',
+            BulkOutcome::Change => 'c',
+            BulkOutcome::Unchanged => 'u',
+            BulkOutcome::Refused => 'r',
         }
     }
 
     pub fn of_code(c: char) -> Option<Self> {
         match c {
-            'c' => Some(Outcome::Change),
-            'u' => Some(Outcome::Unchanged),
-            'r' => Some(Outcome::Refused),
+            'c' => Some(BulkOutcome::Change),
+            'u' => Some(BulkOutcome::Unchanged),
+            'r' => Some(BulkOutcome::Refused),
             _ => None,
         }
     }
@@ -115,7 +115,7 @@ impl Outcome {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BulkItem {
     pub username: String,
-    pub outcome: Outcome,
+    pub outcome: BulkOutcome,
     /// Why it is refused (or what does not change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -134,9 +134,9 @@ impl BulkCounts {
         let mut c = BulkCounts::default();
         for i in items {
             match i.outcome {
-                Outcome::Change => c.change += 1,
-                Outcome::Unchanged => c.unchanged += 1,
-                Outcome::Refused => c.refused += 1,
+                BulkOutcome::Change => c.change += 1,
+                BulkOutcome::Unchanged => c.unchanged += 1,
+                BulkOutcome::Refused => c.refused += 1,
             }
         }
         c
@@ -171,15 +171,15 @@ pub struct BulkApplied {
 /// The items to show: refused first (the ones to read), then the rest, in selection order
 /// within each, at most `LISTED`.
 pub fn listed(items: &[BulkItem]) -> Vec<BulkItem> {
-    let refused = items.iter().filter(|i| i.outcome == Outcome::Refused);
-    let others = items.iter().filter(|i| i.outcome != Outcome::Refused);
+    let refused = items.iter().filter(|i| i.outcome == BulkOutcome::Refused);
+    let others = items.iter().filter(|i| i.outcome != BulkOutcome::Refused);
     refused.chain(others).take(LISTED).cloned().collect()
 }
 
 /// The accounts whose outcome is not what the plan said (a plan is stale when any is): each
 /// as "name: planned -> now".
-pub fn drift(planned: &[(i64, Outcome)], now: &[(i64, Outcome)], name: impl Fn(i64) -> String) -> Vec<String> {
-    let before: std::collections::HashMap<i64, Outcome> = planned.iter().copied().collect();
+pub fn drift(planned: &[(i64, BulkOutcome)], now: &[(i64, BulkOutcome)], name: impl Fn(i64) -> String) -> Vec<String> {
+    let before: std::collections::HashMap<i64, BulkOutcome> = planned.iter().copied().collect();
     let mut out = Vec::new();
     for (id, o) in now {
         match before.get(id) {
@@ -197,11 +197,11 @@ pub fn drift(planned: &[(i64, Outcome)], now: &[(i64, Outcome)], name: impl Fn(i
     out
 }
 
-fn word(o: Outcome) -> &'static str {
+fn word(o: BulkOutcome) -> &'static str {
     match o {
-        Outcome::Change => "changes",
-        Outcome::Unchanged => "unchanged",
-        Outcome::Refused => "refused",
+        BulkOutcome::Change => "changes",
+        BulkOutcome::Unchanged => "unchanged",
+        BulkOutcome::Refused => "refused",
     }
 }
 
@@ -209,7 +209,7 @@ fn word(o: Outcome) -> &'static str {
 mod tests {
     use super::*;
 
-    fn item(name: &str, outcome: Outcome) -> BulkItem {
+    fn item(name: &str, outcome: BulkOutcome) -> BulkItem {
         BulkItem { username: name.into(), outcome, reason: None }
     }
 
@@ -232,21 +232,22 @@ mod tests {
 
     #[test]
     fn refused_accounts_are_listed_first_and_counts_cover_all() {
-        let items = vec![item("a", Outcome::Change), item("b", Outcome::Refused), item("c", Outcome::Unchanged)];
+        let items =
+            vec![item("a", BulkOutcome::Change), item("b", BulkOutcome::Refused), item("c", BulkOutcome::Unchanged)];
         let names: Vec<String> = listed(&items).into_iter().map(|i| i.username).collect();
         assert_eq!(names, ["b", "a", "c"]);
         assert_eq!(BulkCounts::of(&items), BulkCounts { change: 1, unchanged: 1, refused: 1 });
-        let many: Vec<BulkItem> = (0..LISTED + 5).map(|n| item(&n.to_string(), Outcome::Change)).collect();
+        let many: Vec<BulkItem> = (0..LISTED + 5).map(|n| item(&n.to_string(), BulkOutcome::Change)).collect();
         assert_eq!(listed(&many).len(), LISTED);
-        for o in [Outcome::Change, Outcome::Unchanged, Outcome::Refused] {
-            assert_eq!(Outcome::of_code(o.code()), Some(o));
+        for o in [BulkOutcome::Change, BulkOutcome::Unchanged, BulkOutcome::Refused] {
+            assert_eq!(BulkOutcome::of_code(o.code()), Some(o));
         }
     }
 
     #[test]
     fn drift_names_each_account_whose_outcome_moved() {
-        let planned = [(1, Outcome::Change), (2, Outcome::Change), (3, Outcome::Refused)];
-        let now = [(1, Outcome::Change), (2, Outcome::Refused), (4, Outcome::Change)];
+        let planned = [(1, BulkOutcome::Change), (2, BulkOutcome::Change), (3, BulkOutcome::Refused)];
+        let now = [(1, BulkOutcome::Change), (2, BulkOutcome::Refused), (4, BulkOutcome::Change)];
         let d = drift(&planned, &now, |id| format!("u{id}"));
         assert_eq!(d, ["u2: changes -> refused", "u4: new in the selection", "u3: gone"]);
         assert!(drift(&planned, &planned, |id| id.to_string()).is_empty());

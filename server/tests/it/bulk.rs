@@ -8,7 +8,7 @@ use crate::common;
 
 use app::backend::services::bulk;
 use app::backend::Ctx;
-use app::domain::bulk::{BulkAction, BulkRequest, Outcome, Selection};
+use app::domain::bulk::{BulkAction, BulkOutcome, BulkRequest, Selection};
 use common::{Client, TestApp};
 use serde_json::{json, Value};
 
@@ -130,8 +130,8 @@ async fn each_account_is_judged_after_the_ones_before_it_so_the_last_super_admin
         selection: Selection::Usernames { usernames: vec!["admin".into(), "sa2".into(), "sa3".into()] },
     };
     let p = bulk::plan(&app.backend, &Ctx::cli(), req).await.expect("plan");
-    let got: Vec<(String, Outcome)> = p.items.iter().map(|i| (i.username.clone(), i.outcome)).collect();
-    assert_eq!(got[0], ("sa3".to_string(), Outcome::Refused), "{got:?}");
+    let got: Vec<(String, BulkOutcome)> = p.items.iter().map(|i| (i.username.clone(), i.outcome)).collect();
+    assert_eq!(got[0], ("sa3".to_string(), BulkOutcome::Refused), "{got:?}");
     assert!(p.items[0].reason.as_deref().is_some_and(|r| r.contains("last active super admin")), "{:?}", p.items);
     assert_eq!((p.counts.change, p.counts.refused), (2, 1));
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'disabled'").await, 0);

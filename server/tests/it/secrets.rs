@@ -213,6 +213,8 @@ async fn every_byte_column_is_either_rotated_or_holds_no_sealed_secret() {
         "oauth_tokens.token_hash",
         "scim_tokens.token_hash",
         "invitations.token_hash",
+        "sso_flows.invitation_hash",
+        "bulk_plans.id_hash",
         "avatars.image",
         // (SQLite's full-text index of usernames, names and emails)
         "users_search_data.block",

@@ -14,7 +14,7 @@ use crate::backend::sessions::{hash_token, new_token};
 use crate::backend::store::{BulkPlanRecord, OrgRecord, RoleRecord, Tx, UserListQuery, UserRecord};
 use crate::backend::{internal, Backend, Caller, Ctx};
 use crate::domain::bulk::{
-    drift, listed, BulkAction, BulkApplied, BulkCounts, BulkItem, BulkPlan, BulkRequest, Outcome, Selection,
+    drift, listed, BulkAction, BulkApplied, BulkCounts, BulkItem, BulkOutcome, BulkPlan, BulkRequest, Selection,
     MAX_ACCOUNTS, PLAN_MINUTES,
 };
 use crate::domain::error::Error;
@@ -143,16 +143,16 @@ async fn run_one(
     org: OrgId,
     action: &Resolved,
     id: UserId,
-) -> Result<(Outcome, Option<String>), Error> {
+) -> Result<(BulkOutcome, Option<String>), Error> {
     // (read again in the transaction: an earlier account's change may matter)
     let Some(user) = tx.user_by_id(id).await? else {
-        return Ok((Outcome::Refused, Some("The account is gone.".into())));
+        return Ok((BulkOutcome::Refused, Some("The account is gone.".into())));
     };
     let done = match action {
         Resolved::Status(status) => {
             if user.status == *status {
                 let word = if *status == UserStatus::Active { "enabled" } else { "disabled" };
-                return Ok((Outcome::Unchanged, Some(format!("Already {word}."))));
+                return Ok((BulkOutcome::Unchanged, Some(format!("Already {word}."))));
             }
             super::users::set_status_in(b, ctx, tx, org, &user, *status).await.map(|_| ())
         }
@@ -161,7 +161,7 @@ async fn run_one(
             let current = tx.membership(org.id, user.id).await?;
             match (current, add) {
                 (Some(g), _) if g.role == role.id => {
-                    return Ok((Outcome::Unchanged, Some(format!("Already {} in {}.", role.name, org.name))))
+                    return Ok((BulkOutcome::Unchanged, Some(format!("Already {} in {}.", role.name, org.name))))
                 }
                 (Some(_), true) => {
                     // (adding someone who is a member already: their role changes, as the
@@ -173,27 +173,27 @@ async fn run_one(
                 (None, true) => {
                     super::orgs::set_member_in(b, ctx, tx, org, &user, role, Default::default(), true).await
                 }
-                (None, false) => return Ok((Outcome::Unchanged, Some(format!("Not a member of {}.", org.name)))),
+                (None, false) => return Ok((BulkOutcome::Unchanged, Some(format!("Not a member of {}.", org.name)))),
             }
         }
         Resolved::Remove { org } => {
             if tx.membership(org.id, user.id).await?.is_none() {
-                return Ok((Outcome::Unchanged, Some(format!("Not a member of {}.", org.name))));
+                return Ok((BulkOutcome::Unchanged, Some(format!("Not a member of {}.", org.name))));
             }
             super::orgs::remove_member_in(b, ctx, tx, org, &user).await
         }
         Resolved::Reset { reason } => match super::security::reset_in(b, ctx, tx, &user, reason).await {
             Ok(true) => Ok(()),
-            Ok(false) => return Ok((Outcome::Unchanged, Some("No two-factor authentication to reset.".into()))),
+            Ok(false) => return Ok((BulkOutcome::Unchanged, Some("No two-factor authentication to reset.".into()))),
             Err(e) => Err(e),
         },
     };
     match done {
-        Ok(()) => Ok((Outcome::Change, None)),
+        Ok(()) => Ok((BulkOutcome::Change, None)),
         // The rules' answers are this account's outcome; anything else (the database) ends
         // the whole run.
         Err(e @ (Error::Forbidden(_) | Error::NotFound { .. } | Error::Conflict { .. } | Error::Invalid { .. })) => {
-            Ok((Outcome::Refused, Some(e.to_string())))
+            Ok((BulkOutcome::Refused, Some(e.to_string())))
         }
         Err(e) => Err(e),
     }
@@ -220,14 +220,14 @@ fn encode(items: &[(UserId, BulkItem)]) -> String {
     items.iter().map(|(id, i)| format!("{}:{}", id.0, i.outcome.code())).collect::<Vec<_>>().join(",")
 }
 
-fn decode(items: &str) -> Result<Vec<(i64, Outcome)>, Error> {
+fn decode(items: &str) -> Result<Vec<(i64, BulkOutcome)>, Error> {
     items
         .split(',')
         .filter(|s| !s.is_empty())
         .map(|s| {
             let (id, code) = s.split_once(':').ok_or_else(|| internal("bad plan item"))?;
             let id = id.parse::<i64>().map_err(internal)?;
-            let o = code.chars().next().and_then(Outcome::of_code).ok_or_else(|| internal("bad plan outcome"))?;
+            let o = code.chars().next().and_then(BulkOutcome::of_code).ok_or_else(|| internal("bad plan outcome"))?;
             Ok((id, o))
         })
         .collect()
@@ -282,7 +282,7 @@ pub async fn plan(b: &Backend, ctx: &Ctx, req: BulkRequest) -> Result<BulkPlan, 
         // (worded as for an account the caller may not see: no telling which names exist)
         .map(|name| BulkItem {
             username: name,
-            outcome: Outcome::Refused,
+            outcome: BulkOutcome::Refused,
             reason: Some(Error::not_found("User").to_string()),
         })
         .collect();
@@ -332,7 +332,7 @@ pub async fn apply(b: &Backend, ctx: &Ctx, plan_id: &str) -> Result<BulkApplied,
     }
     let resolved = resolve(b, &mut tx, &action).await?;
     let items = run_all(b, ctx, &mut tx, rec.org, &resolved, &ids).await?;
-    let now_outcomes: Vec<(i64, Outcome)> = items.iter().map(|(id, i)| (id.0, i.outcome)).collect();
+    let now_outcomes: Vec<(i64, BulkOutcome)> = items.iter().map(|(id, i)| (id.0, i.outcome)).collect();
     let names: std::collections::HashMap<i64, String> = ids.iter().map(|(id, n)| (id.0, n.clone())).collect();
     let moved = drift(&planned, &now_outcomes, |id| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")));
     if !moved.is_empty() {
