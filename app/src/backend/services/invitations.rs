@@ -297,6 +297,14 @@ fn names_of(username: &str, full_name: &str, f: &mut Fields) -> (Option<String>,
     (f.take(validate::username(username)), f.take(validate::full_name(full_name)))
 }
 
+/// The account an invitee makes: checked names, and a password hash unless it signs in
+/// otherwise (a passkey, single sign-on).
+pub(super) struct Invitee {
+    pub username: String,
+    pub full_name: String,
+    pub password_hash: Option<String>,
+}
+
 /// Creates the invited account in `tx` (the invitation's email; `password_hash` or none for
 /// an account that signs in with a passkey), uses the invitation, places the account in the
 /// organization and opens its session there. Exactly one of several parallel acceptances gets
@@ -306,18 +314,17 @@ pub(super) async fn open_account(
     ctx: &Ctx,
     tx: &mut Box<dyn Tx>,
     rec: &InvitationRecord,
-    username: &str,
-    full_name: String,
-    password_hash: Option<String>,
+    who: Invitee,
     method: &str,
 ) -> Result<(crate::backend::store::UserRecord, String), Error> {
     let now = b.now();
+    let username = who.username.as_str();
     let id = tx
         .insert_user(&UserInsert {
             username: username.to_string(),
-            full_name,
+            full_name: who.full_name,
             email: rec.email.clone(),
-            password_hash,
+            password_hash: who.password_hash,
             status: UserStatus::Active,
             super_admin: false,
             created_at: now,
@@ -417,7 +424,8 @@ pub async fn accept_new(
     let _w = b.access.writer().await;
     let mut tx = b.store.begin().await?;
     let rec = usable(b, &mut tx, token).await?;
-    let (record, session) = open_account(b, ctx, &mut tx, &rec, &username, full_name, Some(hash), "password").await?;
+    let who = Invitee { username, full_name, password_hash: Some(hash) };
+    let (record, session) = open_account(b, ctx, &mut tx, &rec, who, "password").await?;
     signed_in(b, tx, &record, session, rec.org).await
 }
 
@@ -505,8 +513,8 @@ pub async fn finish_passkey(
             return Err(Error::invalid("passkey", "The passkey could not be verified. Try again."));
         }
     };
-    let (record, session) =
-        open_account(b, ctx, &mut tx, &rec, &pending.username, pending.full_name, None, "passkey").await?;
+    let who = Invitee { username: pending.username, full_name: pending.full_name, password_hash: None };
+    let (record, session) = open_account(b, ctx, &mut tx, &rec, who, "passkey").await?;
     tx.set_webauthn_handle(record.id, &pending.handle).await?;
     let now = b.now();
     let id = passkeys::store_passkey(&mut tx, record.id, FIRST_PASSKEY, &passkey, now).await?;

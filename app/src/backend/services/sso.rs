@@ -485,7 +485,8 @@ async fn accept_invitation(
         return refuse(SsoRefusal::MissingClaims, format!("no valid username in claim {}", p.username_claim));
     };
     let full_name = id.name.as_deref().and_then(|n| validate::full_name(n).ok()).unwrap_or_default();
-    let opened = super::invitations::open_account(b, ctx, &mut tx, &rec, &username, full_name, None, "sso").await;
+    let who = super::invitations::Invitee { username: username.clone(), full_name, password_hash: None };
+    let opened = super::invitations::open_account(b, ctx, &mut tx, &rec, who, "sso").await;
     let (record, session) = match opened {
         Ok(done) => done,
         Err(Error::Conflict { message, .. }) => {
