@@ -163,13 +163,9 @@ async fn run_one(
                 (Some(g), _) if g.role == role.id => {
                     return Ok((BulkOutcome::Unchanged, Some(format!("Already {} in {}.", role.name, org.name))))
                 }
-                (Some(_), true) => {
-                    // (adding someone who is a member already: their role changes, as the
-                    // plan says; extras they hold stay)
-                    let extras = tx.membership(org.id, user.id).await?.map(|g| g.extras).unwrap_or_default();
-                    super::orgs::set_member_in(b, ctx, tx, org, &user, role, extras, false).await
-                }
-                (Some(g), false) => super::orgs::set_member_in(b, ctx, tx, org, &user, role, g.extras, false).await,
+                // (adding someone who is a member already changes their role, as the plan
+                // says; the extra abilities they hold stay)
+                (Some(g), _) => super::orgs::set_member_in(b, ctx, tx, org, &user, role, g.extras, false).await,
                 (None, true) => {
                     super::orgs::set_member_in(b, ctx, tx, org, &user, role, Default::default(), true).await
                 }
@@ -182,7 +178,7 @@ async fn run_one(
             }
             super::orgs::remove_member_in(b, ctx, tx, org, &user).await
         }
-        Resolved::Reset { reason } => match super::security::reset_in(b, ctx, tx, &user, reason).await {
+        Resolved::Reset { reason } => match super::security::reset_in(b, ctx, tx, org, &user, reason).await {
             Ok(true) => Ok(()),
             Ok(false) => return Ok((BulkOutcome::Unchanged, Some("No two-factor authentication to reset.".into()))),
             Err(e) => Err(e),
@@ -316,6 +312,9 @@ pub async fn apply(b: &Backend, ctx: &Ctx, plan_id: &str) -> Result<BulkApplied,
         .await?
         .filter(|r| r.actor == actor_id(ctx))
         .ok_or_else(|| Error::NotFound { what: "Plan (make a new one)".into() })?;
+    // (the rights that count are the maker's in the organization the plan was made in, whichever
+    // the session has switched to since)
+    policy::can_plan_bulk(super::actor_in(&mut tx, ctx, rec.org).await?).map_err(Error::Forbidden)?;
     if now - rec.created_at > PLAN_MS {
         return Err(Error::Gone { message: "This plan has expired: make a new one.".into() });
     }

@@ -42,6 +42,17 @@ use crate::domain::policy::{Actor, Target};
 
 /// The caller as a policy actor in `org`, with its super admin flag and abilities read in
 /// the write transaction (a demotion committed a moment ago counts). `None`: the CLI.
+/// How many active super admins there are, when it matters: the rules that keep the last one
+/// look at the count only for an account that is an active super admin itself, so for any
+/// other account the query is skipped (bulk actions run these rules on every selected account).
+pub(crate) async fn super_admins_if_needed(tx: &mut Box<dyn Tx>, target: &UserRecord) -> Result<i64, Error> {
+    if target.super_admin && target.status == crate::domain::users::UserStatus::Active {
+        Ok(tx.active_super_admins().await?)
+    } else {
+        Ok(0)
+    }
+}
+
 pub(crate) async fn actor_in(tx: &mut Box<dyn Tx>, ctx: &Ctx, org: OrgId) -> Result<Option<Actor>, Error> {
     match &ctx.caller {
         Caller::Cli => Ok(None),

@@ -12,7 +12,7 @@ use crate::backend::store::Tx;
 use crate::backend::totp;
 use crate::backend::{Backend, Ctx};
 use crate::domain::error::Error;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::policy;
 use crate::domain::security::{RecoveryCodes, SecurityStatus, TotpEnrolment};
 use crate::domain::validate;
@@ -165,7 +165,7 @@ pub async fn admin_reset(b: &Backend, ctx: &Ctx, username: &str, reason: &str) -
     let mut tx = b.store.begin().await?;
     let record =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    reset_in(b, ctx, &mut tx, &record, reason).await?;
+    reset_in(b, ctx, &mut tx, ctx.org(), &record, reason).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -188,10 +188,11 @@ pub(super) async fn reset_in(
     b: &Backend,
     ctx: &Ctx,
     tx: &mut Box<dyn Tx>,
+    org: OrgId,
     target_rec: &crate::backend::store::UserRecord,
     reason: &str,
 ) -> Result<bool, Error> {
-    check_managed(tx, ctx, target_rec).await?;
+    check_managed(tx, ctx, org, target_rec).await?;
     let was = tx.totp(target_rec.id).await?.is_some_and(|t| t.confirmed);
     tx.delete_totp(target_rec.id).await?;
     // Passkeys are second factors too (and may live on the lost device).
@@ -213,12 +214,13 @@ pub(super) async fn reset_in(
 async fn check_managed(
     tx: &mut Box<dyn Tx>,
     ctx: &Ctx,
+    org: OrgId,
     record: &crate::backend::store::UserRecord,
 ) -> Result<(), Error> {
-    let actor = super::actor_in(tx, ctx, ctx.org()).await?;
-    let target = super::target_of(tx, ctx, actor, ctx.org(), record).await?;
-    let active = tx.active_super_admins().await?;
-    policy::can_update_user(actor, ctx.org(), target, None, None, active).map_err(Error::Forbidden)?;
+    let actor = super::actor_in(tx, ctx, org).await?;
+    let target = super::target_of(tx, ctx, actor, org, record).await?;
+    let active = super::super_admins_if_needed(tx, record).await?;
+    policy::can_update_user(actor, org, target, None, None, active).map_err(Error::Forbidden)?;
     Ok(())
 }
 
@@ -394,7 +396,7 @@ pub async fn unlock(b: &Backend, ctx: &Ctx, username: &str) -> Result<(), Error>
     let mut tx = b.store.begin().await?;
     let target_rec =
         tx.user_by_username(&validate::username_key(username)).await?.ok_or_else(|| Error::not_found("User"))?;
-    check_managed(&mut tx, ctx, &target_rec).await?;
+    check_managed(&mut tx, ctx, ctx.org(), &target_rec).await?;
     for key in sign_in_keys(&target_rec) {
         tx.throttle_clear(&key).await?;
     }

@@ -395,7 +395,7 @@ async fn write_update(
     c: Valid,
 ) -> Result<UserRecord, Error> {
     let actor = actor_in(tx, ctx, org).await?;
-    let active = tx.active_super_admins().await?;
+    let active = super::super_admins_if_needed(tx, before).await?;
     let target = target_of(tx, ctx, actor, org, before).await?;
     policy::can_update_user(actor, org, target, c.status, c.super_admin, active).map_err(Error::Forbidden)?;
     if c.super_admin.is_some_and(|f| f != before.super_admin) {
@@ -517,7 +517,7 @@ pub(super) async fn delete_in(
     target: &UserRecord,
 ) -> Result<Vec<OrgId>, Error> {
     let actor = actor_in(tx, ctx, org).await?;
-    let active = tx.active_super_admins().await?;
+    let active = super::super_admins_if_needed(tx, target).await?;
     let facts = target_of(tx, ctx, actor, org, target).await?;
     policy::can_delete_user(actor, org, facts, active).map_err(Error::Forbidden)?;
     // A SCIM connection's service account goes with its connection, never alone (the
