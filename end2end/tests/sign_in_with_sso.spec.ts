@@ -4,7 +4,7 @@
 // `state` on the way back is refused; an invited person joins through it from the invitation
 // page. Runs on the server that has a public URL.
 import { test, expect, Page, Browser } from '@playwright/test';
-import { passkeyURL, passkeyDbURL, cliAt, hydrated, oidcIssuer, rememberSecrets, rememberSessions } from './fixtures/roster';
+import { passkeyURL, passkeyDbURL, cliAt, expectNoSidewaysScroll, hydrated, oidcIssuer, rememberSecrets, rememberSessions } from './fixtures/roster';
 import { SignInPage } from './fixtures/sign_in_page';
 
 const PW = 'single sign-on story passphrase';
@@ -159,6 +159,11 @@ test('an invited person joins through the provider from the invitation page', as
   await page.goto(path);
   await expect(page.getByRole('heading', { name: 'Join Default', level: 1 })).toBeVisible();
   const other = page.getByRole('group', { name: "Or use your organization's sign-in" });
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expectNoSidewaysScroll(page, `the invitation page at ${width} px`);
+    await page.screenshot({ path: test.info().outputPath(`invite-sso-${width}.png`), fullPage: true });
+  }
   await other.getByRole('button', { name: 'Join with Corp Login' }).click();
   await signInAtProvider(page, 'ivy');
   await expect(page).toHaveURL(/\/$/);

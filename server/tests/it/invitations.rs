@@ -341,21 +341,8 @@ async fn the_command_line_invites_lists_and_withdraws() {
 /// browser makes a passkey; a ceremony belongs to its invitation; a used link refuses both.
 #[tokio::test]
 async fn accepting_with_a_passkey_makes_nothing_until_the_passkey_is_verified() {
-    const ORIGIN: &str = "http://localhost:8443";
-    let app = TestApp::start_with(Config { public_origin: Some(ORIGIN.into()), ..Config::default() }).await;
-    let admin = app.browser_at(ORIGIN);
-    let (s, b) = admin
-        .rpc(
-            "sign_up",
-            &[
-                ("username", "admin"),
-                ("full_name", "Ada"),
-                ("email", "admin@example.com"),
-                ("password", common::ADMIN_PW),
-            ],
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
+    use crate::passkeys::ORIGIN;
+    let (app, admin) = crate::passkeys::app_with_passkeys().await;
     let (_, made) = invite(&app, &admin, "kai@example.com", "Viewer").await;
     let token = token_of(&made);
     let (_, other) = invite(&app, &admin, "lee@example.com", "Viewer").await;

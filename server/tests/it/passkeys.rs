@@ -7,9 +7,10 @@ use app::backend::Config;
 use common::{Client, TestApp, MEMBER_PW};
 use serde_json::{json, Value};
 
-const ORIGIN: &str = "http://localhost:8443";
+pub(crate) const ORIGIN: &str = "http://localhost:8443";
 
-async fn app_with_passkeys() -> (TestApp, Client) {
+/// An app with a public URL (passkeys on) and its first account signed in there.
+pub(crate) async fn app_with_passkeys() -> (TestApp, Client) {
     let app = TestApp::start_with(Config { public_origin: Some(ORIGIN.into()), ..Config::default() }).await;
     let admin = app.browser_at(ORIGIN);
     let (s, b) = admin

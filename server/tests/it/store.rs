@@ -63,6 +63,7 @@ both!(
     parallel_writers_are_serialised,
     batch_writes_for_imports,
     scim_connections_users_and_groups,
+    bulk_plans_store_apply_once_and_expire,
 );
 
 fn person(username: &str, full_name: &str, email: &str) -> UserInsert {
@@ -1605,6 +1606,32 @@ async fn scim_connections_users_and_groups(store: Arc<dyn Store>, _db: TestDb) {
     assert!(store.scim_token_connection(b"hash-1").await.unwrap().is_none());
     assert!(store.scim_group(id, gid).await.unwrap().is_none());
     assert!(store.user_by_id(ann).await.unwrap().is_some());
+}
+
+async fn bulk_plans_store_apply_once_and_expire(store: Arc<dyn Store>, _db: TestDb) {
+    use app::backend::store::BulkPlanRecord;
+    let ann = add_user(&store, "ann").await;
+    let plan = BulkPlanRecord {
+        actor: Some(ann),
+        org: DEFAULT_ORG,
+        action: r#"{"action":"disable"}"#.into(),
+        items: format!("{}:c", ann.0),
+        created_at: 10,
+        applied_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_bulk_plan(b"old", &BulkPlanRecord { created_at: 1, ..plan.clone() }, 0).await.unwrap();
+    tx.insert_bulk_plan(b"new", &plan, 5).await.unwrap();
+    assert_eq!(tx.bulk_plan(b"old").await.unwrap(), None, "plans older than the cut are deleted");
+    assert_eq!(tx.bulk_plan(b"new").await.unwrap(), Some(plan.clone()));
+    assert!(tx.finish_bulk_plan(b"new", 20).await.unwrap());
+    assert!(!tx.finish_bulk_plan(b"new", 21).await.unwrap(), "applied once");
+    assert_eq!(tx.bulk_plan(b"new").await.unwrap().and_then(|p| p.applied_at), Some(20));
+    assert!(!tx.finish_bulk_plan(b"none", 22).await.unwrap());
+    // A plan of the command line has no maker.
+    tx.insert_bulk_plan(b"cli", &BulkPlanRecord { actor: None, ..plan.clone() }, 5).await.unwrap();
+    assert_eq!(tx.bulk_plan(b"cli").await.unwrap().map(|p| p.actor), Some(None));
+    tx.commit().await.unwrap();
 }
 
 fn where_clause_for(filter: &str) -> (String, Vec<SqlBind>) {

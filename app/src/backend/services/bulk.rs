@@ -240,12 +240,6 @@ fn actor_id(ctx: &Ctx) -> Option<UserId> {
 /// plan itself.
 pub async fn plan(b: &Backend, ctx: &Ctx, req: BulkRequest) -> Result<BulkPlan, Error> {
     ctx.actor()?;
-    if let Caller::User(u) = &ctx.caller {
-        if u.token.is_some() && matches!(req.action, BulkAction::Delete | BulkAction::ResetTwoFactor { .. }) {
-            // (as for one account: credentials and deletions are not for unattended tokens)
-            super::sudo_credentials(b, ctx)?;
-        }
-    }
     check_action(b, ctx, &req.action)?;
     let org = ctx.org();
     let (items, missing) = {
